@@ -1,0 +1,70 @@
+// The app factory: builds the whole HTTP API from injected dependencies.
+
+import { auditRoutes } from './audit/routes.js'
+import { requireAuth } from './auth/middleware.js'
+import { authRoutes, sessionRoutes } from './auth/routes.js'
+import { KeyResolver } from './keys/resolver.js'
+import { adminRoutes } from './licenses/admin.js'
+import type { Deps } from './platform/context.js'
+import { pingDb } from './platform/db.js'
+import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
+import { productRoutes } from './products/routes.js'
+import { licenseRateLimit } from './ratelimit/index.js'
+import { n8nRoutes } from './webhooks/n8n.js'
+import { squarespaceRoutes } from './webhooks/squarespace.js'
+
+export interface Intelagent {
+  app: ReturnType<typeof createRouter>
+  keys: KeyResolver
+  close(): Promise<void>
+}
+
+export async function createApp(deps: Deps): Promise<Intelagent> {
+  const keys = new KeyResolver(deps)
+  await keys.start()
+
+  const app = createRouter()
+  app.use('*', requestId())
+  app.use('*', accessLog(deps.logger))
+  app.use('/api/*', limitBody(deps.config.bodyLimitBytes))
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
+    const cache = deps.cache.kind === 'memory' ? 'in-process' : redis ? 'up' : 'down'
+    const status = !postgres ? 'unavailable' : cache === 'down' ? 'degraded' : 'ready'
+    return c.json({ status, postgres: postgres ? 'up' : 'down', redis: cache }, postgres ? 200 : 503)
+  })
+
+  // Authentication and the per-license limit, mounted once per protected prefix.
+  const authed = [requireAuth(deps, keys), licenseRateLimit(deps)] as const
+  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/audit']) app.use(prefix, ...authed)
+  app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
+
+  app.route('/', authRoutes(deps))
+  app.route('/', sessionRoutes(deps))
+  app.route('/', productRoutes(deps, keys))
+  app.route('/', auditRoutes(deps))
+  app.route('/', adminRoutes(deps, keys))
+  app.route('/', squarespaceRoutes(deps))
+  app.route('/', n8nRoutes(deps))
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Session JWT or a secret key (data_, agnt_)',
+  })
+  app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
+
+  app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404))
+  app.onError(errorHandler(deps.logger))
+
+  return {
+    app,
+    keys,
+    async close() {
+      keys.stop()
+      await deps.tasks.idle()
+    },
+  }
+}

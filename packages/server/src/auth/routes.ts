@@ -1,0 +1,168 @@
+// /api/auth: register with a license key, log in (JWT + HttpOnly cookie), who am I, log out everywhere.
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { deleteCookie, setCookie } from 'hono/cookie'
+import { audit } from '../audit/log.js'
+import { parseLicenseKey } from '../licenses/license-key.js'
+import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
+import type { AppEnv, Deps } from '../platform/context.js'
+import { isUniqueViolation, type License, type User } from '../platform/db.js'
+import { AppError } from '../platform/errors.js'
+import { clientIp, createRouter } from '../platform/http.js'
+import { enforce, type LimitSpec } from '../ratelimit/index.js'
+import { SESSION_COOKIE } from './middleware.js'
+import { dummyHash, hashPassword, verifyPassword } from './password.js'
+import { createSession, revokeSession } from './sessions.js'
+
+const email = z.email().max(320)
+const password = z.string().min(10, 'must be at least 10 characters').max(200)
+
+const attemptLimits = (ip: string, mail: string, kind: 'login' | 'register'): LimitSpec[] => [
+  { policy: `${kind}-ip`, key: `${kind}:ip:${ip}`, limit: kind === 'login' ? 30 : 10, windowMs: 15 * 60_000 },
+  { policy: `${kind}-email`, key: `${kind}:email:${mail.toLowerCase()}`, limit: kind === 'login' ? 10 : 5, windowMs: 15 * 60_000 },
+]
+
+export function publicUser(user: User, license: License | undefined) {
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    licenseKey: license?.key ?? null,
+    products: license?.products ?? [],
+    tier: license?.tier ?? null,
+    createdAt: user.created_at.toISOString(),
+  }
+}
+
+export function authRoutes(deps: Deps) {
+  const app = createRouter()
+
+  async function startSession(c: Context<AppEnv>, user: User, license: License | undefined, status: 200 | 201) {
+    const session = await createSession(deps, user, license, { ip: clientIp(c), userAgent: c.req.header('user-agent') ?? null })
+    setCookie(c, SESSION_COOKIE, session.token, {
+      httpOnly: true,
+      sameSite: 'Lax',
+      secure: deps.config.publicUrl.startsWith('https:'),
+      path: '/',
+      expires: new Date(session.expiresAt),
+    })
+    return c.json({ token: session.token, expiresAt: new Date(session.expiresAt).toISOString(), user: publicUser(user, license) }, status)
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/auth/register',
+      tags: ['auth'],
+      request: { body: { required: true, content: { 'application/json': { schema: z.strictObject({ email, password, license_key: z.string().max(40) }) } } } },
+      responses: { 201: { description: 'Account created and logged in' } },
+    }),
+    async (c) => {
+      const body = c.req.valid('json')
+      const key = parseLicenseKey(body.license_key)
+      const ip = clientIp(c)
+      await enforce(deps, c, attemptLimits(ip, body.email, 'register'))
+      const license = await findLicenseByKey(deps.db, key)
+      if (!license) throw new AppError('license_not_found', 'No license with this key')
+      if (license.status !== 'active') throw new AppError('license_inactive', `This license is ${license.status}`)
+      if (license.email.toLowerCase() !== body.email.trim().toLowerCase())
+        throw new AppError('email_mismatch', 'Register with the email address used for the purchase')
+      if (license.claimed_at) throw new AppError('license_already_claimed', 'This license already has an account; log in instead')
+      const passwordHash = await hashPassword(body.password, deps.config.scryptLogN)
+      const user = await deps.db
+        .transaction()
+        .execute(async (trx) => {
+          // The claim is a conditional update: of two racing registrations exactly one sees a row.
+          const claimed = await trx
+            .updateTable('licenses')
+            .set({ claimed_at: new Date(deps.clock.now()) })
+            .where('id', '=', license.id)
+            .where('claimed_at', 'is', null)
+            .executeTakeFirst()
+          if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('license_already_claimed', 'This license already has an account; log in instead')
+          const u = await trx
+            .insertInto('users')
+            .values({ license_id: license.id, email: body.email.trim(), password_hash: passwordHash, role: 'customer' })
+            .returningAll()
+            .executeTakeFirstOrThrow()
+          await audit(trx, { licenseId: license.id, actor: u.email, action: 'account.registered', target: u.id, ip })
+          return u
+        })
+        .catch((err) => {
+          if (isUniqueViolation(err)) throw new AppError('email_taken', 'An account with this email already exists')
+          throw err
+        })
+      return startSession(c, user, license, 201)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/auth/login',
+      tags: ['auth'],
+      request: { body: { required: true, content: { 'application/json': { schema: z.strictObject({ email, password: z.string().min(1).max(200) }) } } } },
+      responses: { 200: { description: 'Logged in: JWT in the body and an HttpOnly cookie' } },
+    }),
+    async (c) => {
+      const body = c.req.valid('json')
+      const ip = clientIp(c)
+      await enforce(deps, c, attemptLimits(ip, body.email, 'login'))
+      const user = await deps.db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => eb(eb.fn('lower', ['email']), '=', body.email.trim().toLowerCase()))
+        .executeTakeFirst()
+      const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash(deps.config.scryptLogN)))
+      if (!user || !valid) {
+        await audit(deps.db, { licenseId: user?.license_id ?? null, actor: body.email.slice(0, 320), action: 'auth.login_failed', ip })
+        throw new AppError('invalid_credentials', 'Email or password is wrong')
+      }
+      const license = user.license_id ? await findLicenseById(deps.db, user.license_id) : undefined
+      if (license && license.status !== 'active') throw new AppError('license_inactive', `This license is ${license.status}`)
+      await audit(deps.db, { licenseId: user.license_id, actor: user.email, action: 'auth.login', target: user.id, ip })
+      return startSession(c, user, license, 200)
+    },
+  )
+
+  return app
+}
+
+/** /api/auth/me and /api/auth/logout run behind requireAuth (mounted in app.ts). */
+export function sessionRoutes(deps: Deps) {
+  const app = createRouter()
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/auth/me', tags: ['auth'], security: [{ bearerAuth: [] }], responses: { 200: { description: 'The caller' } } }),
+    (c) => {
+      const p = c.get('principal')
+      return c.json(
+        {
+          user: { id: p.userId, email: p.email, role: p.role, licenseKey: p.licenseKey, products: p.products, tier: p.licenseId ? p.tier : null },
+          via: p.kind,
+        },
+        200,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/auth/logout',
+      tags: ['auth'],
+      security: [{ bearerAuth: [] }],
+      responses: { 200: { description: 'Session revoked everywhere' } },
+    }),
+    async (c) => {
+      const p = c.get('principal')
+      if (!p.sessionId) throw new AppError('bad_request', 'Only a session can log out; revoke a key instead')
+      await revokeSession(deps, p.licenseKey, p.sessionId)
+      await audit(deps.db, { licenseId: p.licenseId, actor: p.email, action: 'auth.logout', target: p.userId, ip: clientIp(c) })
+      deleteCookie(c, SESSION_COOKIE, { path: '/' })
+      return c.json({ loggedOut: true }, 200)
+    },
+  )
+
+  return app
+}

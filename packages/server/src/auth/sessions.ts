@@ -1,0 +1,112 @@
+// Sessions live in Postgres and are cached under license:{key}:session:{id}; revocation deletes both at once.
+
+import type { Deps, Principal } from '../platform/context.js'
+import { randomToken } from '../platform/crypto.js'
+import type { License, User } from '../platform/db.js'
+import { AppError } from '../platform/errors.js'
+import { signSession } from './tokens.js'
+
+const CACHE_TTL_MS = 10 * 60_000
+
+export const sessionCacheKey = (licenseKey: string | null, sid: string): string => `license:${licenseKey ?? '-'}:session:${sid}`
+
+interface CachedSession {
+  principal: Principal
+  expiresAt: number
+}
+
+export async function createSession(deps: Deps, user: User, license: License | undefined, meta: { ip: string; userAgent: string | null }) {
+  const sid = randomToken(24)
+  const now = deps.clock.now()
+  const expiresAt = now + deps.config.sessionTtlMs
+  await deps.db
+    .insertInto('sessions')
+    .values({
+      id: sid,
+      user_id: user.id,
+      license_id: user.license_id,
+      ip: meta.ip,
+      user_agent: meta.userAgent?.slice(0, 300) ?? null,
+      expires_at: new Date(expiresAt),
+    })
+    .execute()
+  const principal = principalFor(user, license, sid)
+  await deps.cache.set(sessionCacheKey(principal.licenseKey, sid), JSON.stringify({ principal, expiresAt } satisfies CachedSession), CACHE_TTL_MS)
+  const token = await signSession(
+    deps.config.jwtSecret,
+    { sub: user.id, email: user.email, licenseKey: principal.licenseKey, role: user.role, products: principal.products, sid },
+    now,
+    expiresAt,
+  )
+  return { token, sid, expiresAt, principal }
+}
+
+function principalFor(user: User, license: License | undefined, sid: string): Principal {
+  return {
+    kind: 'session',
+    userId: user.id,
+    sessionId: sid,
+    role: user.role,
+    email: user.email,
+    licenseId: license?.id ?? null,
+    licenseKey: license?.key ?? null,
+    tier: license?.tier ?? 'enterprise',
+    products: license?.products ?? [],
+  }
+}
+
+/** Redis first, Postgres on a miss; a revoked, expired or suspended session is refused. */
+export async function loadSession(deps: Deps, licenseKey: string | null, sid: string): Promise<Principal> {
+  const key = sessionCacheKey(licenseKey, sid)
+  const cached = await deps.cache.get(key)
+  if (cached) {
+    const s = JSON.parse(cached) as CachedSession
+    if (s.expiresAt > deps.clock.now()) return s.principal
+  }
+  const row = await deps.db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('licenses', 'licenses.id', 'users.license_id')
+    .select([
+      'sessions.expires_at',
+      'sessions.revoked_at',
+      'users.id as user_id',
+      'users.email',
+      'users.role',
+      'licenses.id as license_id',
+      'licenses.key as license_key',
+      'licenses.tier',
+      'licenses.products',
+      'licenses.status',
+    ])
+    .where('sessions.id', '=', sid)
+    .executeTakeFirst()
+  if (!row || row.revoked_at !== null) throw new AppError('session_revoked', 'This session has been logged out')
+  if (row.expires_at.getTime() <= deps.clock.now()) throw new AppError('token_expired', 'Session has expired; log in again')
+  if (row.license_key !== licenseKey) throw new AppError('token_invalid', 'Session token does not match its session')
+  if (row.status && row.status !== 'active') throw new AppError('license_inactive', `License is ${row.status}`)
+  const principal: Principal = {
+    kind: 'session',
+    userId: row.user_id,
+    sessionId: sid,
+    role: row.role,
+    email: row.email,
+    licenseId: row.license_id,
+    licenseKey: row.license_key,
+    tier: row.tier ?? 'enterprise',
+    products: row.products ?? [],
+  }
+  const expiresAt = row.expires_at.getTime()
+  await deps.cache.set(key, JSON.stringify({ principal, expiresAt } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
+  return principal
+}
+
+export async function revokeSession(deps: Deps, licenseKey: string | null, sid: string): Promise<void> {
+  await deps.db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date(deps.clock.now()) })
+    .where('id', '=', sid)
+    .where('revoked_at', 'is', null)
+    .execute()
+  await deps.cache.del(sessionCacheKey(licenseKey, sid))
+}

@@ -1,0 +1,39 @@
+// Session JWTs (jose, HS256): claims sub, email, licenseKey, role, products, sid; jose errors map to stable codes.
+import { errors, jwtVerify, SignJWT } from 'jose'
+import { AppError } from '../platform/errors.js'
+
+const ISSUER = 'intelagent'
+const AUDIENCE = 'intelagent:api'
+
+export interface SessionClaims {
+  sub: string
+  email: string
+  licenseKey: string | null
+  role: 'customer' | 'admin'
+  products: string[]
+  sid: string
+}
+
+export async function signSession(secret: Uint8Array, claims: SessionClaims, nowMs: number, expiresAtMs: number): Promise<string> {
+  const { sub, ...rest } = claims
+  return new SignJWT({ ...rest })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(Math.floor(nowMs / 1000))
+    .setExpirationTime(Math.floor(expiresAtMs / 1000))
+    .sign(secret)
+}
+
+export async function verifySession(secret: Uint8Array, token: string, nowMs: number): Promise<SessionClaims> {
+  try {
+    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw new AppError('token_invalid', 'Session token is missing claims')
+    return payload as unknown as SessionClaims
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    if (err instanceof errors.JWTExpired) throw new AppError('token_expired', 'Session token has expired; log in again')
+    throw new AppError('token_invalid', 'Session token is not valid')
+  }
+}

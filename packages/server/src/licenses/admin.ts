@@ -1,0 +1,66 @@
+// /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
+import { createRoute, z } from '@hono/zod-openapi'
+import { audit } from '../audit/log.js'
+import type { KeyResolver } from '../keys/resolver.js'
+import type { Deps } from '../platform/context.js'
+import { notFound } from '../platform/errors.js'
+import { clientIp, createRouter } from '../platform/http.js'
+import { publicLicense } from './queries.js'
+
+export function adminRoutes(deps: Deps, keys: KeyResolver) {
+  const app = createRouter()
+  const security = [{ bearerAuth: [] }]
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/admin/licenses',
+      tags: ['admin'],
+      security,
+      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      responses: { 200: { description: 'Licenses, newest first' } },
+    }),
+    async (c) => {
+      const rows = await deps.db.selectFrom('licenses').selectAll().orderBy('created_at', 'desc').limit(c.req.valid('query').limit).execute()
+      return c.json({ licenses: rows.map((l) => ({ id: l.id, ...publicLicense(l) })) }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/admin/licenses/{id}/status',
+      tags: ['admin'],
+      security,
+      request: {
+        params: z.object({ id: z.uuid() }),
+        body: { required: true, content: { 'application/json': { schema: z.strictObject({ status: z.enum(['active', 'suspended', 'revoked']) }) } } },
+      },
+      responses: { 200: { description: 'License status changed' } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const { status } = c.req.valid('json')
+      const row = await deps.db
+        .updateTable('licenses')
+        .set({ status, updated_at: new Date(deps.clock.now()) })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) throw notFound('License')
+      const lookups = await deps.db.selectFrom('product_keys').select('lookup').where('license_id', '=', id).execute()
+      await keys.invalidate(lookups.map((k) => k.lookup))
+      await audit(deps.db, {
+        licenseId: id,
+        actor: c.get('principal').email,
+        action: status === 'active' ? 'license.reactivated' : 'license.suspended',
+        target: row.key,
+        ip: clientIp(c),
+        meta: { status },
+      })
+      return c.json({ license: { id: row.id, ...publicLicense(row) } }, 200)
+    },
+  )
+
+  return app
+}

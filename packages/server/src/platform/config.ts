@@ -1,0 +1,175 @@
+// Configuration from the environment, validated once at start with one clear message per wrong variable.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+import { PRODUCTS, type Product } from './products.js'
+
+const hexSecret = z.string().regex(/^([0-9a-fA-F]{2})+$/, 'must be a hex string')
+const secret32 = z.string().min(32, 'must be at least 32 characters')
+
+const productMapEntry = z.union([
+  z.array(z.enum(PRODUCTS)).min(1),
+  z.object({ products: z.array(z.enum(PRODUCTS)).min(1), tier: z.enum(['starter', 'professional', 'business', 'enterprise']).optional() }),
+])
+export type ProductMap = Record<string, { products: Product[]; tier?: Tier | undefined }>
+
+export const TIERS = ['starter', 'professional', 'business', 'enterprise'] as const
+export type Tier = (typeof TIERS)[number]
+
+/** Default Squarespace mapping: SKU first, then product name (case-insensitive). */
+export const DEFAULT_PRODUCT_MAP: ProductMap = {
+  'INTL-CHAT': { products: ['chatbot'] },
+  'INTL-SALE': { products: ['sales-agent'] },
+  'INTL-DATA': { products: ['data-enrichment'] },
+  'INTL-AGNT': { products: ['setup-agent'] },
+  'INTL-SUITE': { products: ['chatbot', 'sales-agent', 'data-enrichment', 'setup-agent'], tier: 'professional' },
+  'intelagent chatbot': { products: ['chatbot'] },
+  'intelagent sales agent': { products: ['sales-agent'] },
+  'intelagent data enrichment': { products: ['data-enrichment'] },
+  'intelagent setup agent': { products: ['setup-agent'] },
+}
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.url().optional(),
+  DATA_DIR: z.string().default('./.data'),
+  REDIS_URL: z.url().optional(),
+  REDIS_PREFIX: z.string().default('intl:'),
+  JWT_SECRET: secret32.optional(),
+  KEY_PEPPER: secret32.optional(),
+  ENCRYPTION_KEYS: z.string().optional(),
+  SQUARESPACE_WEBHOOK_SECRET: hexSecret.optional(),
+  SQUARESPACE_API_URL: z.url().default('https://api.squarespace.com'),
+  SQUARESPACE_API_KEY: z.string().optional(),
+  SQUARESPACE_PRODUCT_MAP: z.string().optional(),
+  N8N_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
+  INSTANCE_COUNT: z.coerce.number().int().min(1).default(1),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 7),
+  SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  DEMO: z.enum(['0', '1']).optional(),
+})
+
+export interface Config {
+  env: 'development' | 'production' | 'test'
+  port: number
+  host: string
+  publicUrl: string
+  databaseUrl: string | undefined
+  dataDir: string
+  redisUrl: string | undefined
+  redisPrefix: string
+  jwtSecret: Uint8Array
+  keyPepper: Buffer
+  encryptionKeys: Buffer[]
+  squarespace: { webhookSecret: Buffer | undefined; apiUrl: string; apiKey: string | undefined; productMap: ProductMap }
+  n8nSecret: string | undefined
+  bodyLimitBytes: number
+  instanceCount: number
+  sessionTtlMs: number
+  scryptLogN: number
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  demo: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function parseProductMap(raw: string | undefined, problems: string[]): ProductMap {
+  if (raw === undefined) return DEFAULT_PRODUCT_MAP
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    problems.push('SQUARESPACE_PRODUCT_MAP: must be JSON, e.g. {"SKU-1":["chatbot"]}')
+    return {}
+  }
+  const parsed = z.record(z.string(), productMapEntry).safeParse(json)
+  if (!parsed.success) {
+    problems.push(`SQUARESPACE_PRODUCT_MAP: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`)
+    return {}
+  }
+  const map: ProductMap = {}
+  for (const [k, v] of Object.entries(parsed.data)) map[k] = Array.isArray(v) ? { products: v } : v
+  return map
+}
+
+/** Development secrets are generated once and kept in DATA_DIR so restarts keep sessions and keys valid. */
+function devSecrets(dataDir: string): { jwt: string; pepper: string; enc: string } {
+  const file = join(dataDir, 'dev-secrets.json')
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'))
+  mkdirSync(dataDir, { recursive: true })
+  const s = { jwt: randomBytes(32).toString('base64url'), pepper: randomBytes(32).toString('base64url'), enc: randomBytes(32).toString('base64') }
+  writeFileSync(file, JSON.stringify(s), { mode: 0o600 })
+  return s
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = []
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')))
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(problems)
+  }
+  const e = parsed.data
+  const production = e.NODE_ENV === 'production'
+  if (production) {
+    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL'] as const) {
+      if (!e[name]) problems.push(`${name}: required when NODE_ENV=production`)
+    }
+  }
+  const needDev = !e.JWT_SECRET || !e.KEY_PEPPER || !e.ENCRYPTION_KEYS
+  const dev = needDev && !production ? devSecrets(resolve(e.DATA_DIR)) : undefined
+  const encryptionKeys = (e.ENCRYPTION_KEYS ?? dev?.enc ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((k) => Buffer.from(k.trim(), 'base64'))
+  if (encryptionKeys.some((k) => k.length !== 32)) problems.push('ENCRYPTION_KEYS: each key must be 32 bytes, base64-encoded, comma-separated newest first')
+  const productMap = parseProductMap(e.SQUARESPACE_PRODUCT_MAP, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const config: Config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    jwtSecret: new TextEncoder().encode(e.JWT_SECRET ?? dev?.jwt ?? ''),
+    keyPepper: Buffer.from(e.KEY_PEPPER ?? dev?.pepper ?? ''),
+    encryptionKeys,
+    squarespace: {
+      webhookSecret: e.SQUARESPACE_WEBHOOK_SECRET ? Buffer.from(e.SQUARESPACE_WEBHOOK_SECRET, 'hex') : undefined,
+      apiUrl: e.SQUARESPACE_API_URL.replace(/\/$/, ''),
+      apiKey: e.SQUARESPACE_API_KEY,
+      productMap,
+    },
+    n8nSecret: e.N8N_WEBHOOK_SECRET,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    instanceCount: e.INSTANCE_COUNT,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    scryptLogN: e.SCRYPT_LOG_N,
+    logLevel: e.LOG_LEVEL,
+    demo: e.DEMO ? e.DEMO === '1' : !production,
+  }
+  return { ...config, ...overrides }
+}

@@ -1,0 +1,40 @@
+// The typed Hono environment and the dependencies every route receives.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Cache } from './cache.js'
+import type { Clock } from './clock.js'
+import type { Config } from './config.js'
+import type { Db } from './db.js'
+import type { Logger } from './logger.js'
+import type { Tasks } from './tasks.js'
+
+export interface Deps {
+  db: Db
+  cache: Cache
+  clock: Clock
+  config: Config
+  logger: Logger
+  fetch: typeof fetch
+  tasks: Tasks
+}
+
+/** Who is calling: a dashboard session or a secret key, always bound to one license (or an operator). */
+export interface Principal {
+  kind: 'session' | 'product_key'
+  userId: string | null
+  sessionId: string | null
+  role: 'customer' | 'admin'
+  email: string | null
+  licenseId: string | null
+  licenseKey: string | null
+  tier: string
+  products: string[]
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string
+    principal: Principal
+  }
+}
+
+export type Router = OpenAPIHono<AppEnv>

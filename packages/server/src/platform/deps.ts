@@ -1,0 +1,37 @@
+// Wires real dependencies from configuration: Postgres or PGlite, Redis or the in-process cache.
+import { type Cache, MemoryCache, RedisCache } from './cache.js'
+import { type Clock, systemClock } from './clock.js'
+import type { Config } from './config.js'
+import type { Deps } from './context.js'
+import { createDb, type DbOptions } from './db.js'
+import { createLogger, type Logger } from './logger.js'
+import { migrateToLatest } from './migrate.js'
+import { Tasks } from './tasks.js'
+
+export interface DepsOptions {
+  clock?: Clock
+  logger?: Logger
+  fetch?: typeof fetch
+  db?: Partial<DbOptions>
+  /** Run migrations before returning (the server does; the CLI's migrate command does it itself). */
+  migrate?: boolean
+}
+
+export function createCache(config: Config, clock: Clock, logger: Logger): Cache {
+  if (!config.redisUrl) return new MemoryCache(clock)
+  return new RedisCache({ url: config.redisUrl, prefix: config.redisPrefix, clock, logger, instanceCount: config.instanceCount })
+}
+
+export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
+  const clock = options.clock ?? systemClock
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...options.db })
+  if (options.migrate !== false) await migrateToLatest(db)
+  return { db, cache: createCache(config, clock, logger), clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.tasks.idle()
+  await deps.cache.close()
+  await deps.db.destroy()
+}

@@ -1,0 +1,94 @@
+// HTTP machinery shared by every route: routers with one validation hook, the error envelope, request ids, logs.
+import { randomUUID } from 'node:crypto'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import type { AppEnv } from './context.js'
+import { AppError, type ErrorCode } from './errors.js'
+import type { Logger } from './logger.js'
+
+export function errorBody(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown) {
+  return { error: { code, message, requestId: c.get('requestId') ?? '', ...(details === undefined ? {} : { details }) } }
+}
+
+/** A router whose schema failures answer with the error envelope (422 validation_failed). */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+        const first = issues[0]
+        throw new AppError('validation_failed', first ? `${first.path || 'body'}: ${first.message}` : 'Invalid request', { details: issues })
+      }
+    },
+  })
+}
+
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestIdMiddleware(c, next) {
+    const incoming = c.req.header('x-request-id')
+    const id = incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`
+    c.set('requestId', id)
+    c.header('X-Request-Id', id)
+    await next()
+  }
+}
+
+export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async function accessLogMiddleware(c, next) {
+    const started = performance.now()
+    await next()
+    // Path only: query strings may carry tokens (EventSource cannot send headers).
+    logger.info('request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    })
+  }
+}
+
+export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes`)
+    },
+  })
+}
+
+export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
+  return function onError(err, c) {
+    if (err instanceof AppError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
+      return c.json(errorBody(c, err.code, err.message, err.details), err.status)
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status
+      const code: ErrorCode =
+        status === 413
+          ? 'payload_too_large'
+          : status === 401
+            ? 'unauthorized'
+            : status === 415
+              ? 'unsupported_media_type'
+              : /json/i.test(err.message)
+                ? 'invalid_json'
+                : 'bad_request'
+      return c.json(
+        errorBody(c, code, code === 'invalid_json' ? 'Request body is not valid JSON' : err.message || 'Bad request'),
+        status === 413 || status === 401 || status === 415 ? status : 400,
+      )
+    }
+    logger.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, error: String((err as Error)?.stack ?? err) })
+    return c.json(errorBody(c, 'internal_error', 'Something went wrong on our side'), 500)
+  }
+}
+
+/** Client address: the socket's, unless a trusted proxy is configured (not yet). */
+export function clientIp(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
+  return env?.incoming?.socket?.remoteAddress ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'unknown'
+}

@@ -1,0 +1,23 @@
+// Runs the migrations in order with Kysely's Migrator; its lock makes concurrent starts safe.
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
+import type { Db } from './db.js'
+import * as foundation from './migrations/2026-11-24T00-00_foundation.js'
+import * as conversations from './migrations/2026-11-24T01-00_conversations.js'
+
+const migrations: Record<string, Migration> = {
+  '2026-11-24T00-00_foundation': foundation,
+  '2026-11-24T01-00_conversations': conversations,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  // Two instances racing to create Kysely's own bookkeeping tables can collide once; the lock
+  // serialises everything after that, so a short retry is all that is needed.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await new Migrator({ db, provider }).migrateToLatest()
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+    if (attempt >= 5) throw error
+    await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50))
+  }
+}

@@ -1,0 +1,266 @@
+// /api/products: configure a product (issue its key and embed code), list, rotate and revoke keys, allowed origins, settings.
+import { createRoute, z } from '@hono/zod-openapi'
+import { audit } from '../audit/log.js'
+import { tenantOf } from '../auth/middleware.js'
+import { activeKeyFor, createKey, findKey, listKeys, publicKey } from '../keys/queries.js'
+import type { KeyResolver } from '../keys/resolver.js'
+import type { Deps } from '../platform/context.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { clientIp, createRouter } from '../platform/http.js'
+import { isProduct, isPublishable, PRODUCTS, type Product } from '../platform/products.js'
+import { getSettings, saveSettings, settingsPatchSchema } from './settings.js'
+
+const origin = z
+  .string()
+  .max(255)
+  .regex(/^https?:\/\/(\*\.)?[a-zA-Z0-9.-]+(:\d{1,5})?$/, 'must be an origin like https://example.com or https://*.example.com')
+
+const productParam = z.object({ product: z.enum(PRODUCTS) })
+const idParam = z.object({ id: z.uuid() })
+const ok = (description: string) => ({ 200: { description } })
+const security = [{ bearerAuth: [] }]
+
+export const embedCode = (publicUrl: string, key: string): string => `<script src="${publicUrl}/widget.js" data-product-key="${key}" async></script>`
+
+export function productRoutes(deps: Deps, keys: KeyResolver) {
+  const app = createRouter()
+  // Authentication and the license rate limit are mounted once for /api/products/* in app.ts.
+
+  function assertPurchased(products: string[], product: string): asserts product is Product {
+    if (!isProduct(product) || !products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)
+  }
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/products/keys', tags: ['products'], security, responses: ok('Every key of the license') }),
+    async (c) => {
+      const rows = await listKeys(deps.db, tenantOf(c))
+      return c.json({ keys: rows.map((r) => publicKey(r, deps.clock.now())) }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/products/{product}/configure',
+      tags: ['products'],
+      security,
+      request: {
+        params: productParam,
+        body: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                allowedOrigins: z.array(origin).max(50).optional(),
+                settings: settingsPatchSchema.optional(),
+                newKey: z.boolean().optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 200: { description: 'Existing key and settings' }, 201: { description: 'A new key (secret keys are shown only now)' } },
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { product } = c.req.valid('param')
+      assertPurchased(c.get('principal').products, product)
+      const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
+      const settings = body.settings ? await saveSettings(deps.db, licenseId, product, body.settings) : await getSettings(deps.db, licenseId, product)
+      const publishable = isPublishable(product)
+      // Publishable keys can be shown again, so configure returns the current one; secret keys are issued fresh.
+      const existing = publishable && !body.newKey ? await activeKeyFor(deps.db, licenseId, product) : undefined
+      let key: string
+      let row = existing
+      if (existing?.plaintext) {
+        key = existing.plaintext
+        if (body.allowedOrigins) {
+          row = await deps.db
+            .updateTable('product_keys')
+            .set({ allowed_origins: body.allowedOrigins })
+            .where('id', '=', existing.id)
+            .returningAll()
+            .executeTakeFirstOrThrow()
+          await keys.invalidate([existing.lookup])
+        }
+      } else {
+        const created = await createKey(deps.db, deps.config.keyPepper, licenseId, product, body.allowedOrigins ?? [])
+        key = created.key
+        row = created.row
+        await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.created', target: row.id, ip: clientIp(c), meta: { product } })
+      }
+      if (!row) throw new Error('unreachable: key row missing')
+      return c.json(
+        { ...publicKey(row, deps.clock.now()), product, key, settings, ...(publishable ? { embedCode: embedCode(deps.config.publicUrl, key) } : {}) },
+        existing ? 200 : 201,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/products/keys/{id}/rotate',
+      tags: ['products'],
+      security,
+      request: {
+        params: idParam,
+        body: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                gracePeriodSeconds: z
+                  .number()
+                  .int()
+                  .min(0)
+                  .max(30 * 86400)
+                  .default(86400),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 201: { description: 'The new key; the old one keeps working for the grace period' } },
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { id } = c.req.valid('param')
+      const grace = c.req.header('content-type')?.includes('json') ? c.req.valid('json').gracePeriodSeconds : 86400
+      const old = await findKey(deps.db, licenseId, id)
+      if (!old || old.status !== 'active' || (old.expires_at && old.expires_at.getTime() <= deps.clock.now())) throw notFound('Active key')
+      const now = deps.clock.now()
+      const created = await deps.db.transaction().execute(async (trx) => {
+        const next = await createKey(trx, deps.config.keyPepper, licenseId, old.product as Product, old.allowed_origins)
+        await trx
+          .updateTable('product_keys')
+          .set({ expires_at: new Date(now + grace * 1000), replaced_by: next.row.id, ...(grace === 0 ? { status: 'revoked', revoked_at: new Date(now) } : {}) })
+          .where('id', '=', old.id)
+          .where('license_id', '=', licenseId)
+          .execute()
+        await audit(trx, {
+          licenseId,
+          actor: c.get('principal').email,
+          action: 'key.rotated',
+          target: old.id,
+          ip: clientIp(c),
+          meta: { replacedBy: next.row.id, gracePeriodSeconds: grace },
+        })
+        return next
+      })
+      await keys.invalidate([old.lookup])
+      const product = old.product as Product
+      return c.json(
+        {
+          ...publicKey(created.row, now),
+          key: created.key,
+          previous: { id: old.id, expiresAt: new Date(now + grace * 1000).toISOString() },
+          ...(isPublishable(product) ? { embedCode: embedCode(deps.config.publicUrl, created.key) } : {}),
+        },
+        201,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/products/keys/{id}/revoke',
+      tags: ['products'],
+      security,
+      request: { params: idParam },
+      responses: ok('Revoked everywhere within a second'),
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { id } = c.req.valid('param')
+      const row = await deps.db
+        .updateTable('product_keys')
+        .set({ status: 'revoked', revoked_at: new Date(deps.clock.now()) })
+        .where('id', '=', id)
+        .where('license_id', '=', licenseId)
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) throw notFound('Key')
+      await keys.invalidate([row.lookup])
+      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.revoked', target: row.id, ip: clientIp(c) })
+      return c.json(publicKey(row, deps.clock.now()), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/products/keys/{id}/origins',
+      tags: ['products'],
+      security,
+      request: {
+        params: idParam,
+        body: { required: true, content: { 'application/json': { schema: z.strictObject({ allowedOrigins: z.array(origin).max(50) }) } } },
+      },
+      responses: ok('Allowed origins replaced'),
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { id } = c.req.valid('param')
+      const { allowedOrigins } = c.req.valid('json')
+      const existing = await findKey(deps.db, licenseId, id)
+      if (!existing) throw notFound('Key')
+      if (existing.kind !== 'publishable') throw new AppError('validation_failed', 'Allowed origins apply to publishable keys only')
+      const row = await deps.db
+        .updateTable('product_keys')
+        .set({ allowed_origins: allowedOrigins })
+        .where('id', '=', id)
+        .where('license_id', '=', licenseId)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await keys.invalidate([row.lookup])
+      await audit(deps.db, {
+        licenseId,
+        actor: c.get('principal').email,
+        action: 'key.origins_updated',
+        target: row.id,
+        ip: clientIp(c),
+        meta: { allowedOrigins },
+      })
+      return c.json(publicKey(row, deps.clock.now()), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/products/{product}/settings',
+      tags: ['products'],
+      security,
+      request: { params: productParam },
+      responses: ok('Current settings'),
+    }),
+    async (c) => {
+      const { product } = c.req.valid('param')
+      assertPurchased(c.get('principal').products, product)
+      return c.json({ product, settings: await getSettings(deps.db, tenantOf(c), product) }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/products/{product}/settings',
+      tags: ['products'],
+      security,
+      request: { params: productParam, body: { required: true, content: { 'application/json': { schema: settingsPatchSchema } } } },
+      responses: ok('Updated settings'),
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { product } = c.req.valid('param')
+      assertPurchased(c.get('principal').products, product)
+      const settings = await saveSettings(deps.db, licenseId, product, c.req.valid('json'))
+      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'settings.updated', target: product, ip: clientIp(c) })
+      return c.json({ product, settings }, 200)
+    },
+  )
+
+  return app
+}

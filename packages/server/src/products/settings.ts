@@ -1,0 +1,68 @@
+// Per-product settings (widget look, reply engine, sales questions), stored as JSON per license and product.
+
+import type { Kysely } from 'kysely'
+import { z } from 'zod'
+import type { Database } from '../platform/db.js'
+import type { Product } from '../platform/products.js'
+
+export const ENGINES = ['knowledge', 'webhook', 'openai'] as const
+
+export const settingsSchema = z.strictObject({
+  botName: z.string().min(1).max(60).default('Assistant'),
+  greeting: z.string().max(500).default('Hi! How can I help you today?'),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')
+    .default('#4f46e5'),
+  position: z.enum(['bottom-right', 'bottom-left']).default('bottom-right'),
+  engine: z.enum(ENGINES).default('knowledge'),
+  /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
+  threshold: z.number().min(0).max(1).default(0.35),
+  fallback: z.string().max(500).default("I'm not sure about that one. Leave your email and a person from our team will get back to you."),
+  webhook: z
+    .strictObject({ url: z.url(), timeoutMs: z.number().int().min(500).max(30_000).default(8_000) })
+    .nullable()
+    .default(null),
+  openai: z
+    .strictObject({
+      baseUrl: z.url().default('https://api.openai.com/v1'),
+      model: z.string().min(1).max(100).default('gpt-4o-mini'),
+      systemPrompt: z.string().max(4000).default('You are a helpful assistant for this website. Answer briefly.'),
+    })
+    .nullable()
+    .default(null),
+  sales: z
+    .strictObject({
+      questions: z.array(z.string().min(1).max(200)).max(10).default([]),
+      consentText: z.string().max(500).default('I agree to be contacted about my enquiry.'),
+    })
+    .default({ questions: [], consentText: 'I agree to be contacted about my enquiry.' }),
+})
+
+export type ProductSettings = z.infer<typeof settingsSchema>
+export const settingsPatchSchema = settingsSchema.partial()
+
+const SALES_DEFAULTS: Partial<ProductSettings> = {
+  botName: 'Sales assistant',
+  greeting: 'Hi! Looking for the right plan? I can help you find it.',
+  sales: { questions: ['What are you looking to achieve?', 'How large is your team?'], consentText: 'I agree to be contacted about my enquiry.' },
+}
+
+export function defaultSettings(product: Product | string): ProductSettings {
+  return settingsSchema.parse(product === 'sales-agent' ? SALES_DEFAULTS : {})
+}
+
+export async function getSettings(db: Kysely<Database>, licenseId: string, product: string): Promise<ProductSettings> {
+  const row = await db.selectFrom('product_settings').select('settings').where('license_id', '=', licenseId).where('product', '=', product).executeTakeFirst()
+  return { ...defaultSettings(product), ...(row?.settings ?? {}) } as ProductSettings
+}
+
+export async function saveSettings(db: Kysely<Database>, licenseId: string, product: string, patch: Partial<ProductSettings>): Promise<ProductSettings> {
+  const next = settingsSchema.parse({ ...(await getSettings(db, licenseId, product)), ...patch })
+  await db
+    .insertInto('product_settings')
+    .values({ license_id: licenseId, product, settings: JSON.stringify(next) })
+    .onConflict((oc) => oc.columns(['license_id', 'product']).doUpdateSet({ settings: JSON.stringify(next), updated_at: new Date() }))
+    .execute()
+  return next
+}

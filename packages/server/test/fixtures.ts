@@ -1,0 +1,49 @@
+// Shared test steps: a license, a registered customer, a configured product.
+import { randomBytes } from 'node:crypto'
+import { issueLicense } from '../src/licenses/queries.js'
+import type { Tier } from '../src/platform/config.js'
+import type { Product } from '../src/platform/products.js'
+import { signIntelagent } from '../src/webhooks/signature.js'
+import { N8N_SECRET, type TestApp } from './harness.js'
+
+export const uniqueEmail = (tag = 'user'): string => `${tag}-${randomBytes(5).toString('hex')}@example.com`
+
+export async function newLicense(app: TestApp, options: { email?: string; products?: Product[]; tier?: Tier } = {}) {
+  const { license } = await issueLicense(app.deps.db, {
+    source: 'cli',
+    orderId: `order-${randomBytes(6).toString('hex')}`,
+    email: options.email ?? uniqueEmail(),
+    products: options.products ?? ['chatbot', 'sales-agent', 'data-enrichment', 'setup-agent'],
+    tier: options.tier ?? 'professional',
+  })
+  return license
+}
+
+export interface Customer {
+  token: string
+  email: string
+  licenseKey: string
+  licenseId: string
+}
+
+export async function newCustomer(app: TestApp, options: Parameters<typeof newLicense>[1] = {}): Promise<Customer> {
+  const license = await newLicense(app, options)
+  const res = await app.request('/api/auth/register', {
+    method: 'POST',
+    json: { email: license.email, password: 'correct horse battery', license_key: license.key },
+  })
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
+  const body = (await res.json()) as { token: string }
+  return { token: body.token, email: license.email, licenseKey: license.key, licenseId: license.id }
+}
+
+export async function configure(app: TestApp, customer: Customer, product: Product, body: Record<string, unknown> = {}) {
+  const res = await app.request(`/api/products/${product}/configure`, { method: 'POST', token: customer.token, json: body })
+  if (res.status !== 201 && res.status !== 200) throw new Error(`configure failed: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: string; key: string; embedCode?: string; allowedOrigins: string[] }
+}
+
+export function n8nSigned(body: unknown, nowMs = Date.now(), secret = N8N_SECRET): { raw: string; signature: string } {
+  const raw = JSON.stringify(body)
+  return { raw, signature: signIntelagent(secret, raw, Math.floor(nowMs / 1000)) }
+}

@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { configure, newCustomer } from './fixtures.js'
+import { createTestApp, type TestApp } from './harness.js'
+
+describe('smoke', () => {
+  let app: TestApp
+  beforeAll(async () => {
+    app = await createTestApp()
+  })
+  afterAll(async () => app.shutdown())
+
+  it('answers health, registers, configures and resolves', async () => {
+    expect((await app.request('/healthz')).status).toBe(200)
+    const ready = await app.request('/readyz')
+    expect(ready.status).toBe(200)
+    const customer = await newCustomer(app)
+    const me = await app.request('/api/auth/me', { token: customer.token })
+    expect(me.status).toBe(200)
+    expect(((await me.json()) as { user: { licenseKey: string } }).user.licenseKey).toBe(customer.licenseKey)
+    const chat = await configure(app, customer, 'chatbot')
+    expect(chat.key).toMatch(/^chat_/)
+    expect(chat.embedCode).toContain('data-product-key')
+    const resolved = await app.keys.resolve(chat.key)
+    expect(resolved.licenseId).toBe(customer.licenseId)
+  })
+})
