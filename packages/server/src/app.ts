@@ -1,6 +1,7 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
 import { auditRoutes } from './audit/routes.js'
+import { secureHeaders } from 'hono/secure-headers'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { KeyResolver } from './keys/resolver.js'
@@ -10,23 +11,39 @@ import { pingDb } from './platform/db.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { productRoutes } from './products/routes.js'
 import { licenseRateLimit } from './ratelimit/index.js'
+import { conversationRoutes } from './conversations/routes.js'
+import { knowledgeRoutes } from './products/knowledge.js'
+import { createEngines } from './replies/index.js'
+import { assetRoutes, type DemoKeys } from './widget/assets.js'
+import { widgetRoutes } from './widget/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
+import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
 import { squarespaceRoutes } from './webhooks/squarespace.js'
 
 export interface Intelagent {
   app: ReturnType<typeof createRouter>
   keys: KeyResolver
+  /** Sets the keys the /demo pages embed once demo data exists. */
+  setDemo(keys: DemoKeys): void
   close(): Promise<void>
 }
 
-export async function createApp(deps: Deps): Promise<Intelagent> {
+export interface AppOptions {
+  /** Keys the /demo pages embed (set when the server runs with demo data). */
+  demo?: DemoKeys
+}
+
+export async function createApp(deps: Deps, options: AppOptions = {}): Promise<Intelagent> {
   const keys = new KeyResolver(deps)
   await keys.start()
+  const engines = createEngines(deps)
+  let demoKeys = options.demo
 
   const app = createRouter()
   app.use('*', requestId())
   app.use('*', accessLog(deps.logger))
   app.use('/api/*', limitBody(deps.config.bodyLimitBytes))
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
@@ -38,7 +55,7 @@ export async function createApp(deps: Deps): Promise<Intelagent> {
 
   // Authentication and the per-license limit, mounted once per protected prefix.
   const authed = [requireAuth(deps, keys), licenseRateLimit(deps)] as const
-  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/audit']) app.use(prefix, ...authed)
+  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/conversations/*', '/api/events', '/api/audit']) app.use(prefix, ...authed)
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
 
   app.route('/', authRoutes(deps))
@@ -46,8 +63,13 @@ export async function createApp(deps: Deps): Promise<Intelagent> {
   app.route('/', productRoutes(deps, keys))
   app.route('/', auditRoutes(deps))
   app.route('/', adminRoutes(deps, keys))
+  app.route('/', knowledgeRoutes(deps))
+  app.route('/', conversationRoutes(deps))
+  app.route('/', widgetRoutes(deps, keys, engines))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
+  app.route('/', n8nReplyRoutes(deps))
+  app.route('/', assetRoutes(deps, () => demoKeys))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -62,6 +84,9 @@ export async function createApp(deps: Deps): Promise<Intelagent> {
   return {
     app,
     keys,
+    setDemo(k) {
+      demoKeys = k
+    },
     async close() {
       keys.stop()
       await deps.tasks.idle()

@@ -1,6 +1,7 @@
 // First-start demo data: a license with every product, and publishable keys for the /demo page.
 import { activeKeyFor, createKey } from './keys/queries.js'
 import { issueLicense } from './licenses/queries.js'
+import { addKnowledge, DEMO_KNOWLEDGE, listKnowledge } from './replies/knowledge.js'
 import type { Deps } from './platform/context.js'
 import type { License } from './platform/db.js'
 import type { Product } from './platform/products.js'
@@ -28,5 +29,9 @@ export async function ensureDemo(deps: Deps): Promise<Demo> {
   const origins = [new URL(deps.config.publicUrl).origin]
   const chatbotKey = await publishableKey(deps, license, 'chatbot', origins)
   const salesKey = await publishableKey(deps, license, 'sales-agent', origins)
+  for (const product of ['chatbot', 'sales-agent'] as const) {
+    if ((await listKnowledge(deps.db, license.id, product)).length > 0) continue
+    for (const item of DEMO_KNOWLEDGE) await addKnowledge(deps.db, license.id, product, item)
+  }
   return { license, chatbotKey, salesKey }
 }

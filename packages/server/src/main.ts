@@ -17,8 +17,8 @@ async function main(): Promise<void> {
     throw err
   }
   const deps = await createDeps(config)
-  const intelagent = await createApp(deps)
   const demo = config.demo ? await ensureDemo(deps) : undefined
+  const intelagent = await createApp(deps, demo ? { demo } : {})
   const server = serve({ fetch: intelagent.app.fetch, port: config.port, hostname: config.host }, (info) => {
     const url = config.publicUrl
     const lines = [

@@ -59,6 +59,7 @@ const envSchema = z.object({
     .min(1)
     .default(24 * 7),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).optional(),
 })
@@ -81,6 +82,8 @@ export interface Config {
   instanceCount: number
   sessionTtlMs: number
   scryptLogN: number
+  /** Multiplies every per-license limit (load tests); 1 in production. */
+  rateLimitScale: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   demo: boolean
 }
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceCount: e.INSTANCE_COUNT,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     scryptLogN: e.SCRYPT_LOG_N,
+    rateLimitScale: e.RATE_LIMIT_SCALE,
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO ? e.DEMO === '1' : !production,
   }

@@ -30,10 +30,20 @@ export interface Principal {
   products: string[]
 }
 
+/** A widget call: the publishable key it came with and, once the visitor token is checked, the visitor. */
+export interface WidgetCaller {
+  keyId: string
+  licenseId: string
+  product: string
+  tier: string
+}
+
 export interface AppEnv {
   Variables: {
     requestId: string
     principal: Principal
+    widget: WidgetCaller
+    visitorId: string
   }
 }
 

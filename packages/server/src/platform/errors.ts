@@ -18,6 +18,7 @@ export const errorStatus = {
   invalid_key: 401,
   key_revoked: 401,
   visitor_token_invalid: 401,
+  visitor_invalid: 401,
   forbidden: 403,
   origin_not_allowed: 403,
   product_not_purchased: 403,

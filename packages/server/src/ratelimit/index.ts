@@ -59,7 +59,7 @@ export const licenseLimit = (licenseId: string, tier: string): LimitSpec => ({
 export function licenseRateLimit(deps: Deps): MiddlewareHandler<AppEnv> {
   return async function licenseRateLimitMiddleware(c, next) {
     const p = c.get('principal')
-    if (p?.licenseId) await enforce(deps, c, [licenseLimit(p.licenseId, p.tier)])
+    if (p?.licenseId) await enforce(deps, c, [licenseLimit(p.licenseId, p.tier, deps.config.rateLimitScale)])
     await next()
   }
 }

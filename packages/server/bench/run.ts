@@ -1,0 +1,193 @@
+// pnpm bench: load from this process against the server in a child process, every figure printed as a ratio
+// to a bare Hono route measured in the same run.
+import { fork } from 'node:child_process'
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+
+interface Ready {
+  appPort: number
+  barePort: number
+  token: string
+  secretKey: string
+  chatbotKey: string
+  store: string
+}
+
+interface Req {
+  method: string
+  path: string
+  headers?: Record<string, string>
+  body?: string
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
+
+function send(port: number, r: Req): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => {
+        body += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    if (r.body) req.write(r.body)
+    req.end()
+  })
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number) : Number.NaN
+}
+
+/** Closed-loop load: CONCURRENCY workers, each sending the next request when the last one answers. */
+async function load(port: number, make: (worker: number, i: number) => Req, durationMs = DURATION_MS, concurrency = CONCURRENCY) {
+  const latencies: number[] = []
+  let errors = 0
+  const end = performance.now() + durationMs
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t = performance.now()
+        const res = await send(port, make(w, i))
+        latencies.push(performance.now() - t)
+        if (res.status >= 400) errors++
+      }
+    }),
+  )
+  latencies.sort((a, b) => a - b)
+  return { rps: latencies.length / (durationMs / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, n: latencies.length }
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+
+async function main(): Promise<void> {
+  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.on('message', (m) => resolve(m as Ready))
+    child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
+  })
+  console.log(`Intelagent bench: ${ready.store}, ${CONCURRENCY} connections, ${DURATION_MS / 1000}s per scenario\n`)
+
+  const scenarios: { name: string; port: number; make: (w: number, i: number) => Req }[] = [
+    { name: 'bare Hono route (baseline)', port: ready.barePort, make: () => ({ method: 'GET', path: '/ping' }) },
+    { name: 'GET /api/auth/me (warm cache)', port: ready.appPort, make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.token}` } }) },
+    {
+      name: 'secret product key → GET /api/auth/me',
+      port: ready.appPort,
+      make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.secretKey}` } }),
+    },
+    {
+      name: 'publishable key → GET /api/widget/config',
+      port: ready.appPort,
+      make: () => ({ method: 'GET', path: '/api/widget/config', headers: { 'x-product-key': ready.chatbotKey, origin: 'http://127.0.0.1' } }),
+    },
+  ]
+
+  const rows: { name: string; rps: number; p99: number; errors: number }[] = []
+  for (const s of scenarios) {
+    await load(s.port, s.make, 1000) // warm-up: JIT, pools, caches
+    const r = await load(s.port, s.make)
+    rows.push({ name: s.name, rps: r.rps, p99: r.p99, errors: r.errors })
+  }
+
+  // Message ingest: one conversation per worker (the knowledge engine answers inside the request).
+  const widgetHeaders = { 'x-product-key': ready.chatbotKey, origin: 'http://127.0.0.1', 'content-type': 'application/json' }
+  const convs = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      const res = await send(ready.appPort, { method: 'POST', path: '/api/widget/conversations', headers: widgetHeaders, body: '{}' })
+      const body = JSON.parse(res.body) as { conversation: { id: string }; visitorToken: string }
+      return body
+    }),
+  )
+  const run = Date.now().toString(36)
+  const ingest = await load(ready.appPort, (w, i) => {
+    const c = convs[w] as (typeof convs)[number]
+    return {
+      method: 'POST',
+      path: `/api/widget/conversations/${c.conversation.id}/messages`,
+      headers: { ...widgetHeaders, authorization: `Bearer ${c.visitorToken}` },
+      body: JSON.stringify({ clientMessageId: `b${run}-${w}-${i}`, text: i % 2 ? 'What are your opening hours?' : 'Do you offer refunds?' }),
+    }
+  })
+  rows.push({ name: 'POST widget message + knowledge reply', rps: ingest.rps, p99: ingest.p99, errors: ingest.errors })
+
+  const base = rows[0] as (typeof rows)[number]
+  console.log(`${'scenario'.padEnd(44)} ${'req/s'.padStart(9)} ${'ratio'.padStart(7)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`)
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(44)} ${fmt(r.rps).padStart(9)} ${`${fmt((r.rps / base.rps) * 100)}%`.padStart(7)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(7)}`)
+  }
+
+  // SSE fan-out: time from sending a message to its event arriving on the visitor's open stream.
+  const c0 = convs[0] as (typeof convs)[number]
+  const fanout = await sseLatency(ready, c0.conversation.id, c0.visitorToken, 200)
+  console.log(`\nSSE fan-out (POST → 'message' event on the visitor stream), ${fanout.n} messages: p50 ${fmt(fanout.p50, 2)} ms, p99 ${fmt(fanout.p99, 2)} ms`)
+  console.log('Targets: authenticated routes ≥ 40% of bare throughput, p99 ≤ 2 ms (issue 2).')
+
+  child.send({ stop: true })
+  agent.destroy()
+}
+
+function sseLatency(ready: Ready, conversationId: string, token: string, count: number): Promise<{ n: number; p50: number; p99: number }> {
+  return new Promise((resolve, reject) => {
+    const pending = new Map<string, number>()
+    const latencies: number[] = []
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port: ready.appPort,
+        path: `/api/widget/conversations/${conversationId}/events?token=${encodeURIComponent(token)}&key=${ready.chatbotKey}&after=1000000`,
+        headers: { origin: 'http://127.0.0.1', accept: 'text/event-stream' },
+      },
+      (res) => {
+        let buf = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          buf += chunk
+          let idx = buf.indexOf('\n\n')
+          while (idx >= 0) {
+            const frame = buf.slice(0, idx)
+            buf = buf.slice(idx + 2)
+            const data = frame.split('\n').find((l) => l.startsWith('data:'))
+            if (frame.includes('event: message') && data) {
+              const m = JSON.parse(data.slice(5)) as { clientMessageId: string | null }
+              const t = m.clientMessageId ? pending.get(m.clientMessageId) : undefined
+              if (t !== undefined) {
+                latencies.push(performance.now() - t)
+                pending.delete(m.clientMessageId as string)
+              }
+            }
+            idx = buf.indexOf('\n\n')
+          }
+        })
+        void (async () => {
+          await new Promise((r) => setTimeout(r, 200))
+          for (let i = 0; i < count; i++) {
+            const id = `sse-${Date.now().toString(36)}-${i}`
+            pending.set(id, performance.now())
+            await send(ready.appPort, {
+              method: 'POST',
+              path: `/api/widget/conversations/${conversationId}/messages`,
+              headers: { 'x-product-key': ready.chatbotKey, origin: 'http://127.0.0.1', 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ clientMessageId: id, text: 'ping' }),
+            })
+          }
+          await new Promise((r) => setTimeout(r, 300))
+          req.destroy()
+          latencies.sort((a, b) => a - b)
+          resolve({ n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99) })
+        })().catch(reject)
+      },
+    )
+    req.on('error', (e) => {
+      if (latencies.length === 0) reject(e)
+    })
+  })
+}
+
+await main()

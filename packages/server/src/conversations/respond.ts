@@ -1,0 +1,55 @@
+// Runs the product's reply engine after the visitor's message is safely stored; a failure is told, never lost.
+import type { Deps } from '../platform/context.js'
+import type { ConversationRow, MessageRow } from '../platform/db.js'
+import { getSettings } from '../products/settings.js'
+import type { ReplyEngine } from '../replies/types.js'
+import { appendMessage, publishConversation } from './service.js'
+
+export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
+
+export interface Engines {
+  engineFor(settings: { engine: string }): ReplyEngine
+}
+
+/** Produces and stores the reply to `message`; resolves to the stored reply, or null when it will come later. */
+export async function respond(deps: Deps, engines: Engines, conv: ConversationRow, message: MessageRow): Promise<MessageRow | null> {
+  const settings = await getSettings(deps.db, conv.license_id, conv.product)
+  const history = await deps.db
+    .selectFrom('messages')
+    .select(['role', 'text'])
+    .where('license_id', '=', conv.license_id)
+    .where('conversation_id', '=', conv.id)
+    .where('seq', '<=', message.seq)
+    .orderBy('seq', 'desc')
+    .limit(20)
+    .execute()
+  const base = { licenseId: conv.license_id, conversationId: conv.id, product: conv.product }
+  const sink = {
+    typing: (on: boolean) => void publishConversation(deps, conv.id, { type: 'typing', typing: on }),
+    token: (delta: string) => void publishConversation(deps, conv.id, { type: 'token', delta }),
+  }
+  sink.typing(true)
+  try {
+    const result = await engines.engineFor(settings).reply(
+      {
+        licenseId: conv.license_id,
+        product: conv.product,
+        conversationId: conv.id,
+        settings,
+        history: history.reverse(),
+        message: { id: message.id, seq: message.seq, text: message.text },
+        signal: AbortSignal.timeout(60_000),
+      },
+      sink,
+    )
+    if (result.kind === 'deferred') return null
+    const { message: reply } = await appendMessage(deps, { ...base, role: 'assistant', text: result.text, meta: { engine: settings.engine, outcome: result.kind, ...result.meta } })
+    return reply
+  } catch (err) {
+    deps.logger.warn('reply engine failed', { engine: settings.engine, conversationId: conv.id, error: String((err as Error)?.message ?? err) })
+    const { message: reply } = await appendMessage(deps, { ...base, role: 'system', text: ENGINE_FAILED_TEXT, meta: { engine: settings.engine, outcome: 'error' } })
+    return reply
+  } finally {
+    sink.typing(false)
+  }
+}

@@ -1,0 +1,106 @@
+// Conversations and messages: every message gets the next seq of its conversation, idempotent by clientMessageId,
+// and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
+import type { Deps } from '../platform/context.js'
+import { isUniqueViolation, type ConversationRow, type MessageRow } from '../platform/db.js'
+
+export type Role = MessageRow['role']
+
+export function publicMessage(m: MessageRow) {
+  return { id: m.id, conversationId: m.conversation_id, seq: m.seq, role: m.role, text: m.text, clientMessageId: m.client_message_id, createdAt: m.created_at.toISOString() }
+}
+export type PublicMessage = ReturnType<typeof publicMessage>
+
+export function publicConversation(c: ConversationRow) {
+  return { id: c.id, product: c.product, status: c.status, visitorId: c.visitor_id, pageUrl: c.page_url, createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString() }
+}
+
+/** Live events: `conv:{id}` reaches the visitor's stream, `license:{id}` the dashboard. */
+export type ConversationEvent =
+  | { type: 'message'; message: PublicMessage }
+  | { type: 'typing'; typing: boolean }
+  | { type: 'token'; delta: string }
+
+export type LicenseEvent =
+  | { type: 'conversation.created'; conversationId: string; product: string }
+  | { type: 'message.created'; conversationId: string; product: string; message: PublicMessage }
+  | { type: 'lead.created'; leadId: string; product: string; conversationId: string | null }
+
+export const conversationChannel = (id: string): string => `events:conv:${id}`
+export const licenseChannel = (id: string): string => `events:license:${id}`
+
+export async function publishConversation(deps: Deps, conversationId: string, event: ConversationEvent): Promise<void> {
+  await deps.cache.publish(conversationChannel(conversationId), JSON.stringify(event))
+}
+
+export async function publishLicense(deps: Deps, licenseId: string, event: LicenseEvent): Promise<void> {
+  await deps.cache.publish(licenseChannel(licenseId), JSON.stringify(event))
+}
+
+export interface AppendInput {
+  licenseId: string
+  conversationId: string
+  product: string
+  role: Role
+  text: string
+  clientMessageId?: string | null
+  meta?: Record<string, unknown>
+}
+
+/** Stores a message (or returns the one already stored under the same clientMessageId) and announces it. */
+export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ message: MessageRow; created: boolean }> {
+  const clientId = input.clientMessageId ?? null
+  const existing = async () =>
+    clientId === null
+      ? undefined
+      : deps.db.selectFrom('messages').selectAll().where('conversation_id', '=', input.conversationId).where('license_id', '=', input.licenseId).where('client_message_id', '=', clientId).executeTakeFirst()
+  const seen = await existing()
+  if (seen) return { message: seen, created: false }
+  let message: MessageRow
+  try {
+    message = await deps.db.transaction().execute(async (trx) => {
+      // The row lock on the conversation serialises seq allocation; the unique (conversation, seq) backs it up.
+      const conv = await trx
+        .updateTable('conversations')
+        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), updated_at: new Date(deps.clock.now()) }))
+        .where('id', '=', input.conversationId)
+        .where('license_id', '=', input.licenseId)
+        .returning('last_seq')
+        .executeTakeFirstOrThrow()
+      return trx
+        .insertInto('messages')
+        .values({
+          license_id: input.licenseId,
+          conversation_id: input.conversationId,
+          seq: conv.last_seq,
+          role: input.role,
+          text: input.text,
+          client_message_id: clientId,
+          meta: JSON.stringify(input.meta ?? {}),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+    })
+  } catch (err) {
+    const raced = isUniqueViolation(err) ? await existing() : undefined
+    if (raced) return { message: raced, created: false }
+    throw err
+  }
+  const pub = publicMessage(message)
+  await publishConversation(deps, input.conversationId, { type: 'message', message: pub })
+  await publishLicense(deps, input.licenseId, { type: 'message.created', conversationId: input.conversationId, product: input.product, message: pub })
+  return { message, created: true }
+}
+
+export const messagesAfter = (deps: Deps, licenseId: string, conversationId: string, after: number, limit = 200) =>
+  deps.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('license_id', '=', licenseId)
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', after)
+    .orderBy('seq', 'asc')
+    .limit(limit)
+    .execute()
+
+export const findConversation = (deps: Deps, licenseId: string, id: string) =>
+  deps.db.selectFrom('conversations').selectAll().where('license_id', '=', licenseId).where('id', '=', id).executeTakeFirst()

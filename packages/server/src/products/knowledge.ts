@@ -1,0 +1,89 @@
+// /api/products/:product/knowledge and /secrets: the owner's Q&A and documents, and integration secrets
+// (n8n signing secret, OpenAI key) stored encrypted and only ever shown as a hint.
+import { createRoute, z } from '@hono/zod-openapi'
+import { audit } from '../audit/log.js'
+import { tenantOf } from '../auth/middleware.js'
+import type { Deps } from '../platform/context.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { clientIp, createRouter } from '../platform/http.js'
+import { putSecret } from '../platform/secrets.js'
+import { addKnowledge, deleteKnowledge, knowledgeItemSchema, listKnowledge } from '../replies/knowledge.js'
+
+const security = [{ bearerAuth: [] }]
+const widgetProduct = z.object({ product: z.enum(['chatbot', 'sales-agent']) })
+export const SECRET_NAMES = ['webhook_signing_secret', 'openai_api_key'] as const
+
+function assertBought(products: string[], product: string): void {
+  if (!products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)
+}
+
+export function knowledgeRoutes(deps: Deps) {
+  const app = createRouter()
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/products/{product}/knowledge', tags: ['knowledge'], security, request: { params: widgetProduct }, responses: { 200: { description: 'Q&A pairs and documents' } } }),
+    async (c) => {
+      const { product } = c.req.valid('param')
+      assertBought(c.get('principal').products, product)
+      const items = await listKnowledge(deps.db, tenantOf(c), product)
+      return c.json({ items: items.map((i) => ({ id: i.id, kind: i.kind, title: i.title, body: i.body, createdAt: i.created_at.toISOString() })) }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/products/{product}/knowledge',
+      tags: ['knowledge'],
+      security,
+      request: { params: widgetProduct, body: { required: true, content: { 'application/json': { schema: knowledgeItemSchema } } } },
+      responses: { 201: { description: 'Added' } },
+    }),
+    async (c) => {
+      const { product } = c.req.valid('param')
+      assertBought(c.get('principal').products, product)
+      const item = await addKnowledge(deps.db, tenantOf(c), product, c.req.valid('json'))
+      return c.json({ item: { id: item.id, kind: item.kind, title: item.title, body: item.body, createdAt: item.created_at.toISOString() } }, 201)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/products/{product}/knowledge/{id}',
+      tags: ['knowledge'],
+      security,
+      request: { params: widgetProduct.extend({ id: z.uuid() }) },
+      responses: { 200: { description: 'Deleted' } },
+    }),
+    async (c) => {
+      const { product, id } = c.req.valid('param')
+      if (!(await deleteKnowledge(deps.db, tenantOf(c), product, id))) throw notFound('Knowledge item')
+      return c.json({ deleted: true }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/products/{product}/secrets/{name}',
+      tags: ['knowledge'],
+      security,
+      request: {
+        params: widgetProduct.extend({ name: z.enum(SECRET_NAMES) }),
+        body: { required: true, content: { 'application/json': { schema: z.strictObject({ value: z.string().min(8).max(500) }) } } },
+      },
+      responses: { 200: { description: 'Stored encrypted; only a hint is returned' } },
+    }),
+    async (c) => {
+      const licenseId = tenantOf(c)
+      const { product, name } = c.req.valid('param')
+      assertBought(c.get('principal').products, product)
+      const hint = await putSecret(deps, licenseId, product, name, c.req.valid('json').value)
+      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'settings.updated', target: `${product}:${name}`, ip: clientIp(c), meta: { secret: name } })
+      return c.json({ name, hint }, 200)
+    },
+  )
+
+  return app
+}

@@ -1,0 +1,42 @@
+// Widget calls: publishable key (header, or ?key= for EventSource), Origin against the key's allow-list,
+// CORS answered for that origin only, and the license, key and visitor-IP rate limits.
+import type { MiddlewareHandler } from 'hono'
+import type { KeyResolver } from '../keys/resolver.js'
+import { originAllowed } from '../keys/resolver.js'
+import type { AppEnv, Deps } from '../platform/context.js'
+import { AppError } from '../platform/errors.js'
+import { clientIp } from '../platform/http.js'
+import { enforce, licenseLimit } from '../ratelimit/index.js'
+
+const ALLOW_HEADERS = 'X-Product-Key, Authorization, Content-Type, Last-Event-ID, Idempotency-Key'
+export const KEY_LIMIT_PER_MINUTE = 1200
+export const VISITOR_IP_LIMIT_PER_MINUTE = 120
+
+export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<AppEnv> {
+  return async function widgetAuthMiddleware(c, next) {
+    const origin = c.req.header('origin')
+    if (c.req.method === 'OPTIONS') {
+      // Preflights carry no key; the real request is checked against the key's allowed origins.
+      if (origin) {
+        c.header('Access-Control-Allow-Origin', origin)
+        c.header('Vary', 'Origin')
+      }
+      c.header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      c.header('Access-Control-Allow-Headers', ALLOW_HEADERS)
+      c.header('Access-Control-Max-Age', '600')
+      return c.body(null, 204)
+    }
+    c.header('Vary', 'Origin')
+    const key = await keys.resolve(c.req.header('x-product-key') ?? c.req.query('key'))
+    if (key.kind !== 'publishable') throw new AppError('invalid_key', 'Secret keys must never be used in a web page; use a chat_ or sale_ key')
+    if (!originAllowed(key.allowedOrigins, origin)) throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed for this key`)
+    if (origin) c.header('Access-Control-Allow-Origin', origin)
+    await enforce(deps, c, [
+      licenseLimit(key.licenseId, key.tier, deps.config.rateLimitScale),
+      { policy: 'key', key: `key:${key.id}`, limit: KEY_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
+      { policy: 'visitor-ip', key: `ip:${key.id}:${clientIp(c)}`, limit: VISITOR_IP_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
+    ])
+    c.set('widget', { keyId: key.id, licenseId: key.licenseId, product: key.product, tier: key.tier })
+    await next()
+  }
+}

@@ -1,0 +1,296 @@
+// /api/widget: the public API behind the script tag (docs/widget-api.md): config, conversations, messages,
+// the live event stream and leads.
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { type Engines, respond } from '../conversations/respond.js'
+import {
+  appendMessage,
+  type ConversationEvent,
+  conversationChannel,
+  findConversation,
+  messagesAfter,
+  publicConversation,
+  publicMessage,
+  publishLicense,
+} from '../conversations/service.js'
+import type { KeyResolver } from '../keys/resolver.js'
+import type { AppEnv, Deps } from '../platform/context.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { clientIp, createRouter } from '../platform/http.js'
+import { streamChannel } from '../platform/sse.js'
+import { getSettings } from '../products/settings.js'
+import { enforce } from '../ratelimit/index.js'
+import { widgetAuth } from './middleware.js'
+import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
+
+const security = [{ productKey: [] }]
+const convParam = z.object({ id: z.uuid() })
+export const MESSAGE_LIMIT_PER_VISITOR_MINUTE = 30
+
+function bearer(c: Context): string | undefined {
+  const h = c.req.header('authorization')
+  return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
+}
+
+export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
+  const app = createRouter()
+  app.use('/api/widget/*', widgetAuth(deps, keys))
+
+  /** The caller's own conversation, or 404 (another visitor's or license's conversation does not exist for them). */
+  async function ownConversation(c: Context<AppEnv>, id: string, token: string | undefined) {
+    const w = c.get('widget')
+    const visitorId = await verifyVisitorToken(deps, w.licenseId, token)
+    const conv = await findConversation(deps, w.licenseId, id)
+    if (!conv || conv.visitor_id !== visitorId || conv.product !== w.product) throw notFound('Conversation')
+    return conv
+  }
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/widget/config', tags: ['widget'], security, responses: { 200: { description: 'What the widget shows' } } }),
+    async (c) => {
+      const w = c.get('widget')
+      const s = await getSettings(deps.db, w.licenseId, w.product)
+      c.header('Cache-Control', 'private, max-age=60')
+      return c.json(
+        {
+          product: w.product,
+          botName: s.botName,
+          greeting: s.greeting,
+          color: s.color,
+          position: s.position,
+          engine: s.engine,
+          streaming: s.engine === 'openai',
+          sales: w.product === 'sales-agent' ? s.sales : null,
+        },
+        200,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/widget/conversations',
+      tags: ['widget'],
+      security,
+      request: {
+        body: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                visitorId: z.uuid().optional(),
+                visitorSecret: z.string().min(10).max(100).optional(),
+                conversationId: z.uuid().optional(),
+                pageUrl: z.string().max(2000).optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 200: { description: 'Resumed' }, 201: { description: 'Started' } },
+    }),
+    async (c) => {
+      const w = c.get('widget')
+      const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
+      let visitorId: string
+      let visitorSecret: string | undefined
+      if (body.visitorId || body.visitorSecret) {
+        if (!body.visitorId || !body.visitorSecret || !(await checkVisitor(deps, w.licenseId, body.visitorId, body.visitorSecret))) {
+          throw new AppError('visitor_invalid', 'Unknown visitor or wrong visitor secret')
+        }
+        visitorId = body.visitorId
+      } else {
+        const v = await createVisitor(deps, w.licenseId)
+        visitorId = v.id
+        visitorSecret = v.secret
+      }
+      const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
+      const resumed = body.conversationId ? await findConversation(deps, w.licenseId, body.conversationId) : undefined
+      if (resumed && resumed.visitor_id === visitorId && resumed.product === w.product) {
+        const messages = await messagesAfter(deps, w.licenseId, resumed.id, 0, 500)
+        return c.json(
+          { conversation: publicConversation(resumed), visitorId, visitorToken: token, expiresAt: new Date(expiresAt).toISOString(), messages: messages.map(publicMessage) },
+          200,
+        )
+      }
+      const conv = await deps.db
+        .insertInto('conversations')
+        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
+      const settings = await getSettings(deps.db, w.licenseId, w.product)
+      const messages = []
+      if (settings.greeting) {
+        const { message } = await appendMessage(deps, { licenseId: w.licenseId, conversationId: conv.id, product: conv.product, role: 'assistant', text: settings.greeting, meta: { greeting: true } })
+        messages.push(publicMessage(message))
+      }
+      return c.json(
+        {
+          conversation: publicConversation(conv),
+          visitorId,
+          ...(visitorSecret ? { visitorSecret } : {}),
+          visitorToken: token,
+          expiresAt: new Date(expiresAt).toISOString(),
+          messages,
+        },
+        201,
+      )
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/widget/conversations/{id}/messages',
+      tags: ['widget'],
+      security,
+      request: {
+        params: convParam,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                clientMessageId: z
+                  .string()
+                  .min(1)
+                  .max(64)
+                  .regex(/^[A-Za-z0-9_-]+$/),
+                text: z.string().trim().min(1).max(4000),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 200: { description: 'Already stored (replay)' }, 201: { description: 'Stored' } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const body = c.req.valid('json')
+      const conv = await ownConversation(c, id, bearer(c))
+      await enforce(deps, c, [{ policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 }])
+      const { message, created } = await appendMessage(deps, {
+        licenseId: conv.license_id,
+        conversationId: conv.id,
+        product: conv.product,
+        role: 'visitor',
+        text: body.text,
+        clientMessageId: body.clientMessageId,
+      })
+      if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
+      const settings = await getSettings(deps.db, conv.license_id, conv.product)
+      const replies = []
+      if (settings.engine === 'knowledge') {
+        // Offline retrieval answers in milliseconds: include it in the answer as well as on the stream.
+        const reply = await respond(deps, engines, conv, message)
+        if (reply) replies.push(publicMessage(reply))
+      } else {
+        deps.tasks.run('reply', () => respond(deps, engines, conv, message))
+      }
+      return c.json({ message: publicMessage(message), replies }, 201)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/widget/conversations/{id}/messages',
+      tags: ['widget'],
+      security,
+      request: { params: convParam, query: z.object({ after: z.coerce.number().int().min(0).default(0) }) },
+      responses: { 200: { description: 'Messages after the given seq' } },
+    }),
+    async (c) => {
+      const conv = await ownConversation(c, c.req.valid('param').id, bearer(c))
+      const rows = await messagesAfter(deps, conv.license_id, conv.id, c.req.valid('query').after)
+      return c.json({ messages: rows.map(publicMessage) }, 200)
+    },
+  )
+
+  app.get('/api/widget/conversations/:id/events', async (c) => {
+    const id = c.req.param('id')
+    if (!z.uuid().safeParse(id).success) throw notFound('Conversation')
+    const conv = await ownConversation(c, id, c.req.query('token') ?? bearer(c))
+    const fromHeader = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0)
+    let lastSeq = Number.isFinite(fromHeader) && fromHeader > 0 ? Math.floor(fromHeader) : 0
+    return streamChannel(c, deps.cache, conversationChannel(conv.id), {
+      async replay(stream) {
+        for (const m of await messagesAfter(deps, conv.license_id, conv.id, lastSeq, 500)) {
+          await stream.writeSSE({ event: 'message', id: String(m.seq), data: JSON.stringify(publicMessage(m)) })
+          lastSeq = m.seq
+        }
+      },
+      async write(stream, raw) {
+        const event = JSON.parse(raw) as ConversationEvent
+        if (event.type === 'message') {
+          if (event.message.seq <= lastSeq) return
+          lastSeq = event.message.seq
+          await stream.writeSSE({ event: 'message', id: String(event.message.seq), data: JSON.stringify(event.message) })
+        } else if (event.type === 'typing') {
+          await stream.writeSSE({ event: 'typing', data: JSON.stringify({ typing: event.typing }) })
+        } else {
+          await stream.writeSSE({ event: 'token', data: JSON.stringify({ delta: event.delta }) })
+        }
+      },
+    })
+  })
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/widget/leads',
+      tags: ['widget'],
+      security,
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                conversationId: z.uuid().optional(),
+                name: z.string().trim().min(1).max(200),
+                email: z.email().max(320),
+                company: z.string().trim().max(200).optional(),
+                message: z.string().trim().max(4000).optional(),
+                consent: z.literal(true, { error: 'consent must be given' }),
+                answers: z.record(z.string().max(200), z.string().max(2000)).optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 201: { description: 'Lead stored' } },
+    }),
+    async (c) => {
+      const w = c.get('widget')
+      const body = c.req.valid('json')
+      let conversationId: string | null = null
+      if (body.conversationId) {
+        const conv = await ownConversation(c, body.conversationId, bearer(c))
+        conversationId = conv.id
+      }
+      await enforce(deps, c, [{ policy: 'leads-ip', key: `lead:${w.keyId}:${clientIp(c)}`, limit: 10, windowMs: 60 * 60_000 }])
+      const lead = await deps.db
+        .insertInto('leads')
+        .values({
+          license_id: w.licenseId,
+          product: w.product,
+          conversation_id: conversationId,
+          name: body.name,
+          email: body.email,
+          company: body.company ?? null,
+          message: body.message ?? null,
+          consent: body.consent,
+          answers: JSON.stringify(body.answers ?? {}),
+        })
+        .returning(['id', 'created_at'])
+        .executeTakeFirstOrThrow()
+      await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
+      return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
+    },
+  )
+
+  return app
+}
