@@ -26,11 +26,26 @@ export async function signSession(secret: Uint8Array, claims: SessionClaims, now
     .sign(secret)
 }
 
+// A token's signature check never changes its answer, so verified tokens are remembered until they expire
+// (per secret, bounded); revocation is the session lookup's job, which still runs on every request.
+const verified = new WeakMap<Uint8Array, Map<string, { claims: SessionClaims; exp: number }>>()
+const VERIFIED_MAX = 10_000
+
 export async function verifySession(secret: Uint8Array, token: string, nowMs: number): Promise<SessionClaims> {
+  let memo = verified.get(secret)
+  if (!memo) {
+    memo = new Map()
+    verified.set(secret, memo)
+  }
+  const hit = memo.get(token)
+  if (hit && hit.exp * 1000 > nowMs) return hit.claims
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw new AppError('token_invalid', 'Session token is missing claims')
-    return payload as unknown as SessionClaims
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') throw new AppError('token_invalid', 'Session token is missing claims')
+    const claims = payload as unknown as SessionClaims
+    if (memo.size >= VERIFIED_MAX) memo.delete(memo.keys().next().value as string)
+    memo.set(token, { claims, exp: payload.exp })
+    return claims
   } catch (err) {
     if (err instanceof AppError) throw err
     if (err instanceof errors.JWTExpired) throw new AppError('token_expired', 'Session token has expired; log in again')

@@ -52,17 +52,38 @@ export function defaultSettings(product: Product | string): ProductSettings {
   return settingsSchema.parse(product === 'sales-agent' ? SALES_DEFAULTS : {})
 }
 
+// Settings are read on every widget call; a short per-database memo spares a query each time. Saving on this
+// instance clears it at once; other instances catch up within SETTINGS_TTL_MS (settings are not security state).
+const SETTINGS_TTL_MS = 5_000
+const memo = new WeakMap<object, Map<string, { value: ProductSettings; until: number }>>()
+const memoFor = (db: object) => {
+  let m = memo.get(db)
+  if (!m) {
+    m = new Map()
+    memo.set(db, m)
+  }
+  return m
+}
+
 export async function getSettings(db: Kysely<Database>, licenseId: string, product: string): Promise<ProductSettings> {
+  const m = memoFor(db)
+  const hit = m.get(`${licenseId}:${product}`)
+  if (hit && hit.until > Date.now()) return hit.value
   const row = await db.selectFrom('product_settings').select('settings').where('license_id', '=', licenseId).where('product', '=', product).executeTakeFirst()
-  return { ...defaultSettings(product), ...(row?.settings ?? {}) } as ProductSettings
+  const value = { ...defaultSettings(product), ...(row?.settings ?? {}) } as ProductSettings
+  if (m.size > 10_000) m.clear()
+  m.set(`${licenseId}:${product}`, { value, until: Date.now() + SETTINGS_TTL_MS })
+  return value
 }
 
 export async function saveSettings(db: Kysely<Database>, licenseId: string, product: string, patch: Partial<ProductSettings>): Promise<ProductSettings> {
+  memoFor(db).delete(`${licenseId}:${product}`)
   const next = settingsSchema.parse({ ...(await getSettings(db, licenseId, product)), ...patch })
   await db
     .insertInto('product_settings')
     .values({ license_id: licenseId, product, settings: JSON.stringify(next) })
     .onConflict((oc) => oc.columns(['license_id', 'product']).doUpdateSet({ settings: JSON.stringify(next), updated_at: new Date() }))
     .execute()
+  memoFor(db).delete(`${licenseId}:${product}`)
   return next
 }

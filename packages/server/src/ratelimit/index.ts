@@ -22,36 +22,42 @@ export interface LimitSpec {
   windowMs: number
 }
 
+// q is the decision's limit, not the spec's: with Redis down the local fallback admits only limit ÷ instances.
 function setHeaders(c: Context, spec: LimitSpec, d: RateDecision): void {
-  c.header('RateLimit-Policy', `"${spec.policy}";q=${spec.limit};w=${Math.round(spec.windowMs / 1000)}`)
+  c.header('RateLimit-Policy', `"${spec.policy}";q=${d.limit};w=${Math.round(spec.windowMs / 1000)}`)
   c.header('RateLimit', `"${spec.policy}";r=${d.remaining};t=${Math.max(0, Math.ceil(d.resetMs / 1000))}`)
 }
 
 /** Takes one unit from every spec (tightest first); throws rate_limited with Retry-After when any is spent. */
 export async function enforce(deps: Deps, c: Context, specs: LimitSpec[]): Promise<void> {
-  let tightest: { spec: LimitSpec; d: RateDecision } | undefined
-  for (const spec of specs) {
-    const d = await deps.cache.rateLimit(spec.key, spec.limit, spec.windowMs)
-    if (!d.allowed) {
-      const retry = Math.max(1, Math.ceil(d.resetMs / 1000))
-      setHeaders(c, spec, d)
-      throw new AppError('rate_limited', `Too many requests for ${spec.policy}; retry in ${retry}s`, {
-        headers: {
-          'Retry-After': String(retry),
-          'RateLimit-Policy': `"${spec.policy}";q=${spec.limit};w=${Math.round(spec.windowMs / 1000)}`,
-          RateLimit: `"${spec.policy}";r=0;t=${retry}`,
-        },
-      })
-    }
-    if (!tightest || d.remaining / d.limit < tightest.d.remaining / tightest.d.limit) tightest = { spec, d }
+  const decisions = await deps.cache.rateLimitAll(specs)
+  const deniedAt = decisions.findIndex((d) => !d.allowed)
+  if (deniedAt >= 0) {
+    const spec = specs[deniedAt] as LimitSpec
+    const d = decisions[deniedAt] as RateDecision
+    const retry = Math.max(1, Math.ceil(d.resetMs / 1000))
+    throw new AppError('rate_limited', `Too many requests for ${spec.policy}; retry in ${retry}s`, {
+      headers: {
+        'Retry-After': String(retry),
+        'RateLimit-Policy': `"${spec.policy}";q=${d.limit};w=${Math.round(spec.windowMs / 1000)}`,
+        RateLimit: `"${spec.policy}";r=0;t=${retry}`,
+      },
+    })
   }
-  if (tightest) setHeaders(c, tightest.spec, tightest.d)
+  // The headers describe the limit closest to running out.
+  let tightest = 0
+  decisions.forEach((d, i) => {
+    const t = decisions[tightest] as RateDecision
+    if (d.remaining / d.limit < t.remaining / t.limit) tightest = i
+  })
+  if (specs.length > 0) setHeaders(c, specs[tightest] as LimitSpec, decisions[tightest] as RateDecision)
 }
 
-export const licenseLimit = (licenseId: string, tier: string): LimitSpec => ({
+/** `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it so the widget and the API agree. */
+export const licenseLimit = (licenseId: string, tier: string, scale = 1): LimitSpec => ({
   policy: 'license',
   key: `license:${licenseId}`,
-  limit: tierLimit(tier),
+  limit: Math.max(1, Math.floor(tierLimit(tier) * scale)),
   windowMs: 60_000,
 })
 
