@@ -76,7 +76,11 @@ async function main(): Promise<void> {
 
   const scenarios: { name: string; port: number; make: (w: number, i: number) => Req }[] = [
     { name: 'bare Hono route (baseline)', port: ready.barePort, make: () => ({ method: 'GET', path: '/ping' }) },
-    { name: 'GET /api/auth/me (warm cache)', port: ready.appPort, make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.token}` } }) },
+    {
+      name: 'GET /api/auth/me (warm cache)',
+      port: ready.appPort,
+      make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.token}` } }),
+    },
     {
       name: 'secret product key → GET /api/auth/me',
       port: ready.appPort,
@@ -132,10 +136,18 @@ async function main(): Promise<void> {
     Math.min(DURATION_MS, 2000),
     1,
   )
-  rows.push({ name: 'POST widget message + knowledge reply', rps: ingest.rps, p99: ingestLight.p99, p99Loaded: ingest.p99, errors: ingest.errors + ingestLight.errors })
+  rows.push({
+    name: 'POST widget message + knowledge reply',
+    rps: ingest.rps,
+    p99: ingestLight.p99,
+    p99Loaded: ingest.p99,
+    errors: ingest.errors + ingestLight.errors,
+  })
 
   const base = rows[0] as (typeof rows)[number]
-  console.log(`${'scenario'.padEnd(44)} ${'req/s'.padStart(9)} ${'ratio'.padStart(7)} ${'p99 1-conn'.padStart(11)} ${'p99 loaded'.padStart(11)} ${'errors'.padStart(7)}`)
+  console.log(
+    `${'scenario'.padEnd(44)} ${'req/s'.padStart(9)} ${'ratio'.padStart(7)} ${'p99 1-conn'.padStart(11)} ${'p99 loaded'.padStart(11)} ${'errors'.padStart(7)}`,
+  )
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(44)} ${fmt(r.rps).padStart(9)} ${`${fmt((r.rps / base.rps) * 100)}%`.padStart(7)} ${`${fmt(r.p99, 2)} ms`.padStart(11)} ${`${fmt(r.p99Loaded, 2)} ms`.padStart(11)} ${String(r.errors).padStart(7)}`,

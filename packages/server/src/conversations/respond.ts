@@ -2,14 +2,10 @@
 import type { Deps } from '../platform/context.js'
 import type { ConversationRow, MessageRow } from '../platform/db.js'
 import { getSettings } from '../products/settings.js'
-import type { ReplyEngine } from '../replies/types.js'
+import type { Engines } from '../replies/index.js'
 import { appendMessage, publishConversation } from './service.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
-
-export interface Engines {
-  engineFor(settings: { engine: string }): ReplyEngine
-}
 
 /** Produces and stores the reply to `message`; resolves to the stored reply, or null when it will come later. */
 export async function respond(deps: Deps, engines: Engines, conv: ConversationRow, message: MessageRow): Promise<MessageRow | null> {
@@ -43,11 +39,21 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
       sink,
     )
     if (result.kind === 'deferred') return null
-    const { message: reply } = await appendMessage(deps, { ...base, role: 'assistant', text: result.text, meta: { engine: settings.engine, outcome: result.kind, ...result.meta } })
+    const { message: reply } = await appendMessage(deps, {
+      ...base,
+      role: 'assistant',
+      text: result.text,
+      meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
+    })
     return reply
   } catch (err) {
     deps.logger.warn('reply engine failed', { engine: settings.engine, conversationId: conv.id, error: String((err as Error)?.message ?? err) })
-    const { message: reply } = await appendMessage(deps, { ...base, role: 'system', text: ENGINE_FAILED_TEXT, meta: { engine: settings.engine, outcome: 'error' } })
+    const { message: reply } = await appendMessage(deps, {
+      ...base,
+      role: 'system',
+      text: ENGINE_FAILED_TEXT,
+      meta: { engine: settings.engine, outcome: 'error' },
+    })
     return reply
   } finally {
     sink.typing(false)

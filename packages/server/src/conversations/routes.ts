@@ -54,8 +54,15 @@ export function conversationRoutes(deps: Deps) {
         ])
         .where('c.license_id', '=', licenseId)
         .where('c.product', '=', product)
-      if (after) q = q.where((eb) => eb.or([eb('c.updated_at', '<', new Date(after.t)), eb.and([eb('c.updated_at', '=', new Date(after.t)), eb('c.id', '<', after.id)])]))
-      const rows = await q.orderBy('c.updated_at', 'desc').orderBy('c.id', 'desc').limit(limit + 1).execute()
+      if (after)
+        q = q.where((eb) =>
+          eb.or([eb('c.updated_at', '<', new Date(after.t)), eb.and([eb('c.updated_at', '=', new Date(after.t)), eb('c.id', '<', after.id)])]),
+        )
+      const rows = await q
+        .orderBy('c.updated_at', 'desc')
+        .orderBy('c.id', 'desc')
+        .limit(limit + 1)
+        .execute()
       const pageRows = rows.slice(0, limit)
       const last = await Promise.all(
         pageRows.map((r) =>
@@ -113,7 +120,12 @@ export function conversationRoutes(deps: Deps) {
       security,
       request: {
         params: z.object({ id: z.uuid() }),
-        body: { required: true, content: { 'application/json': { schema: z.strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() }) } } },
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: z.strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() }) },
+          },
+        },
       },
       responses: { 201: { description: 'A human reply, delivered live to the visitor' } },
     }),
@@ -151,8 +163,13 @@ export function conversationRoutes(deps: Deps) {
       const { limit, cursor } = c.req.valid('query')
       const after = decodeCursor(cursor)
       let q = deps.db.selectFrom('leads').selectAll().where('license_id', '=', licenseId).where('product', '=', product)
-      if (after) q = q.where((eb) => eb.or([eb('created_at', '<', new Date(after.t)), eb.and([eb('created_at', '=', new Date(after.t)), eb('id', '<', after.id)])]))
-      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
+      if (after)
+        q = q.where((eb) => eb.or([eb('created_at', '<', new Date(after.t)), eb.and([eb('created_at', '=', new Date(after.t)), eb('id', '<', after.id)])]))
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute()
       const pageRows = rows.slice(0, limit)
       const tail = pageRows[pageRows.length - 1]
       return c.json(

@@ -1,24 +1,37 @@
 // Conversations and messages: every message gets the next seq of its conversation, idempotent by clientMessageId,
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
 import type { Deps } from '../platform/context.js'
-import { isUniqueViolation, type ConversationRow, type MessageRow } from '../platform/db.js'
+import { type ConversationRow, isUniqueViolation, type MessageRow } from '../platform/db.js'
 
 export type Role = MessageRow['role']
 
 export function publicMessage(m: MessageRow) {
-  return { id: m.id, conversationId: m.conversation_id, seq: m.seq, role: m.role, text: m.text, clientMessageId: m.client_message_id, createdAt: m.created_at.toISOString() }
+  return {
+    id: m.id,
+    conversationId: m.conversation_id,
+    seq: m.seq,
+    role: m.role,
+    text: m.text,
+    clientMessageId: m.client_message_id,
+    createdAt: m.created_at.toISOString(),
+  }
 }
 export type PublicMessage = ReturnType<typeof publicMessage>
 
 export function publicConversation(c: ConversationRow) {
-  return { id: c.id, product: c.product, status: c.status, visitorId: c.visitor_id, pageUrl: c.page_url, createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString() }
+  return {
+    id: c.id,
+    product: c.product,
+    status: c.status,
+    visitorId: c.visitor_id,
+    pageUrl: c.page_url,
+    createdAt: c.created_at.toISOString(),
+    updatedAt: c.updated_at.toISOString(),
+  }
 }
 
 /** Live events: `conv:{id}` reaches the visitor's stream, `license:{id}` the dashboard. */
-export type ConversationEvent =
-  | { type: 'message'; message: PublicMessage }
-  | { type: 'typing'; typing: boolean }
-  | { type: 'token'; delta: string }
+export type ConversationEvent = { type: 'message'; message: PublicMessage } | { type: 'typing'; typing: boolean } | { type: 'token'; delta: string }
 
 export type LicenseEvent =
   | { type: 'conversation.created'; conversationId: string; product: string }
@@ -52,7 +65,13 @@ export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ m
   const existing = async () =>
     clientId === null
       ? undefined
-      : deps.db.selectFrom('messages').selectAll().where('conversation_id', '=', input.conversationId).where('license_id', '=', input.licenseId).where('client_message_id', '=', clientId).executeTakeFirst()
+      : deps.db
+          .selectFrom('messages')
+          .selectAll()
+          .where('conversation_id', '=', input.conversationId)
+          .where('license_id', '=', input.licenseId)
+          .where('client_message_id', '=', clientId)
+          .executeTakeFirst()
   const seen = await existing()
   if (seen) return { message: seen, created: false }
   let message: MessageRow

@@ -21,7 +21,14 @@ export function knowledgeRoutes(deps: Deps) {
   const app = createRouter()
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/products/{product}/knowledge', tags: ['knowledge'], security, request: { params: widgetProduct }, responses: { 200: { description: 'Q&A pairs and documents' } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/products/{product}/knowledge',
+      tags: ['knowledge'],
+      security,
+      request: { params: widgetProduct },
+      responses: { 200: { description: 'Q&A pairs and documents' } },
+    }),
     async (c) => {
       const { product } = c.req.valid('param')
       assertBought(c.get('principal').products, product)
@@ -80,7 +87,14 @@ export function knowledgeRoutes(deps: Deps) {
       const { product, name } = c.req.valid('param')
       assertBought(c.get('principal').products, product)
       const hint = await putSecret(deps, licenseId, product, name, c.req.valid('json').value)
-      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'settings.updated', target: `${product}:${name}`, ip: clientIp(c), meta: { secret: name } })
+      await audit(deps.db, {
+        licenseId,
+        actor: c.get('principal').email,
+        action: 'settings.updated',
+        target: `${product}:${name}`,
+        ip: clientIp(c),
+        meta: { secret: name },
+      })
       return c.json({ name, hint }, 200)
     },
   )

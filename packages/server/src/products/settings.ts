@@ -7,6 +7,31 @@ import type { Product } from '../platform/products.js'
 
 export const ENGINES = ['knowledge', 'webhook', 'openai'] as const
 
+/** True for hosts a customer must not point the server at: loopback, private, link-local, metadata. */
+export function isPrivateHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h)
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])]
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127)
+    )
+  }
+  return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:')
+}
+
+/** An outbound URL a customer configures (n8n, OpenAI-compatible): public hosts only, so the server cannot be aimed inward. */
+const outboundUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => !isPrivateHost(new URL(u).hostname), 'must be a public http(s) URL (private and loopback hosts are refused)')
+
 export const settingsSchema = z.strictObject({
   botName: z.string().min(1).max(60).default('Assistant'),
   greeting: z.string().max(500).default('Hi! How can I help you today?'),
@@ -20,12 +45,12 @@ export const settingsSchema = z.strictObject({
   threshold: z.number().min(0).max(1).default(0.35),
   fallback: z.string().max(500).default("I'm not sure about that one. Leave your email and a person from our team will get back to you."),
   webhook: z
-    .strictObject({ url: z.url(), timeoutMs: z.number().int().min(500).max(30_000).default(8_000) })
+    .strictObject({ url: outboundUrl, timeoutMs: z.number().int().min(500).max(30_000).default(8_000) })
     .nullable()
     .default(null),
   openai: z
     .strictObject({
-      baseUrl: z.url().default('https://api.openai.com/v1'),
+      baseUrl: outboundUrl.default('https://api.openai.com/v1'),
       model: z.string().min(1).max(100).default('gpt-4o-mini'),
       systemPrompt: z.string().max(4000).default('You are a helpful assistant for this website. Answer briefly.'),
     })

@@ -4,7 +4,7 @@ import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from 'hono'
 import type { Deps } from '../platform/context.js'
-import { errorBody, createRouter } from '../platform/http.js'
+import { createRouter, errorBody } from '../platform/http.js'
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const WIDGET_DIST = join(ROOT, 'packages/widget/dist')
@@ -89,7 +89,10 @@ export function assetRoutes(deps: Deps, demoKeys: () => DemoKeys | undefined) {
     if (asset) return send(c, asset, rel, rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
     const index = readUnder(DASHBOARD_DIST, 'index.html')
     if (!index) return missing(c, 'The dashboard')
-    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    )
     return send(c, index, 'index.html', 'no-cache')
   }
   app.get('/dashboard', dashboard)

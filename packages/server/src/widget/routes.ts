@@ -2,7 +2,7 @@
 // the live event stream and leads.
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { type Engines, respond } from '../conversations/respond.js'
+import { respond } from '../conversations/respond.js'
 import {
   appendMessage,
   type ConversationEvent,
@@ -20,6 +20,7 @@ import { clientIp, createRouter } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
 import { getSettings } from '../products/settings.js'
 import { enforce } from '../ratelimit/index.js'
+import type { Engines } from '../replies/index.js'
 import { widgetAuth } from './middleware.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
@@ -110,7 +111,13 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       if (resumed && resumed.visitor_id === visitorId && resumed.product === w.product) {
         const messages = await messagesAfter(deps, w.licenseId, resumed.id, 0, 500)
         return c.json(
-          { conversation: publicConversation(resumed), visitorId, visitorToken: token, expiresAt: new Date(expiresAt).toISOString(), messages: messages.map(publicMessage) },
+          {
+            conversation: publicConversation(resumed),
+            visitorId,
+            visitorToken: token,
+            expiresAt: new Date(expiresAt).toISOString(),
+            messages: messages.map(publicMessage),
+          },
           200,
         )
       }
@@ -123,7 +130,14 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       const settings = await getSettings(deps.db, w.licenseId, w.product)
       const messages = []
       if (settings.greeting) {
-        const { message } = await appendMessage(deps, { licenseId: w.licenseId, conversationId: conv.id, product: conv.product, role: 'assistant', text: settings.greeting, meta: { greeting: true } })
+        const { message } = await appendMessage(deps, {
+          licenseId: w.licenseId,
+          conversationId: conv.id,
+          product: conv.product,
+          role: 'assistant',
+          text: settings.greeting,
+          meta: { greeting: true },
+        })
         messages.push(publicMessage(message))
       }
       return c.json(
@@ -170,7 +184,9 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       const { id } = c.req.valid('param')
       const body = c.req.valid('json')
       const conv = await ownConversation(c, id, bearer(c))
-      await enforce(deps, c, [{ policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 }])
+      await enforce(deps, c, [
+        { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
+      ])
       const { message, created } = await appendMessage(deps, {
         licenseId: conv.license_id,
         conversationId: conv.id,

@@ -21,7 +21,12 @@ export async function createVisitor(deps: Deps, licenseId: string): Promise<{ id
 export async function checkVisitor(deps: Deps, licenseId: string, id: string, secret: string): Promise<boolean> {
   const row = await deps.db.selectFrom('visitors').select(['secret_hash']).where('id', '=', id).where('license_id', '=', licenseId).executeTakeFirst()
   const ok = safeEqual(row?.secret_hash ?? '0'.repeat(64), hmacHex(deps.config.keyPepper, secret))
-  if (ok && row) await deps.db.updateTable('visitors').set({ last_seen_at: new Date(deps.clock.now()) }).where('id', '=', id).execute()
+  if (ok && row)
+    await deps.db
+      .updateTable('visitors')
+      .set({ last_seen_at: new Date(deps.clock.now()) })
+      .where('id', '=', id)
+      .execute()
   return ok && row !== undefined
 }
 

@@ -1,0 +1,154 @@
+// The OpenAI-compatible reply engine: a streamed POST {baseUrl}/chat/completions, forwarded token by token to the
+// visitor. Works with OpenAI and anything speaking its wire format (Azure-style proxies, OpenRouter, Ollama, vLLM).
+import type { Deps } from '../platform/context.js'
+import { getSecret } from '../platform/secrets.js'
+import { settingsSchema } from '../products/settings.js'
+import type { ReplyContext, ReplyEngine, ReplyResult, ReplySink } from './types.js'
+
+export const OPENAI_SECRET_NAME = 'openai_api_key'
+
+export type OpenAiDeps = Pick<Deps, 'db' | 'config' | 'fetch'>
+
+type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
+
+/** Defaults for a product that picked the engine without saving OpenAI settings. */
+const DEFAULTS = settingsSchema.shape.openai.unwrap().unwrap().parse({})
+
+export function chatMessages(ctx: ReplyContext, systemPrompt: string): ChatMessage[] {
+  const messages: ChatMessage[] = systemPrompt.trim() ? [{ role: 'system', content: systemPrompt }] : []
+  for (const m of ctx.history) {
+    // 'system' rows are notices shown to the visitor ("your message is saved…"), not instructions for the model.
+    if (m.role === 'system') continue
+    messages.push({ role: m.role === 'visitor' ? 'user' : 'assistant', content: m.text })
+  }
+  const last = ctx.history.at(-1)
+  if (last?.role !== 'visitor' || last.text !== ctx.message.text) messages.push({ role: 'user', content: ctx.message.text })
+  return messages
+}
+
+/** API error text can echo a masked key ("Incorrect API key provided: sk-abc***xyz"); keep even that out of logs. */
+const redact = (text: string): string => text.replace(/\b(sk|rk)-[\w*-]+/g, '$1-…').slice(0, 300)
+
+async function describeError(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '')
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
+    const message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message)
+    if (typeof message === 'string') return redact(message)
+  } catch {
+    // not JSON: use the text itself
+  }
+  return redact(text.trim())
+}
+
+interface ChunkState {
+  text: string
+  finishReason: string | null
+  model: string | null
+}
+
+/** Applies one `data:` payload; returns false at `[DONE]`. */
+function applyEvent(data: string, state: ChunkState, sink: ReplySink): boolean {
+  if (data === '[DONE]') return false
+  let chunk: {
+    model?: unknown
+    error?: { message?: unknown }
+    choices?: { index?: number; delta?: { content?: unknown }; finish_reason?: unknown }[]
+  }
+  try {
+    chunk = JSON.parse(data)
+  } catch {
+    throw new Error('OpenAI-compatible endpoint sent a stream event that is not JSON')
+  }
+  if (chunk.error) throw new Error(`OpenAI-compatible endpoint failed mid-stream: ${redact(String(chunk.error.message ?? 'unknown error'))}`)
+  if (typeof chunk.model === 'string') state.model = chunk.model
+  const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0)
+  const delta = choice?.delta?.content
+  if (typeof delta === 'string' && delta.length > 0) {
+    state.text += delta
+    sink.token(delta)
+  }
+  if (typeof choice?.finish_reason === 'string') state.finishReason = choice.finish_reason
+  return true
+}
+
+/**
+ * Reads a Server-Sent Events body: lines may arrive split across chunks (even inside a UTF-8 character),
+ * an event is the `data:` lines up to a blank line, `:` lines are comments (keep-alives from proxies).
+ */
+async function readStream(body: ReadableStream<Uint8Array>, state: ChunkState, sink: ReplySink, signal: AbortSignal): Promise<void> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {})
+  signal.addEventListener('abort', onAbort, { once: true })
+  let buffer = ''
+  let data: string[] = []
+  const dispatch = (): boolean => {
+    signal.throwIfAborted()
+    if (data.length === 0) return true
+    const payload = data.join('\n')
+    data = []
+    return applyEvent(payload, state, sink)
+  }
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      signal.throwIfAborted()
+      if (done) break
+      buffer += value
+      let newline = buffer.search(/\r\n|\r|\n/)
+      while (newline !== -1) {
+        // A lone \r at the very end may be the first half of \r\n: wait for the next chunk.
+        if (buffer[newline] === '\r' && newline === buffer.length - 1) break
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1))
+        if (line === '') {
+          if (!dispatch()) return
+        } else if (line.startsWith('data:')) {
+          data.push(line.slice(line.startsWith('data: ') ? 6 : 5))
+        }
+        newline = buffer.search(/\r\n|\r|\n/)
+      }
+    }
+    if (buffer.startsWith('data:')) data.push(buffer.slice(buffer.startsWith('data: ') ? 6 : 5))
+    dispatch()
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    reader.releaseLock()
+  }
+}
+
+export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
+  return {
+    async reply(ctx, sink): Promise<ReplyResult> {
+      const cfg = ctx.settings.openai ?? DEFAULTS
+      const apiKey = await getSecret(deps, ctx.licenseId, ctx.product, OPENAI_SECRET_NAME)
+      if (!apiKey) throw new Error('The openai engine is selected but no OpenAI API key is stored for this product')
+      const res = await deps.fetch(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+        body: JSON.stringify({ model: cfg.model, messages: chatMessages(ctx, cfg.systemPrompt), stream: true }),
+        signal: ctx.signal,
+      })
+      if (!res.ok) throw new Error(`OpenAI-compatible endpoint answered ${res.status}: ${await describeError(res)}`)
+
+      const state: ChunkState = { text: '', finishReason: null, model: null }
+      if ((res.headers.get('content-type') ?? '').includes('application/json')) {
+        // Some compatible servers ignore stream: true and answer with one chat.completion object.
+        const body = (await res.json()) as { model?: string; choices?: { message?: { content?: unknown }; finish_reason?: string }[] }
+        const content = body.choices?.[0]?.message?.content
+        if (typeof content === 'string' && content) {
+          state.text = content
+          sink.token(content)
+        }
+        state.finishReason = body.choices?.[0]?.finish_reason ?? null
+        state.model = body.model ?? null
+      } else {
+        if (!res.body) throw new Error('OpenAI-compatible endpoint answered without a body')
+        await readStream(res.body, state, sink, ctx.signal)
+      }
+      const text = state.text.trim()
+      if (!text) throw new Error(`OpenAI-compatible endpoint returned no text (finish_reason: ${state.finishReason ?? 'none'})`)
+      return { kind: 'answer', text, meta: { model: state.model ?? cfg.model, finishReason: state.finishReason } }
+    },
+  }
+}

@@ -1,0 +1,131 @@
+// The n8n reply engine: a signed POST of the visitor's message to the owner's flow, with a timeout and one retry.
+// The flow answers in its response, or acknowledges and posts the answer later to /api/webhooks/n8n/replies.
+import type { Deps } from '../platform/context.js'
+import { getSecret } from '../platform/secrets.js'
+import { SIGNATURE_HEADER, signIntelagent } from '../webhooks/signature.js'
+import type { ReplyContext, ReplyEngine, ReplyResult } from './types.js'
+
+export const WEBHOOK_SECRET_NAME = 'webhook_signing_secret'
+/** Matches the limit of /api/webhooks/n8n/replies, so an answer is stored the same way either path. */
+const MAX_REPLY_CHARS = 4000
+const RETRY_DELAY_MS = 250
+
+export type WebhookDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'fetch'>
+
+/** The JSON body n8n receives. Documented in docs/ for flow builders; keep it backwards compatible. */
+export interface WebhookPayload {
+  event: 'message.created'
+  licenseId: string
+  product: string
+  conversationId: string
+  message: { id: string; seq: number; text: string }
+  history: { role: string; text: string }[]
+  settings: { botName: string }
+  /** Where a flow that answers later posts `{conversationId, text, replyId?}` (signed the same way). */
+  replyUrl: string
+}
+
+export function webhookPayload(ctx: ReplyContext, publicUrl: string): WebhookPayload {
+  return {
+    event: 'message.created',
+    licenseId: ctx.licenseId,
+    product: ctx.product,
+    conversationId: ctx.conversationId,
+    message: { id: ctx.message.id, seq: ctx.message.seq, text: ctx.message.text },
+    history: ctx.history.map((m) => ({ role: m.role, text: m.text })),
+    settings: { botName: ctx.settings.botName },
+    replyUrl: `${publicUrl}/api/webhooks/n8n/replies`,
+  }
+}
+
+/** The reply in the shapes n8n flows commonly return: {reply}, {text}, {output}, or a one-item array of those. */
+export function extractReply(body: unknown): string | undefined {
+  const first = Array.isArray(body) ? body[0] : body
+  if (typeof first !== 'object' || first === null) return undefined
+  const record = first as Record<string, unknown>
+  for (const field of ['reply', 'text', 'output']) {
+    const value = record[field]
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, MAX_REPLY_CHARS)
+  }
+  return undefined
+}
+
+const isDeferred = (body: unknown): boolean => {
+  const first = Array.isArray(body) ? body[0] : body
+  return typeof first === 'object' && first !== null && (first as Record<string, unknown>).deferred === true
+}
+
+/** Thrown for a failure worth one more try (network error, timeout, 5xx). */
+class RetryableError extends Error {}
+
+export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
+  async function attempt(url: string, raw: string, secret: string, timeoutMs: number, signal: AbortSignal): Promise<ReplyResult> {
+    let res: Response
+    try {
+      res = await deps.fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          [SIGNATURE_HEADER]: signIntelagent(secret, raw, Math.floor(deps.clock.now() / 1000)),
+        },
+        body: raw,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      })
+    } catch (err) {
+      if (signal.aborted) throw err
+      const timedOut = (err as Error)?.name === 'TimeoutError'
+      throw new RetryableError(timedOut ? `n8n webhook timed out after ${timeoutMs} ms` : `n8n webhook unreachable: ${(err as Error)?.message ?? err}`)
+    }
+    let text: string
+    try {
+      text = await res.text()
+    } catch (err) {
+      if (signal.aborted) throw err
+      throw new RetryableError(`n8n webhook response was cut off: ${(err as Error)?.message ?? err}`)
+    }
+    if (res.status >= 500) throw new RetryableError(`n8n webhook answered ${res.status}`)
+    if (!res.ok) throw new Error(`n8n webhook answered ${res.status}`)
+
+    let body: unknown
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text)
+      } catch {
+        // n8n's "Respond to Webhook" node can answer with plain text.
+        if ((res.headers.get('content-type') ?? '').startsWith('text/plain'))
+          return { kind: 'answer', text: text.trim().slice(0, MAX_REPLY_CHARS), meta: { status: res.status } }
+        throw new Error(`n8n webhook answered ${res.status} with a body that is not JSON`)
+      }
+    }
+    const reply = extractReply(body)
+    if (reply) return { kind: 'answer', text: reply, meta: { status: res.status } }
+    if (res.status === 202 || !text.trim() || isDeferred(body)) return { kind: 'deferred', meta: { status: res.status } }
+    throw new Error(`n8n webhook answered ${res.status} without a reply (expected {"reply": "…"} or {"deferred": true})`)
+  }
+
+  return {
+    async reply(ctx): Promise<ReplyResult> {
+      const hook = ctx.settings.webhook
+      if (!hook) throw new Error('The webhook engine is selected but no webhook URL is configured')
+      const secret = (await getSecret(deps, ctx.licenseId, ctx.product, WEBHOOK_SECRET_NAME)) ?? deps.config.n8nSecret
+      if (!secret) throw new Error('No webhook signing secret: set one for this product or N8N_WEBHOOK_SECRET')
+      const raw = JSON.stringify(webhookPayload(ctx, deps.config.publicUrl))
+      try {
+        return await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal)
+      } catch (err) {
+        if (!(err instanceof RetryableError)) throw err
+      }
+      // One retry, re-signed with a fresh timestamp; n8n can dedupe on message.id if the first call did land.
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS))
+      ctx.signal.throwIfAborted()
+      try {
+        const result = await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal)
+        return { ...result, meta: { ...result.meta, attempts: 2 } }
+      } catch (err) {
+        if (err instanceof RetryableError) throw new Error(`${err.message} (after one retry)`)
+        throw err
+      }
+    },
+  }
+}
