@@ -8,6 +8,7 @@ import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
+import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { productRoutes } from './products/routes.js'
 import { licenseRateLimit } from './ratelimit/index.js'
@@ -76,6 +77,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     scheme: 'bearer',
     description: 'Session JWT or a secret key (data_, agnt_)',
   })
+  describeUnvalidatedRoutes(app)
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404))

@@ -77,7 +77,7 @@ function applyEvent(data: string, state: ChunkState, sink: ReplySink): boolean {
  * an event is the `data:` lines up to a blank line, `:` lines are comments (keep-alives from proxies).
  */
 async function readStream(body: ReadableStream<Uint8Array>, state: ChunkState, sink: ReplySink, signal: AbortSignal): Promise<void> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  const reader = body.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader()
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {})
   signal.addEventListener('abort', onAbort, { once: true })
   let buffer = ''
