@@ -1,9 +1,12 @@
 // The operator CLI: migrate, issue a license by hand, create an operator account.
 import { parseArgs } from 'node:util'
+import { z } from 'zod'
 import { audit } from './audit/log.js'
 import { hashPassword } from './auth/password.js'
 import { issueLicense, publicLicense } from './licenses/queries.js'
 import { ConfigError, loadConfig, TIERS, type Tier } from './platform/config.js'
+import type { Deps } from './platform/context.js'
+import { isUniqueViolation } from './platform/db.js'
 import { closeDeps, createDeps } from './platform/deps.js'
 import { migrateToLatest } from './platform/migrate.js'
 import { isProduct, PRODUCTS, type Product } from './platform/products.js'
@@ -16,25 +19,40 @@ const USAGE = `Usage: intelagent <command> [options]
   create-admin --email E --password P          create an operator account
 `
 
-export async function runCli(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+export interface CliOptions {
+  /** Environment to configure from (default process.env). */
+  env?: Record<string, string | undefined>
+  /** Run against these dependencies instead of building (and closing) its own: tests and embedding. */
+  deps?: Deps
+}
+
+export async function runCli(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`), options: CliOptions = {}): Promise<number> {
   const [command, ...rest] = argv
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      email: { type: 'string' },
-      products: { type: 'string' },
-      tier: { type: 'string' },
-      'order-id': { type: 'string' },
-      password: { type: 'string' },
-    },
-    strict: true,
-  })
+  let values: { email?: string; products?: string; tier?: string; 'order-id'?: string; password?: string }
+  try {
+    values = parseArgs({
+      args: rest,
+      options: {
+        email: { type: 'string' },
+        products: { type: 'string' },
+        tier: { type: 'string' },
+        'order-id': { type: 'string' },
+        password: { type: 'string' },
+      },
+      strict: true,
+    }).values
+  } catch (err) {
+    // An unknown or incomplete option is a usage mistake, not a crash.
+    out(`${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  const validEmail = (e: string | undefined): e is string => e !== undefined && z.email().safeParse(e).success
   if (!command || !['migrate', 'issue-license', 'create-admin'].includes(command)) {
     out(USAGE)
     return command ? 2 : 0
   }
-  const config = loadConfig()
-  const deps = await createDeps(config, { migrate: false })
+  const deps = options.deps ?? (await createDeps(loadConfig(options.env ?? process.env), { migrate: false }))
+  const config = deps.config
   try {
     if (command === 'migrate') {
       const applied = await migrateToLatest(deps.db)
@@ -47,8 +65,8 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
         .map((p) => p.trim())
         .filter(Boolean)
       const tier = (values.tier ?? 'starter') as Tier
-      if (!values.email || products.length === 0 || !products.every(isProduct) || !TIERS.includes(tier)) {
-        out(`issue-license needs --email and --products from: ${PRODUCTS.join(', ')}; --tier from: ${TIERS.join(', ')}`)
+      if (!validEmail(values.email) || products.length === 0 || !products.every(isProduct) || !TIERS.includes(tier)) {
+        out(`issue-license needs a valid --email and --products from: ${PRODUCTS.join(', ')}; --tier from: ${TIERS.join(', ')}`)
         return 2
       }
       await migrateToLatest(deps.db)
@@ -63,21 +81,29 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
       out(JSON.stringify({ created, license: publicLicense(license) }, null, 2))
       return 0
     }
-    if (!values.email || !values.password || values.password.length < 10) {
-      out('create-admin needs --email and --password (at least 10 characters)')
+    if (!validEmail(values.email) || !values.password || values.password.length < 10) {
+      out('create-admin needs a valid --email and --password (at least 10 characters)')
       return 2
     }
     await migrateToLatest(deps.db)
-    const user = await deps.db
-      .insertInto('users')
-      .values({ license_id: null, email: values.email, password_hash: await hashPassword(values.password, config.scryptLogN), role: 'admin' })
-      .returning(['id', 'email'])
-      .executeTakeFirstOrThrow()
+    const passwordHash = await hashPassword(values.password, config.scryptLogN)
+    let user: { id: string; email: string }
+    try {
+      user = await deps.db
+        .insertInto('users')
+        .values({ license_id: null, email: values.email.trim(), password_hash: passwordHash, role: 'admin' })
+        .returning(['id', 'email'])
+        .executeTakeFirstOrThrow()
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      out(`An account with the email ${values.email} already exists`)
+      return 1
+    }
     await audit(deps.db, { licenseId: null, actor: 'cli', action: 'admin.created', target: user.id })
     out(`Operator ${user.email} created`)
     return 0
   } finally {
-    await closeDeps(deps)
+    if (!options.deps) await closeDeps(deps)
   }
 }
 

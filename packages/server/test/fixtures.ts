@@ -1,6 +1,7 @@
 // Shared test steps: a license, a registered customer, a configured product.
 import { randomBytes } from 'node:crypto'
 import { issueLicense } from '../src/licenses/queries.js'
+import type { Cache } from '../src/platform/cache.js'
 import type { Tier } from '../src/platform/config.js'
 import type { Product } from '../src/platform/products.js'
 import { signIntelagent } from '../src/webhooks/signature.js'
@@ -26,10 +27,18 @@ export interface Customer {
   licenseId: string
 }
 
+/** A documentation-range address per call, so fixtures never trip the per-IP registration limit. */
+let ipCounter = 0
+export const uniqueIp = (): string => {
+  ipCounter++
+  return `198.51.${100 + (ipCounter >> 8)}.${ipCounter & 255}`
+}
+
 export async function newCustomer(app: TestApp, options: Parameters<typeof newLicense>[1] = {}): Promise<Customer> {
   const license = await newLicense(app, options)
   const res = await app.request('/api/auth/register', {
     method: 'POST',
+    headers: { 'x-forwarded-for': uniqueIp() },
     json: { email: license.email, password: 'correct horse battery', license_key: license.key },
   })
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
@@ -46,4 +55,45 @@ export async function configure(app: TestApp, customer: Customer, product: Produ
 export function n8nSigned(body: unknown, nowMs = Date.now(), secret = N8N_SECRET): { raw: string; signature: string } {
   const raw = JSON.stringify(body)
   return { raw, signature: signIntelagent(secret, raw, Math.floor(nowMs / 1000)) }
+}
+
+/** Wraps a cache so that writes to keys with this prefix wait until released. */
+export function heldWrites(cache: Cache, prefix: string) {
+  let release = () => {}
+  let reach = () => {}
+  const gate = new Promise<void>((r) => {
+    release = r
+  })
+  const reached = new Promise<void>((r) => {
+    reach = r
+  })
+  const held = new Proxy(cache, {
+    get(t, prop) {
+      if (prop === 'set')
+        return async (key: string, value: string, ttl: number) => {
+          if (key.includes(prefix)) {
+            reach()
+            await gate
+          }
+          return t.set(key, value, ttl)
+        }
+      const v = Reflect.get(t, prop, t)
+      return typeof v === 'function' ? v.bind(t) : v
+    },
+  })
+  return { cache: held, reached, release }
+}
+
+/** Retries an assertion for up to a second (pub/sub delivery is asynchronous). */
+export async function eventually(check: () => Promise<unknown>): Promise<void> {
+  const deadline = performance.now() + 1000
+  for (;;) {
+    try {
+      await check()
+      return
+    } catch (err) {
+      if (performance.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
 }

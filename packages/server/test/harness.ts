@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { createApp, type Intelagent } from '../src/app.js'
+import type { Cache } from '../src/platform/cache.js'
 import { type Clock, ManualClock, systemClock } from '../src/platform/clock.js'
 import { type Config, loadConfig } from '../src/platform/config.js'
 import type { Deps } from '../src/platform/context.js'
@@ -97,6 +98,8 @@ export interface TestAppOptions {
   store?: TestStore
   /** PGlite only: share another instance's database. */
   sharedDeps?: Deps
+  /** Build this instance's cache from its config (e.g. a RedisCache pointed at a dead port). */
+  cache?: (config: Config, clock: Clock) => Cache
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -111,7 +114,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   } else {
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
-    deps = { db, cache: createCache(config, clock, logger), clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+    const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
+    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
   }
   const intelagent = await createApp(deps)
   return {

@@ -7,6 +7,7 @@ import { AppError } from '../platform/errors.js'
 import { signSession } from './tokens.js'
 
 const CACHE_TTL_MS = 10 * 60_000
+export const SESSION_REDROP_MS = 250
 
 export const sessionCacheKey = (licenseKey: string | null, sid: string): string => `license:${licenseKey ?? '-'}:session:${sid}`
 
@@ -108,5 +109,12 @@ export async function revokeSession(deps: Deps, licenseKey: string | null, sid: 
     .where('id', '=', sid)
     .where('revoked_at', 'is', null)
     .execute()
-  await deps.cache.del(sessionCacheKey(licenseKey, sid))
+  const key = sessionCacheKey(licenseKey, sid)
+  await deps.cache.del(key)
+  // A concurrent loadSession that read the row before the update may cache it again after this delete;
+  // a second delete a moment later makes sure a logged-out session does not live on in the cache.
+  deps.tasks.run('sessions.revoke', async () => {
+    await new Promise((r) => setTimeout(r, SESSION_REDROP_MS))
+    await deps.cache.del(key)
+  })
 }

@@ -22,6 +22,8 @@ const INVALIDATE_CHANNEL = 'keys:invalidate'
 const LOCAL_TTL_MS = 30_000
 const SHARED_TTL_MS = 5 * 60_000
 const LOCAL_MAX = 10_000
+/** Longer than a cache-miss load (one indexed query), well under the one-second revocation promise. */
+export const REDROP_MS = 250
 
 export class KeyResolver {
   private local = new Map<string, { value: ResolvedKey | null; until: number }>()
@@ -105,6 +107,16 @@ export class KeyResolver {
   /** Drops a key from every instance's caches; called after any change to the key or its license. */
   async invalidate(lookups: string[]): Promise<void> {
     if (lookups.length === 0) return
+    await this.drop(lookups)
+    // A resolve that read the row just before the change can write the old value back into the shared and
+    // local caches just after the drop above (for minutes); dropping once more a moment later closes that window.
+    this.deps.tasks.run('keys.invalidate', async () => {
+      await new Promise((r) => setTimeout(r, REDROP_MS))
+      await this.drop(lookups)
+    })
+  }
+
+  private async drop(lookups: string[]): Promise<void> {
     await this.deps.cache.del(...lookups.map((l) => `keys:${l}`))
     for (const l of lookups) {
       this.local.delete(l)

@@ -36,7 +36,7 @@ export function randomCrockford(length: number): string {
   return out
 }
 
-/** Luhn mod 32 over Crockford symbols: catches every single-symbol error and adjacent swap. */
+/** Luhn mod 32 over Crockford symbols: catches every single-symbol error and every adjacent swap except 0↔Z. */
 export function crockfordCheck(symbols: string): string {
   let factor = 2
   let sum = 0

@@ -1,4 +1,5 @@
 // Runs the migrations in order with Kysely's Migrator; its lock makes concurrent starts safe.
+import { sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import type { Db } from './db.js'
 import * as foundation from './migrations/2026-11-24T00-00_foundation.js'
@@ -12,10 +13,15 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  // Without an explicit schema Kysely's Migrator takes a bookkeeping table found in ANY schema as its own,
+  // so a second schema in the same database (another app, or tests) would skip creating its lock table
+  // and fail. Pin the bookkeeping to the schema the migrations themselves land in.
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)
+  const migrationTableSchema = rows[0]?.schema ?? undefined
   // Two instances racing to create Kysely's own bookkeeping tables can collide once; the lock
   // serialises everything after that, so a short retry is all that is needed.
   for (let attempt = 1; ; attempt++) {
-    const { error, results } = await new Migrator({ db, provider }).migrateToLatest()
+    const { error, results } = await new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest()
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
     if (attempt >= 5) throw error
     await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50))

@@ -11,6 +11,9 @@ import { parseJsonBody } from '../platform/json.js'
 import type { Product } from '../platform/products.js'
 import { verifySquarespace } from './signature.js'
 
+/** Far longer than processing can take (three 10 s fetches with backoff): a claim this old was abandoned. */
+export const ABANDONED_AFTER_MS = 10 * 60_000
+
 const notificationSchema = z.object({
   id: z.string().min(1).max(200),
   websiteId: z.string().optional(),
@@ -120,17 +123,22 @@ export function squarespaceRoutes(deps: Deps) {
       if (!isUniqueViolation(err)) throw err
       const seen = await deps.db
         .selectFrom('webhook_events')
-        .select(['id', 'status'])
+        .select(['id', 'status', 'created_at', 'processed_at'])
         .where('source', '=', 'squarespace')
         .where('event_id', '=', note.id)
         .executeTakeFirstOrThrow()
-      // A redelivery of a notification we failed to process gets another go; anything else is a duplicate.
-      if (seen.status !== 'failed') return c.json({ received: true, duplicate: true }, 200)
+      // A redelivery of a notification we failed to process gets another go, and so does one whose processing
+      // was claimed long ago and never finished (the instance died); anything else is a duplicate.
+      const claimedAt = (seen.processed_at ?? seen.created_at).getTime()
+      const abandoned = seen.status === 'received' && claimedAt < deps.clock.now() - ABANDONED_AFTER_MS
+      if (seen.status !== 'failed' && !abandoned) return c.json({ received: true, duplicate: true }, 200)
+      // processed_at doubles as "claimed at" while the status is received; matching it makes the claim single-winner.
       const claimed = await deps.db
         .updateTable('webhook_events')
-        .set({ status: 'received' })
+        .set({ status: 'received', processed_at: new Date(deps.clock.now()) })
         .where('id', '=', seen.id)
-        .where('status', '=', 'failed')
+        .where('status', '=', seen.status)
+        .where('processed_at', seen.processed_at === null ? 'is' : '=', seen.processed_at)
         .executeTakeFirst()
       if (Number(claimed.numUpdatedRows) === 0) return c.json({ received: true, duplicate: true }, 200)
       event = seen

@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto'
+import { decodeJwt, SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Customer, heldWrites, newCustomer, newLicense, uniqueIp } from '../../test/fixtures.js'
+import { createStore, createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { generateLicenseKey } from '../licenses/license-key.js'
+import { sessionCacheKey } from './sessions.js'
+
+const PASSWORD = 'correct horse battery'
+
+interface ErrorBody {
+  error: { code: string; message: string; requestId: string }
+}
+interface SessionBody {
+  token: string
+  user: { id: string; email: string; role: string; licenseKey: string; products: string[] }
+}
+
+const code = async (res: Response) => ((await res.json()) as ErrorBody).error.code
+
+describe('accounts', () => {
+  let app: TestApp
+
+  const register = (json: Record<string, unknown>, target = app) =>
+    target.request('/api/auth/register', { method: 'POST', headers: { 'x-forwarded-for': uniqueIp() }, json })
+  const login = (email: string, password = PASSWORD, target = app, ip = uniqueIp()) =>
+    target.request('/api/auth/login', { method: 'POST', headers: { 'x-forwarded-for': ip }, json: { email, password } })
+  const me = (init: { token?: string; cookie?: string } = {}, target = app) =>
+    target.request('/api/auth/me', { ...(init.token ? { token: init.token } : {}), headers: init.cookie ? { cookie: `intl_session=${init.cookie}` } : {} })
+
+  beforeAll(async () => {
+    app = await createTestApp()
+  })
+  afterAll(async () => app.shutdown())
+
+  describe('register', () => {
+    it('creates the account, logs in and sets an HttpOnly SameSite session cookie', async () => {
+      const license = await newLicense(app, { products: ['chatbot', 'data-enrichment'], tier: 'starter' })
+      const res = await register({ email: license.email.toUpperCase(), password: PASSWORD, license_key: license.key.toLowerCase() })
+      expect(res.status).toBe(201)
+      const body = (await res.json()) as SessionBody
+      expect(body.token.split('.')).toHaveLength(3)
+      expect(body.user).toMatchObject({ role: 'customer', licenseKey: license.key, products: ['chatbot', 'data-enrichment'] })
+      const cookie = res.headers.get('set-cookie') ?? ''
+      expect(cookie).toMatch(/^intl_session=[^;]+/)
+      expect(cookie).toMatch(/;\s*HttpOnly/i)
+      expect(cookie).toMatch(/;\s*SameSite=(Lax|Strict)/i)
+      expect(cookie).toMatch(/;\s*Path=\//)
+      const row = await app.deps.db.selectFrom('licenses').select('claimed_at').where('id', '=', license.id).executeTakeFirstOrThrow()
+      expect(row.claimed_at).not.toBeNull()
+      const user = await app.deps.db.selectFrom('users').selectAll().where('license_id', '=', license.id).executeTakeFirstOrThrow()
+      expect(user.password_hash).toMatch(/^scrypt\$/)
+      expect(user.password_hash).not.toContain(PASSWORD)
+    })
+
+    it('answers each reason for refusal with its own code', async () => {
+      const license = await newLicense(app)
+      const checkFree = generateLicenseKey()
+      const badCheck = `${license.key.slice(0, -1)}${license.key.endsWith('0') ? '1' : '0'}`
+      const malformed = await register({ email: license.email, password: PASSWORD, license_key: badCheck })
+      expect(malformed.status).toBe(400)
+      expect(await code(malformed)).toBe('malformed_key')
+      const garbage = await register({ email: license.email, password: PASSWORD, license_key: 'hello' })
+      expect(garbage.status).toBe(400)
+      expect(await code(garbage)).toBe('malformed_key')
+
+      const unknown = await register({ email: license.email, password: PASSWORD, license_key: checkFree })
+      expect(unknown.status).toBe(404)
+      expect(await code(unknown)).toBe('license_not_found')
+
+      const mismatch = await register({ email: 'somebody-else@example.com', password: PASSWORD, license_key: license.key })
+      expect(mismatch.status).toBe(403)
+      expect(await code(mismatch)).toBe('email_mismatch')
+
+      const weak = await register({ email: license.email, password: 'short', license_key: license.key })
+      expect(weak.status).toBe(422)
+      expect(await code(weak)).toBe('validation_failed')
+
+      const suspended = await newLicense(app)
+      await app.deps.db.updateTable('licenses').set({ status: 'suspended' }).where('id', '=', suspended.id).execute()
+      const inactive = await register({ email: suspended.email, password: PASSWORD, license_key: suspended.key })
+      expect(inactive.status).toBe(403)
+      expect(await code(inactive)).toBe('license_inactive')
+
+      expect((await register({ email: license.email, password: PASSWORD, license_key: license.key })).status).toBe(201)
+      const again = await register({ email: license.email, password: 'another password', license_key: license.key })
+      expect(again.status).toBe(409)
+      expect(await code(again)).toBe('license_already_claimed')
+      // None of the refusals created a user.
+      const users = await app.deps.db.selectFrom('users').select('id').where('license_id', 'in', [license.id, suspended.id]).execute()
+      expect(users).toHaveLength(1)
+    })
+
+    it('lets exactly one of two concurrent registrations on one license through', async () => {
+      const license = await newLicense(app)
+      const results = await Promise.all([
+        register({ email: license.email, password: PASSWORD, license_key: license.key }),
+        register({ email: license.email, password: 'a different password', license_key: license.key }),
+      ])
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409])
+      const loser = results.find((r) => r.status === 409)!
+      expect(await code(loser)).toBe('license_already_claimed')
+      const users = await app.deps.db.selectFrom('users').select('id').where('license_id', '=', license.id).execute()
+      expect(users).toHaveLength(1)
+    })
+  })
+
+  describe('login and sessions', () => {
+    let customer: Customer
+
+    beforeAll(async () => {
+      customer = await newCustomer(app, { products: ['chatbot', 'sales-agent'] })
+    })
+
+    it('answers 200 with a JWT carrying sub, email, licenseKey, role, products and sid, plus the cookie', async () => {
+      const res = await login(customer.email.toUpperCase())
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as SessionBody
+      const claims = decodeJwt(body.token)
+      expect(claims).toMatchObject({
+        sub: body.user.id,
+        email: customer.email,
+        licenseKey: customer.licenseKey,
+        role: 'customer',
+        products: ['chatbot', 'sales-agent'],
+      })
+      expect(typeof claims.sid).toBe('string')
+      expect((claims.sid as string).length).toBeGreaterThanOrEqual(16)
+      expect(claims.exp).toBeGreaterThan(claims.iat!)
+      expect(res.headers.get('set-cookie')).toMatch(/intl_session=.+HttpOnly/i)
+      const session = await app.deps.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id', '=', claims.sid as string)
+        .executeTakeFirstOrThrow()
+      expect(session.user_id).toBe(body.user.id)
+      expect(session.revoked_at).toBeNull()
+      const audit = await app.deps.db.selectFrom('audit_log').select('action').where('license_id', '=', customer.licenseId).execute()
+      expect(audit.map((a) => a.action)).toContain('auth.login')
+    })
+
+    it('refuses a wrong password or an unknown email with 401 invalid_credentials and audits the failure', async () => {
+      const wrong = await login(customer.email, 'not the password')
+      expect(wrong.status).toBe(401)
+      expect(await code(wrong)).toBe('invalid_credentials')
+      const nobody = await login(`nobody-${randomBytes(4).toString('hex')}@example.com`)
+      expect(nobody.status).toBe(401)
+      expect(await code(nobody)).toBe('invalid_credentials')
+      const failures = await app.deps.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('license_id', '=', customer.licenseId)
+        .where('action', '=', 'auth.login_failed')
+        .execute()
+      expect(failures.length).toBeGreaterThanOrEqual(1)
+      expect(failures[0]?.actor).toBe(customer.email)
+      expect(failures[0]?.ip).toBeTruthy()
+    })
+
+    it('answers /me via Bearer and via the cookie', async () => {
+      const { token } = (await (await login(customer.email)).json()) as SessionBody
+      for (const res of [await me({ token }), await me({ cookie: token })]) {
+        expect(res.status).toBe(200)
+        const body = (await res.json()) as { user: { email: string; licenseKey: string; role: string }; via: string }
+        expect(body.user).toMatchObject({ email: customer.email, licenseKey: customer.licenseKey, role: 'customer' })
+        expect(body.via).toBe('session')
+      }
+      const none = await me()
+      expect(none.status).toBe(401)
+      expect(await code(none)).toBe('unauthorized')
+    })
+
+    it('refuses a tampered, foreign-signed or garbage token with 401 token_invalid', async () => {
+      const { token } = (await (await login(customer.email)).json()) as SessionBody
+      const [h, p, s] = token.split('.') as [string, string, string]
+      const payload = JSON.parse(Buffer.from(p, 'base64url').toString())
+      const forged = Buffer.from(JSON.stringify({ ...payload, role: 'admin' })).toString('base64url')
+      const foreign = await new SignJWT({ ...payload }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(randomBytes(32).toString('hex')))
+      const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BB' : 'AA'}`
+      for (const bad of [`${h}.${forged}.${s}`, foreign, flipped, 'not.a.jwt', `${h}.${p}.`]) {
+        const res = await me({ token: bad })
+        expect(res.status, bad).toBe(401)
+        expect(await code(res)).toBe('token_invalid')
+      }
+    })
+
+    it('refuses a cookie-authenticated write from a foreign origin with 403 csrf_rejected', async () => {
+      const { token } = (await (await login(customer.email)).json()) as SessionBody
+      const foreign = await app.request('/api/auth/logout', { method: 'POST', headers: { cookie: `intl_session=${token}`, origin: 'https://evil.example' } })
+      expect(foreign.status).toBe(403)
+      expect(await code(foreign)).toBe('csrf_rejected')
+      const crossSite = await app.request('/api/products/chatbot/configure', {
+        method: 'POST',
+        headers: { cookie: `intl_session=${token}`, 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' },
+        body: '{}',
+      })
+      expect(crossSite.status).toBe(403)
+      expect(await code(crossSite)).toBe('csrf_rejected')
+      // The session survived, and the dashboard's own origin may write.
+      expect((await me({ cookie: token })).status).toBe(200)
+      const own = await app.request('/api/auth/logout', { method: 'POST', headers: { cookie: `intl_session=${token}`, origin: 'http://intelagent.test' } })
+      expect(own.status).toBe(200)
+    })
+
+    it('refuses login for a suspended license with 403 license_inactive', async () => {
+      const other = await newCustomer(app)
+      await app.deps.db.updateTable('licenses').set({ status: 'suspended' }).where('id', '=', other.licenseId).execute()
+      const res = await login(other.email)
+      expect(res.status).toBe(403)
+      expect(await code(res)).toBe('license_inactive')
+    })
+
+    it('limits login attempts per email: the 11th within the window answers 429 rate_limited with Retry-After', async () => {
+      const target = await newCustomer(app)
+      for (let i = 0; i < 10; i++) {
+        const res = await login(target.email, `wrong password ${i}`)
+        expect(res.status).toBe(401)
+        expect(res.headers.get('ratelimit-policy')).toMatch(/q=\d+;w=900/)
+      }
+      // Even the right password, from yet another address, is refused now.
+      const limited = await login(target.email)
+      expect(limited.status).toBe(429)
+      expect(await code(limited)).toBe('rate_limited')
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(limited.headers.get('ratelimit')).toMatch(/r=0/)
+      // Another account is unaffected.
+      expect((await login(customer.email)).status).toBe(200)
+    })
+  })
+
+  describe('logout and expiry', () => {
+    it('revokes the session on every instance sharing the store: 401 session_revoked', async () => {
+      const store = await createStore()
+      const env = { JWT_SECRET: randomBytes(32).toString('base64url'), KEY_PEPPER: randomBytes(32).toString('base64url') }
+      const one = await createTestApp({ store, env })
+      const two = await createTestApp({ store, env, sharedDeps: one.deps })
+      try {
+        const customer = await newCustomer(one)
+        expect((await me({ token: customer.token }, two)).status).toBe(200)
+        const out = await one.request('/api/auth/logout', { method: 'POST', token: customer.token })
+        expect(out.status).toBe(200)
+        expect(out.headers.get('set-cookie')).toMatch(/intl_session=;/)
+        for (const target of [one, two]) {
+          const res = await me({ token: customer.token }, target)
+          expect(res.status).toBe(401)
+          expect(await code(res)).toBe('session_revoked')
+        }
+        const cookie = await me({ cookie: customer.token }, two)
+        expect(await code(cookie)).toBe('session_revoked')
+        // Another session of the same user is untouched.
+        const fresh = (await (await login(customer.email, PASSWORD, two)).json()) as SessionBody
+        expect((await me({ token: fresh.token }, one)).status).toBe(200)
+      } finally {
+        await two.shutdown()
+        await one.shutdown()
+        await store.drop()
+      }
+    })
+
+    it('does not let a request that raced the logout cache the session again', async () => {
+      const customer = await newCustomer(app)
+      const sid = decodeJwt(customer.token).sid as string
+      // A cold cache sends /me to Postgres; its cache write is held until the logout is done.
+      await app.deps.cache.del(sessionCacheKey(customer.licenseKey, sid))
+      const realCache = app.deps.cache
+      const held = heldWrites(realCache, `:session:${sid}`)
+      app.deps.cache = held.cache
+      try {
+        const racing = me({ token: customer.token })
+        await held.reached
+        app.deps.cache = realCache
+        expect((await app.request('/api/auth/logout', { method: 'POST', token: customer.token })).status).toBe(200)
+        held.release()
+        expect((await racing).status).toBe(200)
+      } finally {
+        app.deps.cache = realCache
+      }
+      await app.deps.tasks.idle()
+      const after = await me({ token: customer.token })
+      expect(after.status).toBe(401)
+      expect(await code(after)).toBe('session_revoked')
+    })
+
+    it('refuses a token past SESSION_TTL with 401 token_expired', async () => {
+      const clock = new ManualClock(Date.now())
+      const timed = await createTestApp({ clock, env: { SESSION_TTL_HOURS: '1' }, sharedDeps: app.deps })
+      try {
+        const customer = await newCustomer(timed)
+        expect((await me({ token: customer.token }, timed)).status).toBe(200)
+        clock.advance(3600_000 - 5_000)
+        expect((await me({ token: customer.token }, timed)).status).toBe(200)
+        clock.advance(10_000)
+        const res = await me({ token: customer.token }, timed)
+        expect(res.status).toBe(401)
+        expect(await code(res)).toBe('token_expired')
+      } finally {
+        await timed.shutdown()
+      }
+    })
+  })
+})

@@ -1,0 +1,121 @@
+// The cache port's contract, run against whatever the environment gives: Redis when REDIS_URL is set,
+// the in-process cache otherwise. Plus the local fixed-window limiter on a manual clock.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createStore, type TestStore, testEnv } from '../../test/harness.js'
+import { type Cache, LocalLimiter } from './cache.js'
+import { ManualClock, systemClock } from './clock.js'
+import { loadConfig } from './config.js'
+import { createCache } from './deps.js'
+import { createLogger } from './logger.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('cache port', () => {
+  let store: TestStore
+  let cache: Cache
+  let other: Cache
+
+  beforeAll(async () => {
+    store = await createStore()
+    const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix }))
+    cache = createCache(config, systemClock, createLogger('silent'))
+    // A second instance on the same store: with Redis a second connection, in process the same object.
+    other = config.redisUrl ? createCache(config, systemClock, createLogger('silent')) : cache
+  })
+  afterAll(async () => {
+    if (other !== cache) await other.close()
+    await cache.close()
+    await store.drop()
+  })
+
+  it('stores, expires and deletes values', async () => {
+    await cache.set('a', '1', 60_000)
+    await cache.set('short', 'x', 40)
+    expect(await other.get('a')).toBe('1')
+    expect(await cache.get('short')).toBe('x')
+    await sleep(80)
+    expect(await cache.get('short')).toBeNull()
+    await other.del('a', 'missing')
+    expect(await cache.get('a')).toBeNull()
+    expect(await cache.healthy()).toBe(true)
+  })
+
+  it('admits exactly the limit per window, even under concurrent calls from two instances', async () => {
+    // An hour-long window, so the burst cannot straddle two windows.
+    const key = `rl-${Date.now()}`
+    const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? cache : other).rateLimit(key, 20, 3_600_000)))
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(20)
+    const remaining = decisions.filter((d) => d.allowed).map((d) => d.remaining)
+    expect(new Set(remaining).size).toBe(20)
+    const denied = decisions.filter((d) => !d.allowed)
+    expect(denied).toHaveLength(30)
+    expect(denied[0]).toMatchObject({ allowed: false, limit: 20, remaining: 0 })
+    expect(denied[0]!.resetMs).toBeGreaterThan(0)
+    expect(denied[0]!.resetMs).toBeLessThanOrEqual(3_600_000)
+    expect((await cache.rateLimit(key, 20, 3_600_000, 1)).allowed).toBe(false)
+  })
+
+  it('admits several limits atomically: all counted when every one has room, none when any is spent', async () => {
+    const a = `all-a-${Date.now()}`
+    const b = `all-b-${Date.now()}`
+    const both = [
+      { key: a, limit: 3, windowMs: 3_600_000 },
+      { key: b, limit: 1, windowMs: 3_600_000 },
+    ]
+    const first = await cache.rateLimitAll(both)
+    expect(first.map((d) => [d.allowed, d.remaining])).toEqual([
+      [true, 2],
+      [true, 0],
+    ])
+    const second = await other.rateLimitAll(both)
+    expect(second.map((d) => d.allowed)).toEqual([true, false])
+    // The refused call did not spend a's budget: two more fit.
+    expect((await cache.rateLimit(a, 3, 3_600_000)).remaining).toBe(1)
+    expect((await cache.rateLimit(a, 3, 3_600_000)).remaining).toBe(0)
+    expect((await cache.rateLimit(a, 3, 3_600_000)).allowed).toBe(false)
+  })
+
+  it('opens a new window once the old one has passed', async () => {
+    const key = `rl-short-${Date.now()}`
+    let first = await cache.rateLimit(key, 1, 1000)
+    // Landing right at a window edge would let the second call through: start again in a fresh window.
+    if (first.resetMs < 300) {
+      await sleep(first.resetMs + 20)
+      first = await cache.rateLimit(key, 1, 1000)
+    }
+    expect(first.allowed).toBe(true)
+    const second = await cache.rateLimit(key, 1, 1000)
+    expect(second.allowed).toBe(false)
+    await sleep(second.resetMs + 50)
+    expect(await cache.rateLimit(key, 1, 1000)).toMatchObject({ allowed: true, remaining: 0 })
+  })
+
+  it('delivers published messages to every subscriber until it unsubscribes', async () => {
+    const got: string[] = []
+    const unsubscribe = await other.subscribe('chan', (m) => got.push(m))
+    await cache.publish('chan', 'one')
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(10)
+    expect(got).toEqual(['one'])
+    unsubscribe()
+    await sleep(20)
+    await cache.publish('chan', 'two')
+    await sleep(50)
+    expect(got).toEqual(['one'])
+  })
+})
+
+describe('LocalLimiter', () => {
+  it('counts per key in fixed windows of the clock', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
+    const limiter = new LocalLimiter(clock)
+    for (let i = 0; i < 3; i++) expect(limiter.take('k', 3, 60_000).allowed).toBe(true)
+    const denied = limiter.take('k', 3, 60_000)
+    expect(denied).toEqual({ allowed: false, limit: 3, remaining: 0, resetMs: 60_000 })
+    expect(limiter.take('other', 3, 60_000).allowed).toBe(true)
+    clock.advance(59_999)
+    expect(limiter.take('k', 3, 60_000)).toMatchObject({ allowed: false, resetMs: 1 })
+    clock.advance(1)
+    expect(limiter.take('k', 3, 60_000)).toMatchObject({ allowed: true, remaining: 2 })
+    expect(limiter.take('k', 3, 60_000, 5).allowed).toBe(false)
+  })
+})
