@@ -1,25 +1,25 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
-import { auditRoutes } from './audit/routes.js'
 import { secureHeaders } from 'hono/secure-headers'
+import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
+import { conversationRoutes } from './conversations/routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
-import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
+import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
+import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { licenseRateLimit } from './ratelimit/index.js'
-import { conversationRoutes } from './conversations/routes.js'
-import { knowledgeRoutes } from './products/knowledge.js'
 import { createEngines } from './replies/index.js'
-import { assetRoutes, type DemoKeys } from './widget/assets.js'
-import { widgetRoutes } from './widget/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
 import { squarespaceRoutes } from './webhooks/squarespace.js'
+import { assetRoutes, type DemoKeys } from './widget/assets.js'
+import { widgetRoutes } from './widget/routes.js'
 
 export interface Intelagent {
   app: ReturnType<typeof createRouter>
@@ -70,7 +70,10 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
-  app.route('/', assetRoutes(deps, () => demoKeys))
+  app.route(
+    '/',
+    assetRoutes(deps, () => demoKeys),
+  )
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -41,7 +41,8 @@ export async function verifySession(secret: Uint8Array, token: string, nowMs: nu
   if (hit && hit.exp * 1000 > nowMs) return hit.claims
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') throw new AppError('token_invalid', 'Session token is missing claims')
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number')
+      throw new AppError('token_invalid', 'Session token is missing claims')
     const claims = payload as unknown as SessionClaims
     if (memo.size >= VERIFIED_MAX) memo.delete(memo.keys().next().value as string)
     memo.set(token, { claims, exp: payload.exp })

@@ -82,5 +82,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['integration_secrets', 'knowledge_items', 'leads', 'messages', 'conversations', 'visitors']) await db.schema.dropTable(t).ifExists().execute()
+  for (const t of ['integration_secrets', 'knowledge_items', 'leads', 'messages', 'conversations', 'visitors'])
+    await db.schema.dropTable(t).ifExists().execute()
 }
