@@ -13,7 +13,6 @@ import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId 
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
-import { licenseRateLimit } from './ratelimit/index.js'
 import { createEngines } from './replies/index.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
@@ -55,8 +54,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   })
 
   // Authentication and the per-license limit, mounted once per protected prefix.
-  const authed = [requireAuth(deps, keys), licenseRateLimit(deps)] as const
-  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/conversations/*', '/api/events', '/api/audit']) app.use(prefix, ...authed)
+  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/conversations/*', '/api/events', '/api/audit'])
+    app.use(prefix, requireAuth(deps, keys, { limit: true }))
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
 
   app.route('/', authRoutes(deps))

@@ -4,6 +4,7 @@ import { getCookie } from 'hono/cookie'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
+import { applyDecisions, enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
 import { loadSession } from './sessions.js'
 import { verifySession } from './tokens.js'
 
@@ -18,7 +19,16 @@ function csrfCheck(c: Context, publicUrl: string): void {
   throw new AppError('csrf_rejected', 'Cookie-authenticated writes must come from the dashboard origin')
 }
 
-export function requireAuth(deps: Deps, keys: KeyResolver, options: { role?: 'admin' } = {}): MiddlewareHandler<AppEnv> {
+export interface RequireAuthOptions {
+  role?: 'admin'
+  /** Apply the caller's per-license rate limit (operators without a license are not limited). */
+  limit?: boolean
+}
+
+export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthOptions = {}): MiddlewareHandler<AppEnv> {
+  const scale = deps.config.rateLimitScale
+  const limitFor = (licenseKey: string | null, tier: string | undefined): LimitSpec[] =>
+    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale)] : []
   return async function requireAuthMiddleware(c, next) {
     const header = c.req.header('authorization')
     let token: string | undefined
@@ -35,6 +45,7 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: { role?: 'ad
 
     if (/^(data|agnt)_/.test(token)) {
       const key = await keys.resolve(token)
+      await enforce(deps, c, limitFor(key.licenseKey, key.tier))
       c.set('principal', {
         kind: 'product_key',
         userId: null,
@@ -49,7 +60,12 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: { role?: 'ad
     } else {
       if (viaCookie) csrfCheck(c, deps.config.publicUrl)
       const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
-      c.set('principal', await loadSession(deps, claims.licenseKey, claims.sid))
+      // The limiter and the session lookup are independent Redis calls: issue them together (one pipeline).
+      const early = limitFor(claims.licenseKey, claims.tier)
+      const [principal, decisions] = await Promise.all([loadSession(deps, claims.licenseKey, claims.sid), deps.cache.rateLimitAll(early)])
+      c.set('principal', principal)
+      if (early.length > 0 && principal.tier === claims.tier) applyDecisions(c, early, decisions)
+      else await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
     }
     if (options.role === 'admin' && c.get('principal').role !== 'admin') throw new AppError('forbidden', 'Operators only')
     await next()

@@ -35,7 +35,15 @@ export async function createSession(deps: Deps, user: User, license: License | u
   await deps.cache.set(sessionCacheKey(principal.licenseKey, sid), JSON.stringify({ principal, expiresAt } satisfies CachedSession), CACHE_TTL_MS)
   const token = await signSession(
     deps.config.jwtSecret,
-    { sub: user.id, email: user.email, licenseKey: principal.licenseKey, role: user.role, products: principal.products, sid },
+    {
+      sub: user.id,
+      email: user.email,
+      licenseKey: principal.licenseKey,
+      role: user.role,
+      products: principal.products,
+      sid,
+      ...(license ? { tier: license.tier } : {}),
+    },
     now,
     expiresAt,
   )

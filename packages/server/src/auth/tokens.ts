@@ -12,6 +12,8 @@ export interface SessionClaims {
   role: 'customer' | 'admin'
   products: string[]
   sid: string
+  /** The license tier when the session began: lets the rate limit run alongside the session lookup. */
+  tier?: string
 }
 
 export async function signSession(secret: Uint8Array, claims: SessionClaims, nowMs: number, expiresAtMs: number): Promise<string> {

@@ -1,8 +1,8 @@
 // Per-license request limits by tier, plus the IETF RateLimit-Policy / RateLimit headers on every limited answer.
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context } from 'hono'
 import type { RateDecision } from '../platform/cache.js'
 import type { Tier } from '../platform/config.js'
-import type { AppEnv, Deps } from '../platform/context.js'
+import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 
 /** Requests per minute per license, and monthly message quotas, by tier: the one table to change. */
@@ -28,9 +28,13 @@ function setHeaders(c: Context, spec: LimitSpec, d: RateDecision): void {
   c.header('RateLimit', `"${spec.policy}";r=${d.remaining};t=${Math.max(0, Math.ceil(d.resetMs / 1000))}`)
 }
 
-/** Takes one unit from every spec (tightest first); throws rate_limited with Retry-After when any is spent. */
+/** Takes one unit from every spec at once; throws rate_limited with Retry-After when any is spent. */
 export async function enforce(deps: Deps, c: Context, specs: LimitSpec[]): Promise<void> {
-  const decisions = await deps.cache.rateLimitAll(specs)
+  applyDecisions(c, specs, await deps.cache.rateLimitAll(specs))
+}
+
+/** Sets the RateLimit headers from decisions already taken, or throws rate_limited. */
+export function applyDecisions(c: Context, specs: LimitSpec[], decisions: RateDecision[]): void {
   const deniedAt = decisions.findIndex((d) => !d.allowed)
   if (deniedAt >= 0) {
     const spec = specs[deniedAt] as LimitSpec
@@ -53,19 +57,13 @@ export async function enforce(deps: Deps, c: Context, specs: LimitSpec[]): Promi
   if (specs.length > 0) setHeaders(c, specs[tightest] as LimitSpec, decisions[tightest] as RateDecision)
 }
 
-/** `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it so the widget and the API agree. */
-export const licenseLimit = (licenseId: string, tier: string, scale = 1): LimitSpec => ({
+/**
+ * The per-license budget, keyed by license key (`license:{key}:counter:api_calls`) so a session can be limited
+ * from its token's claims alone. `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it.
+ */
+export const licenseLimit = (licenseKey: string, tier: string, scale = 1): LimitSpec => ({
   policy: 'license',
-  key: `license:${licenseId}`,
+  key: `license:${licenseKey}:counter:api_calls`,
   limit: Math.max(1, Math.floor(tierLimit(tier) * scale)),
   windowMs: 60_000,
 })
-
-/** Applies the caller's license limit on authenticated routes (operators without a license are not limited). */
-export function licenseRateLimit(deps: Deps): MiddlewareHandler<AppEnv> {
-  return async function licenseRateLimitMiddleware(c, next) {
-    const p = c.get('principal')
-    if (p?.licenseId) await enforce(deps, c, [licenseLimit(p.licenseId, p.tier, deps.config.rateLimitScale)])
-    await next()
-  }
-}

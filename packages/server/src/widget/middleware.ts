@@ -32,7 +32,7 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
     if (!originAllowed(key.allowedOrigins, origin)) throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed for this key`)
     if (origin) c.header('Access-Control-Allow-Origin', origin)
     await enforce(deps, c, [
-      licenseLimit(key.licenseId, key.tier, deps.config.rateLimitScale),
+      licenseLimit(key.licenseKey, key.tier, deps.config.rateLimitScale),
       { policy: 'key', key: `key:${key.id}`, limit: KEY_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
       { policy: 'visitor-ip', key: `ip:${key.id}:${clientIp(c)}`, limit: VISITOR_IP_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
