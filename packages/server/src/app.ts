@@ -5,6 +5,7 @@ import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
@@ -54,7 +55,16 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   })
 
   // Authentication and the per-license limit, mounted once per protected prefix.
-  for (const prefix of ['/api/auth/me', '/api/auth/logout', '/api/products/*', '/api/conversations/*', '/api/events', '/api/audit'])
+  for (const prefix of [
+    '/api/auth/me',
+    '/api/auth/logout',
+    '/api/products/*',
+    '/api/conversations/*',
+    '/api/events',
+    '/api/audit',
+    '/api/api-keys',
+    '/api/api-keys/*',
+  ])
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
 
@@ -62,6 +72,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', sessionRoutes(deps))
   app.route('/', productRoutes(deps, keys))
   app.route('/', auditRoutes(deps))
+  app.route('/', apiKeyRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps))
@@ -77,7 +88,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'Session JWT or a secret key (data_, agnt_)',
+    description: 'Session JWT, a secret API key (intl_sk_) or a secret product key (data_, agnt_)',
   })
   describeUnvalidatedRoutes(app)
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
@@ -92,7 +103,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
       demoKeys = k
     },
     async close() {
-      keys.stop()
+      await keys.stop()
       await deps.tasks.idle()
     },
   }

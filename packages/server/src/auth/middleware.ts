@@ -2,6 +2,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import type { KeyResolver } from '../keys/resolver.js'
+import { checkScope } from '../keys/scopes.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { applyDecisions, enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
@@ -43,11 +44,13 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
     }
     if (!token) throw new AppError('unauthorized', 'Log in or send a secret key as a Bearer token')
 
-    if (/^(data|agnt)_/.test(token)) {
+    if (/^(data|agnt|intl_sk)_/.test(token)) {
       const key = await keys.resolve(token)
       await enforce(deps, c, limitFor(key.licenseKey, key.tier))
+      if (key.kind === 'api') keys.recordUse(key.id)
       c.set('principal', {
-        kind: 'product_key',
+        kind: key.kind === 'api' ? 'api_key' : 'product_key',
+        scopes: key.scopes,
         userId: null,
         sessionId: null,
         role: 'customer',
@@ -68,6 +71,7 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
       else await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
     }
     if (options.role === 'admin' && c.get('principal').role !== 'admin') throw new AppError('forbidden', 'Operators only')
+    checkScope(c.get('principal'), c.req.method, c.req.path)
     await next()
   }
 }

@@ -61,6 +61,7 @@ function principalFor(user: User, license: License | undefined, sid: string): Pr
     licenseKey: license?.key ?? null,
     tier: license?.tier ?? 'enterprise',
     products: license?.products ?? [],
+    scopes: null,
   }
 }
 
@@ -70,7 +71,7 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
   const cached = await deps.cache.get(key)
   if (cached) {
     const s = JSON.parse(cached) as CachedSession
-    if (s.expiresAt > deps.clock.now()) return s.principal
+    if (s.expiresAt > deps.clock.now()) return { ...s.principal, scopes: null }
   }
   const row = await deps.db
     .selectFrom('sessions')
@@ -104,6 +105,7 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     licenseKey: row.license_key,
     tier: row.tier ?? 'enterprise',
     products: row.products ?? [],
+    scopes: null,
   }
   const expiresAt = row.expires_at.getTime()
   await deps.cache.set(key, JSON.stringify({ principal, expiresAt } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))

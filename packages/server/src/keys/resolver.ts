@@ -1,13 +1,17 @@
 // Key → license resolution, cached in local memory and Redis; revocation reaches every instance through pub/sub.
+import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { keyLookup, requireProductKey } from './format.js'
+import { keyLookup, requireWellFormedKey } from './format.js'
 
 export interface ResolvedKey {
   id: string
   lookup: string
+  /** The product, or 'api' for an intl_sk_ API key. */
   product: string
-  kind: 'publishable' | 'secret'
+  kind: 'publishable' | 'secret' | 'api'
+  /** What an API key may do; null for product keys. */
+  scopes: string[] | null
   licenseId: string
   licenseKey: string
   licenseStatus: string
@@ -22,29 +26,36 @@ const INVALIDATE_CHANNEL = 'keys:invalidate'
 const LOCAL_TTL_MS = 30_000
 const SHARED_TTL_MS = 5 * 60_000
 const LOCAL_MAX = 10_000
+const USAGE_FLUSH_MS = 5_000
 /** Longer than a cache-miss load (one indexed query), well under the one-second revocation promise. */
 export const REDROP_MS = 250
 
 export class KeyResolver {
   private local = new Map<string, { value: ResolvedKey | null; until: number }>()
   private unsubscribe: (() => void) | undefined
+  private usage = new Map<string, number>()
+  private flushTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(private deps: Deps) {}
 
   async start(): Promise<void> {
     this.unsubscribe = await this.deps.cache.subscribe(INVALIDATE_CHANNEL, (lookup) => this.local.delete(lookup))
+    this.flushTimer = setInterval(() => this.deps.tasks.run('keys.usage', () => this.flushUsage()), USAGE_FLUSH_MS)
+    this.flushTimer.unref()
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.unsubscribe?.()
+    clearInterval(this.flushTimer)
+    await this.flushUsage()
   }
 
   /** Resolves an active key or throws: malformed_key (no I/O), invalid_key, key_revoked, license_inactive. */
   async resolve(raw: string | undefined): Promise<ResolvedKey> {
-    requireProductKey(raw)
+    requireWellFormedKey(raw)
     const lookup = keyLookup(this.deps.config.keyPepper, raw as string)
     const key = await this.find(lookup)
-    if (!key) throw new AppError('invalid_key', 'Unknown product key')
+    if (!key) throw new AppError('invalid_key', 'Unknown key')
     if (key.status === 'revoked' || (key.expiresAt !== null && key.expiresAt <= this.deps.clock.now()))
       throw new AppError('key_revoked', 'This product key has been revoked or has expired')
     if (key.licenseStatus !== 'active') throw new AppError('license_inactive', `The license behind this key is ${key.licenseStatus}`)
@@ -87,12 +98,13 @@ export class KeyResolver {
       ])
       .where('product_keys.lookup', '=', lookup)
       .executeTakeFirst()
-    if (!row) return null
+    if (!row) return this.loadApiKey(lookup)
     return {
       id: row.id,
       lookup,
       product: row.product,
       kind: row.kind,
+      scopes: null,
       licenseId: row.license_id,
       licenseKey: row.license_key,
       licenseStatus: row.license_status,
@@ -101,6 +113,59 @@ export class KeyResolver {
       allowedOrigins: row.allowed_origins,
       status: row.status,
       expiresAt: row.expires_at ? row.expires_at.getTime() : null,
+    }
+  }
+
+  private async loadApiKey(lookup: string): Promise<ResolvedKey | null> {
+    const row = await this.deps.db
+      .selectFrom('api_keys')
+      .innerJoin('licenses', 'licenses.id', 'api_keys.license_id')
+      .select([
+        'api_keys.id',
+        'api_keys.scopes',
+        'api_keys.status',
+        'api_keys.expires_at',
+        'licenses.id as license_id',
+        'licenses.key as license_key',
+        'licenses.status as license_status',
+        'licenses.tier',
+        'licenses.products',
+      ])
+      .where('api_keys.lookup', '=', lookup)
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      id: row.id,
+      lookup,
+      product: 'api',
+      kind: 'api',
+      scopes: row.scopes,
+      licenseId: row.license_id,
+      licenseKey: row.license_key,
+      licenseStatus: row.license_status,
+      tier: row.tier,
+      licenseProducts: row.products,
+      allowedOrigins: [],
+      status: row.status,
+      expiresAt: row.expires_at.getTime(),
+    }
+  }
+
+  /** Counts a use of an API key; written to Postgres in batches (flushUsage) instead of once per request. */
+  recordUse(id: string): void {
+    this.usage.set(id, (this.usage.get(id) ?? 0) + 1)
+  }
+
+  async flushUsage(): Promise<void> {
+    const batch = [...this.usage]
+    this.usage.clear()
+    const now = new Date(this.deps.clock.now())
+    for (const [id, n] of batch) {
+      await this.deps.db
+        .updateTable('api_keys')
+        .set({ use_count: sql<string>`use_count + ${n}`, last_used_at: now })
+        .where('id', '=', id)
+        .execute()
     }
   }
 

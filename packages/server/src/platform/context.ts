@@ -19,7 +19,7 @@ export interface Deps {
 
 /** Who is calling: a dashboard session or a secret key, always bound to one license (or an operator). */
 export interface Principal {
-  kind: 'session' | 'product_key'
+  kind: 'session' | 'product_key' | 'api_key'
   userId: string | null
   sessionId: string | null
   role: 'customer' | 'admin'
@@ -28,6 +28,8 @@ export interface Principal {
   licenseKey: string | null
   tier: string
   products: string[]
+  /** An API key's scopes; null means everything a customer may do (sessions, secret product keys). */
+  scopes: string[] | null
 }
 
 /** A widget call: the publishable key it came with and, once the visitor token is checked, the visitor. */

@@ -7,6 +7,7 @@ import pg from 'pg'
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 type Json<T> = ColumnType<T, string, string>
+type RawBuilderLike = ReturnType<typeof sql<string>>
 
 export interface LicensesTable {
   id: Generated<string>
@@ -158,6 +159,22 @@ export interface IntegrationSecretsTable {
   updated_at: Generated<Date>
 }
 
+export interface ApiKeysTable {
+  id: Generated<string>
+  license_id: string
+  name: string
+  lookup: string
+  start: string
+  scopes: string[]
+  status: Generated<'active' | 'revoked'>
+  expires_at: Timestamp
+  last_used_at: NullableTimestamp
+  use_count: ColumnType<string, never, RawBuilderLike>
+  created_by: string | null
+  created_at: Generated<Date>
+  revoked_at: NullableTimestamp
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -172,6 +189,7 @@ export interface Database {
   leads: LeadsTable
   knowledge_items: KnowledgeItemsTable
   integration_secrets: IntegrationSecretsTable
+  api_keys: ApiKeysTable
 }
 
 export type Db = Kysely<Database>

@@ -20,6 +20,7 @@ export const errorStatus = {
   visitor_token_invalid: 401,
   visitor_invalid: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   origin_not_allowed: 403,
   product_not_purchased: 403,
   license_inactive: 403,

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
+import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { generateApiKey, keyLookup } from './format.js'
+import { requiredScope } from './scopes.js'
+
+interface Created {
+  id: string
+  key: string
+  start: string
+  scopes: string[]
+  expiresAt: string
+}
+
+describe('secret API keys (intl_sk_)', () => {
+  let app: TestApp
+  let clock: ManualClock
+  let owner: Customer
+  let other: Customer
+
+  const create = async (who: Customer, body: unknown) => app.request('/api/api-keys', { method: 'POST', token: who.token, json: body })
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.now())
+    app = await createTestApp({ clock })
+    owner = await newCustomer(app)
+    other = await newCustomer(app)
+    await configure(app, owner, 'chatbot')
+  })
+  afterAll(async () => app.shutdown())
+
+  it('is shown once, stored only as a peppered HMAC, and listed with its hint', async () => {
+    const res = await create(owner, { name: 'CI', scopes: ['keys:read'] })
+    expect(res.status).toBe(201)
+    const created = (await res.json()) as Created
+    expect(created.key).toMatch(/^intl_sk_[0-9A-Za-z]{28}$/)
+    expect(Date.parse(created.expiresAt) - clock.now()).toBe(365 * 86_400_000)
+    const row = await app.deps.db.selectFrom('api_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow()
+    expect(row.lookup).toBe(keyLookup(app.config.keyPepper, created.key))
+    expect(JSON.stringify(row)).not.toContain(created.key)
+    const list = await (await app.request('/api/api-keys', { token: owner.token })).text()
+    expect(list).toContain(created.start)
+    expect(list).not.toContain(created.key)
+  })
+
+  it('allows exactly its scopes and counts its uses', async () => {
+    const { key, id } = (await (await create(owner, { name: 'reader', scopes: ['keys:read', 'conversations:read'] })).json()) as Created
+    expect((await app.request('/api/products/keys', { token: key })).status).toBe(200)
+    expect((await app.request('/api/products/chatbot/conversations', { token: key })).status).toBe(200)
+    const denied = await app.request('/api/products/chatbot/configure', { method: 'POST', token: key, json: {} })
+    expect(denied.status).toBe(403)
+    expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('insufficient_scope')
+    expect((await app.request('/api/products/chatbot/settings', { token: key })).status).toBe(403)
+    // Keys cannot mint keys or log out: those are for people.
+    expect((await app.request('/api/api-keys', { method: 'POST', token: key, json: { name: 'x', scopes: ['keys:read'] } })).status).toBe(403)
+    expect((await app.request('/api/auth/logout', { method: 'POST', token: key })).status).toBe(403)
+    const listed = (await (await app.request('/api/api-keys', { token: owner.token })).json()) as {
+      apiKeys: { id: string; useCount: number; lastUsedAt: string | null }[]
+    }
+    const mine = listed.apiKeys.find((k) => k.id === id)
+    expect(mine?.useCount).toBe(6)
+    expect(mine?.lastUsedAt).not.toBeNull()
+  })
+
+  it('stops working when revoked or expired, and another license can neither see nor revoke it', async () => {
+    const { key, id } = (await (await create(owner, { name: 'short', scopes: ['audit:read'], expiresInDays: 1 })).json()) as Created
+    expect((await app.request('/api/audit', { token: key })).status).toBe(200)
+    expect((await app.request(`/api/api-keys/${id}/revoke`, { method: 'POST', token: other.token })).status).toBe(404)
+    expect(await (await app.request('/api/api-keys', { token: other.token })).text()).not.toContain(id)
+    clock.advance(86_400_000 + 1)
+    const expired = await app.request('/api/audit', { token: key })
+    expect(expired.status).toBe(401)
+    expect(((await expired.json()) as { error: { code: string } }).error.code).toBe('key_revoked')
+
+    const second = (await (await create(owner, { name: 'revoke me', scopes: ['audit:read'] })).json()) as Created
+    expect((await app.request('/api/audit', { token: second.key })).status).toBe(200)
+    expect((await app.request(`/api/api-keys/${second.id}/revoke`, { method: 'POST', token: owner.token })).status).toBe(200)
+    expect((await app.request('/api/audit', { token: second.key })).status).toBe(401)
+  })
+
+  it('rejects malformed keys before any lookup, unknown scopes and bad expiry', async () => {
+    const good = generateApiKey()
+    const badChecksum = `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`
+    const res = await app.request('/api/products/keys', { token: badChecksum })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('malformed_key')
+    expect((await app.request('/api/products/keys', { token: 'intl_sk_short' })).status).toBe(400)
+    expect((await create(owner, { name: 'x', scopes: ['everything'] })).status).toBe(422)
+    expect((await create(owner, { name: 'x', scopes: [] })).status).toBe(422)
+    expect((await create(owner, { name: 'x', scopes: ['keys:read'], expiresInDays: 0 })).status).toBe(422)
+  })
+
+  it('maps every tenant route to a scope, and unknown routes to sessions only', () => {
+    expect(requiredScope('GET', '/api/products/keys')).toBe('keys:read')
+    expect(requiredScope('POST', '/api/products/keys/x/revoke')).toBe('keys:write')
+    expect(requiredScope('PATCH', '/api/products/chatbot/settings')).toBe('settings:write')
+    expect(requiredScope('DELETE', '/api/products/chatbot/knowledge/x')).toBe('settings:write')
+    expect(requiredScope('POST', '/api/conversations/x/messages')).toBe('conversations:write')
+    expect(requiredScope('GET', '/api/events')).toBe('conversations:read')
+    expect(requiredScope('GET', '/api/products/sales-agent/leads')).toBe('leads:read')
+    expect(requiredScope('GET', '/api/auth/me')).toBeNull()
+    expect(requiredScope('GET', '/api/something-new')).toBe('session')
+  })
+})
