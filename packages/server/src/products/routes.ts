@@ -128,7 +128,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       const { id } = c.req.valid('param')
       const grace = c.req.header('content-type')?.includes('json') ? c.req.valid('json').gracePeriodSeconds : 86400
       const old = await findKey(deps.db, licenseId, id)
-      if (!old || old.status !== 'active' || (old.expires_at && old.expires_at.getTime() <= deps.clock.now())) throw notFound('Active key')
+      if (old?.status !== 'active' || (old.expires_at && old.expires_at.getTime() <= deps.clock.now())) throw notFound('Active key')
       const now = deps.clock.now()
       const created = await deps.db.transaction().execute(async (trx) => {
         const next = await createKey(trx, deps.config.keyPepper, licenseId, old.product as Product, old.allowed_origins)

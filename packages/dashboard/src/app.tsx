@@ -1,0 +1,201 @@
+// The shell: who is signed in (cookie session), the sign-in and registration screens, and the page layout.
+import { AuthenticationError, type MeResponse } from '@intelagent/sdk'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { api, signIn } from './api.js'
+import { ErrorNote, Link, useAction } from './components.js'
+import { AuditPage } from './pages/audit.js'
+import { ConversationsPage } from './pages/conversations.js'
+import { LeadsPage } from './pages/leads.js'
+import { ProductsPage } from './pages/products.js'
+import { navigate, useRoute } from './router.js'
+
+export type Me = MeResponse['user']
+
+export function App() {
+  const [me, setMe] = useState<Me | null | undefined>(undefined)
+  const [error, setError] = useState<unknown>(null)
+
+  async function refresh() {
+    try {
+      setMe((await api.auth.me()).user)
+    } catch (err) {
+      if (err instanceof AuthenticationError) setMe(null)
+      else setError(err)
+    }
+  }
+  useEffect(() => {
+    void refresh()
+  }, [])
+
+  if (error) {
+    return (
+      <main class="center">
+        <h1>Intelagent</h1>
+        <ErrorNote error={error} />
+      </main>
+    )
+  }
+  if (me === undefined) return <p class="center muted">Loading…</p>
+  if (me === null) return <AuthScreen onSignedIn={refresh} />
+  return <Shell me={me} onSignedOut={() => setMe(null)} />
+}
+
+function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+  const [mode, setMode] = useState<'login' | 'register'>(location.hash === '#register' ? 'register' : 'login')
+  const [email, setEmail] = useState('')
+  const [password, setPassword] = useState('')
+  const [licenseKey, setLicenseKey] = useState('')
+  const { busy, error, run, setError } = useAction()
+  const heading = useRef<HTMLHeadingElement>(null)
+
+  function switchTo(next: 'login' | 'register') {
+    setMode(next)
+    setError(null)
+    heading.current?.focus()
+  }
+
+  async function submit(e: Event) {
+    e.preventDefault()
+    const ok = await run(() =>
+      signIn((client) =>
+        mode === 'login' ? client.auth.login({ email, password }) : client.auth.register({ email, password, licenseKey: licenseKey.trim().toUpperCase() }),
+      ),
+    )
+    if (ok) await onSignedIn()
+  }
+
+  return (
+    <main class="auth">
+      <h1 ref={heading} tabIndex={-1}>
+        {mode === 'login' ? 'Sign in to Intelagent' : 'Create your Intelagent account'}
+      </h1>
+      <form onSubmit={submit} class="stack">
+        <label>
+          Email
+          <input type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            required
+            minLength={mode === 'register' ? 10 : 1}
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+            aria-describedby={mode === 'register' ? 'password-hint' : undefined}
+          />
+        </label>
+        {mode === 'register' && (
+          <>
+            <p id="password-hint" class="hint">
+              At least 10 characters.
+            </p>
+            <label>
+              License key
+              <input
+                required
+                autoComplete="off"
+                spellcheck={false}
+                placeholder="INTL-XXXX-XXXX-XXXX"
+                pattern="[Ii][Nn][Tt][Ll](-[0-9A-Za-z]{4}){3}"
+                value={licenseKey}
+                onInput={(e) => setLicenseKey(e.currentTarget.value)}
+                aria-describedby="license-hint"
+              />
+            </label>
+            <p id="license-hint" class="hint">
+              From your purchase email. Register with the email address you bought with.
+            </p>
+          </>
+        )}
+        <ErrorNote error={error} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Please wait…' : mode === 'login' ? 'Sign in' : 'Create account'}
+        </button>
+      </form>
+      <p>
+        {mode === 'login' ? 'New here with a license key? ' : 'Already registered? '}
+        <button type="button" class="link" onClick={() => switchTo(mode === 'login' ? 'register' : 'login')}>
+          {mode === 'login' ? 'Create an account' : 'Sign in'}
+        </button>
+      </p>
+    </main>
+  )
+}
+
+const NAV = [
+  { to: '/', label: 'Products' },
+  { to: '/conversations', label: 'Conversations' },
+  { to: '/leads', label: 'Leads' },
+  { to: '/audit', label: 'Audit log' },
+] as const
+
+function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+  const path = useRoute()
+  const section = `/${path.split('/')[1] ?? ''}`
+  const { busy, error, run } = useAction()
+  const main = useRef<HTMLElement>(null)
+
+  // Move focus to the new page's content after navigation, as a page load would.
+  useEffect(() => {
+    main.current?.focus()
+  }, [section])
+
+  async function logout() {
+    if (await run(() => api.auth.logout())) {
+      navigate('/')
+      onSignedOut()
+    }
+  }
+
+  let page = <ProductsPage me={me} />
+  if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
+  else if (section === '/leads') page = <LeadsPage me={me} />
+  else if (section === '/audit') page = <AuditPage />
+  else if (section !== '/') page = <NotFound />
+
+  return (
+    <>
+      <a class="skip" href="#content">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <span class="brand">Intelagent</span>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.to}>
+                <Link to={n.to} current={section === n.to}>
+                  {n.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class="who">
+          <span class="muted">{me.email}</span>
+          {me.tier && <span class="badge">{me.tier}</span>}
+          <button type="button" class="button-secondary" onClick={logout} disabled={busy}>
+            Log out
+          </button>
+        </span>
+      </header>
+      <ErrorNote error={error} />
+      <main id="content" ref={main} tabIndex={-1}>
+        {page}
+      </main>
+    </>
+  )
+}
+
+function NotFound() {
+  return (
+    <>
+      <h1>Page not found</h1>
+      <p>
+        <Link to="/">Back to your products</Link>
+      </p>
+    </>
+  )
+}

@@ -1,0 +1,7 @@
+// Entry point: the stylesheet (emitted as a file, CSP-friendly) and the app.
+import { render } from 'preact'
+import { App } from './app.js'
+import './styles.css'
+
+const root = document.getElementById('app')
+if (root) render(<App />, root)

@@ -1,0 +1,236 @@
+// Live conversations: the list per product and one conversation's messages, both kept current by the
+// dashboard event stream (GET /api/events, cookie-authenticated), and a reply box for a human answer.
+import type { ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { api } from '../api.js'
+import type { Me } from '../app.js'
+import { ErrorNote, Link, useAction, useLoad } from '../components.js'
+import { applyLiveMessage, formatWhen, mergeMessages, PRODUCT_LABELS, ROLE_LABELS, truncate } from '../format.js'
+
+type Live = 'connecting' | 'live' | 'reconnecting'
+
+/** Subscribes to the license's live events while mounted; EventSource reconnects by itself. */
+function useLiveEvents(onEvent: (e: LiveEvent) => void): Live {
+  const [state, setState] = useState<Live>('connecting')
+  const handler = useRef(onEvent)
+  handler.current = onEvent
+  useEffect(() => {
+    const source = new EventSource('/api/events')
+    const listen = (type: LiveEvent['type']) =>
+      source.addEventListener(type, (e) => {
+        try {
+          handler.current({ ...(JSON.parse((e as MessageEvent<string>).data) as object), type } as LiveEvent)
+        } catch {
+          // A malformed event is skipped; the next reload shows the truth.
+        }
+      })
+    for (const t of ['conversation.created', 'message.created', 'lead.created'] as const) listen(t)
+    source.onopen = () => setState('live')
+    source.onerror = () => setState('reconnecting')
+    return () => source.close()
+  }, [])
+  return state
+}
+
+export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: string | undefined }) {
+  const products = me.products.filter((p): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent')
+  const [product, setProduct] = useState<WidgetProduct | undefined>(products[0])
+  const [list, setList] = useState<ConversationSummary[]>([])
+  const [page, setPage] = useState<Page<ConversationSummary> | null>(null)
+  const [detailMessages, setDetailMessages] = useState<Message[] | null>(null)
+  const { busy, error, run } = useAction()
+  const [reloadTick, setReloadTick] = useState(0)
+  const listRef = useRef(list)
+  listRef.current = list
+
+  useEffect(() => {
+    if (!product) return
+    let live = true
+    void run(async () => {
+      const first = await api.conversations.list(product, { limit: 25 })
+      if (!live) return
+      setPage(first)
+      setList(first.data)
+    })
+    return () => {
+      live = false
+    }
+  }, [product, reloadTick, run])
+
+  const live = useLiveEvents((e) => {
+    if (e.type === 'conversation.created' && e.product === product) setReloadTick((t) => t + 1)
+    if (e.type === 'message.created') {
+      if (e.product === product) {
+        const next = applyLiveMessage(listRef.current, e.conversationId, e.message)
+        // A conversation not on screen yet (older page, or created before we subscribed): reload the first page.
+        if (next === listRef.current) setReloadTick((t) => t + 1)
+        else setList(next)
+      }
+      if (e.conversationId === selectedId) setDetailMessages((prev) => (prev ? mergeMessages(prev, [e.message]) : prev))
+    }
+  })
+
+  async function more() {
+    if (!page?.hasNextPage()) return
+    await run(async () => {
+      const next = await page.getNextPage()
+      setPage(next)
+      setList((prev) => [...prev, ...next.data.filter((c) => !prev.some((p) => p.id === c.id))])
+    })
+  }
+
+  if (products.length === 0) {
+    return (
+      <>
+        <h1>Conversations</h1>
+        <p>Conversations come from the chatbot and the sales agent; this license has neither.</p>
+      </>
+    )
+  }
+
+  return (
+    <>
+      <div class="title-row">
+        <h1>Conversations</h1>
+        <span class={`live live-${live}`} role="status">
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
+      </div>
+      {products.length > 1 && (
+        <fieldset class="tabs">
+          <legend class="visually-hidden">Product</legend>
+          {products.map((p) => (
+            <label key={p} class={p === product ? 'tab tab-active' : 'tab'}>
+              <input type="radio" name="conv-product" value={p} checked={p === product} onChange={() => setProduct(p)} />
+              {PRODUCT_LABELS[p]}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <ErrorNote error={error} />
+      <div class="split">
+        <section aria-labelledby="conv-list-title" class="conv-list">
+          <h2 id="conv-list-title" class="visually-hidden">
+            Conversation list
+          </h2>
+          {list.length === 0 && !busy && <p class="muted">No conversations yet. They appear here the moment a visitor writes.</p>}
+          <ul class="plain">
+            {list.map((c) => (
+              <li key={c.id}>
+                <Link to={`/conversations/${c.id}`} class={c.id === selectedId ? 'conv conv-selected' : 'conv'} current={c.id === selectedId}>
+                  <span class="conv-top">
+                    <span>{c.pageUrl ? truncate(c.pageUrl.replace(/^https?:\/\//, ''), 40) : 'Visitor'}</span>
+                    <time dateTime={c.updatedAt}>{formatWhen(c.updatedAt)}</time>
+                  </span>
+                  <span class="conv-last">{c.lastMessage ? `${ROLE_LABELS[c.lastMessage.role]}: ${truncate(c.lastMessage.text, 80)}` : 'No messages'}</span>
+                  <span class="muted">{c.messageCount} messages</span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+          {page?.hasNextPage() && (
+            <button type="button" class="button-secondary" onClick={more} disabled={busy}>
+              Load older conversations
+            </button>
+          )}
+        </section>
+        <section aria-labelledby="conv-detail-title" class="conv-detail">
+          {selectedId ? (
+            <ConversationDetail key={selectedId} id={selectedId} messages={detailMessages} setMessages={setDetailMessages} />
+          ) : (
+            <>
+              <h2 id="conv-detail-title">No conversation open</h2>
+              <p class="muted">Choose a conversation to read it and reply.</p>
+            </>
+          )}
+        </section>
+      </div>
+    </>
+  )
+}
+
+function ConversationDetail({
+  id,
+  messages,
+  setMessages,
+}: {
+  id: string
+  messages: Message[] | null
+  setMessages: (update: (prev: Message[] | null) => Message[] | null) => void
+}) {
+  const loaded = useLoad(() => api.conversations.get(id), [id])
+  const [text, setText] = useState('')
+  const { busy, error, run } = useAction()
+  const end = useRef<HTMLLIElement>(null)
+
+  useEffect(() => {
+    if (loaded.data) setMessages((prev) => mergeMessages(prev ?? [], loaded.data?.messages ?? []))
+    return undefined
+  }, [loaded.data])
+  useEffect(() => {
+    setMessages(() => null)
+  }, [id])
+  useEffect(() => {
+    end.current?.scrollIntoView({ block: 'nearest' })
+  }, [messages?.length])
+
+  async function reply(e: Event) {
+    e.preventDefault()
+    const body = text.trim()
+    if (!body) return
+    const ok = await run(async () => {
+      const message = await api.conversations.reply(id, body)
+      setMessages((prev) => mergeMessages(prev ?? [], [message]))
+    })
+    if (ok) setText('')
+  }
+
+  const conv = loaded.data?.conversation
+  return (
+    <>
+      <h2 id="conv-detail-title">{conv?.pageUrl ? `Visitor on ${conv.pageUrl.replace(/^https?:\/\//, '')}` : 'Conversation'}</h2>
+      {conv && (
+        <p class="muted">
+          Started {formatWhen(conv.createdAt)} · {conv.status}
+        </p>
+      )}
+      <ErrorNote error={loaded.error} />
+      {/* role="log" announces new messages politely as they arrive. */}
+      <div class="messages" role="log" aria-live="polite" aria-label="Messages">
+        <ol class="plain">
+          {(messages ?? []).map((m) => (
+            <li key={m.id} class={`msg msg-${m.role}`}>
+              <span class="msg-who">{ROLE_LABELS[m.role]}</span>
+              <p class="msg-text">{m.text}</p>
+              <time class="msg-time" dateTime={m.createdAt}>
+                {formatWhen(m.createdAt)}
+              </time>
+            </li>
+          ))}
+          <li ref={end} class="msg-end" aria-hidden="true" />
+        </ol>
+      </div>
+      <form class="reply" onSubmit={reply}>
+        <label for="reply-text">Reply as a person</label>
+        <textarea
+          id="reply-text"
+          rows={3}
+          maxLength={4000}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void reply(e)
+          }}
+          aria-describedby="reply-hint"
+        />
+        <p id="reply-hint" class="hint">
+          The visitor sees your answer at once. Ctrl+Enter sends.
+        </p>
+        <ErrorNote error={error} />
+        <button type="submit" disabled={busy || !text.trim()}>
+          Send reply
+        </button>
+      </form>
+    </>
+  )
+}

@@ -1,0 +1,355 @@
+// Products: configure each bought product, its key and embed code, rotation and revocation, allowed origins,
+// reply settings and the knowledge Q&A the bot answers from.
+import type { Engine, Product, ProductKey, ProductSettings, WidgetProduct } from '@intelagent/sdk'
+import { useState } from 'preact/hooks'
+import { api } from '../api.js'
+import type { Me } from '../app.js'
+import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
+
+const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
+
+export function ProductsPage({ me }: { me: Me }) {
+  const keys = useLoad(async () => (await api.keys.list()).data, [])
+  return (
+    <>
+      <h1>Products</h1>
+      {me.products.length === 0 && <p>This license has no products yet.</p>}
+      <ErrorNote error={keys.error} />
+      {keys.data &&
+        me.products.map((p) =>
+          isWidget(p) ? (
+            <WidgetProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} />
+          ) : (
+            <SecretProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} />
+          ),
+        )}
+      {keys.loading && !keys.data && <p class="muted">Loading keys…</p>}
+    </>
+  )
+}
+
+const currentKey = (keys: ProductKey[]) => keys.find((k) => k.status === 'active' && k.expiresAt === null)
+
+function WidgetProductCard({ product, keys, onChanged }: { product: WidgetProduct; keys: ProductKey[]; onChanged: () => void }) {
+  const key = currentKey(keys)
+  const retiring = keys.filter((k) => k.status === 'active' && k.expiresAt !== null)
+  const { busy, error, run } = useAction()
+  const label = PRODUCT_LABELS[product]
+  const headingId = `product-${product}`
+
+  const configure = () => run(() => api.products.configure(product)).then((ok) => ok && onChanged())
+  const rotate = () => {
+    if (!key || !confirm(`Issue a new ${label} key? The current key keeps working for 24 hours, so update your site within a day.`)) return
+    void run(() => api.keys.rotate(key.id, { gracePeriodSeconds: 86_400 })).then((ok) => ok && onChanged())
+  }
+  const revoke = (k: ProductKey) => {
+    if (!confirm(`Revoke ${k.start}…? The widget on every site using it stops working within a second.`)) return
+    void run(() => api.keys.revoke(k.id)).then((ok) => ok && onChanged())
+  }
+
+  return (
+    <section class="card" aria-labelledby={headingId}>
+      <h2 id={headingId}>{label}</h2>
+      <ErrorNote error={error} />
+      {!key ? (
+        <p>
+          Not set up yet.{' '}
+          <button type="button" onClick={configure} disabled={busy}>
+            Set up the {label.toLowerCase()}
+          </button>
+        </p>
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Product key</dt>
+            <dd>
+              <code>{key.key}</code> <CopyButton text={key.key ?? ''} label="Copy key" />
+            </dd>
+            <dt>Created</dt>
+            <dd>{formatWhen(key.createdAt)}</dd>
+            <dt>Last used</dt>
+            <dd>{key.lastUsedAt ? formatWhen(key.lastUsedAt) : 'never'}</dd>
+          </dl>
+          <h3>Embed code</h3>
+          <p class="hint">Paste this before &lt;/body&gt; on every page that should show the widget.</p>
+          <pre class="code">
+            <code>{embedCode(location.origin, key.key ?? '')}</code>
+          </pre>
+          <CopyButton text={embedCode(location.origin, key.key ?? '')} label="Copy embed code" />
+          <div class="actions">
+            <button type="button" class="button-secondary" onClick={rotate} disabled={busy}>
+              Rotate key
+            </button>
+            <button type="button" class="button-danger" onClick={() => revoke(key)} disabled={busy}>
+              Revoke key
+            </button>
+          </div>
+          {retiring.length > 0 && (
+            <ul class="plain">
+              {retiring.map((k) => (
+                <li key={k.id}>
+                  Previous key <code>{k.start}…</code> works until {formatWhen(k.expiresAt ?? '')}.{' '}
+                  <button type="button" class="link" onClick={() => revoke(k)}>
+                    Revoke now
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <OriginsForm productKey={key} onSaved={onChanged} />
+          <SettingsForm product={product} />
+          <KnowledgePanel product={product} />
+        </>
+      )}
+    </section>
+  )
+}
+
+function OriginsForm({ productKey, onSaved }: { productKey: ProductKey; onSaved: () => void }) {
+  const [text, setText] = useState(productKey.allowedOrigins.join('\n'))
+  const [saved, setSaved] = useState(false)
+  const { busy, error, run, setError } = useAction()
+  const id = `origins-${productKey.id}`
+
+  async function save(e: Event) {
+    e.preventDefault()
+    setSaved(false)
+    const { origins, invalid } = parseOrigins(text)
+    if (invalid.length) return setError(new Error(`Not an origin: ${invalid.join(', ')} (write them like https://shop.example.com)`))
+    if (await run(() => api.keys.setOrigins(productKey.id, origins))) {
+      setText(origins.join('\n'))
+      setSaved(true)
+      onSaved()
+    }
+  }
+
+  return (
+    <form class="stack" onSubmit={save}>
+      <h3>
+        <label for={id}>Allowed websites</label>
+      </h3>
+      <p class="hint" id={`${id}-hint`}>
+        One origin per line, e.g. https://shop.example.com or https://*.example.com. Leave empty to allow any site.
+      </p>
+      <textarea id={id} rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-describedby={`${id}-hint`} spellcheck={false} />
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          Save websites
+        </button>
+        <span aria-live="polite" class="muted">
+          {saved ? 'Saved' : ''}
+        </span>
+      </div>
+    </form>
+  )
+}
+
+const ENGINES: { value: Engine; label: string }[] = [
+  { value: 'knowledge', label: 'Knowledge base (answers from your Q&A below)' },
+  { value: 'webhook', label: 'n8n webhook' },
+  { value: 'openai', label: 'OpenAI-compatible model' },
+]
+
+function SettingsForm({ product }: { product: WidgetProduct }) {
+  const loaded = useLoad(() => api.settings.get(product), [product])
+  return (
+    <>
+      <h3>Bot settings</h3>
+      <ErrorNote error={loaded.error} />
+      {loaded.loading && !loaded.data && <p class="muted">Loading settings…</p>}
+      {loaded.data && <SettingsFields product={product} initial={loaded.data} />}
+    </>
+  )
+}
+
+function SettingsFields({ product, initial }: { product: WidgetProduct; initial: ProductSettings }) {
+  const [botName, setBotName] = useState(initial.botName)
+  const [greeting, setGreeting] = useState(initial.greeting)
+  const [engine, setEngine] = useState<Engine>(initial.engine)
+  const [color, setColor] = useState(initial.color)
+  const [webhookUrl, setWebhookUrl] = useState(initial.webhook?.url ?? '')
+  const [saved, setSaved] = useState(false)
+  const { busy, error, run } = useAction()
+  const id = (f: string) => `${product}-${f}`
+
+  async function save(e: Event) {
+    e.preventDefault()
+    setSaved(false)
+    const patch = {
+      botName,
+      greeting,
+      engine,
+      color,
+      ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: initial.webhook?.timeoutMs ?? 8000 } } : {}),
+    }
+    setSaved(await run(() => api.settings.update(product, patch)))
+  }
+
+  return (
+    <form class="stack" onSubmit={save}>
+      <div class="row">
+        <label for={id('name')}>Bot name</label>
+        <input id={id('name')} required maxLength={60} value={botName} onInput={(e) => setBotName(e.currentTarget.value)} />
+      </div>
+      <div class="row">
+        <label for={id('greeting')}>Greeting</label>
+        <textarea id={id('greeting')} rows={2} maxLength={500} value={greeting} onInput={(e) => setGreeting(e.currentTarget.value)} />
+      </div>
+      <div class="row">
+        <label for={id('engine')}>Reply engine</label>
+        <select id={id('engine')} value={engine} onChange={(e) => setEngine(e.currentTarget.value as Engine)}>
+          {ENGINES.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      {engine === 'webhook' && (
+        <div class="row">
+          <label for={id('webhook')}>n8n webhook URL</label>
+          <input
+            id={id('webhook')}
+            type="url"
+            required
+            value={webhookUrl}
+            onInput={(e) => setWebhookUrl(e.currentTarget.value)}
+            placeholder="https://n8n.example.com/webhook/intelagent-chat"
+          />
+        </div>
+      )}
+      <div class="row">
+        <label for={id('color')}>Colour</label>
+        <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
+      </div>
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          Save settings
+        </button>
+        <span aria-live="polite" class="muted">
+          {saved ? 'Saved' : ''}
+        </span>
+      </div>
+    </form>
+  )
+}
+
+function KnowledgePanel({ product }: { product: WidgetProduct }) {
+  const items = useLoad(async () => (await api.knowledge.list(product)).data, [product])
+  const [question, setQuestion] = useState('')
+  const [answer, setAnswer] = useState('')
+  const { busy, error, run } = useAction()
+  const id = (f: string) => `${product}-kb-${f}`
+
+  async function add(e: Event) {
+    e.preventDefault()
+    const ok = await run(async () => {
+      const item = await api.knowledge.add(product, { kind: 'qa', title: question.trim(), body: answer.trim() })
+      items.set((prev) => [...(prev ?? []), item])
+    })
+    if (ok) {
+      setQuestion('')
+      setAnswer('')
+      document.getElementById(id('q'))?.focus()
+    }
+  }
+
+  const remove = (itemId: string) =>
+    run(async () => {
+      await api.knowledge.delete(product, itemId)
+      items.set((prev) => prev?.filter((i) => i.id !== itemId))
+    })
+
+  return (
+    <>
+      <h3>Questions and answers</h3>
+      <ErrorNote error={items.error ?? error} />
+      {items.loading && !items.data && <p class="muted">Loading answers…</p>}
+      {items.data?.length === 0 && <p class="muted">No answers yet: add the questions visitors ask most.</p>}
+      {items.data && items.data.length > 0 && (
+        <ul class="qa">
+          {items.data.map((i) => (
+            <li key={i.id}>
+              <p class="qa-q">{i.title}</p>
+              <p class="qa-a">{i.body}</p>
+              <button type="button" class="link" onClick={() => remove(i.id)} disabled={busy} aria-label={`Delete “${i.title}”`}>
+                Delete
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="stack" onSubmit={add}>
+        <div class="row">
+          <label for={id('q')}>Question</label>
+          <input id={id('q')} required maxLength={300} value={question} onInput={(e) => setQuestion(e.currentTarget.value)} />
+        </div>
+        <div class="row">
+          <label for={id('a')}>Answer</label>
+          <textarea id={id('a')} required rows={3} value={answer} onInput={(e) => setAnswer(e.currentTarget.value)} />
+        </div>
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Add answer
+          </button>
+        </div>
+      </form>
+    </>
+  )
+}
+
+function SecretProductCard({ product, keys, onChanged }: { product: Product; keys: ProductKey[]; onChanged: () => void }) {
+  const [secret, setSecret] = useState<string | null>(null)
+  const { busy, error, run } = useAction()
+  const label = PRODUCT_LABELS[product]
+  const active = keys.filter((k) => k.status === 'active')
+
+  async function create() {
+    await run(async () => {
+      const res = await api.products.configure(product, { newKey: true })
+      setSecret(res.key)
+      onChanged()
+    })
+  }
+  const revoke = (k: ProductKey) => {
+    if (!confirm(`Revoke ${k.start}…? Integrations using it stop working within a second.`)) return
+    void run(() => api.keys.revoke(k.id)).then((ok) => ok && onChanged())
+  }
+
+  return (
+    <section class="card" aria-labelledby={`product-${product}`}>
+      <h2 id={`product-${product}`}>{label}</h2>
+      <p class="hint">Secret keys are for servers and automation only: never put them in a web page.</p>
+      <ErrorNote error={error} />
+      {secret && (
+        <div class="note note-ok" role="status">
+          <p>
+            Your new key is shown <strong>only now</strong>. Store it in your secret manager.
+          </p>
+          <code class="secret">{secret}</code> <CopyButton text={secret} label="Copy secret key" />
+        </div>
+      )}
+      {active.length > 0 ? (
+        <ul class="plain">
+          {active.map((k) => (
+            <li key={k.id}>
+              <code>{k.start}…</code> created {formatWhen(k.createdAt)}, last used {k.lastUsedAt ? formatWhen(k.lastUsedAt) : 'never'}
+              {k.expiresAt ? `, expires ${formatWhen(k.expiresAt)}` : ''}.{' '}
+              <button type="button" class="link" onClick={() => revoke(k)} disabled={busy}>
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">No active keys.</p>
+      )}
+      <button type="button" onClick={create} disabled={busy}>
+        Create a key
+      </button>
+    </section>
+  )
+}

@@ -1,0 +1,61 @@
+// The Intelagent client: one transport shared by every resource.
+import { type ClientOptions, Transport } from './core.js'
+import { Audit, Licenses } from './resources/admin.js'
+import { Auth } from './resources/auth.js'
+import { Conversations, Events, Leads } from './resources/conversations.js'
+import { Knowledge } from './resources/knowledge.js'
+import { Keys, Products, Secrets, Settings } from './resources/products.js'
+import { Widget } from './resources/widget.js'
+import { type Webhooks, webhooks } from './webhooks.js'
+
+export class Intelagent {
+  static readonly VERSION = '0.1.0'
+
+  readonly auth: Auth
+  readonly products: Products
+  readonly keys: Keys
+  readonly settings: Settings
+  readonly secrets: Secrets
+  readonly knowledge: Knowledge
+  readonly conversations: Conversations
+  readonly leads: Leads
+  readonly events: Events
+  readonly audit: Audit
+  /** Operators only. */
+  readonly licenses: Licenses
+  /** The public API behind the script tag (product key). */
+  readonly widget: Widget
+  /** Sign and verify X-Intelagent-Signature (no network, no client state). */
+  readonly webhooks: Webhooks = webhooks
+  readonly #transport: Transport
+
+  constructor(options: ClientOptions) {
+    const t = new Transport(options)
+    this.#transport = t
+    this.auth = new Auth(t)
+    this.products = new Products(t)
+    this.keys = new Keys(t)
+    this.settings = new Settings(t)
+    this.secrets = new Secrets(t)
+    this.knowledge = new Knowledge(t)
+    this.conversations = new Conversations(t)
+    this.leads = new Leads(t)
+    this.events = new Events(t)
+    this.audit = new Audit(t)
+    this.licenses = new Licenses(t)
+    this.widget = new Widget(t)
+  }
+
+  get baseUrl(): string {
+    return this.#transport.baseUrl
+  }
+
+  /** The session token in use (set by `auth.login` / `auth.register`, cleared by `auth.logout`). */
+  get token(): string | undefined {
+    return this.#transport.token
+  }
+
+  set token(value: string | undefined) {
+    this.#transport.token = value
+  }
+}

@@ -1,0 +1,94 @@
+// /api/products: configure a product, its keys (list, rotate, revoke, allowed origins), settings and secrets.
+import type { RequestOptions, Transport } from '../core.js'
+import { PagePromise } from '../pagination.js'
+import type {
+  ConfigureParams,
+  ConfigureResponse,
+  Product,
+  ProductKey,
+  ProductSettings,
+  RotateParams,
+  RotateResponse,
+  SecretName,
+  SecretResponse,
+  SettingsPatch,
+  SettingsResponse,
+  WidgetProduct,
+} from '../types.js'
+
+const seg = encodeURIComponent
+
+export class Products {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /**
+   * Issues the product's key (or returns the active publishable key) and applies settings and allowed origins.
+   * Secret keys (data-enrichment, setup-agent) are new on every call and shown only in this response.
+   */
+  configure(product: Product, params: ConfigureParams = {}, options?: RequestOptions): Promise<ConfigureResponse> {
+    return this.#t.request({ method: 'POST', path: `/api/products/${seg(product)}/configure`, body: params, options })
+  }
+}
+
+export class Keys {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** Every key of the license, newest first (one page). */
+  list(options?: RequestOptions): PagePromise<ProductKey> {
+    return new PagePromise(async () => {
+      const res = await this.#t.request<{ keys: ProductKey[] }>({ method: 'GET', path: '/api/products/keys', options })
+      return { data: res.keys, nextCursor: null }
+    })
+  }
+
+  /** A new key for the same product; the old one keeps working for `gracePeriodSeconds` (default one day). */
+  rotate(id: string, params: RotateParams = {}, options?: RequestOptions): Promise<RotateResponse> {
+    return this.#t.request({ method: 'POST', path: `/api/products/keys/${seg(id)}/rotate`, body: params, options })
+  }
+
+  /** Stops the key on every server within a second. */
+  revoke(id: string, options?: RequestOptions): Promise<ProductKey> {
+    return this.#t.request({ method: 'POST', path: `/api/products/keys/${seg(id)}/revoke`, options })
+  }
+
+  /** Replaces a publishable key's allowed origins (`[]` allows any origin). */
+  setOrigins(id: string, allowedOrigins: string[], options?: RequestOptions): Promise<ProductKey> {
+    return this.#t.request({ method: 'PUT', path: `/api/products/keys/${seg(id)}/origins`, body: { allowedOrigins }, options })
+  }
+}
+
+export class Settings {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  async get(product: Product, options?: RequestOptions): Promise<ProductSettings> {
+    const res = await this.#t.request<SettingsResponse>({ method: 'GET', path: `/api/products/${seg(product)}/settings`, options })
+    return res.settings
+  }
+
+  /** Changes only the fields given; resolves with the full settings after the change. */
+  async update(product: Product, patch: SettingsPatch, options?: RequestOptions): Promise<ProductSettings> {
+    const res = await this.#t.request<SettingsResponse>({ method: 'PATCH', path: `/api/products/${seg(product)}/settings`, body: patch, options })
+    return res.settings
+  }
+}
+
+export class Secrets {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** Stores an integration secret encrypted; only a hint of it ever comes back. */
+  set(product: WidgetProduct, name: SecretName, value: string, options?: RequestOptions): Promise<SecretResponse> {
+    return this.#t.request({ method: 'PUT', path: `/api/products/${seg(product)}/secrets/${seg(name)}`, body: { value }, options })
+  }
+}

@@ -1,0 +1,279 @@
+// Request and response shapes of the Intelagent API, written to match packages/server's routes.
+
+export type Product = 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+/** Products with a chat widget (publishable keys, conversations, knowledge). */
+export type WidgetProduct = 'chatbot' | 'sales-agent'
+export type Tier = 'starter' | 'professional' | 'business' | 'enterprise'
+export type Role = 'customer' | 'admin'
+export type Engine = 'knowledge' | 'webhook' | 'openai'
+export type MessageRole = 'visitor' | 'assistant' | 'agent' | 'system'
+
+// ---------------------------------------------------------------------------------------------------------
+// Auth
+
+export interface User {
+  id: string
+  email: string
+  role: Role
+  licenseKey: string | null
+  products: Product[]
+  tier: Tier | null
+  createdAt: string
+}
+
+export interface RegisterParams {
+  email: string
+  password: string
+  /** `INTL-XXXX-XXXX-XXXX`, from the purchase email. */
+  licenseKey: string
+}
+
+export interface LoginParams {
+  email: string
+  password: string
+}
+
+export interface AuthResponse {
+  /** Session JWT; the client uses it for later calls. */
+  token: string
+  expiresAt: string
+  user: User
+}
+
+export interface MeResponse {
+  user: Omit<User, 'createdAt'> & { id: string | null; email: string | null }
+  /** How the caller authenticated: `session` or `product_key`. */
+  via: string
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Products, keys, settings
+
+export interface ProductKey {
+  id: string
+  product: Product
+  kind: 'publishable' | 'secret'
+  /** The key itself for publishable keys; null for secret keys (shown once, at creation). */
+  key: string | null
+  /** The first characters, for display. */
+  start: string
+  allowedOrigins: string[]
+  status: 'active' | 'revoked' | 'expired'
+  expiresAt: string | null
+  replacedBy: string | null
+  createdAt: string
+  lastUsedAt: string | null
+}
+
+export interface ProductSettings {
+  botName: string
+  greeting: string
+  /** `#rrggbb` */
+  color: string
+  position: 'bottom-right' | 'bottom-left'
+  engine: Engine
+  /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
+  threshold: number
+  fallback: string
+  webhook: { url: string; timeoutMs: number } | null
+  openai: { baseUrl: string; model: string; systemPrompt: string } | null
+  sales: { questions: string[]; consentText: string }
+}
+
+export type SettingsPatch = Partial<Omit<ProductSettings, 'webhook' | 'openai' | 'sales'>> & {
+  webhook?: { url: string; timeoutMs?: number } | null
+  openai?: { baseUrl?: string; model?: string; systemPrompt?: string } | null
+  sales?: { questions?: string[]; consentText?: string }
+}
+
+export interface ConfigureParams {
+  /** Origins allowed to use a publishable key, e.g. `https://example.com` or `https://*.example.com`; empty = any. */
+  allowedOrigins?: string[]
+  settings?: SettingsPatch
+  /** Issue a fresh key even when an active publishable key exists. */
+  newKey?: boolean
+}
+
+export interface ConfigureResponse extends ProductKey {
+  /** The full key (secret keys: shown only in this response). */
+  key: string
+  settings: ProductSettings
+  /** The script tag to paste, for widget products. */
+  embedCode?: string
+}
+
+export interface RotateParams {
+  /** How long the old key keeps working (0 revokes it at once). Default 86400. */
+  gracePeriodSeconds?: number
+}
+
+export interface RotateResponse extends ProductKey {
+  key: string
+  previous: { id: string; expiresAt: string }
+  embedCode?: string
+}
+
+export interface SettingsResponse {
+  product: Product
+  settings: ProductSettings
+}
+
+export type SecretName = 'webhook_signing_secret' | 'openai_api_key'
+
+export interface SecretResponse {
+  name: SecretName
+  /** The last characters only: secrets are never returned. */
+  hint: string
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Knowledge
+
+export interface KnowledgeInput {
+  kind: 'qa' | 'doc'
+  /** The question (qa) or the document's title (doc). */
+  title: string
+  /** The answer (qa) or the document's text (doc). */
+  body: string
+}
+
+export interface KnowledgeItem extends KnowledgeInput {
+  id: string
+  createdAt: string
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Conversations and leads
+
+export interface Message {
+  id: string
+  conversationId: string
+  seq: number
+  role: MessageRole
+  text: string
+  clientMessageId: string | null
+  createdAt: string
+}
+
+export interface Conversation {
+  id: string
+  product: WidgetProduct
+  status: 'open' | 'closed'
+  visitorId: string
+  pageUrl: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface ConversationSummary extends Conversation {
+  lastMessage: { text: string; role: MessageRole; createdAt: string } | null
+  messageCount: number
+}
+
+export interface ConversationDetail {
+  conversation: Conversation
+  messages: Message[]
+}
+
+export interface Lead {
+  id: string
+  product: WidgetProduct
+  name: string
+  email: string
+  company: string | null
+  message: string | null
+  consent: boolean
+  answers: Record<string, string> | null
+  conversationId: string | null
+  createdAt: string
+}
+
+export interface PageParams {
+  /** Items per page, 1–100 (server default 25). */
+  limit?: number
+  cursor?: string
+}
+
+/** What `GET /api/events` streams to the dashboard. */
+export type LiveEvent =
+  | { type: 'ready' }
+  | { type: 'conversation.created'; conversationId: string; product: WidgetProduct }
+  | { type: 'message.created'; conversationId: string; product: WidgetProduct; message: Message }
+  | { type: 'lead.created'; leadId: string; product: WidgetProduct; conversationId: string | null }
+
+// ---------------------------------------------------------------------------------------------------------
+// Audit and operators
+
+export interface AuditEntry {
+  id: string
+  actor: string | null
+  action: string
+  target: string | null
+  ip: string | null
+  meta: Record<string, unknown>
+  createdAt: string
+}
+
+export type LicenseStatus = 'active' | 'suspended' | 'revoked'
+
+export interface License {
+  id: string
+  key: string
+  email: string
+  products: Product[]
+  tier: Tier
+  status: LicenseStatus
+  source: string
+  orderId: string | null
+  claimed: boolean
+  createdAt: string
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Widget (public, product key)
+
+export interface WidgetConfig {
+  product: WidgetProduct
+  botName: string
+  greeting: string
+  color: string
+  position: 'bottom-right' | 'bottom-left'
+  engine: Engine
+  streaming: boolean
+  sales: { questions: string[]; consentText: string } | null
+}
+
+export interface StartConversationParams {
+  visitorId?: string
+  visitorSecret?: string
+  /** Resume this conversation when it belongs to the visitor. */
+  conversationId?: string
+  pageUrl?: string
+}
+
+export interface StartConversationResponse {
+  conversation: { id: string; status: 'open' | 'closed'; createdAt: string }
+  visitorId: string
+  /** Only for a new visitor: keep it to resume later. */
+  visitorSecret?: string
+  /** Short-lived (1 hour) token for this visitor's conversation calls. */
+  visitorToken: string
+  expiresAt: string
+  messages: Message[]
+}
+
+export interface SendMessageResponse {
+  message: Message
+  /** Replies produced before the answer was sent (the knowledge engine answers synchronously). */
+  replies: Message[]
+}
+
+export interface LeadParams {
+  conversationId?: string
+  name: string
+  email: string
+  company?: string
+  message?: string
+  consent: true
+  answers?: Record<string, string>
+}

@@ -1,0 +1,87 @@
+// The SDK against the real server app, in process: every request goes through app.request (no sockets).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, N8N_SECRET, type TestApp } from '../../server/test/harness.js'
+import { AuthenticationError, ConflictError, Intelagent, NotFoundError, PermissionError, webhooks } from '../src/index.js'
+
+let app: TestApp
+const inProcess = (url: string, init: RequestInit) => Promise.resolve(app.app.request(url, init))
+
+beforeAll(async () => {
+  app = await createTestApp()
+})
+afterAll(async () => {
+  await app?.shutdown()
+})
+
+describe('SDK against the real server', () => {
+  it('issues a license (signed n8n call), registers, logs in, configures the chatbot and lists keys', async () => {
+    const email = `sdk-${Date.now()}@example.com`
+    // The license arrives the way an n8n flow sends it, signed with the SDK's webhooks.sign.
+    const raw = JSON.stringify({ orderId: `sdk-order-${Date.now()}`, email, products: ['chatbot', 'sales-agent'], tier: 'professional' })
+    const issued = await inProcess('http://intelagent.test/api/webhooks/n8n/licenses', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Intelagent-Signature': await webhooks.sign(N8N_SECRET, raw) },
+      body: raw,
+    })
+    expect(issued.status).toBe(201)
+    const { license } = (await issued.json()) as { license: { key: string } }
+
+    const headers = { 'x-forwarded-for': '198.51.100.77' }
+    const sdk = new Intelagent({ baseUrl: 'http://intelagent.test', fetch: inProcess, headers })
+    const reg = await sdk.auth.register({ email, password: 'correct horse battery', licenseKey: license.key })
+    expect(reg.user).toMatchObject({ email, role: 'customer', licenseKey: license.key, products: ['chatbot', 'sales-agent'] })
+    await expect(sdk.auth.register({ email, password: 'correct horse battery', licenseKey: license.key })).rejects.toBeInstanceOf(ConflictError)
+
+    const fresh = new Intelagent({ baseUrl: 'http://intelagent.test', fetch: inProcess, headers })
+    await expect(fresh.auth.me()).rejects.toBeInstanceOf(AuthenticationError)
+    const login = await fresh.auth.login({ email, password: 'correct horse battery' })
+    expect(fresh.token).toBe(login.token)
+    expect((await fresh.auth.me()).user.email).toBe(email)
+
+    const configured = await fresh.products.configure('chatbot', {
+      allowedOrigins: ['https://shop.example.com'],
+      settings: { greeting: 'Hello from the SDK test' },
+    })
+    expect(configured.key).toMatch(/^chat_/)
+    expect(configured.embedCode).toContain(`data-product-key="${configured.key}"`)
+    expect(configured.settings.greeting).toBe('Hello from the SDK test')
+    await expect(fresh.products.configure('data-enrichment')).rejects.toBeInstanceOf(PermissionError)
+
+    const keys = await fresh.keys.list()
+    expect(keys.data.map((k) => k.id)).toContain(configured.id)
+    expect(keys.data.find((k) => k.id === configured.id)).toMatchObject({ product: 'chatbot', allowedOrigins: ['https://shop.example.com'], status: 'active' })
+
+    // A visitor chats through the widget API; the owner sees the conversation, reads it and replies.
+    const visitor = new Intelagent({
+      baseUrl: 'http://intelagent.test',
+      fetch: inProcess,
+      productKey: configured.key,
+      headers: { origin: 'https://shop.example.com' },
+    })
+    expect((await visitor.widget.config()).greeting).toBe('Hello from the SDK test')
+    const started = await visitor.widget.startConversation({ pageUrl: 'https://shop.example.com/pricing' })
+    const sent = await visitor.widget.sendMessage(started.conversation.id, 'Do you ship abroad?', { visitorToken: started.visitorToken })
+    expect(sent.message).toMatchObject({ role: 'visitor', text: 'Do you ship abroad?' })
+
+    const convs: string[] = []
+    for await (const c of fresh.conversations.list('chatbot', { limit: 1 })) convs.push(c.id)
+    expect(convs).toEqual([started.conversation.id])
+    const reply = await fresh.conversations.reply(started.conversation.id, 'Yes, worldwide.')
+    expect(reply.role).toBe('agent')
+    const detail = await fresh.conversations.get(started.conversation.id)
+    expect(detail.messages.map((m) => m.text)).toContain('Yes, worldwide.')
+    const seen = await visitor.widget.messages(started.conversation.id, { visitorToken: started.visitorToken, after: sent.message.seq })
+    expect(seen.map((m) => m.text)).toContain('Yes, worldwide.')
+    await expect(fresh.conversations.get('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError)
+
+    const audit = await fresh.audit.list({ limit: 20 })
+    expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(['account.registered', 'auth.login', 'key.created']))
+
+    await fresh.auth.logout()
+    expect(fresh.token).toBeUndefined()
+    await expect(new Intelagent({ baseUrl: 'http://intelagent.test', fetch: inProcess, token: login.token }).auth.me()).rejects.toMatchObject({
+      name: 'AuthenticationError',
+      code: 'session_revoked',
+    })
+  })
+})
