@@ -11,6 +11,7 @@ import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
+import { idempotency } from './platform/idempotency.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
@@ -65,7 +66,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/api-keys',
     '/api/api-keys/*',
   ])
-    app.use(prefix, requireAuth(deps, keys, { limit: true }))
+    app.use(prefix, requireAuth(deps, keys, { limit: true }), idempotency(deps))
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
 
   app.route('/', authRoutes(deps))

@@ -23,6 +23,8 @@ export interface Cache {
   readonly kind: 'redis' | 'memory'
   get(key: string): Promise<string | null>
   set(key: string, value: string, ttlMs: number): Promise<void>
+  /** Sets the key only if it does not exist; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>
   del(...keys: string[]): Promise<void>
   /** Admits `cost` units if the window still has room; atomic across every instance sharing the store. */
   rateLimit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateDecision>
@@ -92,6 +94,12 @@ export class MemoryCache implements Cache {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     this.store.set(key, { value, expiresAt: this.clock.now() + ttlMs })
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== null) return false
+    await this.set(key, value, ttlMs)
+    return true
   }
 
   async del(...keys: string[]): Promise<void> {
@@ -230,6 +238,14 @@ export class RedisCache implements Cache {
     await this.call(
       async () => void (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)))),
       () => undefined,
+    )
+  }
+
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    // Without Redis there is no shared truth; admitting the request is the available choice.
+    return this.call(
+      async () => (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK',
+      () => true,
     )
   }
 
