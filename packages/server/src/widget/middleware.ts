@@ -27,10 +27,15 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
       return c.body(null, 204)
     }
     c.header('Vary', 'Origin')
+    // A page may read the answer (including a refusal, so the widget can say why); whether the key serves
+    // that origin is decided below.
+    if (origin) c.header('Access-Control-Allow-Origin', origin)
+    // Browsers send no Origin on same-origin GETs and EventSource; Sec-Fetch-Site (not settable by page
+    // scripts) says the page is this server's own, e.g. /demo.
+    const pageOrigin = origin ?? (c.req.header('sec-fetch-site') === 'same-origin' ? new URL(deps.config.publicUrl).origin : undefined)
     const key = await keys.resolve(c.req.header('x-product-key') ?? c.req.query('key'))
     if (key.kind !== 'publishable') throw new AppError('invalid_key', 'Secret keys must never be used in a web page; use a chat_ or sale_ key')
-    if (!originAllowed(key.allowedOrigins, origin)) throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed for this key`)
-    if (origin) c.header('Access-Control-Allow-Origin', origin)
+    if (!originAllowed(key.allowedOrigins, pageOrigin)) throw new AppError('origin_not_allowed', `Origin ${pageOrigin ?? '(none)'} is not allowed for this key`)
     await enforce(deps, c, [
       licenseLimit(key.licenseKey, key.tier, deps.config.rateLimitScale),
       { policy: 'key', key: `key:${key.id}`, limit: KEY_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },

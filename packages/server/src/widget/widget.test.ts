@@ -58,7 +58,8 @@ describe('widget API', () => {
   it('refuses an origin outside the allow-list, a missing key, a malformed key and a secret key', async () => {
     const refused = await widget('/api/widget/config', { origin: 'https://evil.example.net' })
     expect(refused.status).toBe(403)
-    expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+    // The refusal is readable by the page (so the widget can say why), but carries no data.
+    expect(refused.headers.get('access-control-allow-origin')).toBe('https://evil.example.net')
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('origin_not_allowed')
     const malformed = await widget('/api/widget/config', { productKey: 'chat_nope' })
     expect(malformed.status).toBe(400)
@@ -66,6 +67,16 @@ describe('widget API', () => {
     const withSecret = await widget('/api/widget/config', { productKey: secret.key })
     expect(withSecret.status).toBe(401)
     expect(((await withSecret.json()) as { error: { code: string } }).error.code).toBe('invalid_key')
+  })
+
+  it('treats a same-origin browser request without Origin as coming from the server itself', async () => {
+    const res = await app.request('/api/widget/config', { headers: { 'x-product-key': key, 'sec-fetch-site': 'same-origin' } })
+    expect(res.status).toBe(403)
+    const demoKey = (await configure(app, owner, 'sales-agent', { allowedOrigins: ['http://intelagent.test'] })).key
+    const same = await app.request('/api/widget/config', { headers: { 'x-product-key': demoKey, 'sec-fetch-site': 'same-origin' } })
+    expect(same.status).toBe(200)
+    const none = await app.request('/api/widget/config', { headers: { 'x-product-key': demoKey } })
+    expect(none.status).toBe(403)
   })
 
   it('answers CORS preflights without a key', async () => {

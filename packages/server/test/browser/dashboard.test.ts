@@ -1,0 +1,279 @@
+// The dashboard in a real Chromium against a real server on 127.0.0.1, as a customer uses it: register with a
+// license key (after a wrong one), set up the chatbot (embed code, allowed websites, settings, a Q&A answer), watch
+// a visitor's conversation arrive live, answer it as a person, and log out. Strict CSP, no console errors.
+// Screenshots go to packages/server/test-output/.
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type ServerType, serve } from '@hono/node-server'
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateLicenseKey } from '../../src/licenses/license-key.js'
+import { newLicense } from '../fixtures.js'
+import { createTestApp, type TestApp } from '../harness.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url))
+
+const STEP = 30_000
+const SOON = { timeout: STEP }
+const PASSWORD = 'correct horse battery staple'
+
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, port: number): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(server))
+  })
+}
+
+interface Problem {
+  kind: 'csp' | 'console' | 'pageerror'
+  text: string
+  url: string
+}
+
+/** A page that records every CSP violation, console error and uncaught exception. */
+async function watchedPage(context: BrowserContext): Promise<{ page: Page; problems: Problem[] }> {
+  const page = await context.newPage()
+  const problems: Problem[] = []
+  await page.exposeFunction('__reportCsp', (text: string) => problems.push({ kind: 'csp', text, url: page.url() }))
+  await page.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (e) => (window as unknown as { __reportCsp(t: string): void }).__reportCsp(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`),
+      true,
+    )
+  })
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push({ kind: 'console', text: msg.text(), url: msg.location().url })
+  })
+  page.on('pageerror', (err) => problems.push({ kind: 'pageerror', text: err.message, url: page.url() }))
+  return { page, problems }
+}
+
+const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
+const textOf = (loc: Locator) => expect.poll(async () => (await loc.allTextContents()).join('\n'), SOON)
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
+  let app: TestApp
+  let server: ServerType
+  let browser: Browser
+  let base: string
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'packages/dashboard/dist/index.html'))) {
+      execFileSync('pnpm', ['--filter', '@intelagent/dashboard', 'build'], { cwd: ROOT, stdio: 'inherit' })
+    }
+    mkdirSync(OUT, { recursive: true })
+    // Embed code and cookie-CSRF checks use PUBLIC_URL, so the server must know its real address before it starts.
+    const port = await freePort()
+    base = `http://127.0.0.1:${port}`
+    app = await createTestApp({ env: { PUBLIC_URL: base } })
+    server = await listen((req, env) => app.app.fetch(req, env), port)
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((resolve) => server?.close(resolve))
+    await app?.shutdown()
+  })
+
+  it('registers, sets up the chatbot, answers a live conversation and logs out', { timeout: 240_000 }, async () => {
+    const license = await newLicense(app, { products: ['chatbot', 'sales-agent'] })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const { page, problems } = await watchedPage(context)
+    const shot = (name: string) => page.screenshot({ path: join(OUT, `dashboard-${name}.png`) })
+    const h1 = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
+
+    // ── 1. Register: a wrong license key first shows the server's message, the right one lands on Products. ──
+    await page.goto(`${base}/dashboard`)
+    await visible(h1('Sign in to Intelagent'))
+    await shot('sign-in')
+    await page.getByRole('button', { name: 'Create an account' }).click()
+    await visible(h1('Create your Intelagent account'))
+    await page.getByLabel('Email').fill(license.email)
+    await page.getByLabel('Password').fill(PASSWORD)
+    // Well-formed (the check symbol matches) but issued to nobody.
+    let wrongKey = generateLicenseKey()
+    while (wrongKey === license.key) wrongKey = generateLicenseKey()
+    await page.getByLabel('License key').fill(wrongKey)
+    await page.getByRole('button', { name: 'Create account' }).click()
+    const alert = page.getByRole('alert')
+    await textOf(alert).toContain('No license with this key')
+    await shot('register-wrong-key')
+    expect(await h1('Create your Intelagent account').isVisible()).toBe(true)
+
+    // Typed in lower case, as people do: the form normalises it.
+    await page.getByLabel('License key').fill(license.key.toLowerCase())
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await visible(h1('Products'))
+    await visible(page.getByText(license.email, { exact: true }))
+    expect(await alert.count()).toBe(0)
+
+    // ── 2. Set up the chatbot: embed code, allowed websites, bot settings and a Q&A answer. ──
+    const card = page.getByRole('region', { name: 'Chatbot', exact: true })
+    await visible(card)
+    await card.getByRole('button', { name: 'Set up the chatbot' }).click()
+    const embed = card.locator('pre.code code')
+    await visible(embed)
+    const embedText = (await embed.textContent()) ?? ''
+    expect(embedText).toContain('data-product-key="chat_')
+    expect(embedText).toContain(`src="${base}/widget.js"`)
+    const productKey = /data-product-key="(chat_[^"]+)"/.exec(embedText)?.[1] ?? ''
+    expect(productKey).toMatch(/^chat_/)
+    // The key shown is the one the server issued for this license (and the one the embed code uses).
+    expect((await card.locator('dl.facts code').first().textContent())?.trim()).toBe(productKey)
+    await shot('products-chatbot')
+
+    const shopOrigin = 'https://shop.example.com'
+    await card.getByLabel('Allowed websites').fill(`${base}/any/path\n${shopOrigin}`)
+    await card.getByRole('button', { name: 'Save websites' }).click()
+    await textOf(card.getByText('Saved', { exact: true })).toContain('Saved')
+    await expect.poll(() => card.getByLabel('Allowed websites').inputValue(), SOON).toBe(`${base}\n${shopOrigin}`)
+
+    const botName = `Harbor helper ${randomBytes(2).toString('hex')}`
+    await card.getByLabel('Bot name').fill(botName)
+    await card.getByLabel('Greeting').fill('Ahoy! Ask me about shipping.')
+    await card.getByRole('button', { name: 'Save settings' }).click()
+    await expect.poll(() => card.getByText('Saved', { exact: true }).count(), SOON).toBe(2)
+
+    const question = 'Do you ship to Norway?'
+    const answer = 'Yes, we ship to Norway within 5 working days.'
+    await card.getByLabel('Question', { exact: true }).fill(question)
+    await card.getByLabel('Answer', { exact: true }).fill(answer)
+    await card.getByRole('button', { name: 'Add answer' }).click()
+    await textOf(card.locator('ul.qa .qa-q')).toBe(question)
+    await textOf(card.locator('ul.qa .qa-a')).toBe(answer)
+    await card.getByRole('heading', { name: 'Questions and answers' }).scrollIntoViewIfNeeded()
+    await shot('products-knowledge')
+
+    // What the UI saved is what the widget sees: the allowed origin passes, another is refused.
+    const visitorHeaders = { 'X-Product-Key': productKey, Origin: base }
+    const config = await fetch(`${base}/api/widget/config`, { headers: visitorHeaders })
+    expect(config.status).toBe(200)
+    expect(await config.json()).toMatchObject({ product: 'chatbot', botName, greeting: 'Ahoy! Ask me about shipping.', engine: 'knowledge' })
+    const refused = await fetch(`${base}/api/widget/config`, { headers: { ...visitorHeaders, Origin: 'https://elsewhere.example.com' } })
+    expect(refused.status).toBe(403)
+
+    // ── 3. Live conversations: a visitor writes while the page is open; it appears without a reload. ──
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Conversations' }).click()
+    await visible(h1('Conversations'))
+    await textOf(page.locator('.live[role="status"]')).toBe('Live')
+    await visible(page.getByText('No conversations yet.', { exact: false }))
+    // Survives only if nothing below reloads the page (in-app links use the History API).
+    await page.evaluate(() => {
+      ;(window as unknown as { __sameDocument: boolean }).__sameDocument = true
+    })
+
+    const started = await fetch(`${base}/api/widget/conversations`, {
+      method: 'POST',
+      headers: { ...visitorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ pageUrl: `${base}/shop/cart` }),
+    })
+    expect(started.status).toBe(201)
+    const { conversation, visitorToken } = (await started.json()) as { conversation: { id: string }; visitorToken: string }
+    const visitor = { ...visitorHeaders, authorization: `Bearer ${visitorToken}` }
+    const items = page.locator('.conv-list a.conv')
+    await expect.poll(() => items.count(), SOON).toBe(1)
+    await textOf(items).toContain('Ahoy! Ask me about shipping.')
+
+    const sent = await fetch(`${base}/api/widget/conversations/${conversation.id}/messages`, {
+      method: 'POST',
+      headers: { ...visitor, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientMessageId: `m-${randomBytes(4).toString('hex')}`, text: question }),
+    })
+    expect(sent.status).toBe(201)
+    const { replies } = (await sent.json()) as { replies: { role: string; text: string }[] }
+    expect(replies).toMatchObject([{ role: 'assistant', text: expect.stringContaining('Norway') }])
+    await textOf(items).toContain(`Bot: ${replies[0]?.text ?? ''}`.slice(0, 40))
+    await textOf(items).toContain('3 messages')
+    expect(await items.count()).toBe(1)
+    await shot('conversations-live')
+
+    // Open it: the whole conversation, and a later visitor message arrives live in the open thread.
+    await items.first().click()
+    await visible(page.getByRole('heading', { level: 2, name: `Visitor on ${base.replace(/^https?:\/\//, '')}/shop/cart` }))
+    const log = page.getByRole('log', { name: 'Messages' })
+    await textOf(log.locator('li.msg-visitor .msg-text')).toBe(question)
+    await expect.poll(() => log.locator('li.msg').count(), SOON).toBe(3)
+    const followUp = 'And how much does it cost?'
+    const second = await fetch(`${base}/api/widget/conversations/${conversation.id}/messages`, {
+      method: 'POST',
+      headers: { ...visitor, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientMessageId: `m-${randomBytes(4).toString('hex')}`, text: followUp }),
+    })
+    expect(second.status).toBe(201)
+    // Not in the Q&A: the knowledge engine answers with its fallback (also live).
+    const secondReplies = ((await second.json()) as { replies: { role: string; text: string }[] }).replies
+    expect(secondReplies).toMatchObject([{ role: 'assistant' }])
+    await textOf(log.locator('li.msg-visitor .msg-text')).toBe(`${question}\n${followUp}`)
+    await textOf(log.locator('li.msg-assistant .msg-text')).toContain(secondReplies[0]?.text ?? '(none)')
+
+    // A human reply from the UI reaches the visitor.
+    const human = 'Hi, this is Sam from the shop: shipping to Norway is £12.'
+    await page.getByLabel('Reply as a person').fill(human)
+    await page.getByRole('button', { name: 'Send reply' }).click()
+    await textOf(log.locator('li.msg-agent .msg-text')).toBe(human)
+    await expect.poll(() => page.getByLabel('Reply as a person').inputValue(), SOON).toBe('')
+    await shot('conversation-reply')
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${base}/api/widget/conversations/${conversation.id}/messages?after=0`, { headers: visitor })
+        if (res.status !== 200) return `status ${res.status}`
+        const { messages } = (await res.json()) as { messages: { role: string; text: string }[] }
+        return messages.filter((m) => m.role === 'agent').map((m) => m.text)
+      }, SOON)
+      .toEqual([human])
+    // Each message once, in the thread and in the list.
+    await expect.poll(() => log.locator('li.msg').count(), SOON).toBe(6)
+    await textOf(items).toContain('6 messages')
+    await textOf(items).toContain(`You (agent): ${human}`)
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true)
+
+    // ── 4. Log out: back to sign-in, and the old session cookie no longer works. ──
+    const cookieHeader = (await context.cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ')
+    expect(cookieHeader).toContain('intl_session=')
+    expect((await fetch(`${base}/api/auth/me`, { headers: { cookie: cookieHeader } })).status).toBe(200)
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await visible(h1('Sign in to Intelagent'))
+    await shot('signed-out')
+    expect((await fetch(`${base}/api/auth/me`, { headers: { cookie: cookieHeader } })).status).toBe(401)
+    const after = (await context.cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ')
+    expect((await fetch(`${base}/api/auth/me`, { headers: after ? { cookie: after } : {} })).status).toBe(401)
+    // A reload stays signed out.
+    await page.reload()
+    await visible(h1('Sign in to Intelagent'))
+
+    // ── 5. No CSP violations; the only console errors are the browser's notes on deliberate failures:
+    // /api/auth/me while signed out (401) and the wrong license key (404). ──
+    const expected = (p: Problem) =>
+      p.kind === 'console' &&
+      ((/status of 401/.test(p.text) && p.url === `${base}/api/auth/me`) || (/status of 404/.test(p.text) && p.url === `${base}/api/auth/register`))
+    expect(problems.filter((p) => !expected(p))).toEqual([])
+    expect(problems.some((p) => p.url === `${base}/api/auth/register`)).toBe(true)
+    await context.close()
+  })
+})

@@ -1,0 +1,3 @@
+export declare const BUDGET: { loader: number; total: number }
+export declare const DIST: string
+export declare function measure(dist?: string): { loader: number; chat: number; total: number; chunks: string[] }

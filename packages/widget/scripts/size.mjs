@@ -1,0 +1,33 @@
+// Size budget, checked after every build: gzip sizes of the loader and of loader + chat chunk.
+// The budget numbers live here and nowhere else (the size test imports them).
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+
+/** Bytes, gzip level 9. */
+export const BUDGET = { loader: 3072, total: 20480 }
+
+export const DIST = fileURLToPath(new URL('../dist/', import.meta.url))
+
+const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length
+
+/** Measures a built dist/: the loader, and the loader plus every chat chunk file it can load. */
+export function measure(dist = DIST) {
+  const loader = gz(join(dist, 'widget.js'))
+  const chunks = readdirSync(join(dist, 'widget')).filter((f) => f.endsWith('.js'))
+  if (!chunks.some((f) => /^chat-[\w-]+\.js$/.test(f))) throw new Error(`no chat chunk in ${join(dist, 'widget')}`)
+  const chat = chunks.reduce((sum, f) => sum + gz(join(dist, 'widget', f)), 0)
+  return { loader, chat, total: loader + chat, chunks }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const m = measure()
+  const row = (name, bytes, budget) => `${name.padEnd(16)} ${String(bytes).padStart(6)} B gzip  (budget ${budget} B, ${bytes <= budget ? 'ok' : 'OVER'})`
+  console.log(row('loader', m.loader, BUDGET.loader))
+  console.log(row('loader + chat', m.total, BUDGET.total))
+  if (m.loader > BUDGET.loader || m.total > BUDGET.total) {
+    console.error('widget size budget exceeded')
+    process.exit(1)
+  }
+}

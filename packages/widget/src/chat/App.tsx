@@ -1,0 +1,311 @@
+// The chat panel: header, message log, composer, the sales qualification flow and the lead form.
+import type { ComponentChildren } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { Host, Message } from '../types'
+import { ApiError } from './api'
+import { lastSeq } from './messages'
+import type { Session, State } from './session'
+
+type Phase = 'ask' | 'form' | 'chat'
+/** A bubble that exists only in this page (qualification questions and answers, the lead thank-you). */
+interface Local {
+  id: string
+  role: 'visitor' | 'assistant'
+  text: string
+  /** The last server seq when it was added: it is shown after that message. */
+  at: number
+}
+
+const STATUS: Record<State['status'], string> = { idle: '', connecting: 'Connecting…', live: 'Online', reconnecting: 'Reconnecting…', failed: 'Unavailable' }
+
+export function App({ s, h }: { s: Session; h: Host }) {
+  const [, setVersion] = useState(0)
+  useEffect(() => s.subscribe(() => setVersion((n) => n + 1)), [s])
+  const st = s.state
+  const config = st.config
+  const questions = config?.sales?.questions ?? []
+  const [phase, setPhase] = useState<Phase | undefined>(undefined)
+  const [locals, setLocals] = useState<Local[]>([])
+  const [answers, setAnswers] = useState<Record<string, string>>({})
+  const input = useRef<HTMLTextAreaElement>(null)
+  const seqNow = () => lastSeq(s.state.messages)
+  const panel = useRef<HTMLElement>(null)
+  const log = useRef<HTMLDivElement>(null)
+
+  // The sales agent qualifies first, unless this visitor has already talked to us in this conversation.
+  const historyLoaded = st.messages.length > 0 || st.status === 'live'
+  useEffect(() => {
+    if (phase || !config || !historyLoaded) return
+    const talked = st.messages.some((m) => m.role === 'visitor') || st.pending.length > 0
+    if (config.product === 'sales-agent' && !talked) {
+      if (questions[0]) {
+        setLocals([{ id: 'q0', role: 'assistant', text: questions[0], at: seqNow() }])
+        setPhase('ask')
+      } else setPhase('form')
+    } else setPhase('chat')
+  }, [config, historyLoaded, phase])
+
+  // Focus follows the panel: into it on open, back to the launcher on close.
+  const wasOpen = useRef(false)
+  /** Whether the visitor has used the panel (so moving focus inside it is expected, not stolen). */
+  const engaged = useRef(false)
+  useEffect(() => {
+    if (st.open && !wasOpen.current && s.focusOnOpen) {
+      engaged.current = true
+      focusFirst(panel.current)
+    }
+    wasOpen.current = st.open
+  }, [st.open])
+  // Switching between chat and lead form removes the focused element: keep focus in the panel.
+  useEffect(() => {
+    const active = h.root.activeElement
+    if (st.open && engaged.current && (phase === 'form' || !active || !panel.current?.contains(active))) focusFirst(panel.current)
+  }, [phase])
+
+  const count = st.messages.length + locals.length + st.pending.length + (st.draft ? 1 : 0) + (st.typing ? 1 : 0)
+  useEffect(() => {
+    const el = log.current
+    if (el) el.scrollTop = el.scrollHeight
+  }, [count, st.draft, st.open, phase])
+
+  // Opened by data-open at load: the first touch of the panel is the visitor's first interaction.
+  const interact = () => {
+    engaged.current = true
+    if (st.status === 'idle') void s.start()
+  }
+
+  const close = () => {
+    s.setOpen(false)
+    h.launcher.focus()
+  }
+
+  const submit = (e: Event) => {
+    e.preventDefault()
+    const el = input.current
+    const text = el?.value.trim()
+    if (!el || !text) return
+    el.value = ''
+    if (phase === 'ask') {
+      const i = Object.keys(answers).length
+      const q = questions[i] ?? ''
+      const next = questions[i + 1]
+      setAnswers({ ...answers, [q]: text.slice(0, 2000) })
+      const at = seqNow()
+      setLocals([...locals, { id: `a${i}`, role: 'visitor', text, at }, ...(next ? [{ id: `q${i + 1}`, role: 'assistant' as const, text: next, at }] : [])])
+      if (!next) setPhase('form')
+    } else s.send(text)
+  }
+
+  const name = config?.botName ?? 'Chat'
+  const unavailable = st.status === 'failed' || (!config && st.status === 'reconnecting')
+  // Server messages in seq order, each local bubble right after the message that was last when it appeared.
+  const timeline: { id: string; role: Message['role']; text: string; order: number }[] = [
+    ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq })),
+    ...locals.map((l, i) => ({ id: l.id, role: l.role, text: l.text, order: l.at + 0.5 + i / 1e4 })),
+  ].sort((a, b) => a.order - b.order)
+  const shown = new Set(st.messages.map((m) => m.clientMessageId))
+
+  return (
+    <section ref={panel} class="p" role="dialog" aria-label={`${name} chat`} hidden={!st.open} onFocusIn={interact} onPointerDown={interact}>
+      <header class="h">
+        <span class="av" aria-hidden="true">
+          {name.charAt(0).toUpperCase()}
+        </span>
+        <div class="ht">
+          <h2>{name}</h2>
+          <p>{STATUS[st.status]}</p>
+        </div>
+        <button type="button" class="x" aria-label="Close chat" onClick={close}>
+          <svg viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z" />
+          </svg>
+        </button>
+      </header>
+      {unavailable ? (
+        <div class="err" role="alert" tabIndex={-1}>
+          {st.status !== 'failed'
+            ? 'Cannot reach the chat right now. Retrying…'
+            : st.error === 'origin_not_allowed'
+              ? 'This chat is not enabled for this website.'
+              : 'The chat is unavailable right now.'}
+        </div>
+      ) : phase === 'form' ? (
+        <LeadForm
+          s={s}
+          consentText={config?.sales?.consentText ?? 'I agree to be contacted about my enquiry.'}
+          answers={answers}
+          onDone={(note) => {
+            if (note) setLocals([...locals, { id: `thanks${locals.length}`, role: 'assistant', text: note, at: seqNow() }])
+            setPhase('chat')
+          }}
+        />
+      ) : (
+        <div class="m" ref={log} role="log" aria-live="polite" aria-label="Messages">
+          {timeline.map((m) => (
+            <Bubble key={m.id} from={m.role} name={name} text={m.text} />
+          ))}
+          {st.pending
+            .filter((p) => !shown.has(p.id))
+            .map((p) => (
+              <Bubble key={p.id} from="visitor" name={name} text={p.text} note={st.status === 'live' ? 'Sending…' : 'Waiting for connection…'} />
+            ))}
+          {st.draft ? <Bubble from="assistant" name={name} text={st.draft} /> : null}
+          {st.typing && !st.draft ? (
+            <div class="b a t">
+              <span class="sr">{name} is typing</span>
+              <i />
+              <i />
+              <i />
+            </div>
+          ) : null}
+          {st.status === 'idle' && !st.messages.length && config?.greeting ? <Bubble from="assistant" name={name} text={config.greeting} /> : null}
+          {!phase && (st.status === 'connecting' || st.status === 'reconnecting') ? <p class="note">Connecting…</p> : null}
+        </div>
+      )}
+      {!unavailable && phase !== 'form' ? (
+        <form class="c" onSubmit={submit}>
+          <label class="sr" for="ia-in">
+            {phase === 'ask' ? 'Your answer' : 'Message'}
+          </label>
+          <textarea
+            id="ia-in"
+            ref={input}
+            rows={1}
+            maxLength={4000}
+            autocomplete="off"
+            placeholder={phase === 'ask' ? 'Type your answer…' : 'Type your message…'}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e)
+            }}
+          />
+          <button type="submit" class="send" aria-label="Send">
+            <svg viewBox="0 0 24 24" aria-hidden="true">
+              <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" />
+            </svg>
+          </button>
+        </form>
+      ) : null}
+      <footer class="f">
+        {phase === 'chat' && !unavailable ? (
+          <button type="button" class="lk" onClick={() => setPhase('form')}>
+            {config?.product === 'sales-agent' ? 'Talk to sales' : 'Leave your email'}
+          </button>
+        ) : (
+          <span />
+        )}
+        <span>Powered by Intelagent</span>
+      </footer>
+    </section>
+  )
+}
+
+/** The composer (or the form's first field), else the error, else the close button. */
+function focusFirst(root: HTMLElement | null): void {
+  for (const sel of ['textarea, input', '.err', '.x']) {
+    const el = root?.querySelector<HTMLElement>(sel)
+    if (el) {
+      el.focus()
+      return
+    }
+  }
+}
+
+function Bubble({ from, name, text, note }: { from: Message['role']; name: string; text: string; note?: string }) {
+  const mine = from === 'visitor'
+  return (
+    <div class={`b ${mine ? 'v' : from === 'agent' ? 'a g' : 'a'}`}>
+      <span class="sr">{mine ? 'You' : from === 'agent' ? 'Agent' : name}: </span>
+      {linkify(text)}
+      {note ? <small>{note}</small> : null}
+    </div>
+  )
+}
+
+/** Plain text with http(s) links made clickable; never HTML from the server. */
+function linkify(text: string): ComponentChildren {
+  return text.split(/(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)])/g).map((part, i) =>
+    i % 2 ? (
+      <a href={part} target="_blank" rel="noopener noreferrer">
+        {part}
+      </a>
+    ) : (
+      part
+    ),
+  )
+}
+
+function LeadForm({ s, consentText, answers, onDone }: { s: Session; consentText: string; answers: Record<string, string>; onDone(note?: string): void }) {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState('')
+  const onSubmit = async (e: Event) => {
+    e.preventDefault()
+    const f = e.currentTarget as HTMLFormElement
+    const v = (n: string) => (f.elements.namedItem(n) as HTMLInputElement).value.trim()
+    setBusy(true)
+    setError('')
+    try {
+      await s.submitLead({
+        name: v('name'),
+        email: v('email'),
+        ...(v('company') ? { company: v('company') } : {}),
+        ...(v('message') ? { message: v('message') } : {}),
+        consent: true,
+        ...(Object.keys(answers).length ? { answers } : {}),
+      })
+      onDone(`Thanks, ${v('name')}! We'll get back to you at ${v('email')}.`)
+    } catch (err) {
+      setError(
+        err instanceof ApiError && err.status === 422
+          ? 'Please check the name and email address.'
+          : err instanceof ApiError && err.status === 429
+            ? 'Too many requests; please try again later.'
+            : 'Could not send your details. Please try again.',
+      )
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <form class="lead" onSubmit={onSubmit}>
+      <h3>Leave your details</h3>
+      <p class="note">We'll get back to you by email.</p>
+      <label>
+        Name
+        <input name="name" required maxLength={200} autocomplete="name" />
+      </label>
+      <label>
+        Email
+        <input name="email" type="email" required maxLength={320} autocomplete="email" />
+      </label>
+      <label>
+        <span>
+          Company <span class="opt">(optional)</span>
+        </span>
+        <input name="company" maxLength={200} autocomplete="organization" />
+      </label>
+      <label>
+        <span>
+          Message <span class="opt">(optional)</span>
+        </span>
+        <textarea name="message" rows={2} maxLength={4000} />
+      </label>
+      <label class="ck">
+        <input name="consent" type="checkbox" required />
+        <span>{consentText}</span>
+      </label>
+      {error ? (
+        <p class="ferr" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div class="row">
+        <button type="button" class="sec" onClick={() => onDone()}>
+          Not now
+        </button>
+        <button type="submit" class="pri" disabled={busy}>
+          {busy ? 'Sending…' : 'Send'}
+        </button>
+      </div>
+    </form>
+  )
+}

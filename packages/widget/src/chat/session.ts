@@ -1,0 +1,364 @@
+// The chat session without any UI: config, visitor identity, the conversation, the outbox and the live
+// event stream with reconnects. The Preact view renders `state` and calls the methods.
+import type { Message, WidgetConfig, WidgetEvent } from '../types'
+import { ApiError, type Call, isFatal } from './api'
+import { backoff, clientId, lastSeq, mergeMessages } from './messages'
+import type { OutboxItem, Saved, Store } from './store'
+
+export type Status = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'failed'
+
+export interface State {
+  config: WidgetConfig | undefined
+  status: Status
+  /** Stable error code when `status` is 'failed' (e.g. origin_not_allowed). */
+  error: string | undefined
+  open: boolean
+  messages: Message[]
+  /** Visitor messages not yet acknowledged, shown after the confirmed ones. */
+  pending: OutboxItem[]
+  typing: boolean
+  /** A streamed reply in progress (token events), replaced by the final message. */
+  draft: string | undefined
+  unread: number
+}
+
+export interface LeadInput {
+  name: string
+  email: string
+  company?: string
+  message?: string
+  consent: true
+  answers?: Record<string, string>
+}
+
+export interface SessionDeps {
+  api: Call
+  base: string
+  key: string
+  store: Store
+  emit(event: WidgetEvent, data?: unknown): void
+  EventSource: typeof EventSource
+  pageUrl?: string
+  random?: () => number
+}
+
+interface StartResponse {
+  conversation: { id: string }
+  visitorId: string
+  visitorSecret?: string
+  visitorToken: string
+  expiresAt: string
+  messages: Message[]
+}
+
+export class Session {
+  state: State = { config: undefined, status: 'idle', error: undefined, open: false, messages: [], pending: [], typing: false, draft: undefined, unread: 0 }
+  private listeners = new Set<() => void>()
+  private saved: Saved
+  private token: string | undefined
+  private tokenExpires = 0
+  private starting: Promise<void> | undefined
+  private renewing: Promise<void> | undefined
+  private configLoading: Promise<WidgetConfig | undefined> | undefined
+  private es: EventSource | undefined
+  private attempt = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private flushing = false
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(private deps: SessionDeps) {
+    this.saved = deps.store.read()
+    this.state.pending = this.saved.outbox
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** True once this browser has talked to us before (so reading/writing storage is expected). */
+  get returning(): boolean {
+    return Boolean(this.saved.conversationId)
+  }
+
+  private set(patch: Partial<State>): void {
+    this.state = { ...this.state, ...patch }
+    for (const fn of this.listeners) fn()
+  }
+
+  /** Whether opening should move focus into the panel (not for `data-open` at page load). */
+  focusOnOpen = true
+
+  /**
+   * `user` is false only for `data-open` at page load: the panel shows, but no visitor or conversation is
+   * created (nothing stored) until the visitor actually interacts with it.
+   */
+  setOpen(open: boolean, user = true): void {
+    if (open === this.state.open) return
+    this.focusOnOpen = user
+    this.set({ open, unread: open ? 0 : this.state.unread })
+    this.deps.emit(open ? 'open' : 'close')
+    if (open && (user || this.returning)) void this.start()
+  }
+
+  loadConfig(): Promise<WidgetConfig | undefined> {
+    this.configLoading ??= this.deps.api<WidgetConfig>('GET', '/api/widget/config').then(
+      (config) => {
+        this.set({ config })
+        return config
+      },
+      (err) => {
+        this.configLoading = undefined
+        this.fail(err, () => this.loadConfig())
+        return undefined
+      },
+    )
+    return this.configLoading
+  }
+
+  /** Creates or resumes the conversation, then goes live. Safe to call repeatedly. */
+  start(): Promise<void> {
+    this.starting ??= this.begin().catch((err) => {
+      this.starting = undefined
+      this.fail(err, () => this.start())
+    })
+    return this.starting
+  }
+
+  private async begin(): Promise<void> {
+    if (this.state.status === 'failed') return
+    if (this.state.status === 'idle') this.set({ status: 'connecting' })
+    if (!(await this.loadConfig())) throw new ApiError(0, 'config_unavailable', 'No config')
+    await this.authenticate()
+    this.connect()
+    void this.flush()
+  }
+
+  /** POST /conversations: new visitor, new conversation, or resume (also how an expired token is renewed). */
+  private async authenticate(): Promise<void> {
+    const { visitorId, visitorSecret, conversationId } = this.saved
+    let res: StartResponse
+    try {
+      res = await this.deps.api<StartResponse>('POST', '/api/widget/conversations', {
+        ...(visitorId && visitorSecret ? { visitorId, visitorSecret } : {}),
+        ...(conversationId ? { conversationId } : {}),
+        ...(this.deps.pageUrl ? { pageUrl: this.deps.pageUrl.slice(0, 2000) } : {}),
+      })
+    } catch (err) {
+      // Stored credentials the server no longer knows (data reset): start over as a new visitor.
+      if (err instanceof ApiError && err.code === 'visitor_invalid' && visitorId) {
+        this.save({ outbox: this.saved.outbox })
+        return this.authenticate()
+      }
+      throw err
+    }
+    this.token = res.visitorToken
+    this.tokenExpires = Date.parse(res.expiresAt) || Date.now() + 30 * 60_000
+    const changed = res.conversation.id !== this.saved.conversationId
+    this.save({
+      ...this.saved,
+      visitorId: res.visitorId,
+      visitorSecret: res.visitorSecret ?? this.saved.visitorSecret,
+      conversationId: res.conversation.id,
+    })
+    // History is not news: it neither raises the unread count nor fires `message` events.
+    const base = changed ? [] : this.state.messages
+    this.absorb(mergeMessages(base, res.messages).list, [])
+  }
+
+  /** One token renewal at a time, however many calls noticed the expiry together. */
+  private renew(): Promise<void> {
+    this.renewing ??= this.authenticate().finally(() => {
+      this.renewing = undefined
+    })
+    return this.renewing
+  }
+
+  /** Runs a visitor-token call; on 401 renews the token once and retries. */
+  private async authed<T>(fn: (token: string) => Promise<T>): Promise<T> {
+    if (!this.token || Date.now() > this.tokenExpires - 30_000) await this.renew()
+    const token = this.token!
+    try {
+      return await fn(token)
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && err.code !== 'visitor_invalid' && !isFatal(err)) {
+        if (this.token === token) await this.renew()
+        return fn(this.token!)
+      }
+      throw err
+    }
+  }
+
+  private get conversationPath(): string {
+    return `/api/widget/conversations/${encodeURIComponent(this.saved.conversationId ?? '')}`
+  }
+
+  private connect(): void {
+    this.es?.close()
+    const params = new URLSearchParams({ token: this.token ?? '', key: this.deps.key, after: String(lastSeq(this.state.messages)) })
+    const es = new this.deps.EventSource(`${this.deps.base}${this.conversationPath}/events?${params}`)
+    this.es = es
+    es.onopen = () => {
+      this.attempt = 0
+      this.set({ status: 'live' })
+      void this.flush()
+    }
+    es.onmessage = (e) => this.receive([JSON.parse(e.data) as Message])
+    es.addEventListener('typing', (e) => this.set({ typing: Boolean((JSON.parse((e as MessageEvent).data) as { typing: boolean }).typing) }))
+    es.addEventListener('token', (e) => {
+      const { delta } = JSON.parse((e as MessageEvent).data) as { delta: string }
+      this.set({ draft: (this.state.draft ?? '') + delta, typing: false })
+    })
+    es.onerror = () => {
+      // We own reconnection (backoff, a fresh token, a catch-up read), not the browser's fixed retry.
+      es.close()
+      if (this.es !== es) return
+      this.es = undefined
+      this.set({ status: 'reconnecting', typing: false })
+      this.retry(() => this.resume())
+    }
+  }
+
+  /** After a drop: read what was missed (which also proves the token is still good), then reopen the stream. */
+  private async resume(): Promise<void> {
+    try {
+      for (;;) {
+        const { messages } = await this.authed((t) =>
+          this.deps.api<{ messages: Message[] }>('GET', `${this.conversationPath}/messages?after=${lastSeq(this.state.messages)}`, undefined, t),
+        )
+        this.receive(messages)
+        if (messages.length < 200) break
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        // The conversation is gone: start a new one.
+        this.save({ ...this.saved, conversationId: undefined })
+        this.starting = undefined
+        return this.start()
+      }
+      this.fail(err, () => this.resume())
+      return
+    }
+    this.connect()
+  }
+
+  private retry(fn: () => void, delay = backoff(this.attempt++, this.deps.random)): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(fn, delay)
+  }
+
+  private fail(err: unknown, again: () => void): void {
+    if (this.state.status === 'failed') return
+    if (isFatal(err)) {
+      this.es?.close()
+      this.set({ status: 'failed', error: err instanceof ApiError ? err.code : 'failed' })
+      console.warn(`Intelagent: ${err instanceof Error ? err.message : err}`)
+      return
+    }
+    if (this.state.status !== 'idle') this.set({ status: 'reconnecting' })
+    this.retry(again, err instanceof ApiError ? err.retryAfterMs : undefined)
+  }
+
+  /** Called by the browser's `online` event: skip the remaining backoff. */
+  wake(): void {
+    if (this.state.status !== 'reconnecting') return
+    this.attempt = 0
+    if (this.saved.conversationId && this.token) this.retry(() => this.resume(), 0)
+    else this.retry(() => this.start(), 0)
+  }
+
+  /** Merges live messages: dedup, unread count, `message` events, outbox cleanup. */
+  private receive(incoming: Message[]): void {
+    const { list, added } = mergeMessages(this.state.messages, incoming)
+    if (added.length === 0) return
+    this.absorb(list, added)
+  }
+
+  private absorb(list: Message[], added: Message[]): void {
+    const acked = new Set(list.map((m) => m.clientMessageId).filter(Boolean))
+    if (this.saved.outbox.some((o) => acked.has(o.id))) this.save({ ...this.saved, outbox: this.saved.outbox.filter((o) => !acked.has(o.id)) })
+    const replies = added.filter((m) => m.role !== 'visitor')
+    this.set({
+      messages: list,
+      pending: this.saved.outbox,
+      unread: this.state.open ? 0 : this.state.unread + replies.length,
+      ...(replies.length ? { typing: false, draft: undefined } : {}),
+    })
+    for (const m of added) this.deps.emit('message', m)
+  }
+
+  private save(next: Saved): void {
+    this.saved = next
+    this.deps.store.write(next)
+  }
+
+  /** Queues a visitor message: persisted in the outbox first, then posted; never lost, never doubled. */
+  send(text: string): void {
+    const clean = text.trim().slice(0, 4000)
+    if (!clean) return
+    this.save({ ...this.saved, outbox: [...this.saved.outbox, { id: clientId(), text: clean }] })
+    this.set({ pending: this.saved.outbox })
+    if (this.token && this.saved.conversationId) void this.flush()
+    else void this.start()
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || !this.saved.conversationId) return
+    this.flushing = true
+    clearTimeout(this.flushTimer)
+    try {
+      for (let item = this.saved.outbox[0]; item; item = this.saved.outbox[0]) {
+        try {
+          const res = await this.authed((t) =>
+            this.deps.api<{ message: Message; replies: Message[] }>(
+              'POST',
+              `${this.conversationPath}/messages`,
+              { clientMessageId: item!.id, text: item!.text },
+              t,
+            ),
+          )
+          this.receive([res.message, ...res.replies])
+          this.drop(item.id)
+        } catch (err) {
+          if (err instanceof ApiError && (err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500)) {
+            // Kept in the outbox; the next reconnect (or this timer) sends it again with the same id.
+            this.flushTimer = setTimeout(() => void this.flush(), err.retryAfterMs ?? backoff(2, this.deps.random))
+            return
+          }
+          if (isFatal(err)) return this.fail(err, () => undefined)
+          if (err instanceof ApiError && err.status === 404) {
+            // The conversation is gone: the outbox moves to a new one.
+            this.save({ ...this.saved, conversationId: undefined })
+            this.starting = undefined
+            void this.start()
+            return
+          }
+          // Refused for good (e.g. validation): drop it so it cannot block the queue.
+          this.drop(item.id)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private drop(id: string): void {
+    if (!this.saved.outbox.some((o) => o.id === id)) return
+    this.save({ ...this.saved, outbox: this.saved.outbox.filter((o) => o.id !== id) })
+    this.set({ pending: this.saved.outbox })
+  }
+
+  async submitLead(input: LeadInput): Promise<{ id: string; createdAt: string }> {
+    const body = { ...input, ...(this.saved.conversationId && this.token ? { conversationId: this.saved.conversationId } : {}) }
+    const call = (t?: string) => this.deps.api<{ lead: { id: string; createdAt: string } }>('POST', '/api/widget/leads', body, t)
+    const { lead } = body.conversationId ? await this.authed(call) : await call()
+    this.deps.emit('lead', lead)
+    return lead
+  }
+
+  dispose(): void {
+    this.es?.close()
+    clearTimeout(this.timer)
+    clearTimeout(this.flushTimer)
+  }
+}
