@@ -5,12 +5,12 @@ import type { Tier } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 
-/** Requests per minute per license, and monthly message quotas, by tier: the one table to change. */
-export const TIER_LIMITS: Record<Tier, { perMinute: number; monthlyMessages: number }> = {
-  starter: { perMinute: 120, monthlyMessages: 2_000 },
-  professional: { perMinute: 600, monthlyMessages: 20_000 },
-  business: { perMinute: 3_000, monthlyMessages: 100_000 },
-  enterprise: { perMinute: 15_000, monthlyMessages: 1_000_000 },
+/** Requests per minute per license, by tier: the one table to change. */
+export const TIER_LIMITS: Record<Tier, { perMinute: number }> = {
+  starter: { perMinute: 120 },
+  professional: { perMinute: 600 },
+  business: { perMinute: 3_000 },
+  enterprise: { perMinute: 15_000 },
 }
 
 export const tierLimit = (tier: string): number => (TIER_LIMITS[tier as Tier] ?? TIER_LIMITS.starter).perMinute
