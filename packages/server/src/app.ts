@@ -43,9 +43,13 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   const app = createRouter()
   app.use('*', requestId())
-  app.use('*', accessLog(deps.logger))
-  app.use('/api/*', limitBody(deps.config.bodyLimitBytes))
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }))
+  // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
+  if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
+  // Every layer costs on the hot path, so each is mounted only where it applies.
+  app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBody(deps.config.bodyLimitBytes))
+  // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).
+  const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
+  for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*']) app.use(path, pageHeaders)
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
@@ -65,8 +69,10 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/audit',
     '/api/api-keys',
     '/api/api-keys/*',
-  ])
-    app.use(prefix, requireAuth(deps, keys, { limit: true }), idempotency(deps))
+  ]) {
+    app.use(prefix, requireAuth(deps, keys, { limit: true }))
+    app.on('POST', prefix, idempotency(deps))
+  }
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
 
   app.route('/', authRoutes(deps))

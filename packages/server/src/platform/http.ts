@@ -31,6 +31,7 @@ export function requestId(): MiddlewareHandler<AppEnv> {
     const id = incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`
     c.set('requestId', id)
     c.header('X-Request-Id', id)
+    c.header('X-Content-Type-Options', 'nosniff')
     await next()
   }
 }
