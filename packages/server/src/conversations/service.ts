@@ -1,5 +1,6 @@
 // Conversations and messages: every message gets the next seq of its conversation, idempotent by clientMessageId,
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
+import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, isUniqueViolation, type MessageRow } from '../platform/db.js'
 
@@ -72,33 +73,22 @@ export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ m
           .where('license_id', '=', input.licenseId)
           .where('client_message_id', '=', clientId)
           .executeTakeFirst()
-  const seen = await existing()
-  if (seen) return { message: seen, created: false }
   let message: MessageRow
   try {
-    message = await deps.db.transaction().execute(async (trx) => {
-      // The row lock on the conversation serialises seq allocation; the unique (conversation, seq) backs it up.
-      const conv = await trx
-        .updateTable('conversations')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), updated_at: new Date(deps.clock.now()) }))
-        .where('id', '=', input.conversationId)
-        .where('license_id', '=', input.licenseId)
-        .returning('last_seq')
-        .executeTakeFirstOrThrow()
-      return trx
-        .insertInto('messages')
-        .values({
-          license_id: input.licenseId,
-          conversation_id: input.conversationId,
-          seq: conv.last_seq,
-          role: input.role,
-          text: input.text,
-          client_message_id: clientId,
-          meta: JSON.stringify(input.meta ?? {}),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-    })
+    // One statement, so one round trip and its own transaction: the conversation row lock serialises seq
+    // allocation, and a duplicate clientMessageId fails the insert and rolls the seq back with it.
+    const { rows } = await sql<MessageRow>`
+      with c as (
+        update conversations set last_seq = last_seq + 1, updated_at = ${new Date(deps.clock.now())}
+        where id = ${input.conversationId} and license_id = ${input.licenseId}
+        returning last_seq
+      )
+      insert into messages (license_id, conversation_id, seq, role, text, client_message_id, meta)
+      select ${input.licenseId}::uuid, ${input.conversationId}::uuid, c.last_seq, ${input.role}, ${input.text}, ${clientId}, ${JSON.stringify(input.meta ?? {})}::jsonb
+      from c
+      returning *`.execute(deps.db)
+    if (!rows[0]) throw new Error(`conversation ${input.conversationId} not found for this license`)
+    message = rows[0]
   } catch (err) {
     const raced = isUniqueViolation(err) ? await existing() : undefined
     if (raced) return { message: raced, created: false }

@@ -109,6 +109,22 @@ describe('widget API', () => {
     expect(messages.filter((m) => m.clientMessageId === 'm-1')).toHaveLength(1)
   })
 
+  it('stores a message once under concurrent retries and gives concurrent messages distinct, gap-free seqs', async () => {
+    const { body } = await start()
+    const path = `/api/widget/conversations/${body.conversation.id}/messages`
+    const post = (clientMessageId: string, text: string) => widget(path, { method: 'POST', token: body.visitorToken, json: { clientMessageId, text } })
+    const retries = await Promise.all(Array.from({ length: 20 }, () => post('same-id', 'sent twenty times')))
+    const ids = new Set(await Promise.all(retries.map(async (r) => ((await r.json()) as { message: { id: string } }).message.id)))
+    expect(ids.size).toBe(1)
+    expect(retries.filter((r) => r.status === 201)).toHaveLength(1)
+    await Promise.all(Array.from({ length: 10 }, (_, i) => post(`distinct-${i}`, `message number ${i}`)))
+    const list = await widget(`${path}?after=0`, { token: body.visitorToken })
+    const { messages } = (await list.json()) as { messages: { seq: number; clientMessageId: string | null }[] }
+    expect(messages.filter((m) => m.clientMessageId === 'same-id')).toHaveLength(1)
+    expect(messages.filter((m) => m.clientMessageId?.startsWith('distinct-'))).toHaveLength(10)
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1))
+  })
+
   it('falls back honestly when the knowledge has no answer', async () => {
     const { body } = await start()
     const res = await widget(`/api/widget/conversations/${body.conversation.id}/messages`, {
