@@ -291,6 +291,11 @@ export class RedisCache implements Cache {
     if (!this.subscriber) {
       this.subscriber = this.client.duplicate({ keyPrefix: '' })
       this.subscriber.on('error', (err) => this.markDegraded(err))
+      // A SUBSCRIBE that failed while Redis was down is not retried by ioredis: renew every channel on (re)connect.
+      this.subscriber.on('ready', () => {
+        const channels = [...this.handlers.keys()].map((ch) => this.options.prefix + ch)
+        if (channels.length > 0) this.subscriber?.subscribe(...channels).catch((err) => this.markDegraded(err))
+      })
       this.subscriber.on('message', (ch: string, message: string) => {
         for (const h of this.handlers.get(ch.slice(this.options.prefix.length)) ?? []) h(message)
       })

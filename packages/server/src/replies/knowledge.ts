@@ -34,14 +34,14 @@ export async function addKnowledge(db: Db, licenseId: string, product: string, i
     .values({ license_id: licenseId, product, kind: input.kind, title: input.title, body: input.body })
     .returningAll()
     .executeTakeFirstOrThrow()
-  invalidateKnowledge(licenseId, product)
+  invalidateKnowledge(db, licenseId, product)
   return item
 }
 
 /** True when the item existed for this license and product (anything else is the caller's 404). */
 export async function deleteKnowledge(db: Db, licenseId: string, product: string, id: string): Promise<boolean> {
   const res = await db.deleteFrom('knowledge_items').where('license_id', '=', licenseId).where('product', '=', product).where('id', '=', id).executeTakeFirst()
-  invalidateKnowledge(licenseId, product)
+  invalidateKnowledge(db, licenseId, product)
   return Number(res.numDeletedRows) > 0
 }
 
@@ -226,16 +226,25 @@ export function search(index: KnowledgeIndex, query: string, limit = 3): Knowled
 // Index cache
 
 /**
- * Built indexes per (license, product). Module-level so the CRUD functions above can drop an entry without
- * being handed the engine; bounded, and never trusted blindly: every lookup compares a signature of the rows
+ * Built indexes per (license, product), one bounded map per database handle (so the CRUD functions above can
+ * drop an entry with only `db`), and never trusted blindly: every lookup compares a signature of the rows
  * (count + digest of ids) so writes from another instance, or straight SQL, are seen on the next message.
  */
 const MAX_CACHED = 500
-const cache = new Map<string, { signature: string; index: KnowledgeIndex }>()
+type IndexCache = Map<string, { signature: string; index: KnowledgeIndex }>
+const caches = new WeakMap<object, IndexCache>()
 const cacheKey = (licenseId: string, product: string): string => `${licenseId}\u0000${product}`
+function cacheFor(db: object): IndexCache {
+  let c = caches.get(db)
+  if (!c) {
+    c = new Map()
+    caches.set(db, c)
+  }
+  return c
+}
 
-export function invalidateKnowledge(licenseId: string, product: string): void {
-  cache.delete(cacheKey(licenseId, product))
+export function invalidateKnowledge(db: object, licenseId: string, product: string): void {
+  cacheFor(db).delete(cacheKey(licenseId, product))
 }
 
 async function signatureOf(db: Db, licenseId: string, product: string): Promise<string> {
@@ -250,6 +259,7 @@ async function signatureOf(db: Db, licenseId: string, product: string): Promise<
 
 export async function loadIndex(db: Db, licenseId: string, product: string): Promise<KnowledgeIndex> {
   const key = cacheKey(licenseId, product)
+  const cache = cacheFor(db)
   // Read the signature before the rows: if they change in between, the next lookup sees a mismatch and rebuilds.
   const signature = await signatureOf(db, licenseId, product)
   const hit = cache.get(key)
