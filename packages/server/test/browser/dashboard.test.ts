@@ -2,103 +2,39 @@
 // license key (after a wrong one), set up the chatbot (embed code, allowed websites, settings, a Q&A answer), watch
 // a visitor's conversation arrive live, answer it as a person, and log out. Strict CSP, no console errors.
 // Screenshots go to packages/server/test-output/.
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type ServerType, serve } from '@hono/node-server'
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import type { Browser, Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateLicenseKey } from '../../src/licenses/license-key.js'
 import { newLicense } from '../fixtures.js'
-import { createTestApp, type TestApp } from '../harness.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
-const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url))
+import type { TestApp } from '../harness.js'
+import { ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const SOON = { timeout: STEP }
 const PASSWORD = 'correct horse battery staple'
 
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
-
-function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, port: number): Promise<ServerType> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(server))
-  })
-}
-
-interface Problem {
-  kind: 'csp' | 'console' | 'pageerror'
-  text: string
-  url: string
-}
-
-/** A page that records every CSP violation, console error and uncaught exception. */
-async function watchedPage(context: BrowserContext): Promise<{ page: Page; problems: Problem[] }> {
-  const page = await context.newPage()
-  const problems: Problem[] = []
-  await page.exposeFunction('__reportCsp', (text: string) => problems.push({ kind: 'csp', text, url: page.url() }))
-  await page.addInitScript(() => {
-    document.addEventListener(
-      'securitypolicyviolation',
-      (e) => (window as unknown as { __reportCsp(t: string): void }).__reportCsp(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`),
-      true,
-    )
-  })
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push({ kind: 'console', text: msg.text(), url: msg.location().url })
-  })
-  page.on('pageerror', (err) => problems.push({ kind: 'pageerror', text: err.message, url: page.url() }))
-  return { page, problems }
-}
-
 const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
 const textOf = (loc: Locator) => expect.poll(async () => (await loc.allTextContents()).join('\n'), SOON)
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
+describe('dashboard in a browser', () => {
+  let served: Served
   let app: TestApp
-  let server: ServerType
   let browser: Browser
   let base: string
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'packages/dashboard/dist/index.html'))) {
-      execFileSync('pnpm', ['--filter', '@intelagent/dashboard', 'build'], { cwd: ROOT, stdio: 'inherit' })
-    }
-    mkdirSync(OUT, { recursive: true })
-    // Embed code and cookie-CSRF checks use PUBLIC_URL, so the server must know its real address before it starts.
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    app = await createTestApp({ env: { PUBLIC_URL: base } })
-    server = await listen((req, env) => app.app.fetch(req, env), port)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    ensureBuilt('@intelagent/dashboard', 'packages/dashboard/dist/index.html')
+    served = await serveApp()
+    app = served.app
+    base = served.base
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
     await browser?.close()
-    await new Promise((resolve) => server?.close(resolve))
-    await app?.shutdown()
+    await served?.close()
   })
 
   it('registers, sets up the chatbot, answers a live conversation and logs out', { timeout: 240_000 }, async () => {

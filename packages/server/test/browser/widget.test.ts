@@ -1,61 +1,16 @@
 // The embeddable widget in a real Chromium against a real server on 127.0.0.1: chat with the knowledge engine,
 // history after reload, live events, the outbox across a network drop, sales leads, strict CSP, keyboard-only
 // use, mobile layout, and refusal on an origin the key does not allow. Screenshots go to test-output/.
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type ServerType, serve } from '@hono/node-server'
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import type { ServerType } from '@hono/node-server'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendMessage, publishConversation } from '../../src/conversations/service.js'
 import { ensureDemo } from '../../src/demo.js'
-import { createTestApp, type TestApp } from '../harness.js'
+import type { TestApp } from '../harness.js'
+import { ensureBuilt, freePort, launchChromium, listen, OUT, type Served, serveApp, watchedPage } from './browser.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
-const OUT = join(ROOT, 'test-output')
 const WIDGET = 'intelagent-widget'
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
-
-function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, port: number): Promise<ServerType> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(server))
-  })
-}
-
-interface Watched {
-  page: Page
-  /** CSP violations and console errors seen so far. */
-  problems: string[]
-}
-
-/** A page that records every CSP violation (including inside the shadow root) and console error. */
-async function watchedPage(context: BrowserContext): Promise<Watched> {
-  const page = await context.newPage()
-  const problems: string[] = []
-  await page.exposeFunction('__reportCsp', (text: string) => problems.push(`csp: ${text}`))
-  await page.addInitScript(() => {
-    document.addEventListener(
-      'securitypolicyviolation',
-      (e) => (window as unknown as { __reportCsp(t: string): void }).__reportCsp(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`),
-      true,
-    )
-  })
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`)
-  })
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`))
-  return { page, problems }
-}
 
 const SOON = { timeout: 10_000 }
 const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
@@ -87,9 +42,9 @@ const saved = (page: Page) =>
     return out
   })
 
-describe.skipIf(!existsSync(CHROMIUM))('widget in a browser', () => {
+describe('widget in a browser', () => {
+  let served: Served
   let app: TestApp
-  let server: ServerType
   let foreign: ServerType
   let browser: Browser
   let base: string
@@ -97,17 +52,13 @@ describe.skipIf(!existsSync(CHROMIUM))('widget in a browser', () => {
   let demo: Awaited<ReturnType<typeof ensureDemo>>
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'packages/widget/dist/widget.js'))) {
-      execFileSync('pnpm', ['--filter', '@intelagent/widget', 'build'], { cwd: ROOT, stdio: 'inherit' })
-    }
-    mkdirSync(OUT, { recursive: true })
-    // The demo key only allows PUBLIC_URL's origin, so the server must know its real address before it starts.
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    app = await createTestApp({ env: { PUBLIC_URL: base } })
+    ensureBuilt('@intelagent/widget', 'packages/widget/dist/widget.js')
+    // The demo key only allows PUBLIC_URL's origin (the served address).
+    served = await serveApp()
+    app = served.app
+    base = served.base
     demo = await ensureDemo(app.deps)
     app.setDemo({ chatbotKey: demo.chatbotKey, salesKey: demo.salesKey })
-    server = await listen((req, env) => app.app.fetch(req, env), port)
 
     // Another origin embedding the same key: must be refused.
     const port2 = await freePort()
@@ -115,26 +66,13 @@ describe.skipIf(!existsSync(CHROMIUM))('widget in a browser', () => {
     const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Someone else's site</title></head>
       <body><h1>Not allowed</h1><script src="${base}/widget.js" data-product-key="${demo.chatbotKey}" async></script></body></html>`
     foreign = await listen(() => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }), port2)
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
     await browser?.close()
     await new Promise((resolve) => foreign?.close(resolve))
-    await new Promise((resolve) => server?.close(resolve))
-    await app?.shutdown()
+    await served?.close()
   })
 
   it('answers from the knowledge base, keeps history across a reload, and stores nothing before the first interaction', async () => {
@@ -174,7 +112,7 @@ describe.skipIf(!existsSync(CHROMIUM))('widget in a browser', () => {
     expect(problems).toEqual([])
     // The watcher itself works: the page's CSP reports an inline style attribute.
     await page.evaluate(() => document.body.setAttribute('style', 'outline: 0'))
-    await expect.poll(() => problems.some((p) => p.startsWith('csp: style-src')), SOON).toBe(true)
+    await expect.poll(() => problems.some((p) => p.kind === 'csp' && p.text.startsWith('style-src')), SOON).toBe(true)
     await context.close()
   })
 

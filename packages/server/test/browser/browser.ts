@@ -1,0 +1,100 @@
+// Shared machinery of the browser tests: Debian's Chromium through playwright-core, the app served for real on
+// 127.0.0.1, and pages that record every CSP violation, console error and uncaught exception.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type ServerType, serve } from '@hono/node-server'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { createTestApp, type TestApp } from '../harness.js'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+export const OUT = join(ROOT, 'packages/server/test-output')
+
+export async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+export function listen(fetch: (req: Request, env?: unknown) => Response | Promise<Response>, port: number): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(server))
+  })
+}
+
+/** Builds a front-end package if its output is missing (a fresh clone that ran only the tests). */
+export function ensureBuilt(pkg: '@intelagent/widget' | '@intelagent/dashboard', file: string): void {
+  if (!existsSync(join(ROOT, file))) execFileSync('pnpm', ['--filter', pkg, 'build'], { cwd: ROOT, stdio: 'inherit' })
+}
+
+export interface Served {
+  app: TestApp
+  base: string
+  server: ServerType
+  close(): Promise<void>
+}
+
+/** The app on a real port; PUBLIC_URL is that address, since embed code, CSRF and demo origins depend on it. */
+export async function serveApp(): Promise<Served> {
+  mkdirSync(OUT, { recursive: true })
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const app = await createTestApp({ env: { PUBLIC_URL: base } })
+  const server = await listen((req, env) => app.app.fetch(req, env), port)
+  return {
+    app,
+    base,
+    server,
+    async close() {
+      await new Promise((resolve) => server.close(resolve))
+      await app.shutdown()
+    },
+  }
+}
+
+/** Debian's Chromium; a missing browser fails the run loudly instead of skipping the tests. */
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (./run test does it)`)
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
+
+export interface Problem {
+  kind: 'csp' | 'console' | 'pageerror'
+  text: string
+  url: string
+}
+
+/** A page that records every CSP violation (shadow roots included), console error and uncaught exception. */
+export async function watchedPage(context: BrowserContext): Promise<{ page: Page; problems: Problem[] }> {
+  const page = await context.newPage()
+  const problems: Problem[] = []
+  await page.exposeFunction('__reportCsp', (text: string) => problems.push({ kind: 'csp', text, url: page.url() }))
+  await page.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (e) => (window as unknown as { __reportCsp(t: string): void }).__reportCsp(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`),
+      true,
+    )
+  })
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push({ kind: 'console', text: msg.text(), url: msg.location().url })
+  })
+  page.on('pageerror', (err) => problems.push({ kind: 'pageerror', text: err.message, url: page.url() }))
+  return { page, problems }
+}
