@@ -261,7 +261,8 @@ export class RedisCache implements Cache {
     return (await this.rateLimitAll([{ key, limit, windowMs, cost }]))[0] as RateDecision
   }
 
-  rateLimitAll(checks: RateCheck[]): Promise<RateDecision[]> {
+  async rateLimitAll(checks: RateCheck[]): Promise<RateDecision[]> {
+    if (checks.length === 0) return []
     const local = (): RateDecision[] =>
       this.fallback.takeAll(checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.options.instanceCount)) })))
     return this.call(async () => {

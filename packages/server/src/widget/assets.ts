@@ -1,6 +1,6 @@
 // Static files: the widget loader and its content-hashed chunks, the demo site, and the dashboard SPA.
 import { existsSync, readFileSync } from 'node:fs'
-import { extname, join, normalize } from 'node:path'
+import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from 'hono'
 import type { Deps } from '../platform/context.js'
@@ -27,7 +27,8 @@ const TYPES: Record<string, string> = {
 /** Reads a file under `dir`, refusing anything that escapes it. */
 function readUnder(dir: string, rel: string): Buffer | undefined {
   const path = normalize(join(dir, rel))
-  if (!path.startsWith(dir) || !existsSync(path)) return undefined
+  // The separator matters: "/dist-other/x" starts with "/dist" too.
+  if (!path.startsWith(dir + sep) || !existsSync(path)) return undefined
   try {
     return readFileSync(path)
   } catch {
