@@ -42,7 +42,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   let demoKeys = options.demo
 
   const app = createRouter()
-  app.use('*', requestId())
+  app.use('*', requestId({ trustProxy: deps.config.trustProxy }))
   // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
   if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
   // Every layer costs on the hot path, so each is mounted only where it applies.

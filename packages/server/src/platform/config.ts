@@ -59,6 +59,7 @@ const envSchema = z.object({
     .min(1)
     .default(24 * 7),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  TRUST_PROXY: z.enum(['0', '1']).default('0'),
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).optional(),
@@ -82,6 +83,8 @@ export interface Config {
   instanceCount: number
   sessionTtlMs: number
   scryptLogN: number
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  trustProxy: boolean
   /** Multiplies every per-license limit (load tests); 1 in production. */
   rateLimitScale: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -172,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     scryptLogN: e.SCRYPT_LOG_N,
     rateLimitScale: e.RATE_LIMIT_SCALE,
+    trustProxy: e.TRUST_PROXY === '1',
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO ? e.DEMO === '1' : !production,
   }

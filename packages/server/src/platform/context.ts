@@ -43,6 +43,7 @@ export interface WidgetCaller {
 export interface AppEnv {
   Variables: {
     requestId: string
+    clientIp: string
     principal: Principal
     widget: WidgetCaller
     visitorId: string

@@ -25,8 +25,9 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   })
 }
 
-export function requestId(): MiddlewareHandler<AppEnv> {
+export function requestId(options: { trustProxy: boolean }): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
+    c.set('clientIp', resolveClientIp(c, options.trustProxy))
     const incoming = c.req.header('x-request-id')
     const id = incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`
     c.set('requestId', id)
@@ -88,8 +89,19 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
   }
 }
 
-/** Client address: the socket's, unless a trusted proxy is configured (not yet). */
-export function clientIp(c: Context): string {
+/**
+ * The client's address: the socket's, or with TRUST_PROXY the address the proxy in front of us reports
+ * (the last X-Forwarded-For hop, the one our proxy appended). Without a socket (in-process requests in tests)
+ * X-Forwarded-For is all there is.
+ */
+export function resolveClientIp(c: Context, trustProxy: boolean): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
-  return env?.incoming?.socket?.remoteAddress ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'unknown'
+  const socket = env?.incoming?.socket?.remoteAddress
+  const forwarded = c.req.header('x-forwarded-for')
+  if (socket && !(trustProxy && forwarded)) return socket
+  if (socket) return forwarded?.split(',').pop()?.trim() || socket
+  return forwarded?.split(',')[0]?.trim() || 'unknown'
 }
+
+/** The address requestId() resolved for this request. */
+export const clientIp = (c: Context): string => (c as Context<AppEnv>).get('clientIp') ?? resolveClientIp(c, false)
