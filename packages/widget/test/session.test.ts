@@ -226,6 +226,17 @@ describe('chat session', () => {
     expect(s.state.unread).toBe(0)
   })
 
+  it('drops a typing indicator that is never switched off after 30 s', async () => {
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    FakeEventSource.last().emit('typing', { typing: true })
+    await vi.advanceTimersByTimeAsync(29_000)
+    expect(s.state.typing).toBe(true)
+    await vi.advanceTimersByTimeAsync(1_001)
+    expect(s.state.typing).toBe(false)
+  })
+
   it('stops for good when the site is not allowed', async () => {
     const s = new Session({
       api: (async () => {

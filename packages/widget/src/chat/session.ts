@@ -193,6 +193,8 @@ export class Session {
     return `/api/widget/conversations/${encodeURIComponent(this.saved.conversationId ?? '')}`
   }
 
+  private typingTimer: ReturnType<typeof setTimeout> | undefined
+
   private connect(): void {
     this.es?.close()
     const params = new URLSearchParams({ token: this.token ?? '', key: this.deps.key, after: String(lastSeq(this.state.messages)) })
@@ -204,7 +206,13 @@ export class Session {
       void this.flush()
     }
     es.onmessage = (e) => this.receive([JSON.parse(e.data) as Message])
-    es.addEventListener('typing', (e) => this.set({ typing: Boolean((JSON.parse((e as MessageEvent).data) as { typing: boolean }).typing) }))
+    es.addEventListener('typing', (e) => {
+      const typing = Boolean((JSON.parse((e as MessageEvent).data) as { typing: boolean }).typing)
+      // A lost "typing: false" (a crashed engine, a dropped event) must not leave the dots up forever.
+      clearTimeout(this.typingTimer)
+      if (typing) this.typingTimer = setTimeout(() => this.set({ typing: false }), 30_000)
+      this.set({ typing })
+    })
     es.addEventListener('token', (e) => {
       const { delta } = JSON.parse((e as MessageEvent).data) as { delta: string }
       this.set({ draft: (this.state.draft ?? '') + delta, typing: false })
