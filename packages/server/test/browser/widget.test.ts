@@ -7,6 +7,7 @@ import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendMessage, publishConversation } from '../../src/conversations/service.js'
 import { ensureDemo } from '../../src/demo.js'
+import { createKey } from '../../src/keys/queries.js'
 import type { TestApp } from '../harness.js'
 import { ensureBuilt, freePort, launchChromium, listen, OUT, type Served, serveApp, watchedPage } from './browser.js'
 
@@ -63,9 +64,13 @@ describe('widget in a browser', () => {
     // Another origin embedding the same key: must be refused.
     const port2 = await freePort()
     foreignBase = `http://127.0.0.1:${port2}`
-    const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Someone else's site</title></head>
-      <body><h1>Not allowed</h1><script src="${base}/widget.js" data-product-key="${demo.chatbotKey}" async></script></body></html>`
-    foreign = await listen(() => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }), port2)
+    // It embeds the demo key (not allowed there) unless ?key= names another one.
+    const page = (key: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Someone else's site</title></head>
+      <body><h1>Another site</h1><script src="${base}/widget.js" data-product-key="${key}" async></script></body></html>`
+    foreign = await listen(
+      (req) => new Response(page(new URL(req.url).searchParams.get('key') ?? demo.chatbotKey), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+      port2,
+    )
     browser = await launchChromium()
   })
 
@@ -329,11 +334,41 @@ describe('widget in a browser', () => {
     await context.close()
   })
 
+  it('works when pasted into a page on another origin that the key allows (CORS and the event stream)', async () => {
+    // The embed code a site owner copies from configure, pasted into someone's own site on another origin.
+    const { key } = await createKey(app.deps.db, app.config.keyPepper, demo.license.id, 'chatbot', [foreignBase])
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const { page, problems } = await watchedPage(context)
+    // Served by the real second server (a page fulfilled by the browser itself would count as a public
+    // address, and Chromium's local-network protection would block it from loading a loopback script).
+    await page.goto(`${foreignBase}/shop?key=${key}`)
+    await launcher(page).click()
+    await visible(panel(page), true)
+    await composer(page).fill('What are your opening hours?')
+    await composer(page).press('Enter')
+    await count(bubbles(page, '9am'), 1)
+    // A human answer arrives over the cross-origin event stream.
+    const stored = await app.deps.db
+      .selectFrom('conversations')
+      .select(['id', 'product'])
+      .where('product_key_id', '=', (await app.keys.resolve(key)).id)
+      .executeTakeFirstOrThrow()
+    await appendMessage(app.deps, {
+      licenseId: demo.license.id,
+      conversationId: stored.id,
+      product: stored.product,
+      role: 'agent',
+      text: 'Hello from a person across origins',
+    })
+    await count(bubbles(page, 'Hello from a person across origins'), 1)
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
   it('is refused on an origin the key does not allow', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const page = await context.newPage()
-    // The refusal carries no Access-Control-Allow-Origin, so the browser reports it as a failed request
-    // (and the widget cannot tell it from a network error); a 2xx here would be a leak.
+    // The refusal is readable (it carries Access-Control-Allow-Origin for the asking page) but holds no data.
     const configCalls: (number | 'failed')[] = []
     page.on('response', (res) => {
       if (res.url().includes('/api/widget/config') && res.request().method() === 'GET') configCalls.push(res.status())
