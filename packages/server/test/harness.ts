@@ -100,6 +100,8 @@ export interface TestAppOptions {
   sharedDeps?: Deps
   /** Build this instance's cache from its config (e.g. a RedisCache pointed at a dead port). */
   cache?: (config: Config, clock: Clock) => Cache
+  /** Receives every log line (JSON) instead of stdout. */
+  log?: (line: string) => void
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -107,10 +109,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const store = options.store ?? (await createStore())
   const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix, ...options.env }))
   const clock = options.clock ?? systemClock
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, options.log)
   let deps: Deps
   if (options.sharedDeps && !config.databaseUrl) {
-    deps = { ...options.sharedDeps, config, clock, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), cache: options.sharedDeps.cache }
+    deps = { ...options.sharedDeps, config, clock, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), cache: options.sharedDeps.cache }
   } else {
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
