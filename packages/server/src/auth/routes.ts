@@ -8,7 +8,7 @@ import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { enforce, type LimitSpec } from '../ratelimit/index.js'
 import { SESSION_COOKIE } from './middleware.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
@@ -54,7 +54,7 @@ export function authRoutes(deps: Deps) {
       method: 'post',
       path: '/api/auth/register',
       tags: ['auth'],
-      request: { body: { required: true, content: { 'application/json': { schema: z.strictObject({ email, password, license_key: z.string().max(40) }) } } } },
+      request: { body: jsonBody(z.strictObject({ email, password, license_key: z.string().max(40) })) },
       responses: { 201: { description: 'Account created and logged in' } },
     }),
     async (c) => {
@@ -101,7 +101,7 @@ export function authRoutes(deps: Deps) {
       method: 'post',
       path: '/api/auth/login',
       tags: ['auth'],
-      request: { body: { required: true, content: { 'application/json': { schema: z.strictObject({ email, password: z.string().min(1).max(200) }) } } } },
+      request: { body: jsonBody(z.strictObject({ email, password: z.string().min(1).max(200) })) },
       responses: { 200: { description: 'Logged in: JWT in the body and an HttpOnly cookie' } },
     }),
     async (c) => {

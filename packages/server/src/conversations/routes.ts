@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { createRouter } from '../platform/http.js'
+import { createRouter, jsonBody } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
 import { appendMessage, findConversation, licenseChannel, messagesAfter, publicConversation, publicMessage } from './service.js'
 
@@ -120,12 +120,7 @@ export function conversationRoutes(deps: Deps) {
       security,
       request: {
         params: z.object({ id: z.uuid() }),
-        body: {
-          required: true,
-          content: {
-            'application/json': { schema: z.strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() }) },
-          },
-        },
+        body: jsonBody(z.strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() })),
       },
       responses: { 201: { description: 'A human reply, delivered live to the visitor' } },
     }),

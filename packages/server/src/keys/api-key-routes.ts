@@ -6,7 +6,7 @@ import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import type { ApiKeysTable } from '../platform/db.js'
 import { notFound } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { generateApiKey, keyLookup, keyStart } from './format.js'
 import type { KeyResolver } from './resolver.js'
 import { SCOPES } from './scopes.js'
@@ -53,18 +53,13 @@ export function apiKeyRoutes(deps: Deps, keys: KeyResolver) {
       tags: ['api-keys'],
       security,
       request: {
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                name: z.string().trim().min(1).max(100),
-                scopes: z.array(z.enum(SCOPES)).min(1),
-                expiresInDays: z.number().int().min(1).max(3650).default(365),
-              }),
-            },
-          },
-        },
+        body: jsonBody(
+          z.strictObject({
+            name: z.string().trim().min(1).max(100),
+            scopes: z.array(z.enum(SCOPES)).min(1),
+            expiresInDays: z.number().int().min(1).max(3650).default(365),
+          }),
+        ),
       },
       responses: { 201: { description: 'The key, shown this once' } },
     }),

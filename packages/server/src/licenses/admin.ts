@@ -5,7 +5,7 @@ import { sessionCacheKey } from '../auth/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { publicLicense } from './queries.js'
 
 export function adminRoutes(deps: Deps, keys: KeyResolver) {
@@ -35,7 +35,7 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
       security,
       request: {
         params: z.object({ id: z.uuid() }),
-        body: { required: true, content: { 'application/json': { schema: z.strictObject({ status: z.enum(['active', 'suspended', 'revoked']) }) } } },
+        body: jsonBody(z.strictObject({ status: z.enum(['active', 'suspended', 'revoked']) })),
       },
       responses: { 200: { description: 'License status changed' } },
     }),

@@ -27,7 +27,13 @@ describe('configuration', () => {
   })
 
   it('names every wrong variable in one error', () => {
-    const found = problems({ PORT: 'eighty', DATABASE_URL: 'not a url', SQUARESPACE_WEBHOOK_SECRET: 'zz', ENCRYPTION_KEYS: 'c2hvcnQ=', SQUARESPACE_PRODUCT_MAP: '{"SKU":["nope"]}' })
+    const found = problems({
+      PORT: 'eighty',
+      DATABASE_URL: 'not a url',
+      SQUARESPACE_WEBHOOK_SECRET: 'zz',
+      ENCRYPTION_KEYS: 'c2hvcnQ=',
+      SQUARESPACE_PRODUCT_MAP: '{"SKU":["nope"]}',
+    })
     expect(found.some((p) => p.startsWith('PORT'))).toBe(true)
     expect(found.some((p) => p.startsWith('DATABASE_URL'))).toBe(true)
     expect(found.some((p) => p.startsWith('SQUARESPACE_WEBHOOK_SECRET'))).toBe(true)
@@ -41,7 +47,11 @@ describe('configuration', () => {
 
   it('requires every secret and the real stores in production', () => {
     const found = problems({ NODE_ENV: 'production' })
-    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL']) expect(found.some((p) => p.startsWith(name)), name).toBe(true)
+    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL'])
+      expect(
+        found.some((p) => p.startsWith(name)),
+        name,
+      ).toBe(true)
   })
 
   it('reads a product map given as lists or with a tier', () => {

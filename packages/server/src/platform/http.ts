@@ -4,6 +4,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
+import type { ZodType } from 'zod'
 import type { AppEnv } from './context.js'
 import { AppError, type ErrorCode } from './errors.js'
 import type { Logger } from './logger.js'
@@ -11,6 +12,12 @@ import type { Logger } from './logger.js'
 export function errorBody(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown) {
   return { error: { code, message, requestId: c.get('requestId') ?? '', ...(details === undefined ? {} : { details }) } }
 }
+
+/** A required JSON request body for createRoute: validated by `schema`, described once for OpenAPI. */
+export const jsonBody = <T extends ZodType>(schema: T) => ({ required: true as const, content: { 'application/json': { schema } } })
+
+/** An optional JSON body: the handler reads it only when the request says it is JSON. */
+export const optionalJsonBody = <T extends ZodType>(schema: T) => ({ required: false as const, content: { 'application/json': { schema } } })
 
 /** A router whose schema failures answer with the error envelope (422 validation_failed). */
 export function createRouter(): OpenAPIHono<AppEnv> {

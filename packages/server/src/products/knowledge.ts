@@ -5,7 +5,7 @@ import { audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { putSecret } from '../platform/secrets.js'
 import { addKnowledge, deleteKnowledge, knowledgeItemSchema, listKnowledge } from '../replies/knowledge.js'
 
@@ -43,7 +43,7 @@ export function knowledgeRoutes(deps: Deps) {
       path: '/api/products/{product}/knowledge',
       tags: ['knowledge'],
       security,
-      request: { params: widgetProduct, body: { required: true, content: { 'application/json': { schema: knowledgeItemSchema } } } },
+      request: { params: widgetProduct, body: jsonBody(knowledgeItemSchema) },
       responses: { 201: { description: 'Added' } },
     }),
     async (c) => {
@@ -78,7 +78,7 @@ export function knowledgeRoutes(deps: Deps) {
       security,
       request: {
         params: widgetProduct.extend({ name: z.enum(SECRET_NAMES) }),
-        body: { required: true, content: { 'application/json': { schema: z.strictObject({ value: z.string().min(8).max(500) }) } } },
+        body: jsonBody(z.strictObject({ value: z.string().min(8).max(500) })),
       },
       responses: { 200: { description: 'Stored encrypted; only a hint is returned' } },
     }),

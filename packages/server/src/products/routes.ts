@@ -6,7 +6,7 @@ import { activeKeyFor, createKey, findKey, listKeys, publicKey } from '../keys/q
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { isProduct, isPublishable, PRODUCTS, type Product } from '../platform/products.js'
 import { getSettings, saveSettings, settingsPatchSchema } from './settings.js'
 
@@ -46,18 +46,13 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       security,
       request: {
         params: productParam,
-        body: {
-          required: false,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                allowedOrigins: z.array(origin).max(50).optional(),
-                settings: settingsPatchSchema.optional(),
-                newKey: z.boolean().optional(),
-              }),
-            },
-          },
-        },
+        body: optionalJsonBody(
+          z.strictObject({
+            allowedOrigins: z.array(origin).max(50).optional(),
+            settings: settingsPatchSchema.optional(),
+            newKey: z.boolean().optional(),
+          }),
+        ),
       },
       responses: { 200: { description: 'Existing key and settings' }, 201: { description: 'A new key (secret keys are shown only now)' } },
     }),
@@ -105,21 +100,16 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       security,
       request: {
         params: idParam,
-        body: {
-          required: false,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                gracePeriodSeconds: z
-                  .number()
-                  .int()
-                  .min(0)
-                  .max(30 * 86400)
-                  .default(86400),
-              }),
-            },
-          },
-        },
+        body: optionalJsonBody(
+          z.strictObject({
+            gracePeriodSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(30 * 86400)
+              .default(86400),
+          }),
+        ),
       },
       responses: { 201: { description: 'The new key; the old one keeps working for the grace period' } },
     }),
@@ -196,7 +186,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       security,
       request: {
         params: idParam,
-        body: { required: true, content: { 'application/json': { schema: z.strictObject({ allowedOrigins: z.array(origin).max(50) }) } } },
+        body: jsonBody(z.strictObject({ allowedOrigins: z.array(origin).max(50) })),
       },
       responses: ok('Allowed origins replaced'),
     }),
@@ -249,7 +239,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       path: '/api/products/{product}/settings',
       tags: ['products'],
       security,
-      request: { params: productParam, body: { required: true, content: { 'application/json': { schema: settingsPatchSchema } } } },
+      request: { params: productParam, body: jsonBody(settingsPatchSchema) },
       responses: ok('Updated settings'),
     }),
     async (c) => {

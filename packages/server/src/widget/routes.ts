@@ -16,7 +16,7 @@ import {
 import type { KeyResolver } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { clientIp, createRouter } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
 import { getSettings } from '../products/settings.js'
 import { enforce } from '../ratelimit/index.js'
@@ -75,19 +75,14 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       tags: ['widget'],
       security,
       request: {
-        body: {
-          required: false,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                visitorId: z.uuid().optional(),
-                visitorSecret: z.string().min(10).max(100).optional(),
-                conversationId: z.uuid().optional(),
-                pageUrl: z.string().max(2000).optional(),
-              }),
-            },
-          },
-        },
+        body: optionalJsonBody(
+          z.strictObject({
+            visitorId: z.uuid().optional(),
+            visitorSecret: z.string().min(10).max(100).optional(),
+            conversationId: z.uuid().optional(),
+            pageUrl: z.string().max(2000).optional(),
+          }),
+        ),
       },
       responses: { 200: { description: 'Resumed' }, 201: { description: 'Started' } },
     }),
@@ -162,21 +157,16 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       security,
       request: {
         params: convParam,
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                clientMessageId: z
-                  .string()
-                  .min(1)
-                  .max(64)
-                  .regex(/^[A-Za-z0-9_-]+$/),
-                text: z.string().trim().min(1).max(4000),
-              }),
-            },
-          },
-        },
+        body: jsonBody(
+          z.strictObject({
+            clientMessageId: z
+              .string()
+              .min(1)
+              .max(64)
+              .regex(/^[A-Za-z0-9_-]+$/),
+            text: z.string().trim().min(1).max(4000),
+          }),
+        ),
       },
       responses: { 200: { description: 'Already stored (replay)' }, 201: { description: 'Stored' } },
     }),
@@ -260,22 +250,17 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
       tags: ['widget'],
       security,
       request: {
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z.strictObject({
-                conversationId: z.uuid().optional(),
-                name: z.string().trim().min(1).max(200),
-                email: z.email().max(320),
-                company: z.string().trim().max(200).optional(),
-                message: z.string().trim().max(4000).optional(),
-                consent: z.literal(true, { error: 'consent must be given' }),
-                answers: z.record(z.string().max(200), z.string().max(2000)).optional(),
-              }),
-            },
-          },
-        },
+        body: jsonBody(
+          z.strictObject({
+            conversationId: z.uuid().optional(),
+            name: z.string().trim().min(1).max(200),
+            email: z.email().max(320),
+            company: z.string().trim().max(200).optional(),
+            message: z.string().trim().max(4000).optional(),
+            consent: z.literal(true, { error: 'consent must be given' }),
+            answers: z.record(z.string().max(200), z.string().max(2000)).optional(),
+          }),
+        ),
       },
       responses: { 201: { description: 'Lead stored' } },
     }),
