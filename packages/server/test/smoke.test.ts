@@ -23,4 +23,22 @@ describe('smoke', () => {
     const resolved = await app.keys.resolve(chat.key)
     expect(resolved.licenseId).toBe(customer.licenseId)
   })
+
+  it('describes every route in /api/openapi.json, request bodies included', async () => {
+    const doc = (await (await app.request('/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>>
+    }
+    for (const path of [
+      '/api/auth/register',
+      '/api/products/{product}/configure',
+      '/api/widget/conversations/{id}/messages',
+      '/api/webhooks/squarespace',
+      '/api/api-keys',
+      '/readyz',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined()
+    }
+    const register = doc.paths['/api/auth/register']?.post?.requestBody?.content['application/json']?.schema.properties ?? {}
+    expect(Object.keys(register).sort()).toEqual(['email', 'license_key', 'password'])
+  })
 })
