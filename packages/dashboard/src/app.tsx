@@ -3,6 +3,7 @@ import { AuthenticationError, type MeResponse } from '@intelagent/sdk'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
+import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
 import { ConversationsPage } from './pages/conversations.js'
 import { LeadsPage } from './pages/leads.js'
@@ -128,6 +129,7 @@ const NAV = [
   { to: '/', label: 'Products' },
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
+  { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
 ] as const
 
@@ -153,6 +155,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
   else if (section === '/leads') page = <LeadsPage me={me} />
   else if (section === '/audit') page = <AuditPage />
+  else if (section === '/api-keys') page = <ApiKeysPage />
   else if (section !== '/') page = <NotFound />
 
   return (

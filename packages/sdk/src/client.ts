@@ -1,6 +1,7 @@
 // The Intelagent client: one transport shared by every resource.
 import { type ClientOptions, Transport } from './core.js'
 import { Audit, Licenses } from './resources/admin.js'
+import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Knowledge } from './resources/knowledge.js'
@@ -14,6 +15,8 @@ export class Intelagent {
   readonly auth: Auth
   readonly products: Products
   readonly keys: Keys
+  /** Secret API keys (`intl_sk_…`); managing them needs a logged-in session. */
+  readonly apiKeys: ApiKeys
   readonly settings: Settings
   readonly secrets: Secrets
   readonly knowledge: Knowledge
@@ -35,6 +38,7 @@ export class Intelagent {
     this.auth = new Auth(t)
     this.products = new Products(t)
     this.keys = new Keys(t)
+    this.apiKeys = new ApiKeys(t)
     this.settings = new Settings(t)
     this.secrets = new Secrets(t)
     this.knowledge = new Knowledge(t)

@@ -42,7 +42,7 @@ export interface AuthResponse {
 
 export interface MeResponse {
   user: Omit<User, 'createdAt'> & { id: string | null; email: string | null }
-  /** How the caller authenticated: `session` or `product_key`. */
+  /** How the caller authenticated: `session`, `api_key` or `product_key`. */
   via: string
 }
 
@@ -124,6 +124,47 @@ export interface SecretResponse {
   name: SecretName
   /** The last characters only: secrets are never returned. */
   hint: string
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// API keys (intl_sk_…)
+
+/** What a secret API key may do: one scope per capability and direction (the server's SCOPES). */
+export type ApiKeyScope =
+  | 'keys:read'
+  | 'keys:write'
+  | 'settings:read'
+  | 'settings:write'
+  | 'conversations:read'
+  | 'conversations:write'
+  | 'leads:read'
+  | 'audit:read'
+
+export interface ApiKey {
+  id: string
+  name: string
+  /** The first and last characters (`intl_sk_a…wxyz`), for display: the key itself is shown only at creation. */
+  start: string
+  scopes: ApiKeyScope[]
+  status: 'active' | 'revoked' | 'expired'
+  expiresAt: string
+  lastUsedAt: string | null
+  useCount: number
+  createdAt: string
+}
+
+export interface CreateApiKeyParams {
+  /** 1–100 characters, to tell keys apart ("CI deploy", "CRM sync"). */
+  name: string
+  /** At least one. */
+  scopes: ApiKeyScope[]
+  /** 1–3650; default 365. */
+  expiresInDays?: number
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** The full `intl_sk_…` key: returned only in this response, store it now. */
+  key: string
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -74,8 +74,35 @@ describe('SDK against the real server', () => {
     expect(seen.map((m) => m.text)).toContain('Yes, worldwide.')
     await expect(fresh.conversations.get('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError)
 
+    // A scoped API key, made with the session and used by a second client: allowed, refused, then revoked.
+    const created = await fresh.apiKeys.create({ name: 'SDK test key', scopes: ['keys:read'], expiresInDays: 7 })
+    expect(created.key).toMatch(/^intl_sk_/)
+    expect(created).toMatchObject({ name: 'SDK test key', scopes: ['keys:read'], status: 'active', useCount: 0, lastUsedAt: null })
+    expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBeCloseTo(7 * 86_400_000, -4)
+    const listed = await fresh.apiKeys.list()
+    expect(listed.data.find((k) => k.id === created.id)).toMatchObject({ start: created.start, scopes: ['keys:read'] })
+    expect(JSON.stringify(listed.data)).not.toContain(created.key)
+
+    const machine = new Intelagent({ baseUrl: 'http://intelagent.test', fetch: inProcess, apiKey: created.key, headers })
+    expect((await machine.keys.list()).data.map((k) => k.id)).toContain(configured.id)
+    const refused = await machine.settings.update('chatbot', { botName: 'Not allowed' }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(PermissionError)
+    expect(refused).toMatchObject({ status: 403, code: 'insufficient_scope' })
+    // Managing API keys needs a person's session, whatever the key's scopes.
+    await expect(machine.apiKeys.list()).rejects.toMatchObject({ name: 'PermissionError', code: 'forbidden' })
+    expect((await fresh.settings.get('chatbot')).botName).not.toBe('Not allowed')
+
+    const revoked = await fresh.apiKeys.revoke(created.id)
+    expect(revoked).toMatchObject({ id: created.id, status: 'revoked' })
+    expect(revoked).not.toHaveProperty('key')
+    const after = await machine.keys.list().catch((e: unknown) => e)
+    expect(after).toBeInstanceOf(AuthenticationError)
+    // A use is a call the key was allowed to make: keys.list above; the refused and revoked calls do not count.
+    const used = (await fresh.apiKeys.list()).data.find((k) => k.id === created.id)
+    expect(used).toMatchObject({ status: 'revoked', useCount: 1, lastUsedAt: expect.any(String) })
+
     const audit = await fresh.audit.list({ limit: 20 })
-    expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(['account.registered', 'auth.login', 'key.created']))
+    expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(['account.registered', 'auth.login', 'key.created', 'key.revoked']))
 
     await fresh.auth.logout()
     expect(fresh.token).toBeUndefined()

@@ -67,7 +67,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/conversations/*',
     '/api/events',
     '/api/audit',
-    '/api/api-keys',
+    // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))

@@ -1,6 +1,6 @@
 // Products: configure each bought product, its key and embed code, rotation and revocation, allowed origins,
 // reply settings and the knowledge Q&A the bot answers from.
-import type { Engine, Product, ProductKey, ProductSettings, WidgetProduct } from '@intelagent/sdk'
+import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetProduct } from '@intelagent/sdk'
 import { useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
@@ -170,6 +170,10 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
   const [engine, setEngine] = useState<Engine>(initial.engine)
   const [color, setColor] = useState(initial.color)
   const [webhookUrl, setWebhookUrl] = useState(initial.webhook?.url ?? '')
+  const [webhookTimeout, setWebhookTimeout] = useState(String(initial.webhook?.timeoutMs ?? 8000))
+  const [baseUrl, setBaseUrl] = useState(initial.openai?.baseUrl ?? 'https://api.openai.com/v1')
+  const [model, setModel] = useState(initial.openai?.model ?? 'gpt-4o-mini')
+  const [systemPrompt, setSystemPrompt] = useState(initial.openai?.systemPrompt ?? 'You are a helpful assistant for this website. Answer briefly.')
   const [saved, setSaved] = useState(false)
   const { busy, error, run } = useAction()
   const id = (f: string) => `${product}-${f}`
@@ -182,55 +186,160 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
       greeting,
       engine,
       color,
-      ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: initial.webhook?.timeoutMs ?? 8000 } } : {}),
+      ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
+      ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
     }
     setSaved(await run(() => api.settings.update(product, patch)))
   }
 
   return (
-    <form class="stack" onSubmit={save}>
-      <div class="row">
-        <label for={id('name')}>Bot name</label>
-        <input id={id('name')} required maxLength={60} value={botName} onInput={(e) => setBotName(e.currentTarget.value)} />
-      </div>
-      <div class="row">
-        <label for={id('greeting')}>Greeting</label>
-        <textarea id={id('greeting')} rows={2} maxLength={500} value={greeting} onInput={(e) => setGreeting(e.currentTarget.value)} />
-      </div>
-      <div class="row">
-        <label for={id('engine')}>Reply engine</label>
-        <select id={id('engine')} value={engine} onChange={(e) => setEngine(e.currentTarget.value as Engine)}>
-          {ENGINES.map((o) => (
-            <option key={o.value} value={o.value}>
-              {o.label}
-            </option>
-          ))}
-        </select>
-      </div>
-      {engine === 'webhook' && (
+    <>
+      <form class="stack" onSubmit={save}>
         <div class="row">
-          <label for={id('webhook')}>n8n webhook URL</label>
-          <input
-            id={id('webhook')}
-            type="url"
-            required
-            value={webhookUrl}
-            onInput={(e) => setWebhookUrl(e.currentTarget.value)}
-            placeholder="https://n8n.example.com/webhook/intelagent-chat"
-          />
+          <label for={id('name')}>Bot name</label>
+          <input id={id('name')} required maxLength={60} value={botName} onInput={(e) => setBotName(e.currentTarget.value)} />
         </div>
+        <div class="row">
+          <label for={id('greeting')}>Greeting</label>
+          <textarea id={id('greeting')} rows={2} maxLength={500} value={greeting} onInput={(e) => setGreeting(e.currentTarget.value)} />
+        </div>
+        <div class="row">
+          <label for={id('engine')}>Reply engine</label>
+          <select id={id('engine')} value={engine} onChange={(e) => setEngine(e.currentTarget.value as Engine)}>
+            {ENGINES.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        {engine === 'webhook' && (
+          <div class="row">
+            <label for={id('webhook')}>n8n webhook URL</label>
+            <input
+              id={id('webhook')}
+              type="url"
+              required
+              value={webhookUrl}
+              onInput={(e) => setWebhookUrl(e.currentTarget.value)}
+              placeholder="https://n8n.example.com/webhook/intelagent-chat"
+            />
+          </div>
+        )}
+        {engine === 'webhook' && (
+          <div class="row">
+            <label for={id('webhook-timeout')}>Webhook timeout (ms)</label>
+            <input
+              id={id('webhook-timeout')}
+              class="narrow"
+              type="number"
+              required
+              min={500}
+              max={30_000}
+              step={100}
+              value={webhookTimeout}
+              onInput={(e) => setWebhookTimeout(e.currentTarget.value)}
+            />
+          </div>
+        )}
+        {engine === 'openai' && (
+          <>
+            <div class="row">
+              <label for={id('openai-base')}>API base URL</label>
+              <input
+                id={id('openai-base')}
+                type="url"
+                required
+                value={baseUrl}
+                onInput={(e) => setBaseUrl(e.currentTarget.value)}
+                aria-describedby={id('openai-base-hint')}
+              />
+              <p class="hint" id={id('openai-base-hint')}>
+                Any OpenAI-compatible API (its /chat/completions must stream). Public addresses only.
+              </p>
+            </div>
+            <div class="row">
+              <label for={id('openai-model')}>Model</label>
+              <input id={id('openai-model')} required maxLength={100} spellcheck={false} value={model} onInput={(e) => setModel(e.currentTarget.value)} />
+            </div>
+            <div class="row">
+              <label for={id('openai-prompt')}>System prompt</label>
+              <textarea id={id('openai-prompt')} rows={3} maxLength={4000} value={systemPrompt} onInput={(e) => setSystemPrompt(e.currentTarget.value)} />
+            </div>
+          </>
+        )}
+        <div class="row">
+          <label for={id('color')}>Colour</label>
+          <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
+        </div>
+        <ErrorNote error={error} />
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Save settings
+          </button>
+          <span aria-live="polite" class="muted">
+            {saved ? 'Saved' : ''}
+          </span>
+        </div>
+      </form>
+      {engine === 'webhook' && (
+        <SecretForm
+          product={product}
+          name="webhook_signing_secret"
+          label="n8n signing secret"
+          hint="Signs every call to your n8n webhook (X-Intelagent-Signature); use the same secret in your n8n flow to verify it. Without one, the server-wide N8N_WEBHOOK_SECRET signs."
+        />
       )}
+      {engine === 'openai' && (
+        <SecretForm product={product} name="openai_api_key" label="OpenAI API key" hint="Sent only to the API base URL above, as its Bearer token." />
+      )}
+    </>
+  )
+}
+
+/**
+ * Stores an integration secret. The value is write-only: the field is emptied after saving and only the hint the
+ * server returns (the last characters) is shown; there is no way to read a stored secret back.
+ */
+function SecretForm({ product, name, label, hint }: { product: WidgetProduct; name: SecretName; label: string; hint: string }) {
+  const [value, setValue] = useState('')
+  const [stored, setStored] = useState<string | null>(null)
+  const { busy, error, run } = useAction()
+  const id = `${product}-secret-${name}`
+
+  async function save(e: Event) {
+    e.preventDefault()
+    const ok = await run(async () => setStored((await api.secrets.set(product, name, value)).hint))
+    if (ok) setValue('')
+  }
+
+  return (
+    <form class="stack secret-form" onSubmit={save}>
       <div class="row">
-        <label for={id('color')}>Colour</label>
-        <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
+        <label for={id}>{label}</label>
+        <input
+          id={id}
+          type="password"
+          required
+          minLength={8}
+          maxLength={500}
+          autoComplete="off"
+          spellcheck={false}
+          value={value}
+          onInput={(e) => setValue(e.currentTarget.value)}
+          aria-describedby={`${id}-hint`}
+        />
+        <p class="hint" id={`${id}-hint`}>
+          {hint} Stored encrypted and never shown again; saving replaces the stored one.
+        </p>
       </div>
       <ErrorNote error={error} />
       <div class="actions">
         <button type="submit" disabled={busy}>
-          Save settings
+          Save {label}
         </button>
         <span aria-live="polite" class="muted">
-          {saved ? 'Saved' : ''}
+          {stored !== null ? `Saved: ends in …${stored}` : ''}
         </span>
       </div>
     </form>

@@ -47,9 +47,9 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
     if (/^(data|agnt|intl_sk)_/.test(token)) {
       const key = await keys.resolve(token)
       await enforce(deps, c, limitFor(key.licenseKey, key.tier))
-      if (key.kind === 'api') keys.recordUse(key.id)
       c.set('principal', {
         kind: key.kind === 'api' ? 'api_key' : 'product_key',
+        keyId: key.id,
         scopes: key.scopes,
         userId: null,
         sessionId: null,
@@ -71,7 +71,10 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
       else await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
     }
     if (options.role === 'admin' && c.get('principal').role !== 'admin') throw new AppError('forbidden', 'Operators only')
-    checkScope(c.get('principal'), c.req.method, c.req.path)
+    const principal = c.get('principal')
+    checkScope(principal, c.req.method, c.req.path)
+    // A use is a call the key was allowed to make.
+    if (principal.kind === 'api_key' && principal.keyId) keys.recordUse(principal.keyId)
     await next()
   }
 }

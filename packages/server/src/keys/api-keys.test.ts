@@ -58,7 +58,7 @@ describe('secret API keys (intl_sk_)', () => {
       apiKeys: { id: string; useCount: number; lastUsedAt: string | null }[]
     }
     const mine = listed.apiKeys.find((k) => k.id === id)
-    expect(mine?.useCount).toBe(6)
+    expect(mine?.useCount).toBe(2)
     expect(mine?.lastUsedAt).not.toBeNull()
   })
 

@@ -28,6 +28,8 @@ export interface Principal {
   licenseKey: string | null
   tier: string
   products: string[]
+  /** The key behind a key principal (null for sessions). */
+  keyId?: string | null
   /** An API key's scopes; null means everything a customer may do (sessions, secret product keys). */
   scopes: string[] | null
 }

@@ -1,10 +1,11 @@
 // The dashboard in a real Chromium against a real server on 127.0.0.1, as a customer uses it: register with a
 // license key (after a wrong one), set up the chatbot (embed code, allowed websites, settings, a Q&A answer), watch
-// a visitor's conversation arrive live, answer it as a person, and log out. Strict CSP, no console errors.
+// a visitor's conversation arrive live, answer it as a person, and log out; then an API key created, used, and
+// revoked in the UI, and an OpenAI key stored as a hint only. Strict CSP, no console errors.
 // Screenshots go to packages/server/test-output/.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import type { Browser, Locator } from 'playwright-core'
+import type { Browser, BrowserContext, Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateLicenseKey } from '../../src/licenses/license-key.js'
 import { newLicense } from '../fixtures.js'
@@ -212,4 +213,125 @@ describe('dashboard in a browser', () => {
     expect(problems.some((p) => p.url === `${base}/api/auth/register`)).toBe(true)
     await context.close()
   })
+
+  it('creates a scoped API key shown once, uses and revokes it, and stores an OpenAI key as a hint only', { timeout: 240_000 }, async () => {
+    const license = await newLicense(app, { products: ['chatbot'] })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
+    const { page, problems } = await watchedPage(context)
+    const shot = (name: string) => page.screenshot({ path: join(OUT, `dashboard-${name}.png`), fullPage: true })
+    const h1 = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
+
+    await page.goto(`${base}/dashboard#register`)
+    await visible(h1('Create your Intelagent account'))
+    await page.getByLabel('Email').fill(license.email)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByLabel('License key').fill(license.key)
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await visible(h1('Products'))
+
+    // ── 1. OpenAI engine: model settings, then the API key, which comes back only as a hint. ──
+    const card = page.getByRole('region', { name: 'Chatbot', exact: true })
+    await card.getByRole('button', { name: 'Set up the chatbot' }).click()
+    await visible(card.getByLabel('Reply engine'))
+    expect(await card.getByLabel('OpenAI API key').count()).toBe(0)
+    await card.getByLabel('Reply engine').selectOption('openai')
+    await card.getByLabel('API base URL').fill('https://llm.example.com/v1')
+    await card.getByLabel('Model').fill('gpt-4.1-mini')
+    await card.getByLabel('System prompt').fill('You answer questions about our boats. Be brief.')
+    await card.getByRole('button', { name: 'Save settings' }).click()
+    await textOf(card.getByText('Saved', { exact: true })).toBe('Saved')
+    const saved = await fetch(`${base}/api/products/chatbot/settings`, { headers: { cookie: await cookieOf(context) } })
+    expect(((await saved.json()) as { settings: unknown }).settings).toMatchObject({
+      engine: 'openai',
+      openai: { baseUrl: 'https://llm.example.com/v1', model: 'gpt-4.1-mini', systemPrompt: 'You answer questions about our boats. Be brief.' },
+    })
+
+    const openaiKey = `sk-test-${randomBytes(16).toString('hex')}`
+    const secretField = card.getByLabel('OpenAI API key')
+    expect(await secretField.getAttribute('type')).toBe('password')
+    await secretField.fill(openaiKey)
+    await card.getByRole('button', { name: 'Save OpenAI API key' }).click()
+    await textOf(card.getByText('Saved: ends in', { exact: false })).toBe(`Saved: ends in …${openaiKey.slice(-4)}`)
+    expect(await secretField.inputValue()).toBe('')
+    expect(await page.content()).not.toContain(openaiKey)
+    const stored = await app.deps.db.selectFrom('integration_secrets').select(['name', 'hint']).where('product', '=', 'chatbot').execute()
+    expect(stored).toContainEqual({ name: 'openai_api_key', hint: openaiKey.slice(-4) })
+    await card.getByLabel('OpenAI API key').scrollIntoViewIfNeeded()
+    await shot('products-openai')
+    // The n8n engine asks for its own signing secret instead (also a password field).
+    await card.getByLabel('Reply engine').selectOption('webhook')
+    expect(await card.getByLabel('n8n signing secret').getAttribute('type')).toBe('password')
+    expect(await card.getByLabel('OpenAI API key').count()).toBe(0)
+
+    // ── 2. Create an API key with one scope: the key is on the page once, with a copy button and a warning. ──
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click()
+    await visible(h1('API keys'))
+    await visible(page.getByText('No API keys yet.'))
+    const keyName = `CRM sync ${randomBytes(2).toString('hex')}`
+    await page.getByLabel('Name').fill(keyName)
+    await page.getByRole('checkbox', { name: /^keys:read\b/ }).check()
+    await page.getByLabel('Expires after (days)').fill('30')
+    await page.getByRole('button', { name: 'Create API key' }).click()
+    const shown = page.getByRole('status').filter({ has: page.getByRole('heading', { name: `Your new key “${keyName}”` }) })
+    await visible(shown)
+    await textOf(shown).toContain('You will not see it again')
+    const apiKey = ((await shown.locator('.secret code').textContent()) ?? '').trim()
+    expect(apiKey).toMatch(/^intl_sk_/)
+    await shown.getByRole('button', { name: 'Copy API key' }).click()
+    await textOf(shown.locator('.copy-status')).toBe('Copied')
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(apiKey)
+
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: keyName, exact: true }) })
+    const cells = async () => (await row.getByRole('cell').allTextContents()).map((t) => t.trim())
+    await expect.poll(cells, SOON).toEqual([`${apiKey.slice(0, 9)}…${apiKey.slice(-4)}`, 'keys:read', 'Active', expect.any(String), 'never', '0', 'Revoke'])
+    await shot('api-keys-created')
+
+    // What the key may do, from outside the browser: read product keys yes, change settings no.
+    const bearer = { authorization: `Bearer ${apiKey}` }
+    const allowed = await fetch(`${base}/api/products/keys`, { headers: bearer })
+    expect(allowed.status).toBe(200)
+    expect(((await allowed.json()) as { keys: { product: string }[] }).keys).toMatchObject([{ product: 'chatbot' }])
+    const denied = await fetch(`${base}/api/products/chatbot/settings`, {
+      method: 'PATCH',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ botName: 'Changed by a key' }),
+    })
+    expect(denied.status).toBe(403)
+    expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('insufficient_scope')
+
+    // Once dismissed (or after a reload) the key is nowhere in the page; the list shows its use.
+    await shown.getByRole('button', { name: 'Done, I have stored it' }).click()
+    await expect.poll(() => shown.count(), SOON).toBe(0)
+    expect(await page.content()).not.toContain(apiKey)
+    await page.reload()
+    await visible(h1('API keys'))
+    await expect.poll(async () => (await cells())[5], SOON).toBe('1')
+    expect((await cells())[4]).not.toBe('never')
+    expect(await page.content()).not.toContain(apiKey)
+
+    // ── 3. Revoke, with a confirmation: cancelling keeps the key, confirming stops it at once. ──
+    const revokeButton = row.getByRole('button', { name: `Revoke ${keyName}` })
+    page.once('dialog', (d) => void d.dismiss())
+    await revokeButton.click()
+    expect((await cells())[2]).toBe('Active')
+    expect((await fetch(`${base}/api/products/keys`, { headers: bearer })).status).toBe(200)
+    const confirmed = new Promise<string>((resolve) => page.once('dialog', (d) => void d.accept().then(() => resolve(d.message()))))
+    await revokeButton.click()
+    expect(await confirmed).toContain(keyName)
+    await expect.poll(async () => (await cells())[2], SOON).toBe('Revoked')
+    expect(await revokeButton.count()).toBe(0)
+    const gone = await fetch(`${base}/api/products/keys`, { headers: bearer })
+    expect(gone.status).toBe(401)
+    await shot('api-keys-revoked')
+
+    // The only console error is the browser's note on /api/auth/me while signed out (401); no CSP violation.
+    const expected = (p: Problem) => p.kind === 'console' && /status of 401/.test(p.text) && p.url === `${base}/api/auth/me`
+    expect(problems.filter((p) => !expected(p))).toEqual([])
+    await context.close()
+  })
 })
+
+async function cookieOf(context: BrowserContext): Promise<string> {
+  return (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ')
+}
