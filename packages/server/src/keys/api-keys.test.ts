@@ -43,6 +43,25 @@ describe('secret API keys (intl_sk_)', () => {
     expect(list).not.toContain(created.key)
   })
 
+  it('answers a retried create with the same key (Idempotency-Key) and counts one request once', async () => {
+    const send = () =>
+      app.request('/api/api-keys', {
+        method: 'POST',
+        token: owner.token,
+        json: { name: 'retry', scopes: ['keys:read'] },
+        headers: { 'idempotency-key': 'create-1' },
+      })
+    const first = await send()
+    expect(first.status).toBe(201)
+    const again = await send()
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(((await again.json()) as Created).key).toBe(((await first.json()) as Created).key)
+    // One request takes one unit of the license budget (the auth middleware is mounted once per route).
+    const a = Number(/r=(\d+)/.exec((await app.request('/api/api-keys', { token: owner.token })).headers.get('ratelimit') ?? '')?.[1])
+    const b = Number(/r=(\d+)/.exec((await app.request('/api/api-keys', { token: owner.token })).headers.get('ratelimit') ?? '')?.[1])
+    expect(a - b).toBe(1)
+  })
+
   it('allows exactly its scopes and counts its uses', async () => {
     const { key, id } = (await (await create(owner, { name: 'reader', scopes: ['keys:read', 'conversations:read'] })).json()) as Created
     expect((await app.request('/api/products/keys', { token: key })).status).toBe(200)
