@@ -126,6 +126,10 @@ export interface SecretResponse {
   hint: string
 }
 
+export interface StoredSecret extends SecretResponse {
+  updatedAt: string
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // API keys (intl_sk_…)
 

@@ -1,7 +1,7 @@
 // Products: configure each bought product, its key and embed code, rotation and revocation, allowed origins,
 // reply settings and the knowledge Q&A the bot answers from.
 import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetProduct } from '@intelagent/sdk'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
 import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
@@ -306,6 +306,21 @@ function SecretForm({ product, name, label, hint }: { product: WidgetProduct; na
   const [stored, setStored] = useState<string | null>(null)
   const { busy, error, run } = useAction()
   const id = `${product}-secret-${name}`
+
+  // Show whether one is already stored (its hint only) when the form appears.
+  useEffect(() => {
+    let live = true
+    api.secrets
+      .list(product)
+      .then((all) => {
+        const found = all.find((s) => s.name === name)
+        if (live && found) setStored(found.hint)
+      })
+      .catch(() => {})
+    return () => {
+      live = false
+    }
+  }, [product, name])
 
   async function save(e: Event) {
     e.preventDefault()

@@ -13,6 +13,7 @@ import type {
   SecretResponse,
   SettingsPatch,
   SettingsResponse,
+  StoredSecret,
   WidgetProduct,
 } from '../types.js'
 
@@ -85,6 +86,12 @@ export class Secrets {
   readonly #t: Transport
   constructor(t: Transport) {
     this.#t = t
+  }
+
+  /** Which integration secrets are stored for the product, as hints only. */
+  async list(product: WidgetProduct, options?: RequestOptions): Promise<StoredSecret[]> {
+    const res = await this.#t.request<{ secrets: StoredSecret[] }>({ method: 'GET', path: `/api/products/${seg(product)}/secrets`, options })
+    return res.secrets
   }
 
   /** Stores an integration secret encrypted; only a hint of it ever comes back. */

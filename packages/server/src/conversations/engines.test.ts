@@ -127,6 +127,9 @@ describe('reply engines through the widget', () => {
     const put = await app.request('/api/products/chatbot/secrets/openai_api_key', { method: 'PUT', token: owner.token, json: { value: 'sk-test-0123456789' } })
     expect(put.status).toBe(200)
     expect(JSON.stringify(await put.json())).not.toContain('sk-test-0123456789')
+    const listed = await (await app.request('/api/products/chatbot/secrets', { token: owner.token })).json()
+    expect(listed).toMatchObject({ secrets: [{ name: 'openai_api_key', hint: '6789' }] })
+    expect(JSON.stringify(listed)).not.toContain('sk-test-0123456789')
     server.use(
       http.post(`${OPENAI}/chat/completions`, async ({ request }) => {
         expect(request.headers.get('authorization')).toBe('Bearer sk-test-0123456789')

@@ -6,7 +6,7 @@ import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
-import { putSecret } from '../platform/secrets.js'
+import { listSecretHints, putSecret } from '../platform/secrets.js'
 import { addKnowledge, deleteKnowledge, knowledgeItemSchema, listKnowledge } from '../replies/knowledge.js'
 
 const security = [{ bearerAuth: [] }]
@@ -67,6 +67,23 @@ export function knowledgeRoutes(deps: Deps) {
       const { product, id } = c.req.valid('param')
       if (!(await deleteKnowledge(deps.db, tenantOf(c), product, id))) throw notFound('Knowledge item')
       return c.json({ deleted: true }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/products/{product}/secrets',
+      tags: ['knowledge'],
+      security,
+      request: { params: widgetProduct },
+      responses: { 200: { description: 'Which integration secrets are stored, as hints only' } },
+    }),
+    async (c) => {
+      const { product } = c.req.valid('param')
+      assertBought(c.get('principal').products, product)
+      const rows = await listSecretHints(deps.db, tenantOf(c), product)
+      return c.json({ secrets: rows.map((r) => ({ name: r.name, hint: r.hint, updatedAt: r.updatedAt.toISOString() })) }, 200)
     },
   )
 

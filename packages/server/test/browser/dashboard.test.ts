@@ -263,6 +263,10 @@ describe('dashboard in a browser', () => {
     await card.getByLabel('Reply engine').selectOption('webhook')
     expect(await card.getByLabel('n8n signing secret').getAttribute('type')).toBe('password')
     expect(await card.getByLabel('OpenAI API key').count()).toBe(0)
+    // Back to OpenAI, a freshly drawn form: the stored key is still known, by its hint only.
+    await card.getByLabel('Reply engine').selectOption('openai')
+    await textOf(card.getByText('Saved: ends in', { exact: false })).toBe(`Saved: ends in …${openaiKey.slice(-4)}`)
+    expect(await page.content()).not.toContain(openaiKey)
 
     // ── 2. Create an API key with one scope: the key is on the page once, with a copy button and a warning. ──
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click()
