@@ -2,6 +2,7 @@
 // data, never a byte of A's; A's resources are unchanged afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { licenseChannel } from '../src/conversations/service.js'
+import { putSecret } from '../src/platform/secrets.js'
 import { type Customer, configure, newCustomer } from './fixtures.js'
 import { createTestApp, type TestApp } from './harness.js'
 
@@ -90,6 +91,9 @@ describe('tenant isolation', () => {
     aIds.knowledge = item.id
     aSecrets.push(aIds.conversation, aIds.lead, 'alice.alpha@a-shop.example.com', aIds.knowledge, 'Alpha internal pricing', 'Alpha secret discount code')
 
+    await putSecret(app.deps, a.licenseId, 'chatbot', 'openai_api_key', 'sk-alpha-private-key-Qq9Z')
+    aSecrets.push('sk-alpha-private-key-Qq9Z', 'Qq9Z')
+
     bSecretKey = (await configure(app, b, 'setup-agent')).key
   })
   afterAll(async () => app.shutdown())
@@ -126,6 +130,7 @@ describe('tenant isolation', () => {
       body: { value: 'b-signing-secret-123456' },
       expect: 'own',
     },
+    { name: 'list stored integration secrets', method: 'GET', path: () => '/api/products/chatbot/secrets', expect: 'own' },
     { name: 'delete A’s knowledge', method: 'DELETE', path: () => `/api/products/chatbot/knowledge/${aIds.knowledge}`, expect: 404 },
     { name: 'list conversations', method: 'GET', path: () => '/api/products/chatbot/conversations', expect: 'own' },
     { name: 'read A’s conversation', method: 'GET', path: () => `/api/conversations/${aIds.conversation}`, expect: 404 },
