@@ -67,7 +67,9 @@ async function load(port: number, make: (worker: number, i: number) => Req, dura
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  // BENCH_CPU_PROF=dir writes a V8 CPU profile of the server process there (open it in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', ...prof], stdio: 'inherit' })
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.on('message', (m) => resolve(m as Ready))
     child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)))

@@ -20,8 +20,10 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
     .limit(20)
     .execute()
   const base = { licenseId: conv.license_id, conversationId: conv.id, product: conv.product }
+  // The offline engine answers within the request: a typing indicator would only flicker.
+  const live = settings.engine !== 'knowledge'
   const sink = {
-    typing: (on: boolean) => void publishConversation(deps, conv.id, { type: 'typing', typing: on }),
+    typing: (on: boolean) => (live ? void publishConversation(deps, conv.id, { type: 'typing', typing: on }) : undefined),
     token: (delta: string) => void publishConversation(deps, conv.id, { type: 'token', delta }),
   }
   sink.typing(true)

@@ -95,8 +95,10 @@ export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ m
     throw err
   }
   const pub = publicMessage(message)
-  await publishConversation(deps, input.conversationId, { type: 'message', message: pub })
-  await publishLicense(deps, input.licenseId, { type: 'message.created', conversationId: input.conversationId, product: input.product, message: pub })
+  await Promise.all([
+    publishConversation(deps, input.conversationId, { type: 'message', message: pub }),
+    publishLicense(deps, input.licenseId, { type: 'message.created', conversationId: input.conversationId, product: input.product, message: pub }),
+  ])
   return { message, created: true }
 }
 
