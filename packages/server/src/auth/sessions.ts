@@ -119,12 +119,20 @@ export async function revokeSession(deps: Deps, licenseKey: string | null, sid: 
     .where('id', '=', sid)
     .where('revoked_at', 'is', null)
     .execute()
-  const key = sessionCacheKey(licenseKey, sid)
-  await deps.cache.del(key)
-  // A concurrent loadSession that read the row before the update may cache it again after this delete;
-  // a second delete a moment later makes sure a logged-out session does not live on in the cache.
-  deps.tasks.run('sessions.revoke', async () => {
+  await dropCachedSessions(deps, licenseKey, [sid])
+}
+
+/**
+ * Forgets cached sessions so the next request reads Postgres (after a logout or a license status change).
+ * A concurrent loadSession that read the row before the change may cache it again after this delete;
+ * a second delete a moment later makes sure the old state does not live on in the cache.
+ */
+export async function dropCachedSessions(deps: Deps, licenseKey: string | null, sids: string[]): Promise<void> {
+  if (sids.length === 0) return
+  const keys = sids.map((sid) => sessionCacheKey(licenseKey, sid))
+  await deps.cache.del(...keys)
+  deps.tasks.run('sessions.drop', async () => {
     await new Promise((r) => setTimeout(r, SESSION_REDROP_MS))
-    await deps.cache.del(key)
+    await deps.cache.del(...keys)
   })
 }

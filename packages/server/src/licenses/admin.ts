@@ -1,7 +1,7 @@
 // /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
 import { createRoute, z } from '@hono/zod-openapi'
 import { audit } from '../audit/log.js'
-import { sessionCacheKey } from '../auth/sessions.js'
+import { dropCachedSessions } from '../auth/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
@@ -53,7 +53,11 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
       const lookups = await deps.db.selectFrom('product_keys').select('lookup').where('license_id', '=', id).execute()
       await keys.invalidate(lookups.map((k) => k.lookup))
       const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
-      await deps.cache.del(...sessions.map((s) => sessionCacheKey(row.key, s.id)))
+      await dropCachedSessions(
+        deps,
+        row.key,
+        sessions.map((s) => s.id),
+      )
       await audit(deps.db, {
         licenseId: id,
         actor: c.get('principal').email,
