@@ -21,6 +21,23 @@ export function ErrorNote({ error }: { error: unknown }) {
   )
 }
 
+/** The foot of a settings form: its error, the submit button and a live "saved" status. */
+export function SaveFooter({ error, busy, label, status }: { error: unknown; busy: boolean; label: string; status: string }) {
+  return (
+    <>
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {label}
+        </button>
+        <span aria-live="polite" class="muted">
+          {status}
+        </span>
+      </div>
+    </>
+  )
+}
+
 /** Copies text and says so in a live region (screen readers hear "Copied"). */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle')

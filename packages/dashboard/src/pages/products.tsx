@@ -4,7 +4,7 @@ import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetPr
 import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
-import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { CopyButton, ErrorNote, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
 
 const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
@@ -133,15 +133,7 @@ function OriginsForm({ productKey, onSaved }: { productKey: ProductKey; onSaved:
         One origin per line, e.g. https://shop.example.com or https://*.example.com. Leave empty to allow any site.
       </p>
       <textarea id={id} rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-describedby={`${id}-hint`} spellcheck={false} />
-      <ErrorNote error={error} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save websites
-        </button>
-        <span aria-live="polite" class="muted">
-          {saved ? 'Saved' : ''}
-        </span>
-      </div>
+      <SaveFooter error={error} busy={busy} label="Save websites" status={saved ? 'Saved' : ''} />
     </form>
   )
 }
@@ -272,15 +264,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
           <label for={id('color')}>Colour</label>
           <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
         </div>
-        <ErrorNote error={error} />
-        <div class="actions">
-          <button type="submit" disabled={busy}>
-            Save settings
-          </button>
-          <span aria-live="polite" class="muted">
-            {saved ? 'Saved' : ''}
-          </span>
-        </div>
+        <SaveFooter error={error} busy={busy} label="Save settings" status={saved ? 'Saved' : ''} />
       </form>
       {engine === 'webhook' && (
         <SecretForm
@@ -348,15 +332,7 @@ function SecretForm({ product, name, label, hint }: { product: WidgetProduct; na
           {hint} Stored encrypted and never shown again; saving replaces the stored one.
         </p>
       </div>
-      <ErrorNote error={error} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save {label}
-        </button>
-        <span aria-live="polite" class="muted">
-          {stored !== null ? `Saved: ends in …${stored}` : ''}
-        </span>
-      </div>
+      <SaveFooter error={error} busy={busy} label={`Save ${label}`} status={stored !== null ? `Saved: ends in …${stored}` : ''} />
     </form>
   )
 }
