@@ -5,6 +5,7 @@ import { licenseChannel } from '../src/conversations/service.js'
 import { putSecret } from '../src/platform/secrets.js'
 import { type Customer, configure, newCustomer } from './fixtures.js'
 import { createTestApp, type TestApp } from './harness.js'
+import { StreamReader } from './sse.js'
 
 const ORIGIN = 'https://a-shop.example.com'
 
@@ -18,16 +19,9 @@ interface Row {
 }
 
 async function readFor(res: Response, ms: number): Promise<string> {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()))])
-    if (!next || next.done) break
-    text += decoder.decode(next.value, { stream: true })
-  }
-  await reader.cancel()
+  const stream = new StreamReader(res)
+  const text = await stream.for(ms)
+  await stream.close()
   return text
 }
 

@@ -4,6 +4,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, N8N_SECRET, type TestApp } from '../../test/harness.js'
+import { StreamReader } from '../../test/sse.js'
 import { SIGNATURE_HEADER, verifyIntelagent } from '../webhooks/signature.js'
 import { ENGINE_FAILED_TEXT } from './respond.js'
 
@@ -168,22 +169,13 @@ describe('reply engines through the widget', () => {
     const started = (await (await widget('/api/widget/conversations', { method: 'POST', json: {} })).json()) as Started
     const controller = new AbortController()
     const events = await widget(`/api/widget/conversations/${started.conversation.id}/events?token=${started.visitorToken}`, { signal: controller.signal })
-    const reader = (events.body as ReadableStream<Uint8Array>).getReader()
-    const decoder = new TextDecoder()
-    let text = ''
-    const reading = (async () => {
-      while (!text.includes('We open at 9am.')) {
-        const { value, done } = await reader.read()
-        if (done) break
-        text += decoder.decode(value)
-      }
-    })()
+    const reading = new StreamReader(events).until((t) => t.includes('We open at 9am.'))
     await widget(`/api/widget/conversations/${started.conversation.id}/messages`, {
       method: 'POST',
       token: started.visitorToken,
       json: { clientMessageId: 'o1', text: 'When do you open?' },
     })
-    await reading
+    const text = await reading
     controller.abort()
     const tokens = [...text.matchAll(/event: token\ndata: (.*)\n/g)].map((m) => (JSON.parse(m[1] as string) as { delta: string }).delta)
     expect(tokens).toEqual(['We ', 'open ', 'at 9am.'])

@@ -4,23 +4,14 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
+import { StreamReader } from '../../test/sse.js'
 
 const ORIGIN = 'https://shop.example.com'
 
-async function readUntil(res: Response, done: (text: string) => boolean, ms = 5000): Promise<string> {
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  const deadline = Date.now() + ms
-  while (!done(text) && Date.now() < deadline) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<{ done: true; value: undefined }>((r) => setTimeout(() => r({ done: true, value: undefined }), deadline - Date.now())),
-    ])
-    if (next.done) break
-    text += decoder.decode(next.value)
-  }
-  await reader.cancel().catch(() => {})
+async function readUntil(res: Response, done: (text: string) => boolean): Promise<string> {
+  const stream = new StreamReader(res)
+  const text = await stream.until(done)
+  await stream.close()
   return text
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
+import { StreamReader } from '../../test/sse.js'
 import { addKnowledge } from '../replies/knowledge.js'
 
 const ORIGIN = 'https://shop.example.com'
@@ -168,22 +169,12 @@ describe('widget API', () => {
     const controller = new AbortController()
     const res = await widget(`${path}/events?token=${body.visitorToken}`, { headers: { 'last-event-id': '1' }, signal: controller.signal })
     expect(res.headers.get('content-type')).toContain('text/event-stream')
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-    const decoder = new TextDecoder()
-    let text = ''
-    const until = async (pred: (t: string) => boolean) => {
-      while (!pred(text)) {
-        const { value, done } = await reader.read()
-        if (done) break
-        text += decoder.decode(value)
-      }
-    }
-    await until((t) => (t.match(/event: message/g) ?? []).length >= 2)
-    expect(text).not.toContain('id: 1\n')
-    expect(text).toContain('id: 2\n')
+    const stream = new StreamReader(res)
+    const replayed = await stream.until((t) => (t.match(/event: message/g) ?? []).length >= 2)
+    expect(replayed).not.toContain('id: 1\n')
+    expect(replayed).toContain('id: 2\n')
     await app.request(`/api/conversations/${body.conversation.id}/messages`, { method: 'POST', token: owner.token, json: { text: 'A human here, hello!' } })
-    await until((t) => t.includes('A human here'))
-    expect(text).toContain('"role":"agent"')
+    expect(await stream.until((t) => t.includes('A human here'))).toContain('"role":"agent"')
     controller.abort()
   })
 
