@@ -206,33 +206,33 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
           </select>
         </div>
         {engine === 'webhook' && (
-          <div class="row">
-            <label for={id('webhook')}>n8n webhook URL</label>
-            <input
-              id={id('webhook')}
-              type="url"
-              required
-              value={webhookUrl}
-              onInput={(e) => setWebhookUrl(e.currentTarget.value)}
-              placeholder="https://n8n.example.com/webhook/intelagent-chat"
-            />
-          </div>
-        )}
-        {engine === 'webhook' && (
-          <div class="row">
-            <label for={id('webhook-timeout')}>Webhook timeout (ms)</label>
-            <input
-              id={id('webhook-timeout')}
-              class="narrow"
-              type="number"
-              required
-              min={500}
-              max={30_000}
-              step={100}
-              value={webhookTimeout}
-              onInput={(e) => setWebhookTimeout(e.currentTarget.value)}
-            />
-          </div>
+          <>
+            <div class="row">
+              <label for={id('webhook')}>n8n webhook URL</label>
+              <input
+                id={id('webhook')}
+                type="url"
+                required
+                value={webhookUrl}
+                onInput={(e) => setWebhookUrl(e.currentTarget.value)}
+                placeholder="https://n8n.example.com/webhook/intelagent-chat"
+              />
+            </div>
+            <div class="row">
+              <label for={id('webhook-timeout')}>Webhook timeout (ms)</label>
+              <input
+                id={id('webhook-timeout')}
+                class="narrow"
+                type="number"
+                required
+                min={500}
+                max={30_000}
+                step={100}
+                value={webhookTimeout}
+                onInput={(e) => setWebhookTimeout(e.currentTarget.value)}
+              />
+            </div>
+          </>
         )}
         {engine === 'openai' && (
           <>
