@@ -1,4 +1,7 @@
+#!/usr/bin/env node
 // The operator CLI: migrate, issue a license by hand, create an operator account.
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { audit } from './audit/log.js'
@@ -28,6 +31,10 @@ export interface CliOptions {
 
 export async function runCli(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`), options: CliOptions = {}): Promise<number> {
   const [command, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE)
+    return 0
+  }
   let values: { email?: string; products?: string; tier?: string; 'order-id'?: string; password?: string }
   try {
     values = parseArgs({
@@ -47,9 +54,9 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
     return 2
   }
   const validEmail = (e: string | undefined): e is string => e !== undefined && z.email().safeParse(e).success
-  if (!command || !['migrate', 'issue-license', 'create-admin'].includes(command)) {
-    out(USAGE)
-    return command ? 2 : 0
+  if (!['migrate', 'issue-license', 'create-admin'].includes(command)) {
+    out(`Unknown command: ${command}\n\n${USAGE}`)
+    return 2
   }
   const deps = options.deps ?? (await createDeps(loadConfig(options.env ?? process.env), { migrate: false }))
   const config = deps.config
@@ -107,7 +114,9 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run when executed directly, also through the npm `bin` symlink (argv[1] is the link, import.meta.url the target).
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+if (invokedDirectly) {
   runCli(process.argv.slice(2))
     .then((code) => process.exit(code))
     .catch((err) => {

@@ -1,7 +1,8 @@
-// The README's start command: the real entry point on embedded defaults (PGlite + in-process cache),
-// printing a demo license and serving the API, the demo page and the widget.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+// The README's start command: the compiled entry point (`pnpm build` → `node dist/main.js`, no tsx at run time)
+// on embedded defaults (PGlite + in-process cache), printing a demo license and serving the API, the demo page and
+// the widget; and the package's `bin` working through a symlink, as npm installs it.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +20,7 @@ describe('pnpm start', () => {
 
   it('starts on PGlite and the in-process cache, prints a demo license and serves the product', async () => {
     ensureBuilt('@intelagent/widget', 'packages/widget/dist/widget.js')
+    ensureBuilt('@intelagent/server', 'packages/server/dist/main.js')
     const port = await freePort()
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -29,7 +31,7 @@ describe('pnpm start', () => {
     delete env.DATABASE_URL
     delete env.REDIS_URL
     delete env.NODE_ENV
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: SERVER, env })
+    child = spawn(process.execPath, ['dist/main.js'], { cwd: SERVER, env })
     let out = ''
     child.stderr?.on('data', (d) => {
       out += String(d)
@@ -55,5 +57,14 @@ describe('pnpm start', () => {
     expect(demo.status).toBe(200)
     expect(await demo.text()).toMatch(/data-product-key="chat_/)
     expect((await fetch(`${base}/widget.js`)).status).toBe(200)
+  })
+
+  it('the CLI bin prints its usage for --help and exits 0, also through a symlink', () => {
+    ensureBuilt('@intelagent/server', 'packages/server/dist/cli.js')
+    const link = join(mkdtempSync(join(tmpdir(), 'intl-bin-')), 'intelagent')
+    symlinkSync(join(SERVER, 'dist/cli.js'), link)
+    const out = execFileSync(process.execPath, [link, '--help'], { encoding: 'utf8' })
+    expect(out).toMatch(/^Usage: intelagent <command>/)
+    expect(out).toContain('issue-license')
   })
 })

@@ -28,7 +28,7 @@ export function listen(fetch: (req: Request, env?: unknown) => Response | Promis
 }
 
 /** Builds a front-end package if its output is missing (a fresh clone that ran only the tests). */
-export function ensureBuilt(pkg: '@intelagent/widget' | '@intelagent/dashboard', file: string): void {
+export function ensureBuilt(pkg: '@intelagent/widget' | '@intelagent/dashboard' | '@intelagent/server', file: string): void {
   if (!existsSync(join(ROOT, file))) execFileSync('pnpm', ['--filter', pkg, 'build'], { cwd: ROOT, stdio: 'inherit' })
 }
 
