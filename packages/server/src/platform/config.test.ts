@@ -45,9 +45,9 @@ describe('configuration', () => {
     expect(found.some((p) => p.startsWith('SQUARESPACE_PRODUCT_MAP'))).toBe(true)
   })
 
-  it('requires every secret and the real stores in production', () => {
+  it('requires every secret, the real stores and the public URL in production', () => {
     const found = problems({ NODE_ENV: 'production' })
-    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL'])
+    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL'])
       expect(
         found.some((p) => p.startsWith(name)),
         name,

@@ -137,7 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data
   const production = e.NODE_ENV === 'production'
   if (production) {
-    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL'] as const) {
+    for (const name of ['JWT_SECRET', 'KEY_PEPPER', 'ENCRYPTION_KEYS', 'DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL'] as const) {
       if (!e[name]) problems.push(`${name}: required when NODE_ENV=production`)
     }
   }
