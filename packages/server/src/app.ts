@@ -12,6 +12,7 @@ import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { idempotency } from './platform/idempotency.js'
+import { bearerMatches, observeRequests } from './platform/metrics.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
@@ -43,6 +44,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   const app = createRouter()
   app.use('*', requestId({ trustProxy: deps.config.trustProxy }))
+  app.use('*', observeRequests(deps.metrics))
   // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
   if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
   // Every layer costs on the hot path, so each is mounted only where it applies.
@@ -52,6 +54,17 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*']) app.use(path, pageHeaders)
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  // Prometheus scrape endpoint: unset METRICS_TOKEN = no such route; a wrong token looks the same as no route.
+  deps.metrics.onCollect('up', async () => {
+    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
+    deps.metrics.up.set({ dependency: 'postgres' }, postgres ? 1 : 0)
+    deps.metrics.up.set({ dependency: 'redis' }, redis ? 1 : 0)
+  })
+  app.get('/metrics', async (c) => {
+    const token = deps.config.metricsToken
+    if (!token || !bearerMatches(c.req.header('authorization'), token)) return c.json(errorBody(c, 'not_found', 'No such route'), 404)
+    return c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType })
+  })
   app.get('/readyz', async (c) => {
     const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
     const cache = deps.cache.kind === 'memory' ? 'in-process' : redis ? 'up' : 'down'

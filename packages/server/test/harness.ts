@@ -14,6 +14,7 @@ import type { Deps } from '../src/platform/context.js'
 import { createDb } from '../src/platform/db.js'
 import { createCache } from '../src/platform/deps.js'
 import { createLogger } from '../src/platform/logger.js'
+import { createMetrics } from '../src/platform/metrics.js'
 import { migrateToLatest } from '../src/platform/migrate.js'
 import { Tasks } from '../src/platform/tasks.js'
 
@@ -112,12 +113,21 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logger = createLogger(config.logLevel, options.log)
   let deps: Deps
   if (options.sharedDeps && !config.databaseUrl) {
-    deps = { ...options.sharedDeps, config, clock, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), cache: options.sharedDeps.cache }
+    deps = {
+      ...options.sharedDeps,
+      config,
+      clock,
+      logger,
+      fetch: options.fetch ?? globalThis.fetch,
+      tasks: new Tasks(logger),
+      cache: options.sharedDeps.cache,
+      metrics: createMetrics(),
+    }
   } else {
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
-    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), metrics: createMetrics() }
   }
   const intelagent = await createApp(deps)
   return {

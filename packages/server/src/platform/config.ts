@@ -62,6 +62,8 @@ const envSchema = z.object({
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DEMO: z.enum(['0', '1']).optional(),
 })
 
@@ -88,6 +90,10 @@ export interface Config {
   /** Multiplies every per-license limit (load tests); 1 in production. */
   rateLimitScale: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** json: one JSON object per line (production); pretty: a readable line for a terminal. */
+  logFormat: 'json' | 'pretty'
+  /** Bearer token for GET /metrics; unset = /metrics answers 404. */
+  metricsToken: string | undefined
   demo: boolean
 }
 
@@ -177,6 +183,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitScale: e.RATE_LIMIT_SCALE,
     trustProxy: e.TRUST_PROXY === '1',
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metricsToken: e.METRICS_TOKEN,
     demo: e.DEMO ? e.DEMO === '1' : !production,
   }
   return { ...config, ...overrides }

@@ -5,6 +5,7 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Db } from './db.js'
 import type { Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
 import type { Tasks } from './tasks.js'
 
 export interface Deps {
@@ -15,6 +16,7 @@ export interface Deps {
   logger: Logger
   fetch: typeof fetch
   tasks: Tasks
+  metrics: Metrics
 }
 
 /** Who is calling: a dashboard session or a secret key, always bound to one license (or an operator). */

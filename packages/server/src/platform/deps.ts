@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import type { Deps } from './context.js'
 import { createDb, type DbOptions } from './db.js'
 import { createLogger, type Logger } from './logger.js'
+import { createMetrics } from './metrics.js'
 import { migrateToLatest } from './migrate.js'
 import { Tasks } from './tasks.js'
 
@@ -24,10 +25,19 @@ export function createCache(config: Config, clock: Clock, logger: Logger): Cache
 
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock
-  const logger = options.logger ?? createLogger(config.logLevel)
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
   const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...options.db })
   if (options.migrate !== false) await migrateToLatest(db)
-  return { db, cache: createCache(config, clock, logger), clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+  return {
+    db,
+    cache: createCache(config, clock, logger),
+    clock,
+    config,
+    logger,
+    fetch: options.fetch ?? globalThis.fetch,
+    tasks: new Tasks(logger),
+    metrics: createMetrics(),
+  }
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -48,13 +48,16 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
     const started = performance.now()
     await next()
-    // Path only: query strings may carry tokens (EventSource cannot send headers).
+    // Path only: query strings may carry tokens (EventSource cannot send headers). The license is named by its
+    // id, never its key: log readers may not hold keys.
     logger.info('request', {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
+      route: c.req.routePath,
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
+      licenseId: c.get('principal')?.licenseId ?? c.get('widget')?.licenseId ?? undefined,
     })
   }
 }

@@ -16,12 +16,23 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
   return out
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {
+/** A terminal line for LOG_FORMAT=pretty: time, level, message, then key=value pairs (same redaction as JSON). */
+function pretty(time: string, lvl: LogLevel, msg: string, fields: Record<string, unknown>): string {
+  const pairs = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+  return [time.slice(11, 23), lvl.toUpperCase().padEnd(5), msg, ...pairs].join(' ')
+}
+
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  format: 'json' | 'pretty' = 'json',
+): Logger {
   const log =
     (lvl: LogLevel) =>
     (msg: string, fields: Record<string, unknown> = {}) => {
       if (order[lvl] < order[level]) return
-      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...redact(fields) }))
+      const time = new Date().toISOString()
+      write(format === 'pretty' ? pretty(time, lvl, msg, redact(fields)) : JSON.stringify({ time, level: lvl, msg, ...redact(fields) }))
     }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
 }

@@ -20,8 +20,10 @@ describe('logs', () => {
     await app.request('/api/auth/login', { method: 'POST', json: { email: customer.email, password: 'wrong password here' } })
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
     const line = entries.find((e) => e.requestId === 'req-test-123456')
-    expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/api/products/keys', status: 200 })
+    expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/api/products/keys', route: '/api/products/keys', status: 200 })
+    // The license by id, never by key.
+    expect(line?.licenseId).toBe(customer.licenseId)
     const all = lines.join('\n')
-    for (const leaked of [secret.key, customer.token, 'should-not-appear', 'wrong password here']) expect(all).not.toContain(leaked)
+    for (const leaked of [secret.key, customer.token, customer.licenseKey, 'should-not-appear', 'wrong password here']) expect(all).not.toContain(leaked)
   })
 })
