@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { Db } from './db.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
+import type { Guard } from './route.js'
 import type { Tasks } from './tasks.js'
 
 export interface Deps {
@@ -51,6 +52,8 @@ export interface AppEnv {
     principal: Principal
     widget: WidgetCaller
     visitorId: string
+    /** Enforces route declarations (platform/route.ts); installed once by createApp. */
+    guard: Guard
   }
 }
 
