@@ -15,6 +15,7 @@ import { createDb } from '../src/platform/db.js'
 import { createCache } from '../src/platform/deps.js'
 import { createLogger } from '../src/platform/logger.js'
 import { migrateToLatest } from '../src/platform/migrate.js'
+import { createOutbound, type Lookup } from '../src/platform/outbound.js'
 import { Tasks } from '../src/platform/tasks.js'
 
 export const N8N_SECRET = 'n8n-test-secret-0123456789abcdef'
@@ -94,6 +95,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   clock?: Clock
   fetch?: typeof fetch
+  /** Name resolution for the outbound client (simulated DNS answers); OUTBOUND_ALLOW_HOSTS comes from `env`. */
+  lookup?: Lookup
   /** Reuse another instance's store (a second server on the same Postgres and Redis). */
   store?: TestStore
   /** PGlite only: share another instance's database. */
@@ -110,14 +113,24 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix, ...options.env }))
   const clock = options.clock ?? systemClock
   const logger = createLogger(config.logLevel, options.log)
+  const outbound = createOutbound({ allowHosts: config.outboundAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) })
   let deps: Deps
   if (options.sharedDeps && !config.databaseUrl) {
-    deps = { ...options.sharedDeps, config, clock, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), cache: options.sharedDeps.cache }
+    deps = {
+      ...options.sharedDeps,
+      config,
+      clock,
+      logger,
+      fetch: options.fetch ?? globalThis.fetch,
+      outbound,
+      tasks: new Tasks(logger),
+      cache: options.sharedDeps.cache,
+    }
   } else {
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
-    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, outbound, tasks: new Tasks(logger) }
   }
   const intelagent = await createApp(deps)
   return {
@@ -137,6 +150,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async shutdown() {
       await intelagent.close()
+      await outbound.close()
       if (!options.sharedDeps) {
         await deps.cache.close()
         await deps.db.destroy()

@@ -5,6 +5,7 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Db } from './db.js'
 import type { Logger } from './logger.js'
+import type { Outbound } from './outbound.js'
 import type { Tasks } from './tasks.js'
 
 export interface Deps {
@@ -13,7 +14,10 @@ export interface Deps {
   clock: Clock
   config: Config
   logger: Logger
+  /** Operator-configured URLs only (Squarespace, Stripe); anything a customer chose goes through `outbound`. */
   fetch: typeof fetch
+  /** The SSRF-guarded client for customer-chosen URLs. */
+  outbound: Outbound
   tasks: Tasks
 }
 

@@ -6,12 +6,14 @@ import type { Deps } from './context.js'
 import { createDb, type DbOptions } from './db.js'
 import { createLogger, type Logger } from './logger.js'
 import { migrateToLatest } from './migrate.js'
+import { createOutbound, type Outbound } from './outbound.js'
 import { Tasks } from './tasks.js'
 
 export interface DepsOptions {
   clock?: Clock
   logger?: Logger
   fetch?: typeof fetch
+  outbound?: Outbound
   db?: Partial<DbOptions>
   /** Run migrations before returning (the server does; the CLI's migrate command does it itself). */
   migrate?: boolean
@@ -27,11 +29,13 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const logger = options.logger ?? createLogger(config.logLevel)
   const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...options.db })
   if (options.migrate !== false) await migrateToLatest(db)
-  return { db, cache: createCache(config, clock, logger), clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+  const outbound = options.outbound ?? createOutbound({ allowHosts: config.outboundAllowHosts })
+  return { db, cache: createCache(config, clock, logger), clock, config, logger, fetch: options.fetch ?? globalThis.fetch, outbound, tasks: new Tasks(logger) }
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
   await deps.tasks.idle()
   await deps.cache.close()
+  await deps.outbound.close()
   await deps.db.destroy()
 }
