@@ -16,6 +16,7 @@ import { createCache } from '../src/platform/deps.js'
 import { createLogger } from '../src/platform/logger.js'
 import { createMetrics } from '../src/platform/metrics.js'
 import { migrateToLatest } from '../src/platform/migrate.js'
+import { createOutbound, type Lookup } from '../src/platform/outbound.js'
 import { Tasks } from '../src/platform/tasks.js'
 
 export const N8N_SECRET = 'n8n-test-secret-0123456789abcdef'
@@ -95,6 +96,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   clock?: Clock
   fetch?: typeof fetch
+  /** Name resolution for the outbound client (simulated DNS answers); OUTBOUND_ALLOW_HOSTS comes from `env`. */
+  lookup?: Lookup
   /** Reuse another instance's store (a second server on the same Postgres and Redis). */
   store?: TestStore
   /** PGlite only: share another instance's database. */
@@ -111,6 +114,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix, ...options.env }))
   const clock = options.clock ?? systemClock
   const logger = createLogger(config.logLevel, options.log)
+  const outbound = createOutbound({ allowHosts: config.outboundAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) })
   let deps: Deps
   if (options.sharedDeps && !config.databaseUrl) {
     deps = {
@@ -119,6 +123,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       clock,
       logger,
       fetch: options.fetch ?? globalThis.fetch,
+      outbound,
       tasks: new Tasks(logger),
       cache: options.sharedDeps.cache,
       metrics: createMetrics(),
@@ -127,7 +132,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
-    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), metrics: createMetrics() }
+    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, outbound, tasks: new Tasks(logger), metrics: createMetrics() }
   }
   const intelagent = await createApp(deps)
   return {
@@ -147,6 +152,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async shutdown() {
       await intelagent.close()
+      await outbound.close()
       if (!options.sharedDeps) {
         await deps.cache.close()
         await deps.db.destroy()

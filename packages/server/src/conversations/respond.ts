@@ -3,6 +3,7 @@ import type { Deps } from '../platform/context.js'
 import type { ConversationRow, MessageRow } from '../platform/db.js'
 import { getSettings } from '../products/settings.js'
 import type { Engines } from '../replies/index.js'
+import { capUtf8, MAX_REPLY_BYTES } from '../replies/types.js'
 import { appendMessage, publishConversation } from './service.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
@@ -44,12 +45,19 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
     const { message: reply } = await appendMessage(deps, {
       ...base,
       role: 'assistant',
-      text: result.text,
+      // Whatever the engine (a custom one included), a reply is bounded before it is stored.
+      text: capUtf8(result.text, MAX_REPLY_BYTES),
       meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
     })
     return reply
   } catch (err) {
-    deps.logger.warn('reply engine failed', { engine: settings.engine, conversationId: conv.id, error: String((err as Error)?.message ?? err) })
+    deps.logger.warn('reply engine failed', {
+      engine: settings.engine,
+      licenseId: conv.license_id,
+      product: conv.product,
+      conversationId: conv.id,
+      error: String((err as Error)?.message ?? err),
+    })
     const { message: reply } = await appendMessage(deps, {
       ...base,
       role: 'system',

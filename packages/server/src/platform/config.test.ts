@@ -58,4 +58,13 @@ describe('configuration', () => {
     const c = loadConfig({ DATA_DIR: dataDir(), SQUARESPACE_PRODUCT_MAP: '{"A":["chatbot"],"B":{"products":["sales-agent"],"tier":"business"}}' })
     expect(c.squarespace.productMap).toEqual({ A: { products: ['chatbot'] }, B: { products: ['sales-agent'], tier: 'business' } })
   })
+
+  it('reads OUTBOUND_ALLOW_HOSTS as exact host:port pairs, empty by default, and names each malformed entry', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).outboundAllowHosts).toEqual([])
+    expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'test' }).outboundAllowHosts).toEqual([])
+    const c = loadConfig({ DATA_DIR: dataDir(), OUTBOUND_ALLOW_HOSTS: 'LocalHost:5678, 127.0.0.1:80,[::1]:8080' })
+    expect(c.outboundAllowHosts).toEqual(['localhost:5678', '127.0.0.1:80', '[::1]:8080'])
+    const found = problems({ OUTBOUND_ALLOW_HOSTS: 'localhost,127.0.0.1:0,n8n:5678/path,http://x:1,ok.test:443' })
+    expect(found.filter((p) => p.startsWith('OUTBOUND_ALLOW_HOSTS'))).toHaveLength(4)
+  })
 })

@@ -65,6 +65,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DEMO: z.enum(['0', '1']).optional(),
+  OUTBOUND_ALLOW_HOSTS: z.string().optional(),
 })
 
 export interface Config {
@@ -95,6 +96,8 @@ export interface Config {
   /** Bearer token for GET /metrics; unset = /metrics answers 404. */
   metricsToken: string | undefined
   demo: boolean
+  /** `host:port` pairs the SSRF guard lets through (local fakes in development and tests); nothing else is exempt. */
+  outboundAllowHosts: string[]
 }
 
 export class ConfigError extends Error {
@@ -121,6 +124,29 @@ function parseProductMap(raw: string | undefined, problems: string[]): ProductMa
   const map: ProductMap = {}
   for (const [k, v] of Object.entries(parsed.data)) map[k] = Array.isArray(v) ? { products: v } : v
   return map
+}
+
+/** OUTBOUND_ALLOW_HOSTS: exact `host:port` pairs, normalised the way URLs spell them (so `LocalHost:80` matches `localhost:80`). */
+function parseAllowHosts(raw: string | undefined, problems: string[]): string[] {
+  const out: string[] = []
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let url: URL | undefined
+    try {
+      url = new URL(`http://${entry}`)
+    } catch {
+      url = undefined
+    }
+    const port = /:(\d{1,5})$/.exec(entry)?.[1]
+    if (!url || !port || Number(port) < 1 || Number(port) > 65535 || url.pathname !== '/' || url.search || url.username || !url.hostname) {
+      problems.push(`OUTBOUND_ALLOW_HOSTS: "${entry}" must be host:port, e.g. localhost:5678`)
+      continue
+    }
+    out.push(`${url.hostname}:${Number(port)}`)
+  }
+  return out
 }
 
 /** Development secrets are generated once and kept in DATA_DIR so restarts keep sessions and keys valid. */
@@ -155,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .map((k) => Buffer.from(k.trim(), 'base64'))
   if (encryptionKeys.some((k) => k.length !== 32)) problems.push('ENCRYPTION_KEYS: each key must be 32 bytes, base64-encoded, comma-separated newest first')
   const productMap = parseProductMap(e.SQUARESPACE_PRODUCT_MAP, problems)
+  const outboundAllowHosts = parseAllowHosts(e.OUTBOUND_ALLOW_HOSTS, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const config: Config = {
@@ -186,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logFormat: e.LOG_FORMAT,
     metricsToken: e.METRICS_TOKEN,
     demo: e.DEMO ? e.DEMO === '1' : !production,
+    outboundAllowHosts,
   }
   return { ...config, ...overrides }
 }

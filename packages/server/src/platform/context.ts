@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { Db } from './db.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
+import type { Outbound } from './outbound.js'
 import type { Guard } from './route.js'
 import type { Tasks } from './tasks.js'
 
@@ -15,7 +16,10 @@ export interface Deps {
   clock: Clock
   config: Config
   logger: Logger
+  /** Operator-configured URLs only (Squarespace, Stripe); anything a customer chose goes through `outbound`. */
   fetch: typeof fetch
+  /** The SSRF-guarded client for customer-chosen URLs. */
+  outbound: Outbound
   tasks: Tasks
   metrics: Metrics
 }

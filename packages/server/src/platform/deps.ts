@@ -7,12 +7,14 @@ import { createDb, type DbOptions } from './db.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { migrateToLatest } from './migrate.js'
+import { createOutbound, type Outbound } from './outbound.js'
 import { Tasks } from './tasks.js'
 
 export interface DepsOptions {
   clock?: Clock
   logger?: Logger
   fetch?: typeof fetch
+  outbound?: Outbound
   db?: Partial<DbOptions>
   /** Run migrations before returning (the server does; the CLI's migrate command does it itself). */
   migrate?: boolean
@@ -28,6 +30,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
   const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...options.db })
   if (options.migrate !== false) await migrateToLatest(db)
+  const outbound = options.outbound ?? createOutbound({ allowHosts: config.outboundAllowHosts })
   return {
     db,
     cache: createCache(config, clock, logger),
@@ -35,6 +38,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     config,
     logger,
     fetch: options.fetch ?? globalThis.fetch,
+    outbound,
     tasks: new Tasks(logger),
     metrics: createMetrics(),
   }
@@ -43,5 +47,6 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
 export async function closeDeps(deps: Deps): Promise<void> {
   await deps.tasks.idle()
   await deps.cache.close()
+  await deps.outbound.close()
   await deps.db.destroy()
 }

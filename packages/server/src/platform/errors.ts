@@ -5,6 +5,7 @@ export const errorStatus = {
   bad_request: 400,
   invalid_json: 400,
   validation_failed: 422,
+  url_not_allowed: 400,
   malformed_key: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,

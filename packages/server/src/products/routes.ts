@@ -61,7 +61,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       const { product } = c.req.valid('param')
       assertPurchased(c.get('principal').products, product)
       const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
-      const settings = body.settings ? await saveSettings(deps.db, licenseId, product, body.settings) : await getSettings(deps.db, licenseId, product)
+      const settings = body.settings ? await saveSettings(deps, licenseId, product, body.settings) : await getSettings(deps.db, licenseId, product)
       const publishable = isPublishable(product)
       // Publishable keys can be shown again, so configure returns the current one; secret keys are issued fresh.
       const existing = publishable && !body.newKey ? await activeKeyFor(deps.db, licenseId, product) : undefined
@@ -246,7 +246,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       const licenseId = tenantOf(c)
       const { product } = c.req.valid('param')
       assertPurchased(c.get('principal').products, product)
-      const settings = await saveSettings(deps.db, licenseId, product, c.req.valid('json'))
+      const settings = await saveSettings(deps, licenseId, product, c.req.valid('json'))
       await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'settings.updated', target: product, ip: clientIp(c) })
       return c.json({ product, settings }, 200)
     },

@@ -2,35 +2,20 @@
 
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
+import type { Deps } from '../platform/context.js'
 import type { Database } from '../platform/db.js'
+import { AppError } from '../platform/errors.js'
+import { OutboundError } from '../platform/outbound.js'
 import type { Product } from '../platform/products.js'
 
 export const ENGINES = ['knowledge', 'webhook', 'openai'] as const
 
-/** True for hosts a customer must not point the server at: loopback, private, link-local, metadata. */
-export function isPrivateHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '')
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h)
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])]
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    )
-  }
-  return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:')
-}
-
-/** An outbound URL a customer configures (n8n, OpenAI-compatible): public hosts only, so the server cannot be aimed inward. */
-const outboundUrl = z
-  .url({ protocol: /^https?$/ })
-  .refine((u) => !isPrivateHost(new URL(u).hostname), 'must be a public http(s) URL (private and loopback hosts are refused)')
+/**
+ * An outbound URL a customer configures (n8n, OpenAI-compatible). The schema only bounds its size: whether it is a
+ * public http(s) URL is decided by the outbound client when it is saved (`saveSettings`) and again at every call,
+ * so a bad one answers 400 `url_not_allowed` rather than a schema error.
+ */
+const outboundUrl = z.string().trim().min(1).max(2048).describe('A public http(s) URL; private, loopback and metadata addresses are refused')
 
 export const settingsSchema = z.strictObject({
   botName: z.string().min(1).max(60).default('Assistant'),
@@ -101,9 +86,31 @@ export async function getSettings(db: Kysely<Database>, licenseId: string, produ
   return value
 }
 
-export async function saveSettings(db: Kysely<Database>, licenseId: string, product: string, patch: Partial<ProductSettings>): Promise<ProductSettings> {
+/** Refuses a URL the server must not call; a name that does not resolve yet is accepted (every call checks again). */
+async function assertOutboundUrl(deps: Pick<Deps, 'outbound'>, field: string, url: string): Promise<void> {
+  try {
+    await deps.outbound.checkUrl(url)
+  } catch (err) {
+    if (err instanceof OutboundError && err.code === 'network') return
+    if (err instanceof OutboundError && err.code === 'url_not_allowed') {
+      const why = err.resolvedAddress === undefined ? err.message : 'its host resolves to a loopback, private, link-local or otherwise non-public address'
+      throw new AppError('url_not_allowed', `${field}: must be a public http(s) URL (${why})`)
+    }
+    throw err
+  }
+}
+
+export async function saveSettings(
+  deps: Pick<Deps, 'db' | 'outbound'>,
+  licenseId: string,
+  product: string,
+  patch: Partial<ProductSettings>,
+): Promise<ProductSettings> {
+  const { db } = deps
   memoFor(db).delete(`${licenseId}:${product}`)
   const next = settingsSchema.parse({ ...(await getSettings(db, licenseId, product)), ...patch })
+  if (patch.webhook && next.webhook) await assertOutboundUrl(deps, 'webhook.url', next.webhook.url)
+  if (patch.openai && next.openai) await assertOutboundUrl(deps, 'openai.baseUrl', next.openai.baseUrl)
   await db
     .insertInto('product_settings')
     .values({ license_id: licenseId, product, settings: JSON.stringify(next) })

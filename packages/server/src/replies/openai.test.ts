@@ -1,16 +1,15 @@
-import { HttpResponse, http } from 'msw'
-import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
 import { defaultSettings, type ProductSettings } from '../products/settings.js'
 import { createOpenAiEngine } from './openai.js'
-import type { ReplyContext, ReplyEngine, ReplySink } from './types.js'
+import { MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplySink } from './types.js'
 
-const BASE = 'https://llm.example.test/v1'
 const API_KEY = 'sk-proj-test-0123456789abcdefWXYZ'
-const server = setupServer()
+let llmHost: FakeHost
+let BASE: string
 
 /** SSE text exactly as api.openai.com streams a chat completion. */
 function completionStream(tokens: string[], options: { finishReason?: string; eol?: string; model?: string } = {}): string {
@@ -44,7 +43,7 @@ function sse(pieces: Uint8Array[] | string, hold?: Promise<void>): Response {
       controller.close()
     },
   })
-  return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } })
+  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } })
 }
 
 function bytesInPiecesOf(text: string, size: number): Uint8Array[] {
@@ -61,12 +60,10 @@ interface Captured {
 
 function llm(respond: () => Response | Promise<Response>): Captured[] {
   const calls: Captured[] = []
-  server.use(
-    http.post(`${BASE}/chat/completions`, async ({ request }) => {
-      calls.push({ authorization: request.headers.get('authorization'), body: (await request.json()) as Captured['body'] })
-      return respond()
-    }),
-  )
+  llmHost.on('POST', '/v1/chat/completions', async ({ request }) => {
+    calls.push({ authorization: request.headers.get('authorization'), body: (await request.json()) as Captured['body'] })
+    return respond()
+  })
   return calls
 }
 
@@ -105,16 +102,17 @@ describe('openai engine', () => {
   }
 
   beforeAll(async () => {
-    server.listen({ onUnhandledRequest: 'error' })
-    app = await createTestApp()
-    engine = createOpenAiEngine({ ...app.deps, fetch: (input, init) => globalThis.fetch(input, init) })
+    llmHost = await fakeHost()
+    BASE = `${llmHost.origin}/v1`
+    app = await createTestApp({ env: { OUTBOUND_ALLOW_HOSTS: llmHost.hostPort } })
+    engine = createOpenAiEngine(app.deps)
     licenseId = (await newLicense(app)).id
     keyless = (await newLicense(app)).id
     await putSecret(app.deps, licenseId, 'chatbot', 'openai_api_key', API_KEY)
   })
-  afterEach(() => server.resetHandlers())
+  afterEach(() => llmHost.reset())
   afterAll(async () => {
-    server.close()
+    await llmHost.close()
     await app.shutdown()
   })
 
@@ -165,7 +163,7 @@ describe('openai engine', () => {
 
   it('throws with the status and a redacted message on a non-2xx answer', async () => {
     llm(() =>
-      HttpResponse.json(
+      Response.json(
         {
           error: {
             message: 'Incorrect API key provided: sk-proj-***WXYZ. You can find your API key at https://platform.openai.com/account/api-keys.',
@@ -181,7 +179,7 @@ describe('openai engine', () => {
     expect(err).toBeInstanceOf(Error)
     expect(err.message).toMatch(/answered 401: Incorrect API key provided/)
     expect(err.message).not.toContain('WXYZ')
-    llm(() => HttpResponse.json({ error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', code: 'rate_limit_exceeded' } }, { status: 429 }))
+    llm(() => Response.json({ error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', code: 'rate_limit_exceeded' } }, { status: 429 }))
     await expect(engine.reply(ctx(licenseId), recorder())).rejects.toThrow(/429: Rate limit reached/)
   })
 
@@ -222,7 +220,7 @@ describe('openai engine', () => {
 
   it('accepts a server that ignores stream:true and answers with one chat.completion', async () => {
     llm(() =>
-      HttpResponse.json({
+      Response.json({
         id: 'chatcmpl-1',
         object: 'chat.completion',
         created: 1732406400,
@@ -233,5 +231,33 @@ describe('openai engine', () => {
     const sink = recorder()
     expect(await engine.reply(ctx(licenseId), sink)).toEqual({ kind: 'answer', text: 'Whole answer.', meta: { model: 'llama3.1:8b', finishReason: 'stop' } })
     expect(sink.tokens).toEqual(['Whole answer.'])
+  })
+  it('stops at the reply cap: no more than 16 KiB is streamed or returned, cut on a character boundary', async () => {
+    // 3-byte characters, so the cap falls inside one unless the cut respects UTF-8.
+    const tokens = Array.from({ length: 400 }, () => '€'.repeat(20))
+    llm(() => sse(completionStream(tokens)))
+    const sink = recorder()
+    const result = await engine.reply(ctx(licenseId), sink)
+    expect(result.kind).toBe('answer')
+    const text = result.kind === 'answer' ? result.text : ''
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_REPLY_BYTES)
+    expect(Buffer.byteLength(text)).toBeGreaterThan(MAX_REPLY_BYTES - 3)
+    expect(text).toMatch(/^€+$/)
+    expect(sink.tokens.join('')).toBe(text)
+    expect(result).toMatchObject({ meta: { finishReason: 'length' } })
+  })
+
+  it('cuts a stream that goes past the 1 MiB response cap without ever ending', async () => {
+    let sent = 0
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Keep-alive comments only: no text, so only the byte cap can stop it.
+        sent += 64 * 1024
+        controller.enqueue(new TextEncoder().encode(`: ${'x'.repeat(64 * 1024 - 3)}\n`))
+      },
+    })
+    llm(() => new Response(endless, { headers: { 'content-type': 'text/event-stream' } }))
+    await expect(engine.reply(ctx(licenseId), recorder())).rejects.toThrow(/exceeds 1048576 bytes/)
+    expect(sent).toBeLessThan(8 * 1024 * 1024)
   })
 })

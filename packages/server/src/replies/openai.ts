@@ -1,13 +1,17 @@
 // The OpenAI-compatible reply engine: a streamed POST {baseUrl}/chat/completions, forwarded token by token to the
 // visitor. Works with OpenAI and anything speaking its wire format (Azure-style proxies, OpenRouter, Ollama, vLLM).
 import type { Deps } from '../platform/context.js'
+import type { OutboundResponse } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
 import { settingsSchema } from '../products/settings.js'
-import type { ReplyContext, ReplyEngine, ReplyResult, ReplySink } from './types.js'
+import { capUtf8, MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplyResult, type ReplySink } from './types.js'
 
 export const OPENAI_SECRET_NAME = 'openai_api_key'
 
-export type OpenAiDeps = Pick<Deps, 'db' | 'config' | 'fetch'>
+export type OpenAiDeps = Pick<Deps, 'db' | 'config' | 'outbound'>
+
+/** A streamed answer may take a while; respond() bounds the whole reply at 60 s as well. */
+const TIMEOUT_MS = 60_000
 
 type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
 
@@ -29,7 +33,7 @@ export function chatMessages(ctx: ReplyContext, systemPrompt: string): ChatMessa
 /** API error text can echo a masked key ("Incorrect API key provided: sk-abc***xyz"); keep even that out of logs. */
 const redact = (text: string): string => text.replace(/\b(sk|rk)-[\w*-]+/g, '$1-…').slice(0, 300)
 
-async function describeError(res: Response): Promise<string> {
+async function describeError(res: OutboundResponse): Promise<string> {
   const text = await res.text().catch(() => '')
   try {
     const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
@@ -43,11 +47,32 @@ async function describeError(res: Response): Promise<string> {
 
 interface ChunkState {
   text: string
+  /** UTF-8 size of `text`, kept within MAX_REPLY_BYTES. */
+  bytes: number
   finishReason: string | null
   model: string | null
 }
 
-/** Applies one `data:` payload; returns false at `[DONE]`. */
+/** Adds text up to the reply cap; returns false once the cap is reached (the rest is not read, let alone stored). */
+function addText(state: ChunkState, sink: ReplySink, delta: string): boolean {
+  const size = Buffer.byteLength(delta)
+  if (state.bytes + size <= MAX_REPLY_BYTES) {
+    state.text += delta
+    state.bytes += size
+    sink.token(delta)
+    return true
+  }
+  const kept = capUtf8(delta, MAX_REPLY_BYTES - state.bytes)
+  if (kept) {
+    state.text += kept
+    sink.token(kept)
+  }
+  state.bytes = MAX_REPLY_BYTES
+  state.finishReason = 'length'
+  return false
+}
+
+/** Applies one `data:` payload; returns false at `[DONE]` or when the reply cap is reached. */
 function applyEvent(data: string, state: ChunkState, sink: ReplySink): boolean {
   if (data === '[DONE]') return false
   let chunk: {
@@ -64,11 +89,8 @@ function applyEvent(data: string, state: ChunkState, sink: ReplySink): boolean {
   if (typeof chunk.model === 'string') state.model = chunk.model
   const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0)
   const delta = choice?.delta?.content
-  if (typeof delta === 'string' && delta.length > 0) {
-    state.text += delta
-    sink.token(delta)
-  }
   if (typeof choice?.finish_reason === 'string') state.finishReason = choice.finish_reason
+  if (typeof delta === 'string' && delta.length > 0) return addText(state, sink, delta)
   return true
 }
 
@@ -113,6 +135,8 @@ async function readStream(body: ReadableStream<Uint8Array>, state: ChunkState, s
     dispatch()
   } finally {
     signal.removeEventListener('abort', onAbort)
+    // Stopping early (the reply cap, [DONE] before the end, an error) leaves the rest unread: drop it, free the socket.
+    await reader.cancel().catch(() => {})
     reader.releaseLock()
   }
 }
@@ -123,27 +147,25 @@ export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
       const cfg = ctx.settings.openai ?? DEFAULTS
       const apiKey = await getSecret(deps, ctx.licenseId, ctx.product, OPENAI_SECRET_NAME)
       if (!apiKey) throw new Error('The openai engine is selected but no OpenAI API key is stored for this product')
-      const res = await deps.fetch(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+      // The base URL is the customer's: the guarded client checks it (and every redirect) at each call.
+      const res = await deps.outbound.request(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
         body: JSON.stringify({ model: cfg.model, messages: chatMessages(ctx, cfg.systemPrompt), stream: true }),
+        timeoutMs: TIMEOUT_MS,
         signal: ctx.signal,
       })
       if (!res.ok) throw new Error(`OpenAI-compatible endpoint answered ${res.status}: ${await describeError(res)}`)
 
-      const state: ChunkState = { text: '', finishReason: null, model: null }
+      const state: ChunkState = { text: '', bytes: 0, finishReason: null, model: null }
       if ((res.headers.get('content-type') ?? '').includes('application/json')) {
         // Some compatible servers ignore stream: true and answer with one chat.completion object.
         const body = (await res.json()) as { model?: string; choices?: { message?: { content?: unknown }; finish_reason?: string }[] }
         const content = body.choices?.[0]?.message?.content
-        if (typeof content === 'string' && content) {
-          state.text = content
-          sink.token(content)
-        }
         state.finishReason = body.choices?.[0]?.finish_reason ?? null
+        if (typeof content === 'string' && content) addText(state, sink, content)
         state.model = body.model ?? null
       } else {
-        if (!res.body) throw new Error('OpenAI-compatible endpoint answered without a body')
         await readStream(res.body, state, sink, ctx.signal)
       }
       const text = state.text.trim()

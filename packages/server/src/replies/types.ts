@@ -31,4 +31,16 @@ export interface ReplyEngine {
   reply(ctx: ReplyContext, sink: ReplySink): Promise<ReplyResult>
 }
 
+/** No engine's reply is stored (or streamed) beyond this many bytes of UTF-8 text. */
+export const MAX_REPLY_BYTES = 16 * 1024
+
+/** The longest prefix of `text` within `maxBytes` of UTF-8, never splitting a character. */
+export function capUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text)
+  if (bytes.length <= maxBytes) return text
+  let end = maxBytes
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end).toString('utf8')
+}
+
 export type EngineFactory = (deps: Deps) => ReplyEngine

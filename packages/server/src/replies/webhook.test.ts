@@ -1,6 +1,5 @@
-import { delay, HttpResponse, http } from 'msw'
-import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, N8N_SECRET, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
@@ -9,10 +8,11 @@ import { SIGNATURE_HEADER, verifyIntelagent } from '../webhooks/signature.js'
 import type { ReplyContext, ReplyEngine, ReplySink } from './types.js'
 import { createWebhookEngine, type WebhookPayload } from './webhook.js'
 
-const HOOK = 'https://n8n.example.test/webhook/intelagent-chat'
+const HOOK_PATH = '/webhook/intelagent-chat'
 const PRODUCT_SECRET = 'per-product-signing-secret-0001'
 
-const server = setupServer()
+let n8nHost: FakeHost
+let HOOK: string
 const sink: ReplySink = { typing: () => {}, token: () => {} }
 
 interface Received {
@@ -23,17 +23,15 @@ interface Received {
 }
 
 /** An n8n Webhook node: records each delivery after checking its signature, then answers with `respond`. */
-function n8n(secret: string, respond: (call: number) => Response | Promise<Response>) {
+function n8n(secret: string, respond: (call: number, destroy: () => void) => Response | Promise<Response>) {
   const received: Received[] = []
-  server.use(
-    http.post(HOOK, async ({ request }) => {
-      const raw = await request.text()
-      const signature = request.headers.get(SIGNATURE_HEADER)
-      verifyIntelagent(secret, signature ?? undefined, raw, Date.now())
-      received.push({ raw, body: JSON.parse(raw), signature, contentType: request.headers.get('content-type') })
-      return respond(received.length)
-    }),
-  )
+  n8nHost.on('POST', HOOK_PATH, async ({ request, destroy }) => {
+    const raw = await request.text()
+    const signature = request.headers.get(SIGNATURE_HEADER)
+    verifyIntelagent(secret, signature ?? undefined, raw, Date.now())
+    received.push({ raw, body: JSON.parse(raw), signature, contentType: request.headers.get('content-type') })
+    return respond(received.length, destroy)
+  })
   return received
 }
 
@@ -59,22 +57,22 @@ describe('webhook engine', () => {
   }
 
   beforeAll(async () => {
-    server.listen({ onUnhandledRequest: 'error' })
-    app = await createTestApp()
-    // Resolve fetch per call so msw's interception applies whenever the app was built.
-    engine = createWebhookEngine({ ...app.deps, fetch: (input, init) => globalThis.fetch(input, init) })
+    n8nHost = await fakeHost()
+    HOOK = `${n8nHost.origin}${HOOK_PATH}`
+    app = await createTestApp({ env: { OUTBOUND_ALLOW_HOSTS: n8nHost.hostPort } })
+    engine = createWebhookEngine(app.deps)
     withSecret = (await newLicense(app)).id
     withoutSecret = (await newLicense(app)).id
     await putSecret(app.deps, withSecret, 'chatbot', 'webhook_signing_secret', PRODUCT_SECRET)
   })
-  afterEach(() => server.resetHandlers())
+  afterEach(() => n8nHost.reset())
   afterAll(async () => {
-    server.close()
+    await n8nHost.close()
     await app.shutdown()
   })
 
   it('posts the signed message event and stores the reply from the response', async () => {
-    const received = n8n(PRODUCT_SECRET, () => HttpResponse.json({ reply: 'Yes, we ship to Norway in 5–10 days.' }))
+    const received = n8n(PRODUCT_SECRET, () => Response.json({ reply: 'Yes, we ship to Norway in 5–10 days.' }))
     const result = await engine.reply(ctx(withSecret), sink)
     expect(result).toEqual({ kind: 'answer', text: 'Yes, we ship to Norway in 5–10 days.', meta: { status: 200 } })
     expect(received).toHaveLength(1)
@@ -95,7 +93,7 @@ describe('webhook engine', () => {
   })
 
   it('signs with the product’s own secret, so the server-wide secret does not verify it', async () => {
-    const received = n8n(PRODUCT_SECRET, () => HttpResponse.json({ reply: 'ok' }))
+    const received = n8n(PRODUCT_SECRET, () => Response.json({ reply: 'ok' }))
     await engine.reply(ctx(withSecret), sink)
     const { raw, signature } = received[0] as Received
     expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/)
@@ -103,7 +101,7 @@ describe('webhook engine', () => {
   })
 
   it('falls back to N8N_WEBHOOK_SECRET when the product has no signing secret', async () => {
-    const received = n8n(N8N_SECRET, () => HttpResponse.json({ reply: 'signed with the server secret' }))
+    const received = n8n(N8N_SECRET, () => Response.json({ reply: 'signed with the server secret' }))
     expect(await engine.reply(ctx(withoutSecret), sink)).toMatchObject({ kind: 'answer', text: 'signed with the server secret' })
     expect(received).toHaveLength(1)
   })
@@ -112,19 +110,19 @@ describe('webhook engine', () => {
     const shapes = [{ text: 'from text' }, { output: 'from output' }, [{ output: 'from an array' }]]
     const answers: string[] = []
     for (const shape of shapes) {
-      n8n(PRODUCT_SECRET, () => HttpResponse.json(shape))
+      n8n(PRODUCT_SECRET, () => Response.json(shape))
       const result = await engine.reply(ctx(withSecret), sink)
       answers.push(result.kind === 'answer' ? result.text : result.kind)
     }
     expect(answers).toEqual(['from text', 'from output', 'from an array'])
   })
 
-  it('defers when n8n acknowledges without a reply (202, empty 200, or {deferred:true})', async () => {
+  it('defers only when n8n says so: 202, 204 or {deferred:true}', async () => {
     const responses = [
-      () => new HttpResponse(null, { status: 202 }),
-      () => new HttpResponse('', { status: 200 }),
-      () => new HttpResponse(null, { status: 204 }),
-      () => HttpResponse.json({ deferred: true }),
+      () => new Response(null, { status: 202 }),
+      () => new Response(null, { status: 204 }),
+      () => Response.json({ deferred: true }),
+      () => Response.json([{ deferred: true }]),
     ]
     for (const respond of responses) {
       n8n(PRODUCT_SECRET, respond)
@@ -132,9 +130,21 @@ describe('webhook engine', () => {
     }
   })
 
+  it('treats a 200 with an empty body as a failure, not a deferral (n8n’s answer when a Code node throws)', async () => {
+    const received = n8n(PRODUCT_SECRET, () => new Response('', { status: 200 }))
+    await expect(engine.reply(ctx(withSecret), sink)).rejects.toThrow(/answered 200 with an empty body/)
+    // Not retried: the flow did run, and a second run could act twice.
+    expect(received).toHaveLength(1)
+  })
+
+  it('treats a 200 that is not JSON as a failure', async () => {
+    n8n(PRODUCT_SECRET, () => new Response('<html>Workflow error</html>', { status: 200, headers: { 'content-type': 'text/html' } }))
+    await expect(engine.reply(ctx(withSecret), sink)).rejects.toThrow(/not JSON/)
+  })
+
   it('retries once after a 500, then uses the answer', async () => {
     const received = n8n(PRODUCT_SECRET, (call) =>
-      call === 1 ? HttpResponse.json({ message: 'Workflow could not be started!' }, { status: 500 }) : HttpResponse.json({ reply: 'second time lucky' }),
+      call === 1 ? Response.json({ message: 'Workflow could not be started!' }, { status: 500 }) : Response.json({ reply: 'second time lucky' }),
     )
     expect(await engine.reply(ctx(withSecret), sink)).toEqual({ kind: 'answer', text: 'second time lucky', meta: { status: 200, attempts: 2 } })
     expect(received).toHaveLength(2)
@@ -142,7 +152,7 @@ describe('webhook engine', () => {
   })
 
   it('gives up after one retry when n8n keeps failing', async () => {
-    const received = n8n(PRODUCT_SECRET, () => new HttpResponse('Bad gateway', { status: 502 }))
+    const received = n8n(PRODUCT_SECRET, () => new Response('Bad gateway', { status: 502 }))
     await expect(engine.reply(ctx(withSecret), sink)).rejects.toThrow(/502 \(after one retry\)/)
     expect(received).toHaveLength(2)
   })
@@ -150,7 +160,7 @@ describe('webhook engine', () => {
   it('times out each attempt, retries once, then throws', async () => {
     const received = n8n(PRODUCT_SECRET, async () => {
       await delay(5_000)
-      return HttpResponse.json({ reply: 'too late' })
+      return Response.json({ reply: 'too late' })
     })
     const started = Date.now()
     await expect(engine.reply(ctx(withSecret, { webhook: { url: HOOK, timeoutMs: 200 } }), sink)).rejects.toThrow(/timed out after 200 ms \(after one retry\)/)
@@ -159,24 +169,37 @@ describe('webhook engine', () => {
   })
 
   it('retries a network error once', async () => {
-    const received = n8n(PRODUCT_SECRET, (call) => (call === 1 ? HttpResponse.error() : HttpResponse.json({ reply: 'back online' })))
+    const received = n8n(PRODUCT_SECRET, (call, destroy) => {
+      if (call === 1) destroy()
+      return Response.json({ reply: 'back online' })
+    })
     expect(await engine.reply(ctx(withSecret), sink)).toMatchObject({ kind: 'answer', text: 'back online' })
     expect(received).toHaveLength(2)
   })
 
   it('does not retry a 4xx', async () => {
-    const received = n8n(PRODUCT_SECRET, () => HttpResponse.json({ code: 404, message: 'The requested webhook is not registered.' }, { status: 404 }))
+    const received = n8n(PRODUCT_SECRET, () => Response.json({ code: 404, message: 'The requested webhook is not registered.' }, { status: 404 }))
     await expect(engine.reply(ctx(withSecret), sink)).rejects.toThrow(/answered 404/)
     expect(received).toHaveLength(1)
   })
 
   it('throws on a 200 that is neither a reply nor a deferral', async () => {
-    n8n(PRODUCT_SECRET, () => HttpResponse.json({ ok: true }))
+    n8n(PRODUCT_SECRET, () => Response.json({ ok: true }))
     await expect(engine.reply(ctx(withSecret), sink)).rejects.toThrow(/without a reply/)
   })
 
+  it('refuses at call time a URL that resolves inward, even one saved earlier, and never retries it', async () => {
+    const received = n8n(PRODUCT_SECRET, () => Response.json({ reply: 'should not be reached' }))
+    // The same listener, named `localhost` instead of the allow-listed 127.0.0.1:port pair.
+    const inward = `http://localhost:${n8nHost.port}${HOOK_PATH}`
+    const hitsBefore = n8nHost.hits
+    await expect(engine.reply(ctx(withSecret, { webhook: { url: inward, timeoutMs: 2_000 } }), sink)).rejects.toThrow(/refused: .*not a public address/)
+    expect(received).toHaveLength(0)
+    expect(n8nHost.hits).toBe(hitsBefore)
+  })
+
   it('throws without calling anything when no webhook URL is configured', async () => {
-    const received = n8n(PRODUCT_SECRET, () => HttpResponse.json({ reply: 'x' }))
+    const received = n8n(PRODUCT_SECRET, () => Response.json({ reply: 'x' }))
     await expect(engine.reply(ctx(withSecret, { webhook: null }), sink)).rejects.toThrow(/no webhook URL/)
     expect(received).toHaveLength(0)
   })
@@ -184,7 +207,7 @@ describe('webhook engine', () => {
   it('stops without a retry when the caller aborts', async () => {
     const received = n8n(PRODUCT_SECRET, async () => {
       await delay(5_000)
-      return HttpResponse.json({ reply: 'too late' })
+      return Response.json({ reply: 'too late' })
     })
     const controller = new AbortController()
     setTimeout(() => controller.abort(new Error('visitor left')), 100)

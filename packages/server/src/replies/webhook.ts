@@ -1,6 +1,8 @@
 // The n8n reply engine: a signed POST of the visitor's message to the owner's flow, with a timeout and one retry.
-// The flow answers in its response, or acknowledges and posts the answer later to /api/webhooks/n8n/replies.
+// The flow answers in its response, or acknowledges (202, 204, {"deferred": true}) and posts the answer later to
+// /api/webhooks/n8n/replies. The call goes through the SSRF-guarded outbound client: the URL is the customer's.
 import type { Deps } from '../platform/context.js'
+import { OutboundError, type OutboundResponse } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
 import { SIGNATURE_HEADER, signIntelagent } from '../webhooks/signature.js'
 import type { ReplyContext, ReplyEngine, ReplyResult } from './types.js'
@@ -10,7 +12,7 @@ export const WEBHOOK_SECRET_NAME = 'webhook_signing_secret'
 const MAX_REPLY_CHARS = 4000
 const RETRY_DELAY_MS = 250
 
-export type WebhookDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'fetch'>
+export type WebhookDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'outbound'>
 
 /** The JSON body n8n receives. Documented in docs/ for flow builders; keep it backwards compatible. */
 export interface WebhookPayload {
@@ -58,11 +60,15 @@ const isDeferred = (body: unknown): boolean => {
 /** Thrown for a failure worth one more try (network error, timeout, 5xx). */
 class RetryableError extends Error {}
 
+/** How a flow says "I will post the answer later": 202, 204 or `{"deferred": true}`; nothing else defers. */
+const DEFERRED_STATUSES = new Set([202, 204])
+
 export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
   async function attempt(url: string, raw: string, secret: string, timeoutMs: number, signal: AbortSignal): Promise<ReplyResult> {
-    let res: Response
+    let res: OutboundResponse
+    let text: string
     try {
-      res = await deps.fetch(url, {
+      res = await deps.outbound.request(url, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
@@ -70,19 +76,16 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
           [SIGNATURE_HEADER]: signIntelagent(secret, raw, Math.floor(deps.clock.now() / 1000)),
         },
         body: raw,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        timeoutMs,
+        signal,
       })
-    } catch (err) {
-      if (signal.aborted) throw err
-      const timedOut = (err as Error)?.name === 'TimeoutError'
-      throw new RetryableError(timedOut ? `n8n webhook timed out after ${timeoutMs} ms` : `n8n webhook unreachable: ${(err as Error)?.message ?? err}`)
-    }
-    let text: string
-    try {
       text = await res.text()
     } catch (err) {
       if (signal.aborted) throw err
-      throw new RetryableError(`n8n webhook response was cut off: ${(err as Error)?.message ?? err}`)
+      if (!(err instanceof OutboundError) || err.code === 'url_not_allowed' || err.code === 'too_many_redirects' || err.code === 'response_too_large')
+        throw new Error(`n8n webhook refused: ${(err as Error)?.message ?? err}`)
+      if (err.code === 'timeout') throw new RetryableError(`n8n webhook timed out after ${timeoutMs} ms`)
+      throw new RetryableError(`n8n webhook unreachable: ${err.message}`)
     }
     if (res.status >= 500) throw new RetryableError(`n8n webhook answered ${res.status}`)
     if (!res.ok) throw new Error(`n8n webhook answered ${res.status}`)
@@ -100,8 +103,10 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
     }
     const reply = extractReply(body)
     if (reply) return { kind: 'answer', text: reply, meta: { status: res.status } }
-    if (res.status === 202 || !text.trim() || isDeferred(body)) return { kind: 'deferred', meta: { status: res.status } }
-    throw new Error(`n8n webhook answered ${res.status} without a reply (expected {"reply": "…"} or {"deferred": true})`)
+    if (DEFERRED_STATUSES.has(res.status) || isDeferred(body)) return { kind: 'deferred', meta: { status: res.status } }
+    // n8n answers 200 with an empty body when a Code node throws: a silent failure, not a promise to answer later.
+    if (!text.trim()) throw new Error(`n8n webhook answered ${res.status} with an empty body (expected {"reply": "…"}, or 202, 204 or {"deferred": true})`)
+    throw new Error(`n8n webhook answered ${res.status} without a reply (expected {"reply": "…"}, or 202, 204 or {"deferred": true})`)
   }
 
   return {
