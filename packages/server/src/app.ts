@@ -14,6 +14,7 @@ import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId 
 import { idempotency } from './platform/idempotency.js'
 import { bearerMatches, observeRequests } from './platform/metrics.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
+import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
@@ -26,6 +27,8 @@ import { widgetRoutes } from './widget/routes.js'
 export interface Intelagent {
   app: ReturnType<typeof createRouter>
   keys: KeyResolver
+  /** The event streams open on this instance. */
+  streams: StreamHub
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -39,6 +42,8 @@ export interface AppOptions {
 export async function createApp(deps: Deps, options: AppOptions = {}): Promise<Intelagent> {
   const keys = new KeyResolver(deps)
   await keys.start()
+  const streams = new StreamHub(deps)
+  await streams.start()
   const engines = createEngines(deps)
   let demoKeys = options.demo
 
@@ -95,8 +100,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', apiKeyRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', knowledgeRoutes(deps))
-  app.route('/', conversationRoutes(deps))
-  app.route('/', widgetRoutes(deps, keys, engines))
+  app.route('/', conversationRoutes(deps, streams))
+  app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
@@ -119,10 +124,12 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   return {
     app,
     keys,
+    streams,
     setDemo(k) {
       demoKeys = k
     },
     async close() {
+      streams.stop()
       await keys.stop()
       await deps.tasks.idle()
     },

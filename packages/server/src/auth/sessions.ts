@@ -4,6 +4,7 @@ import type { Deps, Principal } from '../platform/context.js'
 import { randomToken } from '../platform/crypto.js'
 import type { License, User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
+import { closeStreams, streamTag } from '../platform/streams.js'
 import { signSession } from './tokens.js'
 
 const CACHE_TTL_MS = 10 * 60_000
@@ -120,6 +121,7 @@ export async function revokeSession(deps: Deps, licenseKey: string | null, sid: 
     .where('revoked_at', 'is', null)
     .execute()
   await dropCachedSessions(deps, licenseKey, [sid])
+  await closeStreams(deps.cache, [streamTag.session(sid)], 'session_revoked')
 }
 
 /**

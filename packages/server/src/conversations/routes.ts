@@ -7,6 +7,7 @@ import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { createRouter, jsonBody } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
+import { type StreamHub, streamTag } from '../platform/streams.js'
 import { appendMessage, findConversation, licenseChannel, messagesAfter, publicConversation, publicMessage } from './service.js'
 
 const security = [{ bearerAuth: [] }]
@@ -29,7 +30,7 @@ function decodeCursor(raw: string | undefined): Cursor | undefined {
   }
 }
 
-export function conversationRoutes(deps: Deps) {
+export function conversationRoutes(deps: Deps, streams: StreamHub) {
   const app = createRouter()
 
   app.openapi(
@@ -188,15 +189,23 @@ export function conversationRoutes(deps: Deps) {
     },
   )
 
-  app.get('/api/events', (c) =>
-    streamChannel(c, deps.cache, licenseChannel(tenantOf(c)), {
+  app.get('/api/events', async (c) => {
+    const licenseId = tenantOf(c)
+    const p = c.get('principal')
+    const credential = p.sessionId ? streamTag.session(p.sessionId) : p.keyId ? streamTag.key(p.keyId) : undefined
+    const lease = await streams.open(
+      [streamTag.license(licenseId), ...(credential ? [credential] : [])],
+      [{ name: 'license', key: `events:license:${licenseId}`, limit: deps.config.streamCaps.perLicense }],
+    )
+    return streamChannel(c, deps.cache, licenseChannel(licenseId), {
+      lease,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
         const { type, ...data } = JSON.parse(raw) as { type: string }
         await stream.writeSSE({ event: type, data: JSON.stringify(data) })
       },
-    }),
-  )
+    })
+  })
 
   return app
 }

@@ -7,6 +7,7 @@ import type { Deps } from '../platform/context.js'
 import type { ApiKeysTable } from '../platform/db.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { closeStreams, streamTag } from '../platform/streams.js'
 import { generateApiKey, keyLookup, keyStart } from './format.js'
 import type { KeyResolver } from './resolver.js'
 import { SCOPES } from './scopes.js'
@@ -112,6 +113,7 @@ export function apiKeyRoutes(deps: Deps, keys: KeyResolver) {
         .executeTakeFirst()
       if (!row) throw notFound('API key')
       await keys.invalidate([row.lookup])
+      await closeStreams(deps.cache, [streamTag.key(row.id)], 'key_revoked')
       await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.revoked', target: row.id, ip: clientIp(c), meta: { kind: 'api' } })
       return c.json(publicApiKey(row, deps.clock.now()), 200)
     },

@@ -6,6 +6,7 @@ import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { closeStreams, streamTag } from '../platform/streams.js'
 import { publicLicense } from './queries.js'
 
 export function adminRoutes(deps: Deps, keys: KeyResolver) {
@@ -58,6 +59,7 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
         row.key,
         sessions.map((s) => s.id),
       )
+      if (status !== 'active') await closeStreams(deps.cache, [streamTag.license(id)], status === 'suspended' ? 'license_suspended' : 'license_revoked')
       await audit(deps.db, {
         licenseId: id,
         actor: c.get('principal').email,

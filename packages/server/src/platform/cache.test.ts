@@ -2,7 +2,7 @@
 // the in-process cache otherwise. Plus the local fixed-window limiter on a manual clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createStore, type TestStore, testEnv } from '../../test/harness.js'
-import { type Cache, LocalLimiter } from './cache.js'
+import { type Cache, LocalLimiter, LocalSlots } from './cache.js'
 import { ManualClock, systemClock } from './clock.js'
 import { loadConfig } from './config.js'
 import { createCache } from './deps.js'
@@ -90,6 +90,38 @@ describe('cache port', () => {
     expect(await cache.rateLimit(key, 1, 1000)).toMatchObject({ allowed: true, remaining: 0 })
   })
 
+  it('holds capped slots across instances: all sets or none, freed on release or when not renewed in time', async () => {
+    const a = `slots-a-${Date.now()}`
+    const b = `slots-b-${Date.now()}`
+    const caps = [
+      { key: a, limit: 2 },
+      { key: b, limit: 3 },
+    ]
+    expect(await cache.acquireSlots(caps, 's1', 60_000)).toBe(-1)
+    expect(await other.acquireSlots(caps, 's2', 60_000)).toBe(-1)
+    // a is full: refused, and b is not charged for the refusal.
+    expect(await cache.acquireSlots(caps, 's3', 60_000)).toBe(0)
+    expect(await other.acquireSlots([{ key: b, limit: 3 }], 's4', 60_000)).toBe(-1)
+    expect(await other.acquireSlots([{ key: b, limit: 3 }], 's5', 60_000)).toBe(0)
+    // Taking a slot one already holds is not a second slot.
+    expect(await cache.acquireSlots(caps, 's1', 60_000)).toBe(-1)
+    await other.releaseSlots([
+      { key: a, member: 's1' },
+      { key: b, member: 's1' },
+    ])
+    expect(await cache.acquireSlots(caps, 's3', 60_000)).toBe(-1)
+    // A holder that stops renewing (a crashed instance) loses its slot after the TTL; a renewed one keeps it.
+    const c = `slots-c-${Date.now()}`
+    expect(await cache.acquireSlots([{ key: c, limit: 2 }], 'crashed', 150)).toBe(-1)
+    expect(await other.acquireSlots([{ key: c, limit: 2 }], 'alive', 150)).toBe(-1)
+    expect(await cache.acquireSlots([{ key: c, limit: 2 }], 'late', 60_000)).toBe(0)
+    await sleep(100)
+    await other.renewSlots([{ key: c, member: 'alive' }], 60_000)
+    await sleep(120)
+    expect(await cache.acquireSlots([{ key: c, limit: 2 }], 'late', 60_000)).toBe(-1)
+    expect(await cache.acquireSlots([{ key: c, limit: 2 }], 'later', 60_000)).toBe(0)
+  })
+
   it('delivers published messages to every subscriber until it unsubscribes', async () => {
     const got: string[] = []
     const unsubscribe = await other.subscribe('chan', (m) => got.push(m))
@@ -117,5 +149,23 @@ describe('LocalLimiter', () => {
     clock.advance(1)
     expect(limiter.take('k', 3, 60_000)).toMatchObject({ allowed: true, remaining: 2 })
     expect(limiter.take('k', 3, 60_000, 5).allowed).toBe(false)
+  })
+})
+
+describe('LocalSlots', () => {
+  it('caps each set, frees on release and expires slots that are not renewed', () => {
+    const clock = new ManualClock()
+    const slots = new LocalSlots(clock)
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'a', 1000)).toBe(-1)
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'b', 1000)).toBe(-1)
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'c', 1000)).toBe(0)
+    slots.release([{ key: 'k', member: 'a' }])
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'c', 1000)).toBe(-1)
+    clock.advance(600)
+    slots.renew([{ key: 'k', member: 'b' }], 1000)
+    clock.advance(600)
+    // c was not renewed and expired; b was.
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'd', 1000)).toBe(-1)
+    expect(slots.acquire([{ key: 'k', limit: 2 }], 'e', 1000)).toBe(0)
   })
 })

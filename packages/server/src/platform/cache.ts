@@ -19,6 +19,18 @@ export interface RateCheck {
   cost?: number
 }
 
+/** One capped set of slots (e.g. the open streams of one license) and how many it may hold. */
+export interface SlotCheck {
+  key: string
+  limit: number
+}
+
+/** A slot held in one set: the set's key and the holder's id. */
+export interface Slot {
+  key: string
+  member: string
+}
+
 export interface Cache {
   readonly kind: 'redis' | 'memory'
   get(key: string): Promise<string | null>
@@ -30,6 +42,14 @@ export interface Cache {
   rateLimit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateDecision>
   /** Several limits in one atomic step: admitted (and counted) only if every one has room. */
   rateLimitAll(checks: RateCheck[]): Promise<RateDecision[]>
+  /**
+   * Takes a slot named `member` in every set at once if each has room (atomic across instances). Returns -1 when
+   * taken, else the index of the first full set. A slot not renewed within `ttlMs` frees itself (crashed holders).
+   */
+  acquireSlots(checks: SlotCheck[], member: string, ttlMs: number): Promise<number>
+  /** Keeps held slots alive for another `ttlMs`. */
+  renewSlots(slots: Slot[], ttlMs: number): Promise<void>
+  releaseSlots(slots: Slot[]): Promise<void>
   publish(channel: string, message: string): Promise<void>
   subscribe(channel: string, handler: (message: string) => void): Promise<() => void>
   /** True when the shared store answers; the in-process cache always does. */
@@ -72,14 +92,64 @@ export class LocalLimiter {
   }
 }
 
+/** Capped slot sets in memory; also the fallback when Redis is unreachable. */
+export class LocalSlots {
+  private sets = new Map<string, Map<string, number>>()
+  constructor(private clock: Clock) {}
+
+  acquire(checks: SlotCheck[], member: string, ttlMs: number): number {
+    const now = this.clock.now()
+    for (const [i, c] of checks.entries()) {
+      const set = this.live(c.key, now)
+      if (set && !set.has(member) && set.size >= c.limit) return i
+    }
+    for (const c of checks) {
+      let set = this.sets.get(c.key)
+      if (!set) {
+        set = new Map()
+        this.sets.set(c.key, set)
+      }
+      set.set(member, now + ttlMs)
+    }
+    return -1
+  }
+
+  renew(slots: Slot[], ttlMs: number): void {
+    const until = this.clock.now() + ttlMs
+    for (const s of slots) {
+      const set = this.sets.get(s.key)
+      if (set?.has(s.member)) set.set(s.member, until)
+    }
+  }
+
+  release(slots: Slot[]): void {
+    for (const s of slots) {
+      const set = this.sets.get(s.key)
+      if (!set) continue
+      set.delete(s.member)
+      if (set.size === 0) this.sets.delete(s.key)
+    }
+  }
+
+  /** The set without its expired slots. */
+  private live(key: string, now: number): Map<string, number> | undefined {
+    const set = this.sets.get(key)
+    if (!set) return undefined
+    for (const [m, until] of set) if (until <= now) set.delete(m)
+    return set
+  }
+}
+
 export class MemoryCache implements Cache {
   readonly kind = 'memory' as const
   private store = new Map<string, { value: string; expiresAt: number }>()
   private bus = new EventEmitter().setMaxListeners(0)
   private limiter: LocalLimiter
+  private slots: LocalSlots
 
   constructor(private clock: Clock) {
     this.limiter = new LocalLimiter(clock)
+    this.slots = new LocalSlots(clock)
   }
 
   async get(key: string): Promise<string | null> {
@@ -112,6 +182,18 @@ export class MemoryCache implements Cache {
 
   async rateLimitAll(checks: RateCheck[]): Promise<RateDecision[]> {
     return this.limiter.takeAll(checks)
+  }
+
+  async acquireSlots(checks: SlotCheck[], member: string, ttlMs: number): Promise<number> {
+    return this.slots.acquire(checks, member, ttlMs)
+  }
+
+  async renewSlots(slots: Slot[], ttlMs: number): Promise<void> {
+    this.slots.renew(slots, ttlMs)
+  }
+
+  async releaseSlots(slots: Slot[]): Promise<void> {
+    this.slots.release(slots)
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -171,6 +253,37 @@ end
 return out
 `
 
+// Slot sets are sorted sets: member = holder id, score = when the slot expires unless renewed. KEYS: the sets;
+// ARGV: ttl ms, member, then each set's limit. Returns -1 when taken, else the 0-based index of the first full set.
+const ACQUIRE_SLOTS_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local member = ARGV[2]
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if not redis.call('ZSCORE', KEYS[i], member) and redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i + 2]) then return i - 1 end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, member)
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return -1
+`
+
+// KEYS: the sets; ARGV: ttl ms, then each set's member. Adds the slot back if it is missing (Redis restarted empty),
+// so the shared count again includes every stream still open.
+const RENEW_SLOTS_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return 1
+`
+
 export interface RedisCacheOptions {
   url: string
   prefix: string
@@ -180,7 +293,11 @@ export interface RedisCacheOptions {
   instanceCount: number
 }
 
-type RedisWithLimit = Redis & { intlRateLimit(numKeys: number, ...args: (string | number)[]): Promise<number[]> }
+type RedisWithLimit = Redis & {
+  intlRateLimit(numKeys: number, ...args: (string | number)[]): Promise<number[]>
+  intlAcquireSlots(numKeys: number, ...args: (string | number)[]): Promise<number>
+  intlRenewSlots(numKeys: number, ...args: (string | number)[]): Promise<number>
+}
 
 export class RedisCache implements Cache {
   readonly kind = 'redis' as const
@@ -188,6 +305,7 @@ export class RedisCache implements Cache {
   private subscriber: Redis | undefined
   private handlers = new Map<string, Set<(message: string) => void>>()
   private fallback: LocalLimiter
+  private fallbackSlots: LocalSlots
   private degraded = false
 
   constructor(private options: RedisCacheOptions) {
@@ -202,6 +320,8 @@ export class RedisCache implements Cache {
       enableAutoPipelining: true,
     })
     client.defineCommand('intlRateLimit', { lua: RATE_LIMIT_LUA })
+    client.defineCommand('intlAcquireSlots', { lua: ACQUIRE_SLOTS_LUA })
+    client.defineCommand('intlRenewSlots', { lua: RENEW_SLOTS_LUA })
     client.on('error', (err) => this.markDegraded(err))
     client.on('ready', () => {
       if (this.degraded) options.logger.info('redis reachable again')
@@ -209,6 +329,7 @@ export class RedisCache implements Cache {
     })
     this.client = client as RedisWithLimit
     this.fallback = new LocalLimiter(options.clock)
+    this.fallbackSlots = new LocalSlots(options.clock)
   }
 
   private markDegraded(err: unknown): void {
@@ -276,6 +397,49 @@ export class RedisCache implements Cache {
         resetMs: out[3 + i * 3] as number,
       }))
     }, local)
+  }
+
+  acquireSlots(checks: SlotCheck[], member: string, ttlMs: number): Promise<number> {
+    if (checks.length === 0) return Promise.resolve(-1)
+    const ttl = Math.max(1, Math.round(ttlMs))
+    // Without Redis each instance admits its share, like the rate limiter's fallback.
+    const local = (): number =>
+      this.fallbackSlots.acquire(
+        checks.map((c) => ({ key: c.key, limit: Math.max(1, Math.floor(c.limit / this.options.instanceCount)) })),
+        member,
+        ttl,
+      )
+    return this.call(
+      async () => Number(await this.client.intlAcquireSlots(checks.length, ...checks.map((c) => `slots:${c.key}`), ttl, member, ...checks.map((c) => c.limit))),
+      local,
+    )
+  }
+
+  async renewSlots(slots: Slot[], ttlMs: number): Promise<void> {
+    const ttl = Math.max(1, Math.round(ttlMs))
+    this.fallbackSlots.renew(slots, ttl)
+    // Chunked so thousands of streams do not make one giant script call; all chunks are queued at once, so a
+    // release issued after this call reaches Redis after the renewal and cannot be undone by it.
+    const chunks: Slot[][] = []
+    for (let i = 0; i < slots.length; i += 500) chunks.push(slots.slice(i, i + 500))
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.call(
+          async () => void (await this.client.intlRenewSlots(chunk.length, ...chunk.map((s) => `slots:${s.key}`), ttl, ...chunk.map((s) => s.member))),
+          () => undefined,
+        ),
+      ),
+    )
+  }
+
+  async releaseSlots(slots: Slot[]): Promise<void> {
+    // A slot may have been taken in either place (Redis, or locally while Redis was down): free both.
+    this.fallbackSlots.release(slots)
+    if (slots.length === 0) return
+    await this.call(
+      async () => void (await Promise.all(slots.map((s) => this.client.zrem(`slots:${s.key}`, s.member)))),
+      () => undefined,
+    )
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -61,6 +61,8 @@ const envSchema = z.object({
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
+  SSE_STREAMS_PER_LICENSE: z.coerce.number().int().min(1).default(100),
+  SSE_STREAMS_PER_VISITOR: z.coerce.number().int().min(1).default(5),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -90,6 +92,8 @@ export interface Config {
   trustProxy: boolean
   /** Multiplies every per-license limit (load tests); 1 in production. */
   rateLimitScale: number
+  /** Concurrent event streams: dashboard (/api/events) per license, widget per visitor (per key: by tier). */
+  streamCaps: { perLicense: number; perVisitor: number }
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** json: one JSON object per line (production); pretty: a readable line for a terminal. */
   logFormat: 'json' | 'pretty'
@@ -208,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     scryptLogN: e.SCRYPT_LOG_N,
     rateLimitScale: e.RATE_LIMIT_SCALE,
+    streamCaps: { perLicense: e.SSE_STREAMS_PER_LICENSE, perVisitor: e.SSE_STREAMS_PER_VISITOR },
     trustProxy: e.TRUST_PROXY === '1',
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

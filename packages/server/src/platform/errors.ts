@@ -34,6 +34,7 @@ export const errorStatus = {
   conflict: 409,
   idempotency_conflict: 409,
   rate_limited: 429,
+  too_many_streams: 429,
   not_configured: 503,
   upstream_failed: 502,
   unavailable: 503,

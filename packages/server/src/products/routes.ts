@@ -8,6 +8,7 @@ import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { isProduct, isPublishable, PRODUCTS, type Product } from '../platform/products.js'
+import { closeStreams, streamTag } from '../platform/streams.js'
 import { getSettings, saveSettings, settingsPatchSchema } from './settings.js'
 
 const origin = z
@@ -139,6 +140,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
         return next
       })
       await keys.invalidate([old.lookup])
+      if (grace === 0) await closeStreams(deps.cache, [streamTag.key(old.id)], 'key_revoked')
       const product = old.product as Product
       return c.json(
         {
@@ -173,6 +175,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
         .executeTakeFirst()
       if (!row) throw notFound('Key')
       await keys.invalidate([row.lookup])
+      await closeStreams(deps.cache, [streamTag.key(row.id)], 'key_revoked')
       await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.revoked', target: row.id, ip: clientIp(c) })
       return c.json(publicKey(row, deps.clock.now()), 200)
     },

@@ -13,6 +13,16 @@ export const TIER_LIMITS: Record<Tier, { perMinute: number }> = {
   enterprise: { perMinute: 15_000 },
 }
 
+/** Widget event streams open at once per publishable key, by tier (a page view holds one while the chat is open). */
+export const TIER_WIDGET_STREAMS: Record<Tier, number> = {
+  starter: 200,
+  professional: 1_000,
+  business: 5_000,
+  enterprise: 20_000,
+}
+
+export const tierWidgetStreams = (tier: string): number => TIER_WIDGET_STREAMS[tier as Tier] ?? TIER_WIDGET_STREAMS.starter
+
 export const tierLimit = (tier: string): number => (TIER_LIMITS[tier as Tier] ?? TIER_LIMITS.starter).perMinute
 
 export interface LimitSpec {

@@ -18,8 +18,9 @@ import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
+import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
-import { enforce } from '../ratelimit/index.js'
+import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
 import { widgetAuth } from './middleware.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
@@ -33,7 +34,7 @@ function bearer(c: Context): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
 }
 
-export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
+export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, streams: StreamHub) {
   const app = createRouter()
   app.use('/api/widget/*', widgetAuth(deps, keys))
 
@@ -221,7 +222,16 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
     const conv = await ownConversation(c, id, c.req.query('token') ?? bearer(c))
     const fromHeader = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0)
     let lastSeq = Number.isFinite(fromHeader) && fromHeader > 0 ? Math.floor(fromHeader) : 0
+    const w = c.get('widget')
+    const lease = await streams.open(
+      [streamTag.key(w.keyId), streamTag.license(w.licenseId)],
+      [
+        { name: 'visitor', key: `widget:visitor:${conv.visitor_id}`, limit: deps.config.streamCaps.perVisitor },
+        { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier) },
+      ],
+    )
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {
+      lease,
       async replay(stream) {
         for (const m of await messagesAfter(deps, conv.license_id, conv.id, lastSeq, 500)) {
           await stream.writeSSE({ event: 'message', id: String(m.seq), data: JSON.stringify(publicMessage(m)) })
