@@ -30,7 +30,8 @@ export function isPrivateHost(hostname: string): boolean {
 /** An outbound URL a customer configures (n8n, OpenAI-compatible): public hosts only, so the server cannot be aimed inward. */
 const outboundUrl = z
   .url({ protocol: /^https?$/ })
-  .refine((u) => !isPrivateHost(new URL(u).hostname), 'must be a public http(s) URL (private and loopback hosts are refused)')
+  // zod runs refinements even after the url check failed, and new URL() throws on what that check refused.
+  .refine((u) => URL.canParse(u) && !isPrivateHost(new URL(u).hostname), 'must be a public http(s) URL (private and loopback hosts are refused)')
 
 export const settingsSchema = z.strictObject({
   botName: z.string().min(1).max(60).default('Assistant'),
