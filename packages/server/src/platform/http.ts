@@ -75,9 +75,9 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
 
 export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
   return function onError(err, c) {
-    // A 413 is answered before the body is read; what is left of it would be parsed as the next request on a
-    // keep-alive socket (the server then drops the connection under the client's next request). Saying
-    // Connection: close makes the client open a fresh one instead.
+    // A 413 is answered before the body is read, and the server then cuts the unread rest off with the socket.
+    // Said to be keep-alive, the client would send its next request into that dropped socket (UND_ERR_SOCKET);
+    // Connection: close makes it open a fresh one.
     if (err instanceof AppError || err instanceof HTTPException) {
       if (err.status === 413) c.header('Connection', 'close')
     }
