@@ -13,6 +13,7 @@ import { pingDb } from './platform/db.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { idempotency } from './platform/idempotency.js'
 import { bearerMatches, observeRequests } from './platform/metrics.js'
+import { rejectNulInUrl } from './platform/input.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
@@ -52,6 +53,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.use('*', observeRequests(deps.metrics))
   // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
   if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
+  app.use('*', rejectNulInUrl())
   // Every layer costs on the hot path, so each is mounted only where it applies.
   app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBody(deps.config.bodyLimitBytes))
   // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).

@@ -18,12 +18,15 @@ interface Cursor {
   t: string
   id: string
 }
+const MAX_CURSOR_MS = Date.UTC(10000, 0, 1)
 const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url')
 function decodeCursor(raw: string | undefined): Cursor | undefined {
   if (!raw) return undefined
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor
-    if (typeof c.t !== 'string' || typeof c.id !== 'string' || Number.isNaN(Date.parse(c.t)) || !z.uuid().safeParse(c.id).success) throw new Error('bad')
+    // Years 1970–9999 only: JavaScript dates reach further back than Postgres timestamps, which would fail the query.
+    const ms = typeof c.t === 'string' ? Date.parse(c.t) : Number.NaN
+    if (!(ms >= 0 && ms < MAX_CURSOR_MS) || typeof c.id !== 'string' || !z.uuid().safeParse(c.id).success) throw new Error('bad')
     return c
   } catch {
     throw new AppError('validation_failed', 'cursor: not a cursor this API returned')

@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
 export const errorStatus = {
   bad_request: 400,
+  invalid_request: 400,
   invalid_json: 400,
   validation_failed: 422,
   url_not_allowed: 400,

@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ZodType } from 'zod'
 import type { AppEnv } from './context.js'
 import { AppError, type ErrorCode } from './errors.js'
+import { assertStorable } from './input.js'
 import type { Logger } from './logger.js'
 
 export function errorBody(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown) {
@@ -19,7 +20,10 @@ export const jsonBody = <T extends ZodType>(schema: T) => ({ required: true as c
 /** An optional JSON body: the handler reads it only when the request says it is JSON. */
 export const optionalJsonBody = <T extends ZodType>(schema: T) => ({ required: false as const, content: { 'application/json': { schema } } })
 
-/** A router whose schema failures answer with the error envelope (422 validation_failed). */
+/**
+ * A router whose schema failures answer with the error envelope (422 validation_failed). Validated input holding a
+ * string Postgres cannot store (a NUL, an unpaired surrogate) anywhere answers 400 invalid_request (platform/input.ts).
+ */
 export function createRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
@@ -28,6 +32,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
         const first = issues[0]
         throw new AppError('validation_failed', first ? `${first.path || 'body'}: ${first.message}` : 'Invalid request', { details: issues })
       }
+      assertStorable(result.data, result.target)
     },
   })
 }
@@ -73,6 +78,12 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
 
 export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
   return function onError(err, c) {
+    // A 413 is answered before the body is read, and the server then cuts the unread rest off with the socket.
+    // Said to be keep-alive, the client would send its next request into that dropped socket (UND_ERR_SOCKET);
+    // Connection: close makes it open a fresh one.
+    if (err instanceof AppError || err instanceof HTTPException) {
+      if (err.status === 413) c.header('Connection', 'close')
+    }
     if (err instanceof AppError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
       return c.json(errorBody(c, err.code, err.message, err.details), err.status)

@@ -1,6 +1,7 @@
 // Parsing a raw body we had to read as text (signed webhooks): same errors as the route validators.
 import type { z } from 'zod'
 import { AppError } from './errors.js'
+import { assertStorable } from './input.js'
 
 export function parseJsonBody<S extends z.ZodType>(schema: S, raw: string): z.infer<S> {
   let data: unknown
@@ -9,6 +10,8 @@ export function parseJsonBody<S extends z.ZodType>(schema: S, raw: string): z.in
   } catch {
     throw new AppError('invalid_json', 'Request body is not valid JSON')
   }
+  // The whole document, not only the fields the schema keeps: a raw body may be stored as it came (jsonb).
+  assertStorable(data, 'json')
   const result = schema.safeParse(data)
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))

@@ -17,6 +17,7 @@ import type { KeyResolver } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
+import { seqSchema } from '../platform/input.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
@@ -206,7 +207,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       path: '/api/widget/conversations/{id}/messages',
       tags: ['widget'],
       security,
-      request: { params: convParam, query: z.object({ after: z.coerce.number().int().min(0).default(0) }) },
+      request: { params: convParam, query: z.object({ after: seqSchema.default(0) }) },
       responses: { 200: { description: 'Messages after the given seq' } },
     }),
     async (c) => {
@@ -220,8 +221,12 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     const id = c.req.param('id')
     if (!z.uuid().safeParse(id).success) throw notFound('Conversation')
     const conv = await ownConversation(c, id, c.req.query('token') ?? bearer(c))
-    const fromHeader = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0)
-    let lastSeq = Number.isFinite(fromHeader) && fromHeader > 0 ? Math.floor(fromHeader) : 0
+    // ?after= is the client's own choice and is validated like GET …/messages; Last-Event-ID is whatever the
+    // browser last saw, so one that cannot be a seq is ignored rather than failing the reconnect.
+    const after = seqSchema.safeParse(c.req.query('after') ?? 0)
+    if (!after.success) throw new AppError('validation_failed', `after: ${after.error.issues[0]?.message ?? 'not a message seq'}`)
+    const fromHeader = seqSchema.safeParse(c.req.header('last-event-id'))
+    let lastSeq = fromHeader.success ? fromHeader.data : after.data
     const w = c.get('widget')
     const lease = await streams.open(
       [streamTag.key(w.keyId), streamTag.license(w.licenseId)],
