@@ -111,4 +111,49 @@ describe('SDK against the real server', () => {
       code: 'session_revoked',
     })
   })
+
+  it('does not repeat a registration the server refused for good, and recovers one whose answer was lost', async () => {
+    const issue = async () => {
+      const raw = JSON.stringify({ orderId: `sdk-order-${Math.random()}`, email: `sdk-${Math.random()}@example.com`, products: ['chatbot'] })
+      const res = await inProcess('http://intelagent.test/api/webhooks/n8n/licenses', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-Intelagent-Signature': await webhooks.sign(N8N_SECRET, raw) },
+        body: raw,
+      })
+      return ((await res.json()) as { license: { key: string; email: string } }).license
+    }
+    const headers = { 'x-forwarded-for': '198.51.100.78' }
+    const params = (license: { key: string; email: string }) => ({ email: license.email, password: 'correct horse battery', licenseKey: license.key })
+
+    // license_already_claimed carries x-should-retry: false, so the SDK asks once instead of three times.
+    const claimed = await issue()
+    let calls = 0
+    const counting = (url: string, init: RequestInit) => {
+      calls++
+      return inProcess(url, init)
+    }
+    await new Intelagent({ baseUrl: 'http://intelagent.test', fetch: inProcess, headers }).auth.register(params(claimed))
+    const refused = await new Intelagent({ baseUrl: 'http://intelagent.test', fetch: counting, headers }).auth.register(params(claimed)).catch((e) => e)
+    expect(refused).toMatchObject({ name: 'ConflictError', code: 'license_already_claimed' })
+    expect(calls).toBe(1)
+
+    // The server registers the account but the answer never arrives; the retry carries the same Idempotency-Key.
+    const license = await issue()
+    const keys: (string | null)[] = []
+    let dropped = false
+    const lossy = async (url: string, init: RequestInit) => {
+      keys.push(new Headers(init.headers).get('idempotency-key'))
+      const res = await inProcess(url, init)
+      if (dropped) return res
+      dropped = true
+      throw new TypeError('socket hang up')
+    }
+    const sdk = new Intelagent({ baseUrl: 'http://intelagent.test', fetch: lossy, headers })
+    const reg = await sdk.auth.register(params(license))
+    expect(reg.user).toMatchObject({ email: license.email, licenseKey: license.key })
+    expect(keys).toHaveLength(2)
+    expect(keys[0]).toBeTruthy()
+    expect(keys[1]).toBe(keys[0])
+    expect((await sdk.auth.me()).user.email).toBe(license.email)
+  })
 })

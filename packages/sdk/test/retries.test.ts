@@ -70,6 +70,21 @@ describe('retries', () => {
     expect(calls).toHaveLength(1)
   })
 
+  it('does not retry a registration refused with x-should-retry: false, and still retries a bare 409', async () => {
+    const params = { email: 'a@example.com', password: 'correct horse battery', licenseKey: 'INTL-AAAA-AAAA-AAAA' }
+    const claimed = scriptedFetch([apiError(409, 'license_already_claimed', 'claimed', 'r', { 'x-should-retry': 'false' }), json(201, {})])
+    await expect(new Intelagent({ baseUrl: 'https://api.test', fetch: claimed.fetch }).auth.register(params)).rejects.toMatchObject({
+      name: 'ConflictError',
+      code: 'license_already_claimed',
+    })
+    expect(claimed.calls).toHaveLength(1)
+    const user = { id: 'u1', email: params.email }
+    const busy = scriptedFetch([apiError(409, 'conflict', 'busy', 'r', { 'Retry-After': '0' }), json(201, { token: 't', expiresAt: '', user })])
+    await expect(new Intelagent({ baseUrl: 'https://api.test', fetch: busy.fetch }).auth.register(params)).resolves.toMatchObject({ user })
+    expect(busy.calls).toHaveLength(2)
+    expect(busy.calls[1]?.headers.get('idempotency-key')).toBe(busy.calls[0]?.headers.get('idempotency-key'))
+  })
+
   it('does not sit out a Retry-After longer than a minute', async () => {
     const { fetch, calls } = scriptedFetch([apiError(429, 'rate_limited', 'quota', 'r', { 'Retry-After': '3600' })])
     const sdk = new Intelagent({ baseUrl: 'https://api.test', fetch })

@@ -120,7 +120,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   describeUnvalidatedRoutes(app)
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
-  app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404))
+  app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
   app.onError(errorHandler(deps.logger))
 
   return {

@@ -97,3 +97,20 @@ export async function eventually(check: () => Promise<unknown>): Promise<void> {
     }
   }
 }
+
+/** Wraps a cache so that every value written through it is kept: what Redis (or the in-process map) holds at rest. */
+export function recordedWrites(cache: Cache) {
+  const writes: { key: string; value: string }[] = []
+  const recording = new Proxy(cache, {
+    get(t, prop) {
+      if (prop === 'set' || prop === 'setIfAbsent')
+        return (key: string, value: string, ttl: number) => {
+          writes.push({ key, value })
+          return prop === 'set' ? t.set(key, value, ttl) : t.setIfAbsent(key, value, ttl)
+        }
+      const v = Reflect.get(t, prop, t)
+      return typeof v === 'function' ? v.bind(t) : v
+    },
+  })
+  return { cache: recording, writes }
+}

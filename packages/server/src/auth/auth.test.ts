@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { decodeJwt, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Customer, heldWrites, newCustomer, newLicense, uniqueIp } from '../../test/fixtures.js'
+import { type Customer, heldWrites, newCustomer, newLicense, recordedWrites, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
 import { generateLicenseKey } from '../licenses/license-key.js'
 import { sessionCacheKey } from './sessions.js'
@@ -103,6 +103,66 @@ describe('accounts', () => {
       const users = await app.deps.db.selectFrom('users').select('id').where('license_id', '=', license.id).execute()
       expect(users).toHaveLength(1)
     })
+
+    it('marks a refusal that will not change as permanent: x-should-retry: false', async () => {
+      const license = await newLicense(app)
+      const json = { email: license.email, password: PASSWORD, license_key: license.key }
+      expect((await register(json)).status).toBe(201)
+      const again = await register(json)
+      expect(again.status).toBe(409)
+      expect(await code(again)).toBe('license_already_claimed')
+      expect(again.headers.get('x-should-retry')).toBe('false')
+      const mismatch = await register({ ...json, email: uniqueEmail() })
+      expect(mismatch.headers.get('x-should-retry')).toBe('false')
+    })
+
+    it('answers a retried registration (same Idempotency-Key and body) with the first answer, kept sealed at rest', async () => {
+      const license = await newLicense(app)
+      const json = { email: license.email, password: PASSWORD, license_key: license.key }
+      const send = (body: Record<string, unknown>, idem = 'register-1') =>
+        app.request('/api/auth/register', { method: 'POST', headers: { 'x-forwarded-for': uniqueIp(), 'idempotency-key': idem }, json: body })
+      const realCache = app.deps.cache
+      const recorded = recordedWrites(realCache)
+      app.deps.cache = recorded.cache
+      let first: SessionBody
+      try {
+        const res = await send(json)
+        expect(res.status).toBe(201)
+        first = (await res.json()) as SessionBody
+      } finally {
+        app.deps.cache = realCache
+      }
+      const sealed = recorded.writes.filter((w) => w.key.includes('idem:'))
+      expect(sealed.length).toBeGreaterThan(0)
+      const secret = decodeJwt(first.token).sst as string
+      for (const { key, value } of sealed) {
+        const atRest = (await realCache.get(key)) ?? ''
+        for (const v of [value, atRest]) {
+          for (const part of [...first.token.split('.'), secret, PASSWORD]) expect(v).not.toContain(part)
+        }
+      }
+
+      // The first answer was lost; the client sends the same request again.
+      const retry = await send(json)
+      expect(retry.status).toBe(201)
+      expect(retry.headers.get('idempotent-replayed')).toBe('true')
+      expect(retry.headers.get('set-cookie')).toContain(`intl_session=${first.token}`)
+      const again = (await retry.json()) as SessionBody
+      expect(again.user.id).toBe(first.user.id)
+      expect(again.token).toBe(first.token)
+      expect((await me({ token: again.token })).status).toBe(200)
+
+      // The same key with another body (another password) is refused; no key at all meets the claimed license.
+      const changed = await send({ ...json, password: 'another long password' })
+      expect(changed.status).toBe(409)
+      expect(await code(changed)).toBe('idempotency_conflict')
+      expect(changed.headers.get('x-should-retry')).toBe('false')
+      const fresh = await send(json, 'register-2')
+      expect(fresh.status).toBe(409)
+      expect(await code(fresh)).toBe('license_already_claimed')
+      const users = await app.deps.db.selectFrom('users').select('id').where('license_id', '=', license.id).execute()
+      expect(users).toHaveLength(1)
+    })
   })
 
   describe('login and sessions', () => {
@@ -182,6 +242,39 @@ describe('accounts', () => {
         expect(res.status, bad).toBe(401)
         expect(await code(res)).toBe('token_invalid')
       }
+    })
+
+    it('stores only a hash of the session secret: nothing in Postgres or the cache opens a session', async () => {
+      const res = await login(customer.email)
+      const { token } = (await res.json()) as SessionBody
+      const claims = decodeJwt(token)
+      const sid = claims.sid as string
+      expect((await me({ token })).status).toBe(200)
+      const row = await app.deps.db.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirstOrThrow()
+      const cached = await app.deps.cache.get(sessionCacheKey(customer.licenseKey, sid))
+      expect(cached).not.toBeNull()
+      const stored = [...Object.values(row), ...Object.values(JSON.parse(cached!) as Record<string, unknown>)].filter((v): v is string => typeof v === 'string')
+      expect(JSON.stringify(row)).not.toContain(claims.sst as string)
+      expect(cached).not.toContain(claims.sst as string)
+      // Whoever read the stores, even holding JWT_SECRET as well, can sign a token naming the session, but cannot
+      // supply its secret: every stored string, as the secret, as the sid, as a Bearer token or as the cookie, fails.
+      const { sst: _, ...withoutSecret } = claims
+      const sign = (extra: Record<string, unknown>) =>
+        new SignJWT({ ...withoutSecret, ...extra }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(app.config.jwtSecret)
+      const forged = [
+        await sign({}),
+        ...(await Promise.all(stored.map((v) => sign({ sst: v })))),
+        ...(await Promise.all(stored.map((v) => sign({ sid: v, sst: v })))),
+      ]
+      for (const candidate of [...stored, ...forged]) {
+        for (const res of [await me({ token: candidate }), await me({ cookie: candidate })]) {
+          expect(res.status, candidate).toBe(401)
+        }
+      }
+      // A session from before hashed sessions (no hash stored) opens for nobody, not even its own token.
+      await app.deps.db.updateTable('sessions').set({ secret_hash: null }).where('id', '=', sid).execute()
+      await app.deps.cache.del(sessionCacheKey(customer.licenseKey, sid))
+      expect((await me({ token })).status).toBe(401)
     })
 
     it('refuses a cookie-authenticated write from a foreign origin with 403 csrf_rejected', async () => {

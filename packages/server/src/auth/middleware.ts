@@ -65,7 +65,7 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
       const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
       // The limiter and the session lookup are independent Redis calls: issue them together (one pipeline).
       const early = limitFor(claims.licenseKey, claims.tier)
-      const [principal, decisions] = await Promise.all([loadSession(deps, claims.licenseKey, claims.sid), deps.cache.rateLimitAll(early)])
+      const [principal, decisions] = await Promise.all([loadSession(deps, claims.licenseKey, claims.sid, claims.sst), deps.cache.rateLimitAll(early)])
       c.set('principal', principal)
       if (early.length > 0 && principal.tier === claims.tier) applyDecisions(c, early, decisions)
       else await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))

@@ -9,6 +9,7 @@ import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { idempotency } from '../platform/idempotency.js'
 import { enforce, type LimitSpec } from '../ratelimit/index.js'
 import { SESSION_COOKIE } from './middleware.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
@@ -54,6 +55,9 @@ export function authRoutes(deps: Deps) {
       method: 'post',
       path: '/api/auth/register',
       tags: ['auth'],
+      // A retry whose first answer was lost gets that answer (same user, same token) instead of 409: the license
+      // is claimed by then. The answer holds a session token, so it is kept sealed and bound to the request body.
+      middleware: [idempotency(deps, { public: true })],
       request: { body: jsonBody(z.strictObject({ email, password, license_key: z.string().max(40) })) },
       responses: { 201: { description: 'Account created and logged in' } },
     }),

@@ -1,7 +1,8 @@
 // Sessions live in Postgres and are cached under license:{key}:session:{id}; revocation deletes both at once.
 
+import { createHash } from 'node:crypto'
 import type { Deps, Principal } from '../platform/context.js'
-import { randomToken } from '../platform/crypto.js'
+import { randomToken, safeEqual } from '../platform/crypto.js'
 import type { License, User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
@@ -12,19 +13,34 @@ export const SESSION_REDROP_MS = 250
 
 export const sessionCacheKey = (licenseKey: string | null, sid: string): string => `license:${licenseKey ?? '-'}:session:${sid}`
 
+/**
+ * A session is an id (which rows, cache keys, logs and revocation use) and a secret that only the token carries;
+ * Postgres and Redis keep SHA-256 of the secret (the Lucia / Copenhagen Book scheme). The JWT signature alone
+ * is not enough because JWT_SECRET is not the only thing that can leak: whoever holds it (a leaked config, the
+ * development secret in DATA_DIR) can mint a well-formed token for any session id, and session ids are not
+ * secret material (they sit in backups, replicas, admin queries, the cache). With only a hash stored, a read of
+ * the sessions table or the cache, even together with JWT_SECRET, yields nothing that opens a live session; and
+ * no stored value is itself a token or cookie value. A plain SHA-256 suffices: the secret is 192 random bits.
+ */
+export const hashSessionSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex')
+
 interface CachedSession {
   principal: Principal
   expiresAt: number
+  secretHash: string
 }
 
 export async function createSession(deps: Deps, user: User, license: License | undefined, meta: { ip: string; userAgent: string | null }) {
   const sid = randomToken(24)
+  const secret = randomToken(24)
+  const secretHash = hashSessionSecret(secret)
   const now = deps.clock.now()
   const expiresAt = now + deps.config.sessionTtlMs
   await deps.db
     .insertInto('sessions')
     .values({
       id: sid,
+      secret_hash: secretHash,
       user_id: user.id,
       license_id: user.license_id,
       ip: meta.ip,
@@ -33,7 +49,7 @@ export async function createSession(deps: Deps, user: User, license: License | u
     })
     .execute()
   const principal = principalFor(user, license, sid)
-  await deps.cache.set(sessionCacheKey(principal.licenseKey, sid), JSON.stringify({ principal, expiresAt } satisfies CachedSession), CACHE_TTL_MS)
+  await deps.cache.set(sessionCacheKey(principal.licenseKey, sid), JSON.stringify({ principal, expiresAt, secretHash } satisfies CachedSession), CACHE_TTL_MS)
   const token = await signSession(
     deps.config.jwtSecret,
     {
@@ -43,6 +59,7 @@ export async function createSession(deps: Deps, user: User, license: License | u
       role: user.role,
       products: principal.products,
       sid,
+      sst: secret,
       ...(license ? { tier: license.tier } : {}),
     },
     now,
@@ -66,19 +83,32 @@ function principalFor(user: User, license: License | undefined, sid: string): Pr
   }
 }
 
-/** Redis first, Postgres on a miss; a revoked, expired or suspended session is refused. */
-export async function loadSession(deps: Deps, licenseKey: string | null, sid: string): Promise<Principal> {
+const secretMatches = (secret: string, storedHash: string | null | undefined): boolean =>
+  typeof storedHash === 'string' && safeEqual(hashSessionSecret(secret), storedHash)
+
+const wrongSecret = () => new AppError('token_invalid', 'Session token does not match its session')
+
+/**
+ * Redis first, Postgres on a miss; the token's secret must hash to the stored one, and a revoked, expired or
+ * suspended session is refused. The secret is checked first, so a caller without it learns nothing about the row.
+ */
+export async function loadSession(deps: Deps, licenseKey: string | null, sid: string, secret: string): Promise<Principal> {
   const key = sessionCacheKey(licenseKey, sid)
   const cached = await deps.cache.get(key)
   if (cached) {
     const s = JSON.parse(cached) as CachedSession
-    if (s.expiresAt > deps.clock.now()) return { ...s.principal, scopes: null }
+    // An entry without a hash predates hashed sessions: ignore it and let Postgres decide.
+    if (typeof s.secretHash === 'string') {
+      if (!secretMatches(secret, s.secretHash)) throw wrongSecret()
+      if (s.expiresAt > deps.clock.now()) return { ...s.principal, scopes: null }
+    }
   }
   const row = await deps.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .leftJoin('licenses', 'licenses.id', 'users.license_id')
     .select([
+      'sessions.secret_hash',
       'sessions.expires_at',
       'sessions.revoked_at',
       'users.id as user_id',
@@ -92,7 +122,9 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     ])
     .where('sessions.id', '=', sid)
     .executeTakeFirst()
-  if (!row || row.revoked_at !== null) throw new AppError('session_revoked', 'This session has been logged out')
+  // Rows are revoked, never deleted, so a missing row only meets a token nobody was issued: same answer as a wrong secret.
+  if (!row || !secretMatches(secret, row.secret_hash)) throw wrongSecret()
+  if (row.revoked_at !== null) throw new AppError('session_revoked', 'This session has been logged out')
   if (row.expires_at.getTime() <= deps.clock.now()) throw new AppError('token_expired', 'Session has expired; log in again')
   if (row.license_key !== licenseKey) throw new AppError('token_invalid', 'Session token does not match its session')
   if (row.status && row.status !== 'active') throw new AppError('license_inactive', `License is ${row.status}`)
@@ -109,7 +141,8 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     scopes: null,
   }
   const expiresAt = row.expires_at.getTime()
-  await deps.cache.set(key, JSON.stringify({ principal, expiresAt } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
+  const secretHash = row.secret_hash as string
+  await deps.cache.set(key, JSON.stringify({ principal, expiresAt, secretHash } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
   return principal
 }
 

@@ -1,4 +1,4 @@
-// Session JWTs (jose, HS256): claims sub, email, licenseKey, role, products, sid; jose errors map to stable codes.
+// Session JWTs (jose, HS256): claims sub, email, licenseKey, role, products, sid, sst; jose errors map to stable codes.
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { AppError } from '../platform/errors.js'
 
@@ -12,6 +12,8 @@ export interface SessionClaims {
   role: 'customer' | 'admin'
   products: string[]
   sid: string
+  /** The session's secret: only its SHA-256 is stored (see auth/sessions.ts), so a stored sid alone opens nothing. */
+  sst: string
   /** The license tier when the session began: lets the rate limit run alongside the session lookup. */
   tier?: string
 }
@@ -43,7 +45,7 @@ export async function verifySession(secret: Uint8Array, token: string, nowMs: nu
   if (hit && hit.exp * 1000 > nowMs) return hit.claims
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number')
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.sst !== 'string' || typeof payload.exp !== 'number')
       throw new AppError('token_invalid', 'Session token is missing claims')
     const claims = payload as unknown as SessionClaims
     if (memo.size >= VERIFIED_MAX) memo.delete(memo.keys().next().value as string)

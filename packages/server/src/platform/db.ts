@@ -46,6 +46,8 @@ export interface UsersTable {
 
 export interface SessionsTable {
   id: string
+  /** SHA-256 (hex) of the session secret the token carries; null only on rows from before hashed sessions (revoked). */
+  secret_hash: string | null
   user_id: string
   license_id: string | null
   ip: string | null

@@ -44,17 +44,32 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus
 
+/**
+ * Whether sending the same request again can succeed, answered as `x-should-retry` on every error so clients
+ * need not guess from the status. Retryable: 408, 429 and server-side failures (5xx). Permanent: every other
+ * 4xx (the same request gets the same answer: a claimed license stays claimed, a taken email stays taken) and
+ * `not_configured`, which waits for an operator, not for time. A 409 is permanent unless the error says
+ * otherwise: only a request still running under the same Idempotency-Key is worth repeating (AppError `retry`).
+ */
+export function isRetryable(code: ErrorCode): boolean {
+  const status: number = errorStatus[code]
+  return status === 408 || status === 429 || (status >= 500 && code !== 'not_configured')
+}
+
 export class AppError extends Error {
   readonly code: ErrorCode
   readonly details: unknown
   readonly headers: Record<string, string>
+  /** Whether repeating the request can succeed: the code's rule (isRetryable) unless this occurrence knows better. */
+  readonly retryable: boolean
 
-  constructor(code: ErrorCode, message: string, options: { details?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; headers?: Record<string, string>; retry?: boolean } = {}) {
     super(message)
     this.name = 'AppError'
     this.code = code
     this.details = options.details
     this.headers = options.headers ?? {}
+    this.retryable = options.retry ?? isRetryable(code)
   }
 
   get status(): ContentfulStatusCode {

@@ -1,6 +1,10 @@
 import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
-import { resolveClientIp } from './http.js'
+import type { AppEnv } from './context.js'
+import { AppError } from './errors.js'
+import { errorHandler, resolveClientIp } from './http.js'
+import { createLogger } from './logger.js'
 
 describe('client address', () => {
   const app = (trustProxy: boolean) => new Hono().get('/', (c) => c.text(resolveClientIp(c, trustProxy)))
@@ -17,5 +21,31 @@ describe('client address', () => {
   it('falls back to X-Forwarded-For only without a socket (in-process requests)', async () => {
     expect(await ask(false, '198.51.100.4')).toBe('198.51.100.4')
     expect(await ask(false, undefined)).toBe('unknown')
+  })
+})
+
+describe('x-should-retry on errors', () => {
+  const answer = async (err: Error) => {
+    const app = new Hono<AppEnv>().get('/', () => {
+      throw err
+    })
+    app.onError(errorHandler(createLogger('silent')))
+    const res = await app.request('/')
+    return { status: res.status, retry: res.headers.get('x-should-retry') }
+  }
+
+  it('says false for a 4xx that the same request will meet again, true for 408/429/5xx and a request still running', async () => {
+    expect(await answer(new AppError('license_already_claimed', 'x'))).toEqual({ status: 409, retry: 'false' })
+    expect(await answer(new AppError('email_taken', 'x'))).toEqual({ status: 409, retry: 'false' })
+    expect(await answer(new AppError('idempotency_conflict', 'different body'))).toEqual({ status: 409, retry: 'false' })
+    expect(await answer(new AppError('idempotency_conflict', 'in progress', { retry: true }))).toEqual({ status: 409, retry: 'true' })
+    expect(await answer(new AppError('validation_failed', 'x'))).toEqual({ status: 422, retry: 'false' })
+    expect(await answer(new AppError('token_expired', 'x'))).toEqual({ status: 401, retry: 'false' })
+    expect(await answer(new AppError('not_configured', 'x'))).toEqual({ status: 503, retry: 'false' })
+    expect(await answer(new AppError('rate_limited', 'x'))).toEqual({ status: 429, retry: 'true' })
+    expect(await answer(new AppError('unavailable', 'x'))).toEqual({ status: 503, retry: 'true' })
+    expect(await answer(new AppError('upstream_failed', 'x'))).toEqual({ status: 502, retry: 'true' })
+    expect(await answer(new HTTPException(400, { message: 'Malformed JSON in request body' }))).toEqual({ status: 400, retry: 'false' })
+    expect(await answer(new Error('bug'))).toEqual({ status: 500, retry: 'true' })
   })
 })

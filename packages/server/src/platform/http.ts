@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodType } from 'zod'
 import type { AppEnv } from './context.js'
-import { AppError, type ErrorCode } from './errors.js'
+import { AppError, type ErrorCode, isRetryable } from './errors.js'
 import { assertStorable } from './input.js'
 import type { Logger } from './logger.js'
 
@@ -86,6 +86,7 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
     }
     if (err instanceof AppError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
+      c.header('x-should-retry', String(err.retryable))
       return c.json(errorBody(c, err.code, err.message, err.details), err.status)
     }
     if (err instanceof HTTPException) {
@@ -100,12 +101,14 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
               : /json/i.test(err.message)
                 ? 'invalid_json'
                 : 'bad_request'
+      c.header('x-should-retry', 'false')
       return c.json(
         errorBody(c, code, code === 'invalid_json' ? 'Request body is not valid JSON' : err.message || 'Bad request'),
         status === 413 || status === 401 || status === 415 ? status : 400,
       )
     }
     logger.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, error: String((err as Error)?.stack ?? err) })
+    c.header('x-should-retry', String(isRetryable('internal_error')))
     return c.json(errorBody(c, 'internal_error', 'Something went wrong on our side'), 500)
   }
 }
