@@ -137,12 +137,14 @@ export interface StoredSecret extends SecretResponse {
 export type ApiKeyScope =
   | 'keys:read'
   | 'keys:write'
+  | 'keys:revoke'
   | 'settings:read'
   | 'settings:write'
   | 'conversations:read'
   | 'conversations:write'
   | 'leads:read'
   | 'audit:read'
+  | 'enrichment:write'
 
 export interface ApiKey {
   id: string
@@ -252,6 +254,10 @@ export type LiveEvent =
 export interface AuditEntry {
   id: string
   actor: string | null
+  /** 'session' for a logged-in person, the key's prefix (`intl_sk`, `agnt`, `data`) when a key acted, null otherwise. */
+  actorKind: string | null
+  /** The id of the key that acted (an API key or a product key). */
+  actorKeyId: string | null
   action: string
   target: string | null
   ip: string | null

@@ -118,7 +118,7 @@ describe('operator CLI', () => {
     const widget = await app.request('/api/widget/config', { headers: { 'x-product-key': chat.key, origin: 'https://x.example' } })
     expect(widget.status).toBe(403)
     expect(((await widget.json()) as { error: { code: string } }).error.code).toBe('license_inactive')
-    const api = await app.request('/api/products/keys', { token: data.key })
+    const api = await app.request('/api/auth/me', { token: data.key })
     expect(api.status).toBe(403)
     // The customer's cached session is dropped too: the dashboard stops working at once.
     const session = await app.request('/api/auth/me', { token: customer.token })
@@ -129,7 +129,7 @@ describe('operator CLI', () => {
 
     expect((await setStatus('active')).status).toBe(200)
     expect((await app.keys.resolve(chat.key)).licenseStatus).toBe('active')
-    expect((await app.request('/api/products/keys', { token: data.key })).status).toBe(200)
+    expect((await app.request('/api/auth/me', { token: data.key })).status).toBe(200)
     expect((await app.request('/api/auth/me', { token: customer.token })).status).toBe(200)
     const missing = await app.request('/api/admin/licenses/00000000-0000-4000-8000-000000000000/status', {
       method: 'POST',

@@ -1,7 +1,9 @@
 // Tenant isolation: every customer route, called as license B with license A's ids, answers 404 or B's own
-// data, never a byte of A's; A's resources are unchanged afterwards.
+// data, never a byte of A's; A's resources are unchanged afterwards. B's product keys reach only the routes of
+// their kind (agnt_: product setup; data_: none of these) and answer 403 insufficient_scope on the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { licenseChannel } from '../src/conversations/service.js'
+import { SCOPES } from '../src/keys/scopes.js'
 import { putSecret } from '../src/platform/secrets.js'
 import { type Customer, configure, newCustomer } from './fixtures.js'
 import { createTestApp, type TestApp } from './harness.js'
@@ -16,6 +18,8 @@ interface Row {
   body?: unknown
   /** 404 for a resource of A addressed by id; 'own' when the route answers with the caller's own data. */
   expect: 404 | 'own'
+  /** A setup agent (agnt_) key may call it: product setup. */
+  setup?: true
 }
 
 async function readFor(res: Response, ms: number): Promise<string> {
@@ -29,7 +33,7 @@ describe('tenant isolation', () => {
   let app: TestApp
   let a: Customer
   let b: Customer
-  let bSecretKey: string
+  const bKeys = { api: '', agnt: '', data: '' }
   const aIds = { chatKey: '', dataKey: '', salesKey: '', conversation: '', lead: '', knowledge: '' }
   const aKeys: string[] = []
   const aSecrets: string[] = []
@@ -88,12 +92,16 @@ describe('tenant isolation', () => {
     await putSecret(app.deps, a.licenseId, 'chatbot', 'openai_api_key', 'sk-alpha-private-key-Qq9Z')
     aSecrets.push('sk-alpha-private-key-Qq9Z', 'Qq9Z')
 
-    bSecretKey = (await configure(app, b, 'setup-agent')).key
+    bKeys.agnt = (await configure(app, b, 'setup-agent')).key
+    bKeys.data = (await configure(app, b, 'data-enrichment')).key
+    const api = await app.request('/api/api-keys', { method: 'POST', token: b.token, json: { name: 'all scopes', scopes: SCOPES } })
+    expect(api.status).toBe(201)
+    bKeys.api = ((await api.json()) as { key: string }).key
   })
   afterAll(async () => app.shutdown())
 
   const routes: Row[] = [
-    { name: 'list keys', method: 'GET', path: () => '/api/products/keys', expect: 'own' },
+    { name: 'list keys', method: 'GET', path: () => '/api/products/keys', expect: 'own', setup: true },
     { name: 'rotate A’s key', method: 'POST', path: () => `/api/products/keys/${aIds.chatKey}/rotate`, body: { gracePeriodSeconds: 0 }, expect: 404 },
     { name: 'rotate A’s secret key', method: 'POST', path: () => `/api/products/keys/${aIds.dataKey}/rotate`, body: {}, expect: 404 },
     { name: 'revoke A’s key', method: 'POST', path: () => `/api/products/keys/${aIds.chatKey}/revoke`, expect: 404 },
@@ -104,18 +112,20 @@ describe('tenant isolation', () => {
       path: () => `/api/products/keys/${aIds.salesKey}/origins`,
       body: { allowedOrigins: ['https://evil.example'] },
       expect: 404,
+      setup: true,
     },
-    { name: 'configure', method: 'POST', path: () => '/api/products/chatbot/configure', body: {}, expect: 'own' },
-    { name: 'read settings', method: 'GET', path: () => '/api/products/chatbot/settings', expect: 'own' },
-    { name: 'patch settings', method: 'PATCH', path: () => '/api/products/chatbot/settings', body: { greeting: 'Hello from B' }, expect: 'own' },
+    { name: 'configure', method: 'POST', path: () => '/api/products/chatbot/configure', body: {}, expect: 'own', setup: true },
+    { name: 'read settings', method: 'GET', path: () => '/api/products/chatbot/settings', expect: 'own', setup: true },
+    { name: 'patch settings', method: 'PATCH', path: () => '/api/products/chatbot/settings', body: { greeting: 'Hello from B' }, expect: 'own', setup: true },
     { name: 'audit log', method: 'GET', path: () => '/api/audit', expect: 'own' },
-    { name: 'list knowledge', method: 'GET', path: () => '/api/products/chatbot/knowledge', expect: 'own' },
+    { name: 'list knowledge', method: 'GET', path: () => '/api/products/chatbot/knowledge', expect: 'own', setup: true },
     {
       name: 'add knowledge',
       method: 'POST',
       path: () => '/api/products/chatbot/knowledge',
       body: { kind: 'qa', title: 'B question', body: 'B answer' },
       expect: 'own',
+      setup: true,
     },
     {
       name: 'store an integration secret',
@@ -123,9 +133,10 @@ describe('tenant isolation', () => {
       path: () => '/api/products/chatbot/secrets/webhook_signing_secret',
       body: { value: 'b-signing-secret-123456' },
       expect: 'own',
+      setup: true,
     },
-    { name: 'list stored integration secrets', method: 'GET', path: () => '/api/products/chatbot/secrets', expect: 'own' },
-    { name: 'delete A’s knowledge', method: 'DELETE', path: () => `/api/products/chatbot/knowledge/${aIds.knowledge}`, expect: 404 },
+    { name: 'list stored integration secrets', method: 'GET', path: () => '/api/products/chatbot/secrets', expect: 'own', setup: true },
+    { name: 'delete A’s knowledge', method: 'DELETE', path: () => `/api/products/chatbot/knowledge/${aIds.knowledge}`, expect: 404, setup: true },
     { name: 'list conversations', method: 'GET', path: () => '/api/products/chatbot/conversations', expect: 'own' },
     { name: 'read A’s conversation', method: 'GET', path: () => `/api/conversations/${aIds.conversation}`, expect: 404 },
     {
@@ -138,14 +149,18 @@ describe('tenant isolation', () => {
     { name: 'list leads', method: 'GET', path: () => '/api/products/sales-agent/leads', expect: 'own' },
   ]
 
-  for (const as of ['session', 'secret key'] as const) {
+  for (const as of ['session', 'API key with every scope', 'agnt_ key', 'data_ key'] as const) {
     describe(`as license B with a ${as}`, () => {
       it.each(routes)('$method $name', async (row) => {
         const before = await snapshotA()
-        const token = as === 'session' ? b.token : bSecretKey
+        const token = { session: b.token, 'API key with every scope': bKeys.api, 'agnt_ key': bKeys.agnt, 'data_ key': bKeys.data }[as]
         const res = await app.request(row.path(), { method: row.method, token, ...(row.body === undefined ? {} : { json: row.body }) })
         const text = await res.text()
-        if (row.expect === 404) {
+        const allowed = as === 'session' || as === 'API key with every scope' || (as === 'agnt_ key' && row.setup === true)
+        if (!allowed) {
+          expect(res.status, text).toBe(403)
+          expect(JSON.parse(text).error.code).toBe('insufficient_scope')
+        } else if (row.expect === 404) {
           expect(res.status, text).toBe(404)
           expect(JSON.parse(text).error.code).toBe('not_found')
         } else {

@@ -8,13 +8,15 @@ import { formatWhen } from '../format.js'
 
 const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'keys:read': 'See product keys',
-  'keys:write': 'Set up products, rotate and revoke product keys, change allowed websites',
-  'settings:read': 'Read bot settings and knowledge',
+  'keys:write': 'Set up products (issue keys, embed code) and change allowed websites',
+  'keys:revoke': 'Rotate and revoke product keys',
+  'settings:read': 'Read bot settings, knowledge and which integration secrets are stored',
   'settings:write': 'Change bot settings, knowledge and integration secrets',
   'conversations:read': 'Read conversations and the live event stream',
   'conversations:write': 'Reply in conversations',
   'leads:read': 'Read leads',
   'audit:read': 'Read the audit log',
+  'enrichment:write': 'Enrich leads (data enrichment)',
 }
 
 const STATUS_LABELS: Record<ApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' }

@@ -16,7 +16,12 @@ const ACTIONS: Record<string, string> = {
   'key.revoked': 'Key revoked',
   'key.origins_updated': 'Allowed websites changed',
   'settings.updated': 'Settings changed',
+  'knowledge.added': 'Knowledge added',
+  'knowledge.deleted': 'Knowledge deleted',
+  'conversation.replied': 'Replied in a conversation',
 }
+
+const KEY_KINDS: Record<string, string> = { intl_sk: 'API key', agnt: 'Setup agent key', data: 'Data enrichment key' }
 
 export function AuditPage() {
   const entries = useLoad(async () => (await api.audit.list({ limit: 200 })).data, [])
@@ -48,7 +53,7 @@ export function AuditPage() {
                     </time>
                   </td>
                   <td>{ACTIONS[e.action] ?? e.action}</td>
-                  <td>{e.actor ?? ''}</td>
+                  <td>{e.actor ?? (e.actorKind && KEY_KINDS[e.actorKind]) ?? ''}</td>
                   <td>
                     <code>{e.target ?? ''}</code>
                   </td>

@@ -8,12 +8,14 @@ import type { ApiKey, ApiKeyScope, CreateApiKeyParams, CreatedApiKey } from '../
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'keys:read',
   'keys:write',
+  'keys:revoke',
   'settings:read',
   'settings:write',
   'conversations:read',
   'conversations:write',
   'leads:read',
   'audit:read',
+  'enrichment:write',
 ]
 
 export class ApiKeys {

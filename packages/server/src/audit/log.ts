@@ -1,5 +1,6 @@
 // The audit trail: who did what to which license, from where. Written in the caller's transaction when given one.
 import type { Kysely } from 'kysely'
+import type { Principal } from '../platform/context.js'
 import type { Database } from '../platform/db.js'
 
 export type AuditAction =
@@ -15,11 +16,18 @@ export type AuditAction =
   | 'key.revoked'
   | 'key.origins_updated'
   | 'settings.updated'
+  | 'knowledge.added'
+  | 'knowledge.deleted'
+  | 'conversation.replied'
   | 'admin.created'
 
 export interface AuditEntry {
   licenseId: string | null
   actor: string | null
+  /** 'session' for a logged-in person, the key's prefix (intl_sk, agnt, data) for a key; null without credentials (sign-in, CLI, webhooks). */
+  actorKind?: string | null
+  /** The key that acted, so a leaked key's every act can be listed. */
+  actorKeyId?: string | null
   action: AuditAction
   target?: string | null
   ip?: string | null
@@ -29,14 +37,28 @@ export interface AuditEntry {
 export async function audit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
   await db
     .insertInto('audit_log')
-    .values({ license_id: e.licenseId, actor: e.actor, action: e.action, target: e.target ?? null, ip: e.ip ?? null, meta: JSON.stringify(e.meta ?? {}) })
+    .values({
+      license_id: e.licenseId,
+      actor: e.actor,
+      actor_kind: e.actorKind ?? null,
+      actor_key_id: e.actorKeyId ?? null,
+      action: e.action,
+      target: e.target ?? null,
+      ip: e.ip ?? null,
+      meta: JSON.stringify(e.meta ?? {}),
+    })
     .execute()
+}
+
+/** Who acted, from the request's principal: every audit write of an authenticated route spreads this in. */
+export function actorOf(p: Principal): Pick<AuditEntry, 'actor' | 'actorKind' | 'actorKeyId'> {
+  return { actor: p.email, actorKind: p.kind === 'session' ? 'session' : (p.keyKind ?? null), actorKeyId: p.keyId ?? null }
 }
 
 export async function listAudit(db: Kysely<Database>, licenseId: string, limit = 100) {
   return db
     .selectFrom('audit_log')
-    .select(['id', 'actor', 'action', 'target', 'ip', 'meta', 'created_at'])
+    .select(['id', 'actor', 'actor_kind', 'actor_key_id', 'action', 'target', 'ip', 'meta', 'created_at'])
     .where('license_id', '=', licenseId)
     .orderBy('id', 'desc')
     .limit(limit)

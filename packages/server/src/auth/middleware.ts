@@ -2,7 +2,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import type { KeyResolver } from '../keys/resolver.js'
-import { checkScope } from '../keys/scopes.js'
+import { checkScope, keyKindOf, keyScopes } from '../keys/scopes.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { applyDecisions, enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
@@ -50,7 +50,8 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
       c.set('principal', {
         kind: key.kind === 'api' ? 'api_key' : 'product_key',
         keyId: key.id,
-        scopes: key.scopes,
+        keyKind: keyKindOf(key),
+        scopes: keyScopes(key),
         userId: null,
         sessionId: null,
         role: 'customer',

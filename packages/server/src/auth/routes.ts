@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { deleteCookie, setCookie } from 'hono/cookie'
-import { audit } from '../audit/log.js'
+import { actorOf, audit } from '../audit/log.js'
 import { parseLicenseKey } from '../licenses/license-key.js'
 import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
 import type { AppEnv, Deps } from '../platform/context.js'
@@ -162,7 +162,7 @@ export function sessionRoutes(deps: Deps) {
       const p = c.get('principal')
       if (!p.sessionId) throw new AppError('bad_request', 'Only a session can log out; revoke a key instead')
       await revokeSession(deps, p.licenseKey, p.sessionId)
-      await audit(deps.db, { licenseId: p.licenseId, actor: p.email, action: 'auth.logout', target: p.userId, ip: clientIp(c) })
+      await audit(deps.db, { licenseId: p.licenseId, ...actorOf(p), action: 'auth.logout', target: p.userId, ip: clientIp(c) })
       deleteCookie(c, SESSION_COOKIE, { path: '/' })
       return c.json({ loggedOut: true }, 200)
     },

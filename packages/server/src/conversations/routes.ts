@@ -2,10 +2,11 @@
 // leads, and the dashboard's live event stream (GET /api/events).
 import { createRoute, z } from '@hono/zod-openapi'
 import { sql } from 'kysely'
+import { actorOf, audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { createRouter, jsonBody } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import { appendMessage, findConversation, licenseChannel, messagesAfter, publicConversation, publicMessage } from './service.js'
@@ -143,6 +144,9 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
         clientMessageId: body.clientMessageId ?? null,
         meta: { by: p.email ?? p.kind },
       })
+      // A reply speaks for the business: who sent it (and with which key) is on record; a retry is not a second act.
+      if (created)
+        await audit(deps.db, { licenseId, ...actorOf(p), action: 'conversation.replied', target: conv.id, ip: clientIp(c), meta: { messageId: message.id } })
       return c.json({ message: publicMessage(message) }, created ? 201 : 200)
     },
   )

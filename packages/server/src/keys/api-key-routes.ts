@@ -1,7 +1,7 @@
 // /api/api-keys: secret API keys (intl_sk_) for developers and the SDK: scoped, expiring, shown once.
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Selectable } from 'kysely'
-import { audit } from '../audit/log.js'
+import { actorOf, audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import type { ApiKeysTable } from '../platform/db.js'
@@ -83,7 +83,7 @@ export function apiKeyRoutes(deps: Deps, keys: KeyResolver) {
         .executeTakeFirstOrThrow()
       await audit(deps.db, {
         licenseId,
-        actor: c.get('principal').email,
+        ...actorOf(c.get('principal')),
         action: 'key.created',
         target: row.id,
         ip: clientIp(c),
@@ -114,7 +114,7 @@ export function apiKeyRoutes(deps: Deps, keys: KeyResolver) {
       if (!row) throw notFound('API key')
       await keys.invalidate([row.lookup])
       await closeStreams(deps.cache, [streamTag.key(row.id)], 'key_revoked')
-      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.revoked', target: row.id, ip: clientIp(c), meta: { kind: 'api' } })
+      await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'key.revoked', target: row.id, ip: clientIp(c), meta: { kind: 'api' } })
       return c.json(publicApiKey(row, deps.clock.now()), 200)
     },
   )

@@ -111,7 +111,12 @@ describe('secret API keys (intl_sk_)', () => {
 
   it('maps every tenant route to a scope, and unknown routes to sessions only', () => {
     expect(requiredScope('GET', '/api/products/keys')).toBe('keys:read')
-    expect(requiredScope('POST', '/api/products/keys/x/revoke')).toBe('keys:write')
+    expect(requiredScope('POST', '/api/products/keys/x/revoke')).toBe('keys:revoke')
+    expect(requiredScope('POST', '/api/products/keys/x/rotate')).toBe('keys:revoke')
+    expect(requiredScope('PUT', '/api/products/keys/x/origins')).toBe('keys:write')
+    expect(requiredScope('POST', '/api/products/setup-agent/configure')).toBe('keys:write')
+    expect(requiredScope('PUT', '/api/products/chatbot/secrets/openai_api_key')).toBe('settings:write')
+    expect(requiredScope('POST', '/api/enrich')).toBe('enrichment:write')
     expect(requiredScope('PATCH', '/api/products/chatbot/settings')).toBe('settings:write')
     expect(requiredScope('DELETE', '/api/products/chatbot/knowledge/x')).toBe('settings:write')
     expect(requiredScope('POST', '/api/conversations/x/messages')).toBe('conversations:write')

@@ -1,6 +1,6 @@
 // /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
 import { createRoute, z } from '@hono/zod-openapi'
-import { audit } from '../audit/log.js'
+import { actorOf, audit } from '../audit/log.js'
 import { dropCachedSessions } from '../auth/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
@@ -50,8 +50,14 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
         .returningAll()
         .executeTakeFirst()
       if (!row) throw notFound('License')
-      // Keys and cached sessions both carry the license status: drop them so the change applies at once.
-      const lookups = await deps.db.selectFrom('product_keys').select('lookup').where('license_id', '=', id).execute()
+      // Keys (product keys and intl_sk_ API keys alike) and cached sessions carry the license status: drop them
+      // on every instance so the change applies at once.
+      const lookups = await deps.db
+        .selectFrom('product_keys')
+        .select('lookup')
+        .where('license_id', '=', id)
+        .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
+        .execute()
       await keys.invalidate(lookups.map((k) => k.lookup))
       const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
       await dropCachedSessions(
@@ -62,7 +68,7 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
       if (status !== 'active') await closeStreams(deps.cache, [streamTag.license(id)], status === 'suspended' ? 'license_suspended' : 'license_revoked')
       await audit(deps.db, {
         licenseId: id,
-        actor: c.get('principal').email,
+        ...actorOf(c.get('principal')),
         action: status === 'active' ? 'license.reactivated' : 'license.suspended',
         target: row.key,
         ip: clientIp(c),

@@ -37,7 +37,9 @@ export interface Principal {
   products: string[]
   /** The key behind a key principal (null for sessions). */
   keyId?: string | null
-  /** An API key's scopes; null means everything a customer may do (sessions, secret product keys). */
+  /** Its prefix: an API key (intl_sk), a setup agent (agnt) or a data enrichment key (data). */
+  keyKind?: 'intl_sk' | 'agnt' | 'data' | null
+  /** A key's scopes (keys/scopes.ts); null means everything a customer may do (sessions only). */
   scopes: string[] | null
 }
 

@@ -85,6 +85,8 @@ export interface AuditLogTable {
   id: Generated<string>
   license_id: string | null
   actor: string | null
+  actor_kind: string | null
+  actor_key_id: string | null
   action: string
   target: string | null
   ip: string | null

@@ -14,7 +14,7 @@ describe('logs', () => {
   afterAll(async () => app.shutdown())
 
   it('writes one JSON line per request with its request id, and never a secret', async () => {
-    const secret = await configure(app, customer, 'data-enrichment')
+    const secret = await configure(app, customer, 'setup-agent')
     const res = await app.request('/api/products/keys?token=should-not-appear', { token: secret.key, headers: { 'x-request-id': 'req-test-123456' } })
     expect(res.headers.get('x-request-id')).toBe('req-test-123456')
     await app.request('/api/auth/login', { method: 'POST', json: { email: customer.email, password: 'wrong password here' } })

@@ -1,7 +1,7 @@
 // /api/products/:product/knowledge and /secrets: the owner's Q&A and documents, and integration secrets
 // (n8n signing secret, OpenAI key) stored encrypted and only ever shown as a hint.
 import { createRoute, z } from '@hono/zod-openapi'
-import { audit } from '../audit/log.js'
+import { actorOf, audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
@@ -49,7 +49,9 @@ export function knowledgeRoutes(deps: Deps) {
     async (c) => {
       const { product } = c.req.valid('param')
       assertBought(c.get('principal').products, product)
-      const item = await addKnowledge(deps.db, tenantOf(c), product, c.req.valid('json'))
+      const licenseId = tenantOf(c)
+      const item = await addKnowledge(deps.db, licenseId, product, c.req.valid('json'))
+      await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'knowledge.added', target: item.id, ip: clientIp(c), meta: { product } })
       return c.json({ item: { id: item.id, kind: item.kind, title: item.title, body: item.body, createdAt: item.created_at.toISOString() } }, 201)
     },
   )
@@ -65,7 +67,9 @@ export function knowledgeRoutes(deps: Deps) {
     }),
     async (c) => {
       const { product, id } = c.req.valid('param')
-      if (!(await deleteKnowledge(deps.db, tenantOf(c), product, id))) throw notFound('Knowledge item')
+      const licenseId = tenantOf(c)
+      if (!(await deleteKnowledge(deps.db, licenseId, product, id))) throw notFound('Knowledge item')
+      await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'knowledge.deleted', target: id, ip: clientIp(c), meta: { product } })
       return c.json({ deleted: true }, 200)
     },
   )
@@ -106,7 +110,7 @@ export function knowledgeRoutes(deps: Deps) {
       const hint = await putSecret(deps, licenseId, product, name, c.req.valid('json').value)
       await audit(deps.db, {
         licenseId,
-        actor: c.get('principal').email,
+        ...actorOf(c.get('principal')),
         action: 'settings.updated',
         target: `${product}:${name}`,
         ip: clientIp(c),

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Customer, configure, eventually, heldWrites, newCustomer } from '../../test/fixtures.js'
+import { type Customer, configure, eventually, heldWrites, newCustomer, uniqueEmail } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp, type TestStore } from '../../test/harness.js'
+import { runCli } from '../cli.js'
 import { generateProductKey, keyLookup } from '../keys/format.js'
 
 interface ErrorBody {
@@ -248,6 +249,45 @@ describe('product keys', () => {
     }
   })
 
+  it('stops a suspended license’s API keys (intl_sk_) and product keys at once on a second instance', async () => {
+    const second = await createTestApp({ store, env, clock, sharedDeps: app.deps })
+    try {
+      const email = uniqueEmail('ops')
+      expect(await runCli(['create-admin', '--email', email, '--password', 'operator password'], () => {}, { deps: app.deps })).toBe(0)
+      const login = await app.request('/api/auth/login', { method: 'POST', json: { email, password: 'operator password' } })
+      const adminToken = ((await login.json()) as { token: string }).token
+      const owner = await newCustomer(app)
+      const created = await app.request('/api/api-keys', { method: 'POST', token: owner.token, json: { name: 'ci', scopes: ['keys:read'] } })
+      const apiKey = ((await created.json()) as { key: string }).key
+      const agnt = await configure(app, owner, 'setup-agent')
+      const data = await configure(app, owner, 'data-enrichment')
+      const calls = [
+        { token: apiKey, path: '/api/products/keys' },
+        { token: agnt.key, path: '/api/products/keys' },
+        { token: data.key, path: '/api/auth/me' },
+      ]
+      // Both instances have every key cached (local memory and the shared cache) before the suspension.
+      for (const { token, path } of calls)
+        for (const target of [app, second]) for (let i = 0; i < 2; i++) expect((await target.request(path, { token })).status).toBe(200)
+
+      const suspended = await app.request(`/api/admin/licenses/${owner.licenseId}/status`, { method: 'POST', token: adminToken, json: { status: 'suspended' } })
+      expect(suspended.status).toBe(200)
+      for (const target of [app, second])
+        await eventually(async () => {
+          for (const { token, path } of calls) {
+            const res = await target.request(path, { token })
+            expect(res.status).toBe(403)
+            expect(await code(res)).toBe('license_inactive')
+          }
+        })
+      const reactivated = await app.request(`/api/admin/licenses/${owner.licenseId}/status`, { method: 'POST', token: adminToken, json: { status: 'active' } })
+      expect(reactivated.status).toBe(200)
+      await eventually(async () => expect((await second.request('/api/products/keys', { token: apiKey })).status).toBe(200))
+    } finally {
+      await second.shutdown()
+    }
+  })
+
   it('replaces the allowed origins of a publishable key, and refuses bad origins and secret keys', async () => {
     const chat = await configure(app, customer, 'chatbot')
     await app.keys.resolve(chat.key)
@@ -271,12 +311,14 @@ describe('product keys', () => {
     expect(onSecret.status).toBe(422)
   })
 
-  it('accepts secret keys (data_, agnt_) as Bearer on the management API, but never publishable ones', async () => {
+  it('accepts secret keys (data_, agnt_) as Bearer within their scopes, but never publishable ones', async () => {
     const data = await configure(app, customer, 'data-enrichment')
     const agnt = await configure(app, customer, 'setup-agent')
+    expect((await listKeys(agnt.key)).some((k) => k.id === data.id)).toBe(true)
+    const byData = await app.request('/api/products/keys', { token: data.key })
+    expect(byData.status).toBe(403)
+    expect(await code(byData)).toBe('insufficient_scope')
     for (const key of [data.key, agnt.key]) {
-      const keys = await listKeys(key)
-      expect(keys.some((k) => k.id === data.id)).toBe(true)
       const me = (await (await app.request('/api/auth/me', { token: key })).json()) as { via: string; user: { licenseKey: string } }
       expect(me).toMatchObject({ via: 'product_key', user: { licenseKey: customer.licenseKey } })
     }

@@ -1,9 +1,10 @@
 // /api/products: configure a product (issue its key and embed code), list, rotate and revoke keys, allowed origins, settings.
 import { createRoute, z } from '@hono/zod-openapi'
-import { audit } from '../audit/log.js'
+import { actorOf, audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
 import { activeKeyFor, createKey, findKey, listKeys, publicKey } from '../keys/queries.js'
 import type { KeyResolver } from '../keys/resolver.js'
+import { requireCanIssue, requireScope } from '../keys/scopes.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
@@ -60,9 +61,14 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     async (c) => {
       const licenseId = tenantOf(c)
       const { product } = c.req.valid('param')
-      assertPurchased(c.get('principal').products, product)
+      const p = c.get('principal')
+      assertPurchased(p.products, product)
+      requireCanIssue(p, product)
       const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
+      // Configure can change settings too: that needs the settings scope, not only keys:write.
+      if (body.settings) requireScope(p, 'settings:write')
       const settings = body.settings ? await saveSettings(deps, licenseId, product, body.settings) : await getSettings(deps.db, licenseId, product)
+      if (body.settings) await audit(deps.db, { licenseId, ...actorOf(p), action: 'settings.updated', target: product, ip: clientIp(c) })
       const publishable = isPublishable(product)
       // Publishable keys can be shown again, so configure returns the current one; secret keys are issued fresh.
       const existing = publishable && !body.newKey ? await activeKeyFor(deps.db, licenseId, product) : undefined
@@ -78,12 +84,20 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
             .returningAll()
             .executeTakeFirstOrThrow()
           await keys.invalidate([existing.lookup])
+          await audit(deps.db, {
+            licenseId,
+            ...actorOf(p),
+            action: 'key.origins_updated',
+            target: existing.id,
+            ip: clientIp(c),
+            meta: { allowedOrigins: body.allowedOrigins },
+          })
         }
       } else {
         const created = await createKey(deps.db, deps.config.keyPepper, licenseId, product, body.allowedOrigins ?? [])
         key = created.key
         row = created.row
-        await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.created', target: row.id, ip: clientIp(c), meta: { product } })
+        await audit(deps.db, { licenseId, ...actorOf(p), action: 'key.created', target: row.id, ip: clientIp(c), meta: { product } })
       }
       if (!row) throw new Error('unreachable: key row missing')
       return c.json(
@@ -120,6 +134,8 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       const grace = c.req.header('content-type')?.includes('json') ? c.req.valid('json').gracePeriodSeconds : 86400
       const old = await findKey(deps.db, licenseId, id)
       if (old?.status !== 'active' || (old.expires_at && old.expires_at.getTime() <= deps.clock.now())) throw notFound('Active key')
+      // Rotation issues a new key with the old one's powers: the same rule as configure.
+      requireCanIssue(c.get('principal'), old.product as Product)
       const now = deps.clock.now()
       const created = await deps.db.transaction().execute(async (trx) => {
         const next = await createKey(trx, deps.config.keyPepper, licenseId, old.product as Product, old.allowed_origins)
@@ -131,7 +147,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
           .execute()
         await audit(trx, {
           licenseId,
-          actor: c.get('principal').email,
+          ...actorOf(c.get('principal')),
           action: 'key.rotated',
           target: old.id,
           ip: clientIp(c),
@@ -176,7 +192,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       if (!row) throw notFound('Key')
       await keys.invalidate([row.lookup])
       await closeStreams(deps.cache, [streamTag.key(row.id)], 'key_revoked')
-      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'key.revoked', target: row.id, ip: clientIp(c) })
+      await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'key.revoked', target: row.id, ip: clientIp(c) })
       return c.json(publicKey(row, deps.clock.now()), 200)
     },
   )
@@ -210,7 +226,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       await keys.invalidate([row.lookup])
       await audit(deps.db, {
         licenseId,
-        actor: c.get('principal').email,
+        ...actorOf(c.get('principal')),
         action: 'key.origins_updated',
         target: row.id,
         ip: clientIp(c),
@@ -250,7 +266,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
       const { product } = c.req.valid('param')
       assertPurchased(c.get('principal').products, product)
       const settings = await saveSettings(deps, licenseId, product, c.req.valid('json'))
-      await audit(deps.db, { licenseId, actor: c.get('principal').email, action: 'settings.updated', target: product, ip: clientIp(c) })
+      await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'settings.updated', target: product, ip: clientIp(c) })
       return c.json({ product, settings }, 200)
     },
   )
