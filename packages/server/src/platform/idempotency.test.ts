@@ -54,7 +54,8 @@ describe('Idempotency-Key on authenticated POSTs', () => {
       const res = await app.request('/api/api-keys', { method: 'POST', token: owner.token, json: { name: 'idem', scopes } })
       return ((await res.json()) as { key: string }).key
     }
-    const [keyA, keyB] = [await mint(['keys:write']), await mint(['keys:write'])]
+    // Minting a data_ key takes keys:write and the enrichment scope the new key will hold.
+    const [keyA, keyB] = [await mint(['keys:write', 'enrichment:write']), await mint(['keys:write', 'enrichment:write'])]
     const configure = (token: string) =>
       app.request('/api/products/data-enrichment/configure', { method: 'POST', token, json: {}, headers: { 'idempotency-key': 'idem-secret' } })
     const realCache = app.deps.cache
