@@ -57,7 +57,11 @@ describe('reply engines through the widget', () => {
     app = await createTestApp()
     owner = await newCustomer(app)
     key = (await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })).key
-    const put = await app.request('/api/products/chatbot/secrets/webhook_signing_secret', { method: 'PUT', token: owner.token, json: { value: PRODUCT_SECRET } })
+    const put = await app.request('/api/products/chatbot/secrets/webhook_signing_secret', {
+      method: 'PUT',
+      token: owner.token,
+      json: { value: PRODUCT_SECRET },
+    })
     expect(put.status).toBe(200)
   })
   afterEach(() => server.resetHandlers())

@@ -139,9 +139,13 @@ describe('POST /api/webhooks/n8n/replies', () => {
     // The Code node's body, run the way n8n runs it: require, $env and $input in scope.
     const node = new Function('require', '$env', '$input', code) as (...args: unknown[]) => { json: { replyUrl: string; rawBody: string; signature: string } }[]
     const sign = (secret: string, replyId: string) =>
-      node(createRequire(import.meta.url), { INTELAGENT_REPLY_SECRET: secret }, {
-        all: () => [{ json: { conversationId: convA, text: 'From the example flow', replyId, replyUrl: 'http://intelagent.test/api/webhooks/n8n/replies' } }],
-      })[0]?.json
+      node(
+        createRequire(import.meta.url),
+        { INTELAGENT_REPLY_SECRET: secret },
+        {
+          all: () => [{ json: { conversationId: convA, text: 'From the example flow', replyId, replyUrl: 'http://intelagent.test/api/webhooks/n8n/replies' } }],
+        },
+      )[0]?.json
     const send = (signed: ReturnType<typeof sign>) =>
       app.request(new URL(signed?.replyUrl ?? '').pathname, {
         method: 'POST',
