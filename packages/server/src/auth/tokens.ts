@@ -12,7 +12,7 @@ export interface SessionClaims {
   role: 'customer' | 'admin'
   products: string[]
   sid: string
-  /** The license tier when the session began: lets the rate limit run alongside the session lookup. */
+  /** The license tier when the session began (for display; the rate limit uses the session's current tier). */
   tier?: string
 }
 
