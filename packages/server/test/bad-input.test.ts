@@ -3,19 +3,22 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../src/auth/password.js'
+import { putSecret } from '../src/platform/secrets.js'
 import { signIntelagent } from '../src/webhooks/signature.js'
 import { type Customer, configure, newCustomer, uniqueEmail } from './fixtures.js'
 import { createTestApp, N8N_SECRET, SQUARESPACE_SECRET_HEX, type TestApp } from './harness.js'
 
 const ORIGIN = 'https://shop.example.com'
 const OVERSIZE = 64 * 1024 + 1
+/** The chatbot's own signing secret: n8n replies are verified with it, not with N8N_WEBHOOK_SECRET. */
+const REPLY_SECRET = 'chatbot-reply-secret-0123'
 
 interface Endpoint {
   name: string
   method: 'POST' | 'PUT' | 'PATCH'
   path: () => string
   /** Authentication the endpoint needs; the bad-credential cases replace it. */
-  auth: 'session' | 'admin' | 'widget' | 'visitor' | 'n8n' | 'squarespace' | 'none'
+  auth: 'session' | 'admin' | 'widget' | 'visitor' | 'n8n' | 'n8n-reply' | 'squarespace' | 'none'
   valid: () => Record<string, unknown>
   wrongTypes: Record<string, unknown>
   /** Unknown fields are refused (strict schema); Squarespace may add fields to its notifications at any time. */
@@ -66,6 +69,8 @@ describe('bad input', () => {
         return { 'x-product-key': chatKey, origin: ORIGIN, authorization: `Bearer ${visitorToken}` }
       case 'n8n':
         return { 'x-intelagent-signature': signIntelagent(N8N_SECRET, raw, Math.floor(Date.now() / 1000)) }
+      case 'n8n-reply':
+        return { 'x-intelagent-signature': signIntelagent(REPLY_SECRET, raw, Math.floor(Date.now() / 1000)) }
       case 'squarespace':
         return { 'squarespace-signature': createHmac('sha256', Buffer.from(SQUARESPACE_SECRET_HEX, 'hex')).update(raw).digest('hex') }
       case 'none':
@@ -81,6 +86,7 @@ describe('bad input', () => {
     customer = await newCustomer(app)
     const chat = await configure(app, customer, 'chatbot', { allowedOrigins: [ORIGIN] })
     chatKey = chat.key
+    await putSecret(app.deps, customer.licenseId, 'chatbot', 'webhook_signing_secret', REPLY_SECRET)
     keyId = chat.id
     const admin = uniqueEmail('ops')
     await app.deps.db
@@ -163,7 +169,7 @@ describe('bad input', () => {
     {
       name: 'integration secret',
       method: 'PUT',
-      // sales-agent: the n8n replies below are for a chatbot conversation, signed with the server-wide secret.
+      // sales-agent: the n8n replies below are for a chatbot conversation, signed with the chatbot's secret.
       path: () => '/api/products/sales-agent/secrets/webhook_signing_secret',
       auth: 'session',
       valid: () => ({ value: 'a-signing-secret-123' }),
@@ -201,7 +207,7 @@ describe('bad input', () => {
       name: 'n8n replies',
       method: 'POST',
       path: () => '/api/webhooks/n8n/replies',
-      auth: 'n8n',
+      auth: 'n8n-reply',
       valid: () => ({ conversationId, text: 'Answer from n8n' }),
       wrongTypes: { conversationId: 5, text: [] },
       strict: true,
@@ -282,7 +288,7 @@ describe('bad input', () => {
       )
     }
     const now = () => Math.floor(Date.now() / 1000)
-    if (e.auth === 'n8n') {
+    if (e.auth === 'n8n' || e.auth === 'n8n-reply') {
       cases.push(
         { name: 'no signature', raw: valid, status: 401, code: 'invalid_signature', headers: () => ({}) },
         {

@@ -271,7 +271,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
           product={product}
           name="webhook_signing_secret"
           label="n8n signing secret"
-          hint="Signs every call to your n8n webhook (X-Intelagent-Signature); use the same secret in your n8n flow to verify it. Without one, the server-wide N8N_WEBHOOK_SECRET signs."
+          hint="Signs every call to your n8n webhook and verifies the replies your flow posts back (X-Intelagent-Signature); use the same secret in your n8n flow. Without one, the webhook engine is not called."
         />
       )}
       {engine === 'openai' && (

@@ -5,7 +5,7 @@ import type { KeyResolver } from '../keys/resolver.js'
 import { checkScope, keyKindOf, keyScopes } from '../keys/scopes.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { applyDecisions, enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
+import { enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
 import { loadSession } from './sessions.js'
 import { verifySession } from './tokens.js'
 
@@ -46,7 +46,6 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
 
     if (/^(data|agnt|intl_sk)_/.test(token)) {
       const key = await keys.resolve(token)
-      await enforce(deps, c, limitFor(key.licenseKey, key.tier))
       c.set('principal', {
         kind: key.kind === 'api' ? 'api_key' : 'product_key',
         keyId: key.id,
@@ -64,16 +63,14 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
     } else {
       if (viaCookie) csrfCheck(c, deps.config.publicUrl)
       const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
-      // The limiter and the session lookup are independent Redis calls: issue them together (one pipeline).
-      const early = limitFor(claims.licenseKey, claims.tier)
-      const [principal, decisions] = await Promise.all([loadSession(deps, claims.licenseKey, claims.sid, claims.sst), deps.cache.rateLimitAll(early)])
-      c.set('principal', principal)
-      if (early.length > 0 && principal.tier === claims.tier) applyDecisions(c, early, decisions)
-      else await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
+      c.set('principal', await loadSession(deps, claims.licenseKey, claims.sid, claims.sst))
     }
     if (options.role === 'admin' && c.get('principal').role !== 'admin') throw new AppError('forbidden', 'Operators only')
     const principal = c.get('principal')
     checkScope(principal, c.req.method, c.req.path)
+    // Charged last: a request refused above (bad token, revoked session or key, suspended license, wrong role or
+    // scope) spends no license's budget, so nobody can drain an owner's budget with requests that fail.
+    await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
     // A use is a call the key was allowed to make.
     if (principal.kind === 'api_key' && principal.keyId) keys.recordUse(principal.keyId)
     await next()

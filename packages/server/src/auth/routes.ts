@@ -11,6 +11,7 @@ import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { idempotency } from '../platform/idempotency.js'
 import { enforce, type LimitSpec } from '../ratelimit/index.js'
+import { admitLogin, loginIpLimit } from './login-throttle.js'
 import { SESSION_COOKIE } from './middleware.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
 import { createSession, revokeSession } from './sessions.js'
@@ -18,9 +19,10 @@ import { createSession, revokeSession } from './sessions.js'
 const email = z.email().max(320)
 const password = z.string().min(10, 'must be at least 10 characters').max(200)
 
-const attemptLimits = (ip: string, mail: string, kind: 'login' | 'register'): LimitSpec[] => [
-  { policy: `${kind}-ip`, key: `${kind}:ip:${ip}`, limit: kind === 'login' ? 30 : 10, windowMs: 15 * 60_000 },
-  { policy: `${kind}-email`, key: `${kind}:email:${mail.toLowerCase()}`, limit: kind === 'login' ? 10 : 5, windowMs: 15 * 60_000 },
+/** Registration attempts per IP and per email; login has its own throttle (login-throttle.ts), never per email alone. */
+const attemptLimits = (ip: string, mail: string, kind: 'register'): LimitSpec[] => [
+  { policy: `${kind}-ip`, key: `${kind}:ip:${ip}`, limit: 10, windowMs: 15 * 60_000 },
+  { policy: `${kind}-email`, key: `${kind}:email:${mail.toLowerCase()}`, limit: 5, windowMs: 15 * 60_000 },
 ]
 
 export function publicUser(user: User, license: License | undefined) {
@@ -111,7 +113,8 @@ export function authRoutes(deps: Deps) {
     async (c) => {
       const body = c.req.valid('json')
       const ip = clientIp(c)
-      await enforce(deps, c, attemptLimits(ip, body.email, 'login'))
+      await enforce(deps, c, [loginIpLimit(ip)])
+      const attempt = await admitLogin(deps, ip, body.email)
       const user = await deps.db
         .selectFrom('users')
         .selectAll()
@@ -119,9 +122,11 @@ export function authRoutes(deps: Deps) {
         .executeTakeFirst()
       const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash(deps.config.scryptLogN)))
       if (!user || !valid) {
+        await attempt.failed()
         await audit(deps.db, { licenseId: user?.license_id ?? null, actor: body.email.slice(0, 320), action: 'auth.login_failed', ip })
         throw new AppError('invalid_credentials', 'Email or password is wrong')
       }
+      await attempt.succeeded()
       const license = user.license_id ? await findLicenseById(deps.db, user.license_id) : undefined
       if (license && license.status !== 'active') throw new AppError('license_inactive', `This license is ${license.status}`)
       await audit(deps.db, { licenseId: user.license_id, actor: user.email, action: 'auth.login', target: user.id, ip })

@@ -14,7 +14,7 @@ export interface SessionClaims {
   sid: string
   /** The session's secret: only its SHA-256 is stored (see auth/sessions.ts), so a stored sid alone opens nothing. */
   sst: string
-  /** The license tier when the session began: lets the rate limit run alongside the session lookup. */
+  /** The license tier when the session began (for display; the rate limit uses the session's current tier). */
   tier?: string
 }
 

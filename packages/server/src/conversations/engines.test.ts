@@ -3,7 +3,7 @@ import { lookup as systemLookup } from 'node:dns/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fixtures.js'
-import { createTestApp, N8N_SECRET, type TestApp } from '../../test/harness.js'
+import { createTestApp, type TestApp } from '../../test/harness.js'
 import { StreamReader } from '../../test/sse.js'
 import type { Lookup } from '../platform/outbound.js'
 import { SIGNATURE_HEADER, verifyIntelagent } from '../webhooks/signature.js'
@@ -29,6 +29,9 @@ function simulatedDns(): Lookup {
     return systemLookup(hostname, { all: true })
   }
 }
+
+/** The chatbot's own webhook signing secret: n8n calls are signed with it both ways. */
+const PRODUCT_SECRET = 'chatbot-signing-secret-0123'
 
 interface Started {
   conversation: { id: string }
@@ -82,6 +85,12 @@ describe('reply engines through the widget', () => {
     })
     owner = await newCustomer(app)
     key = (await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })).key
+    const put = await app.request('/api/products/chatbot/secrets/webhook_signing_secret', {
+      method: 'PUT',
+      token: owner.token,
+      json: { value: PRODUCT_SECRET },
+    })
+    expect(put.status).toBe(200)
   })
   afterEach(() => fake.reset())
   afterAll(async () => {
@@ -174,7 +183,7 @@ describe('reply engines through the widget', () => {
       conversationId: started.conversation.id,
       error: expect.stringMatching(/answered 200 with an empty body/),
     })
-    expect(JSON.stringify(line)).not.toContain(N8N_SECRET)
+    expect(JSON.stringify(line)).not.toContain(PRODUCT_SECRET)
   })
 
   it('n8n: 204 and {"deferred": true} leave the answer for later, without a failure notice', async () => {
@@ -190,7 +199,7 @@ describe('reply engines through the widget', () => {
     const seen: { text: string; history: number }[] = []
     fake.on('POST', '/webhook/chat', async ({ request }) => {
       const raw = await request.text()
-      verifyIntelagent(N8N_SECRET, request.headers.get(SIGNATURE_HEADER) ?? undefined, raw, Date.now())
+      verifyIntelagent(PRODUCT_SECRET, request.headers.get(SIGNATURE_HEADER) ?? undefined, raw, Date.now())
       const body = JSON.parse(raw) as { message: { text: string }; history: unknown[] }
       seen.push({ text: body.message.text, history: body.history.length })
       return Response.json({ reply: `n8n says: ${body.message.text.toUpperCase()}` })
@@ -210,7 +219,7 @@ describe('reply engines through the widget', () => {
     const { started } = await startAndSend('answer me later')
     expect((await history(started)).map((m) => m.role)).toEqual(['assistant', 'visitor'])
     const post = (body: unknown, signature?: string) => {
-      const signed = n8nSigned(body)
+      const signed = n8nSigned(body, Date.now(), PRODUCT_SECRET)
       return app.request('/api/webhooks/n8n/replies', {
         method: 'POST',
         body: signed.raw,
@@ -223,7 +232,8 @@ describe('reply engines through the widget', () => {
     expect((await post(reply)).status).toBe(200)
     const messages = await history(started)
     expect(messages.filter((m) => m.text === 'Here is your late answer')).toHaveLength(1)
-    expect((await post({ conversationId: '00000000-0000-4000-8000-000000000000', text: 'x' })).status).toBe(404)
+    // An unknown conversation answers like a bad signature (see n8n-replies.test.ts).
+    expect((await post({ conversationId: '00000000-0000-4000-8000-000000000000', text: 'x' })).status).toBe(401)
   })
 
   it('a failing engine leaves the visitor message stored and tells the visitor', async () => {
@@ -244,7 +254,7 @@ describe('reply engines through the widget', () => {
     expect(put.status).toBe(200)
     expect(JSON.stringify(await put.json())).not.toContain('sk-test-0123456789')
     const listed = await (await app.request('/api/products/chatbot/secrets', { token: owner.token })).json()
-    expect(listed).toMatchObject({ secrets: [{ name: 'openai_api_key', hint: '6789' }] })
+    expect(listed).toMatchObject({ secrets: expect.arrayContaining([expect.objectContaining({ name: 'openai_api_key', hint: '6789' })]) })
     expect(JSON.stringify(listed)).not.toContain('sk-test-0123456789')
     fake.on('POST', '/v1/chat/completions', async ({ request }) => {
       expect(request.headers.get('authorization')).toBe('Bearer sk-test-0123456789')

@@ -167,8 +167,11 @@ export class MemoryCache implements Cache {
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if ((await this.get(key)) !== null) return false
-    await this.set(key, value, ttlMs)
+    // No await between the check and the write, so of concurrent callers exactly one wins, as with Redis SET NX.
+    const now = this.clock.now()
+    const entry = this.store.get(key)
+    if (entry && entry.expiresAt > now) return false
+    this.store.set(key, { value, expiresAt: now + ttlMs })
     return true
   }
 

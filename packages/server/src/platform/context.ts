@@ -47,6 +47,8 @@ export interface Principal {
 export interface WidgetCaller {
   keyId: string
   licenseId: string
+  /** Names the license's widget budget (license:{key}:counter:widget_calls). */
+  licenseKey: string
   product: string
   tier: string
 }

@@ -27,6 +27,7 @@ export const errorStatus = {
   product_not_purchased: 403,
   license_inactive: 403,
   csrf_rejected: 403,
+  signing_secret_missing: 403,
   not_found: 404,
   license_not_found: 404,
   email_mismatch: 403,

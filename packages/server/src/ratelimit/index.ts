@@ -5,12 +5,16 @@ import type { Tier } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 
-/** Requests per minute per license, by tier: the one table to change. */
-export const TIER_LIMITS: Record<Tier, { perMinute: number }> = {
-  starter: { perMinute: 120 },
-  professional: { perMinute: 600 },
-  business: { perMinute: 3_000 },
-  enterprise: { perMinute: 15_000 },
+/**
+ * Requests per minute per license, by tier: the one table to change. Two budgets that never share a unit:
+ * `perMinute` for the owner's API (sessions, secret keys) and `widgetPerMinute` for the widget (public keys,
+ * visitors), so strangers holding a page's chat_ key cannot spend the owner's budget.
+ */
+export const TIER_LIMITS: Record<Tier, { perMinute: number; widgetPerMinute: number }> = {
+  starter: { perMinute: 120, widgetPerMinute: 300 },
+  professional: { perMinute: 600, widgetPerMinute: 1_200 },
+  business: { perMinute: 3_000, widgetPerMinute: 6_000 },
+  enterprise: { perMinute: 15_000, widgetPerMinute: 30_000 },
 }
 
 /** Widget event streams open at once per publishable key, by tier (a page view holds one while the chat is open). */
@@ -23,7 +27,9 @@ export const TIER_WIDGET_STREAMS: Record<Tier, number> = {
 
 export const tierWidgetStreams = (tier: string): number => TIER_WIDGET_STREAMS[tier as Tier] ?? TIER_WIDGET_STREAMS.starter
 
-export const tierLimit = (tier: string): number => (TIER_LIMITS[tier as Tier] ?? TIER_LIMITS.starter).perMinute
+const tierRow = (tier: string) => TIER_LIMITS[tier as Tier] ?? TIER_LIMITS.starter
+export const tierLimit = (tier: string): number => tierRow(tier).perMinute
+export const widgetTierLimit = (tier: string): number => tierRow(tier).widgetPerMinute
 
 export interface LimitSpec {
   policy: string
@@ -68,12 +74,21 @@ export function applyDecisions(c: Context, specs: LimitSpec[], decisions: RateDe
 }
 
 /**
- * The per-license budget, keyed by license key (`license:{key}:counter:api_calls`) so a session can be limited
- * from its token's claims alone. `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it.
+ * The owner's per-license API budget, keyed by license key (`license:{key}:counter:api_calls`) so a session can
+ * be limited from its token's claims alone. `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it.
+ * Charged only once the caller is authenticated (a refused request spends nobody's budget).
  */
 export const licenseLimit = (licenseKey: string, tier: string, scale = 1): LimitSpec => ({
   policy: 'license',
   key: `license:${licenseKey}:counter:api_calls`,
   limit: Math.max(1, Math.floor(tierLimit(tier) * scale)),
+  windowMs: 60_000,
+})
+
+/** The license's widget budget (`license:{key}:counter:widget_calls`), apart from the API budget above. */
+export const widgetLimit = (licenseKey: string, tier: string, scale = 1): LimitSpec => ({
+  policy: 'widget',
+  key: `license:${licenseKey}:counter:widget_calls`,
+  limit: Math.max(1, Math.floor(widgetTierLimit(tier) * scale)),
   windowMs: 60_000,
 })

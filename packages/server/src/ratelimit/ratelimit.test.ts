@@ -84,6 +84,8 @@ describe('with Redis unreachable', () => {
 
   it('keeps serving with the local limiter (limit ÷ instances) and reports degraded in /readyz', async () => {
     const customer = await newCustomer(app, { tier: 'starter', products: ['chatbot', 'data-enrichment'] })
+    // The local limiter's windows are wall-clock minutes too: a burst straddling two would see a fresh budget.
+    await awayFromWindowEdge()
     expect((await app.request('/api/auth/me', { token: customer.token })).status).toBe(200)
     const configured = await app.request('/api/products/data-enrichment/configure', { method: 'POST', token: customer.token })
     expect(configured.status).toBe(201)

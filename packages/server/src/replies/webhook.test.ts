@@ -100,10 +100,10 @@ describe('webhook engine', () => {
     expect(() => verifyIntelagent(N8N_SECRET, signature ?? undefined, raw, Date.now())).toThrow(/does not match/)
   })
 
-  it('falls back to N8N_WEBHOOK_SECRET when the product has no signing secret', async () => {
+  it('calls nobody when the product has no signing secret: N8N_WEBHOOK_SECRET is never handed to a tenant’s flow', async () => {
     const received = n8n(N8N_SECRET, () => Response.json({ reply: 'signed with the server secret' }))
-    expect(await engine.reply(ctx(withoutSecret), sink)).toMatchObject({ kind: 'answer', text: 'signed with the server secret' })
-    expect(received).toHaveLength(1)
+    await expect(engine.reply(ctx(withoutSecret), sink)).rejects.toThrow(/No webhook signing secret/)
+    expect(received).toHaveLength(0)
   })
 
   it('accepts n8n’s other common reply shapes: {text}, {output} and a one-item array', async () => {

@@ -113,8 +113,9 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
     async reply(ctx): Promise<ReplyResult> {
       const hook = ctx.settings.webhook
       if (!hook) throw new Error('The webhook engine is selected but no webhook URL is configured')
-      const secret = (await getSecret(deps, ctx.licenseId, ctx.product, WEBHOOK_SECRET_NAME)) ?? deps.config.n8nSecret
-      if (!secret) throw new Error('No webhook signing secret: set one for this product or N8N_WEBHOOK_SECRET')
+      // Only the product's own secret: a tenant's flow must never learn N8N_WEBHOOK_SECRET, which issues licenses.
+      const secret = await getSecret(deps, ctx.licenseId, ctx.product, WEBHOOK_SECRET_NAME)
+      if (!secret) throw new Error(`No webhook signing secret: set ${WEBHOOK_SECRET_NAME} for this product`)
       const raw = JSON.stringify(webhookPayload(ctx, deps.config.publicUrl))
       try {
         return await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal)

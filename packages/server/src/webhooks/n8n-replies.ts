@@ -1,12 +1,15 @@
-// POST /api/webhooks/n8n/replies: an n8n flow answers a visitor later; signed like every n8n call.
+// POST /api/webhooks/n8n/replies: an n8n flow answers a visitor later, signed with the conversation's own product
+// signing secret. N8N_WEBHOOK_SECRET never opens this door: it issues licenses and nothing else.
+import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { appendMessage, findConversation, publicMessage } from '../conversations/service.js'
 import type { Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { createRouter } from '../platform/http.js'
+import { createRouter, limitBody } from '../platform/http.js'
 import { parseJsonBody } from '../platform/json.js'
 import { getSecret } from '../platform/secrets.js'
-import { SIGNATURE_HEADER, verifyIntelagent } from './signature.js'
+import { WEBHOOK_SECRET_NAME } from '../replies/webhook.js'
+import { parseIntelagentHeader, SIGNATURE_HEADER, signatureMatches } from './signature.js'
 
 const replySchema = z.strictObject({
   conversationId: z.uuid(),
@@ -15,25 +18,38 @@ const replySchema = z.strictObject({
   replyId: z.string().min(1).max(64).optional(),
 })
 
-/** The secret a product's n8n calls are signed with: its own, else the server-wide N8N_WEBHOOK_SECRET. */
-export async function signingSecretFor(deps: Deps, licenseId: string, product: string): Promise<string | undefined> {
-  return (await getSecret(deps, licenseId, product, 'webhook_signing_secret')) ?? deps.config.n8nSecret
-}
+/** 4,000 characters of text, each at most a 6-byte JSON escape, plus the envelope. */
+export const REPLY_BODY_LIMIT_BYTES = 32 * 1024
+
+const mismatch = () => new AppError('invalid_signature', 'Signature does not match')
 
 export function n8nReplyRoutes(deps: Deps) {
   const app = createRouter()
+  // Stands in for a secret when the conversation does not exist, so that answer costs the same HMAC as a wrong one.
+  const decoy = randomBytes(32).toString('hex')
 
-  app.post('/api/webhooks/n8n/replies', async (c) => {
+  app.post('/api/webhooks/n8n/replies', limitBody(Math.min(REPLY_BODY_LIMIT_BYTES, deps.config.bodyLimitBytes)), async (c) => {
     const raw = await c.req.text()
     const header = c.req.header(SIGNATURE_HEADER)
     if (!header) throw new AppError('invalid_signature', `Missing ${SIGNATURE_HEADER} header`)
-    // The body names the conversation, and so the secret to check it with; nothing is done before the check.
+    // The body names the conversation, and so the secret to check it with; nothing is stored before the check.
     const body = parseJsonBody(replySchema, raw)
+    // Format and freshness are judged before the lookup, so they answer the same for every conversation id.
+    const sig = parseIntelagentHeader(header, deps.clock.now())
     const conv = await deps.db.selectFrom('conversations').select(['license_id', 'product']).where('id', '=', body.conversationId).executeTakeFirst()
-    const secret = conv ? await signingSecretFor(deps, conv.license_id, conv.product) : deps.config.n8nSecret
-    if (!secret) throw new AppError('not_configured', 'No n8n signing secret is configured for this product')
-    verifyIntelagent(secret, header, raw, deps.clock.now())
-    const found = conv ? await findConversation(deps, conv.license_id, body.conversationId) : undefined
+    if (!conv) {
+      // An unknown conversation and a wrong signature are indistinguishable: another tenant's ids stay unconfirmed.
+      signatureMatches(decoy, sig, raw)
+      throw mismatch()
+    }
+    const secret = await getSecret(deps, conv.license_id, conv.product, WEBHOOK_SECRET_NAME)
+    if (!secret)
+      throw new AppError(
+        'signing_secret_missing',
+        `This conversation's product has no webhook signing secret; set one with PUT /api/products/${conv.product}/secrets/${WEBHOOK_SECRET_NAME}`,
+      )
+    if (!signatureMatches(secret, sig, raw)) throw mismatch()
+    const found = await findConversation(deps, conv.license_id, body.conversationId)
     if (!found) throw notFound('Conversation')
     const { message, created } = await appendMessage(deps, {
       licenseId: found.license_id,

@@ -10,21 +10,39 @@ export function signIntelagent(secret: string, rawBody: string, unixSeconds: num
   return `t=${unixSeconds},v1=${hmacHex(secret, `${unixSeconds}.${rawBody}`)}`
 }
 
-export function verifyIntelagent(secret: string, header: string | undefined, rawBody: string, nowMs: number): void {
+/** A header that is well formed and fresh, before any secret is involved. */
+export interface IntelagentSignature {
+  t: number
+  v1: string[]
+}
+
+/** Parses the header and checks its timestamp: invalid_signature or stale_signature, whoever the secret belongs to. */
+export function parseIntelagentHeader(header: string | undefined, nowMs: number): IntelagentSignature {
   if (!header) throw new AppError('invalid_signature', `Missing ${SIGNATURE_HEADER} header`)
   let t: number | undefined
   const v1: string[] = []
   for (const part of header.split(',')) {
     const [k, v] = part.trim().split('=', 2)
     if (k === 't' && v && /^\d{1,12}$/.test(v)) t = Number(v)
-    if (k === 'v1' && v) v1.push(v)
+    if (k === 'v1' && v) v1.push(v.toLowerCase())
   }
   if (t === undefined || v1.length === 0) throw new AppError('invalid_signature', `${SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex>`)
   if (Math.abs(nowMs / 1000 - t) > TOLERANCE_SECONDS)
     throw new AppError('stale_signature', `Signature timestamp is more than ${TOLERANCE_SECONDS} seconds away from server time`)
-  const expected = hmacHex(secret, `${t}.${rawBody}`)
-  // Several v1 values let a sender sign with an old and a new secret during rotation.
-  if (!v1.some((sig) => safeEqual(sig.toLowerCase(), expected))) throw new AppError('invalid_signature', 'Signature does not match')
+  return { t, v1 }
+}
+
+/** Constant-time check of a parsed header against one secret. */
+export function signatureMatches(secret: string, sig: IntelagentSignature, rawBody: string): boolean {
+  const expected = hmacHex(secret, `${sig.t}.${rawBody}`)
+  // Several v1 values let a sender sign with an old and a new secret during rotation; every one is compared.
+  let ok = false
+  for (const candidate of sig.v1) ok = safeEqual(candidate, expected) || ok
+  return ok
+}
+
+export function verifyIntelagent(secret: string, header: string | undefined, rawBody: string, nowMs: number): void {
+  if (!signatureMatches(secret, parseIntelagentHeader(header, nowMs), rawBody)) throw new AppError('invalid_signature', 'Signature does not match')
 }
 
 /** Squarespace-Signature: hex HMAC-SHA256 of the raw body, keyed by the hex-decoded subscription secret. */

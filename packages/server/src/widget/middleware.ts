@@ -1,12 +1,13 @@
 // Widget calls: publishable key (header, or ?key= for EventSource), Origin against the key's allow-list,
-// CORS answered for that origin only, and the license, key and visitor-IP rate limits.
+// CORS answered for that origin only, the visitor token, and the visitor-IP, key and license widget limits.
 import type { MiddlewareHandler } from 'hono'
 import type { KeyResolver } from '../keys/resolver.js'
 import { originAllowed } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp } from '../platform/http.js'
-import { enforce, licenseLimit } from '../ratelimit/index.js'
+import { enforce, widgetLimit } from '../ratelimit/index.js'
+import { verifyVisitorToken } from './visitors.js'
 
 const ALLOW_HEADERS = 'X-Product-Key, Authorization, Content-Type, Last-Event-ID, Idempotency-Key'
 export const KEY_LIMIT_PER_MINUTE = 1200
@@ -36,12 +37,42 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
     const key = await keys.resolve(c.req.header('x-product-key') ?? c.req.query('key'))
     if (key.kind !== 'publishable') throw new AppError('invalid_key', 'Secret keys must never be used in a web page; use a chat_ or sale_ key')
     if (!originAllowed(key.allowedOrigins, pageOrigin)) throw new AppError('origin_not_allowed', `Origin ${pageOrigin ?? '(none)'} is not allowed for this key`)
+    // The caller's own address pays for every attempt, failed ones included; the license pays in widgetBudget,
+    // once the visitor is authenticated too.
     await enforce(deps, c, [
-      licenseLimit(key.licenseKey, key.tier, deps.config.rateLimitScale),
-      { policy: 'key', key: `key:${key.id}`, limit: KEY_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
       { policy: 'visitor-ip', key: `ip:${key.id}:${clientIp(c)}`, limit: VISITOR_IP_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
-    c.set('widget', { keyId: key.id, licenseId: key.licenseId, product: key.product, tier: key.tier })
+    c.set('widget', { keyId: key.id, licenseId: key.licenseId, licenseKey: key.licenseKey, product: key.product, tier: key.tier })
+    await next()
+  }
+}
+
+export interface VisitorAuthOptions {
+  /** EventSource cannot send headers: accept `?token=` as well (the stream route only, so tokens stay out of logs elsewhere). */
+  queryToken?: boolean
+  /** Check a token only when one is sent (leads may name a conversation, or not). */
+  optional?: boolean
+}
+
+/** The visitor token, checked before widgetBudget so a forged or expired one charges the license nothing. */
+export function visitorAuth(deps: Deps, options: VisitorAuthOptions = {}): MiddlewareHandler<AppEnv> {
+  return async function visitorAuthMiddleware(c, next) {
+    const header = c.req.header('authorization')
+    const token = (options.queryToken ? c.req.query('token') : undefined) ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
+    if (token !== undefined || !options.optional) c.set('visitorId', await verifyVisitorToken(deps, c.get('widget').licenseId, token))
+    await next()
+  }
+}
+
+/** The license's widget budget and the key's, charged only for a caller that passed every check above. */
+export function widgetBudget(deps: Deps): MiddlewareHandler<AppEnv> {
+  const scale = deps.config.rateLimitScale
+  return async function widgetBudgetMiddleware(c, next) {
+    const w = c.get('widget')
+    await enforce(deps, c, [
+      widgetLimit(w.licenseKey, w.tier, scale),
+      { policy: 'key', key: `key:${w.keyId}`, limit: KEY_LIMIT_PER_MINUTE * scale, windowMs: 60_000 },
+    ])
     await next()
   }
 }

@@ -23,7 +23,7 @@ import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
 import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
-import { widgetAuth } from './middleware.js'
+import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
 const security = [{ productKey: [] }]
@@ -37,12 +37,17 @@ function bearer(c: Context): string | undefined {
 
 export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, streams: StreamHub) {
   const app = createRouter()
+  // Order matters: key, origin and visitor token are all checked before the license's widget budget is charged.
   app.use('/api/widget/*', widgetAuth(deps, keys))
+  app.use('/api/widget/conversations/:id/messages', visitorAuth(deps))
+  app.use('/api/widget/conversations/:id/events', visitorAuth(deps, { queryToken: true }))
+  app.use('/api/widget/leads', visitorAuth(deps, { optional: true }))
+  app.use('/api/widget/*', widgetBudget(deps))
 
   /** The caller's own conversation, or 404 (another visitor's or license's conversation does not exist for them). */
   async function ownConversation(c: Context<AppEnv>, id: string, token: string | undefined) {
     const w = c.get('widget')
-    const visitorId = await verifyVisitorToken(deps, w.licenseId, token)
+    const visitorId = c.get('visitorId') ?? (await verifyVisitorToken(deps, w.licenseId, token))
     const conv = await findConversation(deps, w.licenseId, id)
     if (!conv || conv.visitor_id !== visitorId || conv.product !== w.product) throw notFound('Conversation')
     return conv

@@ -1,0 +1,162 @@
+// Two budgets per license: the widget's visitors cannot 429 the owner's API and the owner cannot 429 the widget;
+// and a request that fails authentication charges neither.
+import { decodeJwt } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
+import { createTestApp, type TestApp } from '../../test/harness.js'
+import { signSession } from '../auth/tokens.js'
+import { TIER_LIMITS } from './index.js'
+
+const ORIGIN = 'https://shop.example.com'
+/** RATE_LIMIT_SCALE for this file: every budget a fifth of its size, so the bursts stay short. */
+const SCALE = 0.2
+const API = Math.floor(TIER_LIMITS.starter.perMinute * SCALE)
+const WIDGET = Math.floor(TIER_LIMITS.starter.widgetPerMinute * SCALE)
+
+/** Windows follow wall-clock minutes: start a burst well inside one so it cannot straddle two. */
+async function awayFromWindowEdge(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000)
+  if (left < 8_000) await new Promise((r) => setTimeout(r, left + 100))
+}
+
+/** `{policy, remaining}` from a RateLimit header such as `"widget";r=12;t=40`. */
+function remaining(res: Response): { policy: string; r: number } {
+  const m = /^"([^"]+)";r=(\d+);t=\d+$/.exec(res.headers.get('ratelimit') ?? '')
+  if (!m) throw new Error(`no RateLimit header (status ${res.status}): ${res.headers.get('ratelimit')}`)
+  return { policy: m[1] as string, r: Number(m[2]) }
+}
+
+describe('API and widget budgets', () => {
+  let app: TestApp
+
+  beforeAll(async () => {
+    app = await createTestApp({ env: { TRUST_PROXY: '1', RATE_LIMIT_SCALE: String(SCALE) } })
+  })
+  afterAll(async () => app.shutdown())
+
+  /** A starter license with a chatbot key for ORIGIN. */
+  async function tenant() {
+    const owner = await newCustomer(app, { tier: 'starter', products: ['chatbot'] })
+    const { key } = await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })
+    return { owner, key }
+  }
+  /** Widget calls spread over many visitor addresses, so only the license's widget budget can run out. */
+  const widget = (key: string, path: string, init: RequestInit & { json?: unknown; token?: string; origin?: string; ip?: string } = {}) => {
+    const headers = new Headers(init.headers)
+    headers.set('x-product-key', key)
+    headers.set('origin', init.origin ?? ORIGIN)
+    headers.set('x-forwarded-for', init.ip ?? uniqueIp())
+    return app.request(path, { ...init, headers })
+  }
+  const me = (owner: Customer) => app.request('/api/auth/me', { token: owner.token })
+
+  it('exhausting the widget budget leaves the owner’s API answering 200', async () => {
+    const { owner, key } = await tenant()
+    await awayFromWindowEdge()
+    const before = remaining(await me(owner))
+    for (let i = 1; i <= WIDGET; i++) {
+      const res = await widget(key, '/api/widget/config')
+      expect(res.status, `widget request ${i}`).toBe(200)
+    }
+    const limited = await widget(key, '/api/widget/config')
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('ratelimit-policy')).toBe(`"widget";q=${WIDGET};w=60`)
+    const ownerRes = await me(owner)
+    expect(ownerRes.status).toBe(200)
+    // Not one unit of the API budget was spent by the widget: only this /me.
+    expect(remaining(ownerRes)).toEqual({ policy: 'license', r: before.r - 1 })
+    expect((await app.request('/api/products/keys', { token: owner.token })).status).toBe(200)
+  })
+
+  it('exhausting the owner’s API budget leaves the widget answering', async () => {
+    const { owner, key } = await tenant()
+    await awayFromWindowEdge()
+    let admitted = 0
+    while ((await me(owner)).status === 200) admitted++
+    expect(admitted).toBeLessThanOrEqual(API)
+    const limited = await me(owner)
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('ratelimit-policy')).toBe(`"license";q=${API};w=60`)
+    const config = await widget(key, '/api/widget/config')
+    expect(config.status).toBe(200)
+    expect(remaining(config)).toEqual({ policy: 'widget', r: WIDGET - 1 })
+    expect((await widget(key, '/api/widget/conversations', { method: 'POST', json: {} })).status).toBe(201)
+  })
+
+  it('requests that fail authentication charge nothing from the license’s API budget', async () => {
+    const { owner } = await tenant()
+    // A second session, logged out, and an API key, revoked: both resolve to this license but are refused.
+    const login = await app.request('/api/auth/login', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': uniqueIp() },
+      json: { email: owner.email, password: 'correct horse battery' },
+    })
+    const loggedOut = ((await login.json()) as { token: string }).token
+    expect((await app.request('/api/auth/logout', { method: 'POST', token: loggedOut })).status).toBe(200)
+    const created = await app.request('/api/api-keys', { method: 'POST', token: owner.token, json: { name: 'soon revoked', scopes: ['keys:read'] } })
+    const apiKey = (await created.json()) as { id: string; key: string }
+    expect((await app.request(`/api/api-keys/${apiKey.id}/revoke`, { method: 'POST', token: owner.token })).status).toBe(200)
+    const narrow = await app.request('/api/api-keys', { method: 'POST', token: owner.token, json: { name: 'narrow', scopes: ['audit:read'] } })
+    const narrowKey = ((await narrow.json()) as { key: string }).key
+    // Signed with the server's own secret but expired: the claims name this license.
+    const claims = decodeJwt(owner.token)
+    const expired = await signSession(
+      app.config.jwtSecret,
+      claims as unknown as Parameters<typeof signSession>[1],
+      Date.now() - 2 * 3_600_000,
+      Date.now() - 3_600_000,
+    )
+
+    await awayFromWindowEdge()
+    const before = remaining(await me(owner))
+    expect(before.policy).toBe('license')
+    const refused: [string, string][] = [
+      [loggedOut, 'session_revoked'],
+      [expired, 'token_expired'],
+      [apiKey.key, 'key_revoked'],
+      [`${owner.token.slice(0, -4)}AAAA`, 'token_invalid'],
+    ]
+    for (let i = 0; i < 10; i++) {
+      for (const [token, code] of refused) {
+        const res = await app.request('/api/products/keys', { token })
+        expect(res.status, code).toBe(401)
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code)
+      }
+      // Authenticated, but refused for its scope: still nothing spent.
+      expect((await app.request('/api/products/keys', { token: narrowKey })).status).toBe(403)
+    }
+    expect(remaining(await me(owner))).toEqual({ policy: 'license', r: before.r - 1 })
+  })
+
+  it('requests that fail the origin or visitor check charge nothing from the license’s widget budget', async () => {
+    const { key } = await tenant()
+    const other = await tenant()
+    const started = await widget(key, '/api/widget/conversations', { method: 'POST', json: {} })
+    const { conversation, visitorToken } = (await started.json()) as { conversation: { id: string }; visitorToken: string }
+    // A genuine visitor token, but for another license.
+    const foreign = (await (await widget(other.key, '/api/widget/conversations', { method: 'POST', json: {} })).json()) as { visitorToken: string }
+    const messages = `/api/widget/conversations/${conversation.id}/messages`
+
+    await awayFromWindowEdge()
+    const before = remaining(await widget(key, '/api/widget/config'))
+    expect(before.policy).toBe('widget')
+    for (let i = 0; i < 10; i++) {
+      const failures = await Promise.all([
+        widget(key, '/api/widget/config', { origin: 'https://evil.example' }),
+        widget(key, messages, { token: 'not-a-visitor-token' }),
+        widget(key, messages, { token: foreign.visitorToken }),
+        widget(key, messages, { method: 'POST', json: { clientMessageId: `m${i}`, text: 'no token' } }),
+        widget(key, `/api/widget/conversations/${conversation.id}/events?token=forged`),
+        widget(key, '/api/widget/leads', {
+          method: 'POST',
+          token: 'forged',
+          json: { name: 'A', email: 'a@example.com', consent: true, conversationId: conversation.id },
+        }),
+      ])
+      expect(failures.map((r) => r.status)).toEqual([403, 401, 401, 401, 401, 401])
+    }
+    // The real visitor still reads their conversation, and the license paid for exactly the two valid calls.
+    expect((await widget(key, messages, { token: visitorToken })).status).toBe(200)
+    expect(remaining(await widget(key, '/api/widget/config'))).toEqual({ policy: 'widget', r: before.r - 2 })
+  })
+})
