@@ -117,7 +117,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
-    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger) }
+    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, tasks: new Tasks(logger), draining: new AbortController().signal }
   }
   const intelagent = await createApp(deps)
   return {

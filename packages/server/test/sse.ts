@@ -1,6 +1,8 @@
 // Reads a Server-Sent Events response in tests: everything received so far, waiting until a condition holds.
 export class StreamReader {
   text = ''
+  /** True once the server ended the stream. */
+  ended = false
   private reader: ReadableStreamDefaultReader<Uint8Array>
   private decoder = new TextDecoder()
 
@@ -14,6 +16,7 @@ export class StreamReader {
     const deadline = Date.now() + ms
     while (!done(this.text) && Date.now() < deadline) {
       const next = await Promise.race([this.reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now())))])
+      if (next?.done) this.ended = true
       if (!next || next.done) break
       this.text += this.decoder.decode(next.value, { stream: true })
     }

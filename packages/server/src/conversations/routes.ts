@@ -190,6 +190,7 @@ export function conversationRoutes(deps: Deps) {
 
   app.get('/api/events', (c) =>
     streamChannel(c, deps.cache, licenseChannel(tenantOf(c)), {
+      draining: deps.draining,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
         const { type, ...data } = JSON.parse(raw) as { type: string }

@@ -63,6 +63,9 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).optional(),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 })
 
 export interface Config {
@@ -89,12 +92,26 @@ export interface Config {
   rateLimitScale: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   demo: boolean
+  /** Postgres: how long to wait for a connection before answering 503 unavailable. */
+  dbConnectTimeoutMs: number
+  /** Postgres: how long one query may take (client and server side) before answering 503 unavailable. */
+  dbQueryTimeoutMs: number
+  /** SIGTERM: how long in-flight requests and background tasks get before they are cut. */
+  shutdownGraceMs: number
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     this.name = 'ConfigError'
+  }
+}
+
+/** Stops the process from starting (port taken, data folder in use); the message is the whole story, one line. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StartupError'
   }
 }
 
@@ -178,6 +195,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY === '1',
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO ? e.DEMO === '1' : !production,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   }
   return { ...config, ...overrides }
 }

@@ -15,6 +15,8 @@ export interface Deps {
   logger: Logger
   fetch: typeof fetch
   tasks: Tasks
+  /** Aborted when the process starts shutting down: long-lived responses (SSE) end themselves with a retry hint. */
+  draining: AbortSignal
 }
 
 /** Who is calling: a dashboard session or a secret key, always bound to one license (or an operator). */

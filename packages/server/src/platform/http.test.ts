@@ -1,6 +1,9 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { resolveClientIp } from './http.js'
+import type { AppEnv } from './context.js'
+import { isDbUnavailable } from './db.js'
+import { errorHandler, resolveClientIp } from './http.js'
+import { createLogger } from './logger.js'
 
 describe('client address', () => {
   const app = (trustProxy: boolean) => new Hono().get('/', (c) => c.text(resolveClientIp(c, trustProxy)))
@@ -17,5 +20,42 @@ describe('client address', () => {
   it('falls back to X-Forwarded-For only without a socket (in-process requests)', async () => {
     expect(await ask(false, '198.51.100.4')).toBe('198.51.100.4')
     expect(await ask(false, undefined)).toBe('unknown')
+  })
+})
+
+describe('database outages in the error envelope', () => {
+  const logger = createLogger('silent')
+  const failing = (err: unknown) => {
+    const app = new Hono<AppEnv>()
+    app.onError(errorHandler(logger))
+    app.get('/', () => {
+      throw err
+    })
+    return app.request('/')
+  }
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+  const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })
+
+  it('answers 503 unavailable with Retry-After for connection failures, never 500', async () => {
+    for (const err of [
+      refused,
+      shutdown,
+      Object.assign(new Error('connection failure'), { code: '08006' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+      new AggregateError([refused], ''),
+    ]) {
+      const res = await failing(err)
+      expect(res.status, String(err)).toBe(503)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable')
+    }
+  })
+
+  it('leaves other database errors to internal_error', async () => {
+    const res = await failing(Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' }))
+    expect(res.status).toBe(500)
+    expect(isDbUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false)
   })
 })

@@ -222,6 +222,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
     const fromHeader = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0)
     let lastSeq = Number.isFinite(fromHeader) && fromHeader > 0 ? Math.floor(fromHeader) : 0
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {
+      draining: deps.draining,
       async replay(stream) {
         for (const m of await messagesAfter(deps, conv.license_id, conv.id, lastSeq, 500)) {
           await stream.writeSSE({ event: 'message', id: String(m.seq), data: JSON.stringify(publicMessage(m)) })
