@@ -10,7 +10,7 @@ import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
-import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
+import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId, UNAVAILABLE_RETRY_AFTER_S } from './platform/http.js'
 import { idempotency } from './platform/idempotency.js'
 import { rejectNulInUrl } from './platform/input.js'
 import { bearerMatches, observeRequests } from './platform/metrics.js'
@@ -76,6 +76,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
     const cache = deps.cache.kind === 'memory' ? 'in-process' : redis ? 'up' : 'down'
     const status = !postgres ? 'unavailable' : cache === 'down' ? 'degraded' : 'ready'
+    if (!postgres) c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
     return c.json({ status, postgres: postgres ? 'up' : 'down', redis: cache }, postgres ? 200 : 503)
   })
 

@@ -7,10 +7,11 @@ import { z } from 'zod'
 import { audit } from './audit/log.js'
 import { hashPassword } from './auth/password.js'
 import { issueLicense, publicLicense } from './licenses/queries.js'
-import { ConfigError, loadConfig, TIERS, type Tier } from './platform/config.js'
+import { loadConfig, TIERS, type Tier } from './platform/config.js'
 import type { Deps } from './platform/context.js'
 import { isUniqueViolation } from './platform/db.js'
 import { closeDeps, createDeps } from './platform/deps.js'
+import { startupMessage } from './platform/lifecycle.js'
 import { migrateToLatest } from './platform/migrate.js'
 import { isProduct, PRODUCTS, type Product } from './platform/products.js'
 
@@ -58,7 +59,8 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => p
     out(`Unknown command: ${command}\n\n${USAGE}`)
     return 2
   }
-  const deps = options.deps ?? (await createDeps(loadConfig(options.env ?? process.env), { migrate: false }))
+  // Operator commands (migrations above all) may run longer than a request's query timeout allows.
+  const deps = options.deps ?? (await createDeps(loadConfig(options.env ?? process.env), { migrate: false, db: { queryTimeoutMs: 0 } }))
   const config = deps.config
   try {
     if (command === 'migrate') {
@@ -120,7 +122,7 @@ if (invokedDirectly) {
   runCli(process.argv.slice(2))
     .then((code) => process.exit(code))
     .catch((err) => {
-      process.stderr.write(`${err instanceof ConfigError ? err.message : String(err?.stack ?? err)}\n`)
+      process.stderr.write(`${startupMessage(err) ?? String(err?.stack ?? err)}\n`)
       process.exit(1)
     })
 }

@@ -127,12 +127,24 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       tasks: new Tasks(logger),
       cache: options.sharedDeps.cache,
       metrics: createMetrics(),
+      draining: new AbortController().signal,
     }
   } else {
     const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
-    deps = { db, cache, clock, config, logger, fetch: options.fetch ?? globalThis.fetch, outbound, tasks: new Tasks(logger), metrics: createMetrics() }
+    deps = {
+      db,
+      cache,
+      clock,
+      config,
+      logger,
+      fetch: options.fetch ?? globalThis.fetch,
+      outbound,
+      tasks: new Tasks(logger),
+      metrics: createMetrics(),
+      draining: new AbortController().signal,
+    }
   }
   const intelagent = await createApp(deps)
   return {

@@ -206,6 +206,7 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
     )
     return streamChannel(c, deps.cache, licenseChannel(licenseId), {
       lease,
+      draining: deps.draining,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
         const { type, ...data } = JSON.parse(raw) as { type: string }

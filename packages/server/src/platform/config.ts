@@ -68,6 +68,9 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DEMO: z.enum(['0', '1']).optional(),
   OUTBOUND_ALLOW_HOSTS: z.string().optional(),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 })
 
 export interface Config {
@@ -102,12 +105,26 @@ export interface Config {
   demo: boolean
   /** `host:port` pairs the SSRF guard lets through (local fakes in development and tests); nothing else is exempt. */
   outboundAllowHosts: string[]
+  /** Postgres: how long to wait for a connection before answering 503 unavailable. */
+  dbConnectTimeoutMs: number
+  /** Postgres: how long one query may take (client and server side) before answering 503 unavailable. */
+  dbQueryTimeoutMs: number
+  /** SIGTERM: how long in-flight requests and background tasks get before they are cut. */
+  shutdownGraceMs: number
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     this.name = 'ConfigError'
+  }
+}
+
+/** Stops the process from starting (port taken, data folder in use); the message is the whole story, one line. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StartupError'
   }
 }
 
@@ -219,6 +236,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     demo: e.DEMO ? e.DEMO === '1' : !production,
     outboundAllowHosts,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   }
   return { ...config, ...overrides }
 }

@@ -22,6 +22,8 @@ export interface Deps {
   outbound: Outbound
   tasks: Tasks
   metrics: Metrics
+  /** Aborted when the process starts shutting down: long-lived responses (SSE) end themselves with a retry hint. */
+  draining: AbortSignal
 }
 
 /** Who is calling: a dashboard session or a secret key, always bound to one license (or an operator). */

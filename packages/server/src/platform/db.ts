@@ -1,8 +1,9 @@
 // Kysely over pg (DATABASE_URL) or PGlite (embedded), one table type per table.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type ColumnType, type Generated, Kysely, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
+import { type ColumnType, type Driver, type Generated, Kysely, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
 import pg from 'pg'
+import { lockDataDir } from './data-dir-lock.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -211,25 +212,67 @@ export interface DbOptions {
   /** PGlite in memory instead of under dataDir (tests). */
   memory?: boolean
   poolSize?: number
+  /** Postgres: give up opening a connection after this long (unset: wait as long as the OS does). */
+  connectTimeoutMs?: number
+  /** Postgres: fail a query after this long, client side (a hung server) and server side (unset: no limit). */
+  queryTimeoutMs?: number
+  /** Postgres: hears a connection that died (server restarted, network cut); the pool replaces it. */
+  onConnectionError?: (err: Error) => void
+}
+
+/** Releases the DATA_DIR lock once Kysely has closed PGlite. */
+class LockedPGliteDialect extends PGliteDialect {
+  constructor(
+    config: ConstructorParameters<typeof PGliteDialect>[0],
+    private release: () => void,
+  ) {
+    super(config)
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver()
+    const destroy = driver.destroy.bind(driver)
+    driver.destroy = async () => {
+      try {
+        await destroy()
+      } finally {
+        this.release()
+      }
+    }
+    return driver
+  }
 }
 
 export async function createDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
+    const timeout = options.queryTimeoutMs
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+      ...(timeout ? { query_timeout: timeout, statement_timeout: timeout } : {}),
+      keepAlive: true,
     })
+    // A connection that dies emits 'error' on its client, and the pool re-emits it for idle ones; unheard,
+    // either kills the process. The pool drops a dead client itself, and a query on it fails (503 unavailable).
+    const lost = (err: Error) => options.onConnectionError?.(err)
+    pool.on('connect', (client) => client.on('error', lost))
+    pool.on('error', () => undefined) // already heard through the client's own listener
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   const { PGlite } = await import('@electric-sql/pglite')
-  let dataDir: string | undefined
-  if (!options.memory) {
-    dataDir = join(options.dataDir, 'pgdata')
+  if (options.memory) return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: await PGlite.create() }) })
+  const release = lockDataDir(options.dataDir)
+  try {
+    const dataDir = join(options.dataDir, 'pgdata')
     mkdirSync(dataDir, { recursive: true })
+    const pglite = await PGlite.create(dataDir)
+    return new Kysely<Database>({ dialect: new LockedPGliteDialect({ pglite }, release) })
+  } catch (err) {
+    release()
+    throw err
   }
-  const pglite = await PGlite.create(dataDir)
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
 }
 
 export async function pingDb(db: Db): Promise<boolean> {
@@ -239,6 +282,37 @@ export async function pingDb(db: Db): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+// Node socket errors, and SQLSTATEs saying the server is going away, not there yet, or too busy: admin_shutdown,
+// crash_shutdown, cannot_connect_now, too_many_connections, query_canceled (our statement timeout).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '57014',
+])
+// pg and pg-pool raise these without a code.
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/
+
+/** The database is unreachable or going away (as opposed to a bad query): the caller should retry later. */
+export function isDbUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const code = (error as { code?: unknown }).code
+  // SQLSTATE class 08: connection exceptions.
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+  if (error instanceof AggregateError) return error.errors.some(isDbUnavailable)
+  return error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message)
 }
 
 /** Postgres unique violation, the signal that an idempotent insert lost a race. */

@@ -18,6 +18,8 @@ export interface DepsOptions {
   db?: Partial<DbOptions>
   /** Run migrations before returning (the server does; the CLI's migrate command does it itself). */
   migrate?: boolean
+  /** Aborted when the process starts shutting down (see Deps.draining). */
+  draining?: AbortSignal
 }
 
 export function createCache(config: Config, clock: Clock, logger: Logger): Cache {
@@ -28,8 +30,25 @@ export function createCache(config: Config, clock: Clock, logger: Logger): Cache
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
-  const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...options.db })
-  if (options.migrate !== false) await migrateToLatest(db)
+  const dbOptions: DbOptions = {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    onConnectionError: (err) => logger.warn('postgres connection lost', { error: err.message }),
+    ...options.db,
+  }
+  if (options.migrate !== false && dbOptions.databaseUrl) {
+    // A migration may rightly run longer than any request should: it gets its own pool without the query timeout.
+    const migrations = await createDb({ ...dbOptions, queryTimeoutMs: 0, poolSize: 1 })
+    try {
+      await migrateToLatest(migrations)
+    } finally {
+      await migrations.destroy()
+    }
+  }
+  const db = await createDb(dbOptions)
+  if (options.migrate !== false && !dbOptions.databaseUrl) await migrateToLatest(db)
   const outbound = options.outbound ?? createOutbound({ allowHosts: config.outboundAllowHosts })
   return {
     db,
@@ -41,6 +60,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     outbound,
     tasks: new Tasks(logger),
     metrics: createMetrics(),
+    draining: options.draining ?? new AbortController().signal,
   }
 }
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import type { AppEnv } from './context.js'
+import { isDbUnavailable } from './db.js'
 import { AppError } from './errors.js'
 import { errorHandler, resolveClientIp } from './http.js'
 import { createLogger } from './logger.js'
@@ -47,5 +48,42 @@ describe('x-should-retry on errors', () => {
     expect(await answer(new AppError('upstream_failed', 'x'))).toEqual({ status: 502, retry: 'true' })
     expect(await answer(new HTTPException(400, { message: 'Malformed JSON in request body' }))).toEqual({ status: 400, retry: 'false' })
     expect(await answer(new Error('bug'))).toEqual({ status: 500, retry: 'true' })
+  })
+})
+
+describe('database outages in the error envelope', () => {
+  const logger = createLogger('silent')
+  const failing = (err: unknown) => {
+    const app = new Hono<AppEnv>()
+    app.onError(errorHandler(logger))
+    app.get('/', () => {
+      throw err
+    })
+    return app.request('/')
+  }
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+  const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })
+
+  it('answers 503 unavailable with Retry-After for connection failures, never 500', async () => {
+    for (const err of [
+      refused,
+      shutdown,
+      Object.assign(new Error('connection failure'), { code: '08006' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+      new AggregateError([refused], ''),
+    ]) {
+      const res = await failing(err)
+      expect(res.status, String(err)).toBe(503)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable')
+    }
+  })
+
+  it('leaves other database errors to internal_error', async () => {
+    const res = await failing(Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' }))
+    expect(res.status).toBe(500)
+    expect(isDbUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false)
   })
 })

@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ZodType } from 'zod'
 import type { AppEnv } from './context.js'
+import { isDbUnavailable } from './db.js'
 import { AppError, type ErrorCode, isRetryable } from './errors.js'
 import { assertStorable } from './input.js'
 import type { Logger } from './logger.js'
@@ -76,8 +77,16 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
   })
 }
 
+/** Seconds a client is told to wait when the database is away: a restart or failover takes about that long. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5
+
 export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
-  return function onError(err, c) {
+  return function onError(thrown, c) {
+    let err = thrown
+    if (isDbUnavailable(err)) {
+      logger.warn('database unavailable', { requestId: c.get('requestId'), path: c.req.path, error: String((err as Error).message) })
+      err = new AppError('unavailable', 'The service is briefly unavailable; retry shortly', { headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) } })
+    }
     // A 413 is answered before the body is read, and the server then cuts the unread rest off with the socket.
     // Said to be keep-alive, the client would send its next request into that dropped socket (UND_ERR_SOCKET);
     // Connection: close makes it open a fresh one.

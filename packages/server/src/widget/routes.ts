@@ -242,6 +242,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     )
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {
       lease,
+      draining: deps.draining,
       async replay(stream) {
         for (const m of await messagesAfter(deps, conv.license_id, conv.id, lastSeq, 500)) {
           await stream.writeSSE({ event: 'message', id: String(m.seq), data: JSON.stringify(publicMessage(m)) })
