@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from './browser/browser.js'
 import { childEnv, runToExit, type ServerProcess, startServer, waitFor, widgetClient } from './services.js'
@@ -91,7 +92,8 @@ describe('process lifecycle on a PGlite DATA_DIR', () => {
 
     server.child.kill('SIGTERM')
     await waitFor('the server to start shutting down', () => server.output().includes('"shutting down"'))
-    await expect(fetch(`${server.base}/healthz`)).rejects.toThrow()
+    // A new connection (not one of fetch's pooled keep-alive sockets, which the server closes as they turn idle).
+    await expect(undiciFetch(`${server.base}/healthz`, { dispatcher: new Agent() })).rejects.toThrow()
     // The request that was in flight completes normally.
     slow.finish()
     expect(await slow.answer).toMatchObject({ status: 201 })
