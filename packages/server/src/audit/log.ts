@@ -16,6 +16,7 @@ export type AuditAction =
   | 'key.origins_updated'
   | 'settings.updated'
   | 'admin.created'
+  | 'job.retried'
 
 export interface AuditEntry {
   licenseId: string | null

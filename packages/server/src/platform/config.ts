@@ -63,6 +63,14 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).optional(),
+  JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(4),
+  JOBS_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
+  JOBS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
+  JOBS_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 60_000),
 })
 
 export interface Config {
@@ -89,6 +97,8 @@ export interface Config {
   rateLimitScale: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   demo: boolean
+  /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
+  jobs: { concurrency: number; leaseMs: number; retryBaseMs: number; retryMaxMs: number }
 }
 
 export class ConfigError extends Error {
@@ -149,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .map((k) => Buffer.from(k.trim(), 'base64'))
   if (encryptionKeys.some((k) => k.length !== 32)) problems.push('ENCRYPTION_KEYS: each key must be 32 bytes, base64-encoded, comma-separated newest first')
   const productMap = parseProductMap(e.SQUARESPACE_PRODUCT_MAP, problems)
+  if (e.JOBS_RETRY_MAX_MS < e.JOBS_RETRY_BASE_MS) problems.push('JOBS_RETRY_MAX_MS: must be at least JOBS_RETRY_BASE_MS')
   if (problems.length > 0) throw new ConfigError(problems)
 
   const config: Config = {
@@ -178,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY === '1',
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO ? e.DEMO === '1' : !production,
+    jobs: { concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_MS, retryBaseMs: e.JOBS_RETRY_BASE_MS, retryMaxMs: e.JOBS_RETRY_MAX_MS },
   }
   return { ...config, ...overrides }
 }

@@ -1,7 +1,7 @@
 // Kysely over pg (DATABASE_URL) or PGlite (embedded), one table type per table.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type ColumnType, type Generated, Kysely, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
+import { type ColumnType, type Generated, Kysely, type KyselyConfig, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
 import pg from 'pg'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -175,6 +175,31 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp
 }
 
+export interface JobsTable {
+  id: string
+  name: string
+  payload: Json<unknown>
+  status: Generated<'queued' | 'running' | 'done' | 'dead'>
+  attempts: Generated<number>
+  max_attempts: Generated<number>
+  run_at: Generated<Date>
+  locked_by: string | null
+  locked_until: NullableTimestamp
+  last_error: string | null
+  dedupe_key: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface EventsTable {
+  id: string
+  type: string
+  license_id: string | null
+  data: Json<Record<string, unknown>>
+  created_at: Generated<Date>
+  dispatched_at: NullableTimestamp
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -190,6 +215,8 @@ export interface Database {
   knowledge_items: KnowledgeItemsTable
   integration_secrets: IntegrationSecretsTable
   api_keys: ApiKeysTable
+  jobs: JobsTable
+  events: EventsTable
 }
 
 export type Db = Kysely<Database>
@@ -198,6 +225,24 @@ export type User = Selectable<UsersTable>
 export type ProductKeyRow = Selectable<ProductKeysTable>
 export type MessageRow = Selectable<MessagesTable>
 export type ConversationRow = Selectable<ConversationsTable>
+export type JobRow = Selectable<JobsTable>
+export type EventRow = Selectable<EventsTable>
+
+/** Calls `onPayload` for each NOTIFY on `channel` (delivered when the notifying transaction commits); resolves to an unlisten. */
+export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>
+
+/** The database plus a way to hear NOTIFY, which Kysely does not offer: the job worker wakes on it. */
+class ListeningDb extends Kysely<Database> {
+  constructor(
+    config: KyselyConfig,
+    readonly listen: Listen,
+  ) {
+    super(config)
+  }
+}
+
+/** The NOTIFY listener of a database made by createDb (undefined for any other Kysely instance). */
+export const listenerOf = (db: Db): Listen | undefined => (db instanceof ListeningDb ? db.listen : undefined)
 
 export interface DbOptions {
   databaseUrl: string | undefined
@@ -216,7 +261,7 @@ export async function createDb(options: DbOptions): Promise<Db> {
       max: options.poolSize ?? 10,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     })
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return new ListeningDb({ dialect: new PostgresDialect({ pool }) }, pgListener(options.databaseUrl))
   }
   const { PGlite } = await import('@electric-sql/pglite')
   let dataDir: string | undefined
@@ -225,7 +270,53 @@ export async function createDb(options: DbOptions): Promise<Db> {
     mkdirSync(dataDir, { recursive: true })
   }
   const pglite = await PGlite.create(dataDir)
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+  const listen: Listen = async (channel, onPayload) => {
+    const unlisten = await pglite.listen(channel, onPayload)
+    return async () => {
+      if (!pglite.closed) await unlisten()
+    }
+  }
+  return new ListeningDb({ dialect: new PGliteDialect({ pglite }) }, listen)
+}
+
+/** LISTEN on a connection of its own (a pooled one would be handed to queries), re-established when it drops. */
+function pgListener(connectionString: string): Listen {
+  return async (channel, onPayload) => {
+    let client: pg.Client | undefined
+    let retry: NodeJS.Timeout | undefined
+    let closed = false
+    // A lost connection only costs wake-ups (the worker keeps polling), so it is re-made quietly, once a second.
+    const reconnect = (c: pg.Client) => {
+      if (closed || client !== c) return
+      client = undefined
+      retry ??= setTimeout(() => {
+        retry = undefined
+        void connect()
+      }, 1000)
+    }
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 })
+      client = c
+      c.on('notification', (n) => {
+        if (n.channel === channel) onPayload(n.payload ?? '')
+      })
+      c.on('error', () => reconnect(c))
+      c.on('end', () => reconnect(c))
+      try {
+        await c.connect()
+        await c.query(`listen ${c.escapeIdentifier(channel)}`)
+      } catch {
+        reconnect(c)
+        await c.end().catch(() => undefined)
+      }
+    }
+    await connect()
+    return async () => {
+      closed = true
+      clearTimeout(retry)
+      await client?.end().catch(() => undefined)
+    }
+  }
 }
 
 export async function pingDb(db: Db): Promise<boolean> {
