@@ -63,7 +63,7 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).optional(),
-  JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(4),
+  JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(16),
   JOBS_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
   JOBS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
   JOBS_RETRY_MAX_MS: z.coerce

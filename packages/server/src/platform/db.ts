@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type ColumnType, type Generated, Kysely, type KyselyConfig, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
 import pg from 'pg'
+import { coalesced, type Listen, pgListener, WAKE_CHANNEL, wakingDialect } from './notify.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -228,10 +229,7 @@ export type ConversationRow = Selectable<ConversationsTable>
 export type JobRow = Selectable<JobsTable>
 export type EventRow = Selectable<EventsTable>
 
-/** Calls `onPayload` for each NOTIFY on `channel` (delivered when the notifying transaction commits); resolves to an unlisten. */
-export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>
-
-/** The database plus a way to hear NOTIFY, which Kysely does not offer: the job worker wakes on it. */
+/** The database plus a way to hear NOTIFY, which Kysely does not offer: the job workers wake on it. */
 class ListeningDb extends Kysely<Database> {
   constructor(
     config: KyselyConfig,
@@ -261,7 +259,9 @@ export async function createDb(options: DbOptions): Promise<Db> {
       max: options.poolSize ?? 10,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     })
-    return new ListeningDb({ dialect: new PostgresDialect({ pool }) }, pgListener(options.databaseUrl))
+    // Its own short transaction, not flushed to disk: a NOTIFY holds Postgres's notify lock through its commit.
+    const wake = coalesced(() => pool.query(`begin; set local synchronous_commit = off; select pg_notify('${WAKE_CHANNEL}', current_schema()); commit`))
+    return new ListeningDb({ dialect: wakingDialect(new PostgresDialect({ pool }), wake) }, pgListener(options.databaseUrl))
   }
   const { PGlite } = await import('@electric-sql/pglite')
   let dataDir: string | undefined
@@ -270,53 +270,16 @@ export async function createDb(options: DbOptions): Promise<Db> {
     mkdirSync(dataDir, { recursive: true })
   }
   const pglite = await PGlite.create(dataDir)
+  const wake = coalesced(async () => {
+    if (!pglite.closed) await pglite.query('select pg_notify($1, current_schema())', [WAKE_CHANNEL])
+  })
   const listen: Listen = async (channel, onPayload) => {
     const unlisten = await pglite.listen(channel, onPayload)
     return async () => {
       if (!pglite.closed) await unlisten()
     }
   }
-  return new ListeningDb({ dialect: new PGliteDialect({ pglite }) }, listen)
-}
-
-/** LISTEN on a connection of its own (a pooled one would be handed to queries), re-established when it drops. */
-function pgListener(connectionString: string): Listen {
-  return async (channel, onPayload) => {
-    let client: pg.Client | undefined
-    let retry: NodeJS.Timeout | undefined
-    let closed = false
-    // A lost connection only costs wake-ups (the worker keeps polling), so it is re-made quietly, once a second.
-    const reconnect = (c: pg.Client) => {
-      if (closed || client !== c) return
-      client = undefined
-      retry ??= setTimeout(() => {
-        retry = undefined
-        void connect()
-      }, 1000)
-    }
-    const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 })
-      client = c
-      c.on('notification', (n) => {
-        if (n.channel === channel) onPayload(n.payload ?? '')
-      })
-      c.on('error', () => reconnect(c))
-      c.on('end', () => reconnect(c))
-      try {
-        await c.connect()
-        await c.query(`listen ${c.escapeIdentifier(channel)}`)
-      } catch {
-        reconnect(c)
-        await c.end().catch(() => undefined)
-      }
-    }
-    await connect()
-    return async () => {
-      closed = true
-      clearTimeout(retry)
-      await client?.end().catch(() => undefined)
-    }
-  }
+  return new ListeningDb({ dialect: wakingDialect(new PGliteDialect({ pglite }), wake) }, listen)
 }
 
 export async function pingDb(db: Db): Promise<boolean> {

@@ -8,9 +8,7 @@ import type { Database, Db, JobRow } from './db.js'
 import { listenerOf } from './db.js'
 import { newId } from './ids.js'
 import type { Logger } from './logger.js'
-
-/** NOTIFY channel; the payload is the schema, so workers of other schemas in the same database ignore it. */
-export const JOBS_CHANNEL = 'intl_jobs'
+import { WAKE_CHANNEL, WAKE_MARKER } from './notify.js'
 export const DEFAULT_MAX_ATTEMPTS = 5
 /** The longest a worker with nothing to do waits before looking again (scheduled retries, expired leases). */
 const MAX_POLL_MS = 1000
@@ -29,36 +27,28 @@ export interface EnqueueOptions {
 }
 
 /**
- * Adds a job in the caller's transaction (or on its own): it exists, and wakes the workers through NOTIFY,
- * only once that transaction commits. Resolves to the job id, or null when a live job holds the dedupe key.
+ * Adds a job in the caller's transaction (or on its own): it exists, and wakes the workers of every instance
+ * (platform/notify.ts), only once that transaction commits. Resolves to the job id, or null when a live job
+ * holds the dedupe key.
  */
 export async function enqueue(db: Kysely<Database>, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<string | null> {
   const id = newId('job')
-  const { rows } = await sql<{ id: string }>`
-    with j as (
-      insert into jobs (id, name, payload, max_attempts, run_at, dedupe_key)
-      values (${id}, ${name}, ${JSON.stringify(payload ?? {})}::jsonb, ${options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS},
-              coalesce(${options.runAt ?? null}::timestamptz, now()), ${options.dedupeKey ?? null})
-      on conflict (dedupe_key) where dedupe_key is not null and status in ('queued', 'running') do nothing
-      returning id
-    )
-    select j.id, pg_notify(${JOBS_CHANNEL}, current_schema()) from j`.execute(db)
+  const { rows } = await sql<{ id: string }>`${sql.raw(WAKE_MARKER)}
+    insert into jobs (id, name, payload, max_attempts, run_at, dedupe_key)
+    values (${id}, ${name}, ${JSON.stringify(payload ?? {})}::jsonb, ${options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS},
+            coalesce(${options.runAt ?? null}::timestamptz, now()), ${options.dedupeKey ?? null})
+    on conflict (dedupe_key) where dedupe_key is not null and status in ('queued', 'running') do nothing
+    returning id`.execute(db)
   return rows[0]?.id ?? null
 }
 
 /** Sends a dead job round again with its attempts reset (the operator's retry); undefined unless it was dead. */
 export async function requeueDead(db: Kysely<Database>, id: string): Promise<JobRow | undefined> {
-  const { rows } = await sql<JobRow>`
-    with j as (
-      update jobs set status = 'queued', attempts = 0, run_at = now(), locked_by = null, locked_until = null, updated_at = now()
-      where id = ${id} and status = 'dead'
-      returning *
-    )
-    select j.*, pg_notify(${JOBS_CHANNEL}, current_schema()) as notified from j`.execute(db)
-  const row = rows[0]
-  if (!row) return undefined
-  const { notified: _, ...job } = row as JobRow & { notified: unknown }
-  return job
+  const { rows } = await sql<JobRow>`${sql.raw(WAKE_MARKER)}
+    update jobs set status = 'queued', attempts = 0, run_at = now(), locked_by = null, locked_until = null, updated_at = now()
+    where id = ${id} and status = 'dead'
+    returning *`.execute(db)
+  return rows[0]
 }
 
 export interface JobContext {
@@ -94,6 +84,18 @@ interface Running {
 }
 
 const errorText = (err: unknown): string => String((err as Error)?.message ?? err).slice(0, 1000)
+
+/**
+ * Runs the worker's own bookkeeping (claim, lease renewal, done) without waiting for the disk flush. Safe because
+ * jobs run at least once anyway: if Postgres itself crashes, a lost claim or "done" only runs the job again.
+ * Locks and visibility are unchanged, so two workers still never hold the same job.
+ */
+async function relaxed<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`set local synchronous_commit = off`.execute(trx)
+    return fn(trx)
+  })
+}
 
 /** The handler registry and the worker loop of one instance. */
 export class Jobs {
@@ -135,7 +137,7 @@ export class Jobs {
     const schema = rows[0]?.schema
     const listen = listenerOf(this.db)
     try {
-      this.unlisten = await listen?.(JOBS_CHANNEL, (payload) => {
+      this.unlisten = await listen?.(WAKE_CHANNEL, (payload) => {
         if (payload === schema) this.wake()
       })
     } catch (err) {
@@ -255,7 +257,8 @@ export class Jobs {
 
   /** Due jobs, and running ones whose worker stopped renewing the lease; names this instance can run only. */
   private async claim(limit: number): Promise<JobRow[]> {
-    const { rows } = await sql<JobRow>`
+    const { rows } = await relaxed(this.db, (trx) =>
+      sql<JobRow>`
       update jobs set status = 'running', attempts = attempts + 1, locked_by = ${this.workerId},
         locked_until = now() + ${this.options.leaseMs} * interval '1 millisecond', updated_at = now()
       where id in (
@@ -266,7 +269,8 @@ export class Jobs {
         limit ${limit}
         for update skip locked
       )
-      returning *`.execute(this.db)
+      returning *`.execute(trx),
+    )
     return rows
   }
 
@@ -299,24 +303,28 @@ export class Jobs {
       return
     }
     clearInterval(renewal)
-    const done = await this.db
-      .updateTable('jobs')
-      .set({ status: 'done', locked_by: null, locked_until: null, updated_at: sql`now()` })
-      .where('id', '=', job.id)
-      .where('locked_by', '=', this.workerId)
-      .executeTakeFirst()
+    const done = await relaxed(this.db, (trx) =>
+      trx
+        .updateTable('jobs')
+        .set({ status: 'done', locked_by: null, locked_until: null, updated_at: sql`now()` })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', this.workerId)
+        .executeTakeFirst(),
+    )
     if (Number(done.numUpdatedRows) === 0) this.logger.warn('jobs: finished after its lease was taken over', { job: job.id, name: job.name })
   }
 
   private async renew(job: JobRow, controller: AbortController): Promise<void> {
     try {
-      const r = await this.db
-        .updateTable('jobs')
-        .set({ locked_until: sql`now() + ${this.options.leaseMs} * interval '1 millisecond'` })
-        .where('id', '=', job.id)
-        .where('locked_by', '=', this.workerId)
-        .where('status', '=', 'running')
-        .executeTakeFirst()
+      const r = await relaxed(this.db, (trx) =>
+        trx
+          .updateTable('jobs')
+          .set({ locked_until: sql`now() + ${this.options.leaseMs} * interval '1 millisecond'` })
+          .where('id', '=', job.id)
+          .where('locked_by', '=', this.workerId)
+          .where('status', '=', 'running')
+          .executeTakeFirst(),
+      )
       if (Number(r.numUpdatedRows) === 0) controller.abort(new Error('lease lost'))
     } catch (err) {
       this.logger.warn('jobs: lease renewal failed', { job: job.id, error: errorText(err) })
