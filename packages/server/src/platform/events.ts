@@ -109,6 +109,9 @@ type Consumer = { type: EventType; job: string; handle: (event: DomainEvent, job
 
 /** How many committed events one dispatcher pass hands out. */
 const DISPATCH_BATCH = 200
+/** Dispatched events are kept this long (message events repeat message text), then pruned hourly. */
+const KEEP_DISPATCHED_MS = 30 * 24 * 3600_000
+const PRUNE_EVERY_MS = 3600_000
 
 /**
  * The consumer registry and the dispatcher. Each consumer gets each event of its type once, as a job
@@ -117,6 +120,7 @@ const DISPATCH_BATCH = 200
  */
 export class Events {
   private consumers = new Map<EventType, Consumer[]>()
+  private prunedAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private db: Db,
@@ -139,6 +143,7 @@ export class Events {
 
   /** One pass: committed, undispatched events become consumer jobs. Resolves to the number of events handed out. */
   async dispatch(): Promise<number> {
+    await this.prune()
     const claim = (db: Kysely<Database>) =>
       sql<{ id: string; type: EventType }>`
         update events set dispatched_at = now()
@@ -153,5 +158,16 @@ export class Events {
       }
       return rows.length
     })
+  }
+
+  private async prune(): Promise<void> {
+    const now = performance.now()
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return
+    this.prunedAt = now
+    await sql`
+      delete from events where id in (
+        select id from events
+        where created_at < now() - ${KEEP_DISPATCHED_MS} * interval '1 millisecond' and dispatched_at is not null limit 1000
+      )`.execute(this.db)
   }
 }

@@ -109,6 +109,7 @@ export class Jobs {
   private wakeUp: (() => void) | undefined
   private unlisten: (() => Promise<void>) | undefined
   private prunedAt = Number.NEGATIVE_INFINITY
+  private pollFailing = false
 
   constructor(
     private db: Db,
@@ -224,9 +225,12 @@ export class Jobs {
       let found = 0
       try {
         found = await this.poll()
+        if (this.pollFailing) this.logger.info('jobs: polling again')
+        this.pollFailing = false
       } catch (err) {
-        // Postgres away: keep the loop alive and try again at the slowest pace until it is back.
-        this.logger.warn('jobs: poll failed', { error: errorText(err) })
+        // Postgres away: keep the loop alive, say so once, and try again at the slowest pace until it is back.
+        if (!this.pollFailing) this.logger.warn('jobs: poll failed, retrying every second', { error: errorText(err) })
+        this.pollFailing = true
         delay = MAX_POLL_MS
       }
       if (this.stopping) break

@@ -38,6 +38,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute()
   await sql`create index events_undispatched_idx on events (created_at) where dispatched_at is null`.execute(db)
   await db.schema.createIndex('events_license_idx').on('events').columns(['license_id', 'created_at']).execute()
+  // Pruning by age.
+  await db.schema.createIndex('events_created_idx').on('events').column('created_at').execute()
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
