@@ -9,6 +9,7 @@ import { listenerOf } from './db.js'
 import { newId } from './ids.js'
 import type { Logger } from './logger.js'
 import { WAKE_CHANNEL, WAKE_MARKER } from './notify.js'
+
 export const DEFAULT_MAX_ATTEMPTS = 5
 /** The longest a worker with nothing to do waits before looking again (scheduled retries, expired leases). */
 const MAX_POLL_MS = 1000
