@@ -1,6 +1,6 @@
 // The Intelagent client: one transport shared by every resource.
 import { type ClientOptions, Transport } from './core.js'
-import { Audit, Licenses } from './resources/admin.js'
+import { Audit, Jobs, Licenses } from './resources/admin.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
@@ -26,6 +26,8 @@ export class Intelagent {
   readonly audit: Audit
   /** Operators only. */
   readonly licenses: Licenses
+  /** Operators only: durable jobs, and retrying dead ones. */
+  readonly jobs: Jobs
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
@@ -47,6 +49,7 @@ export class Intelagent {
     this.events = new Events(t)
     this.audit = new Audit(t)
     this.licenses = new Licenses(t)
+    this.jobs = new Jobs(t)
     this.widget = new Widget(t)
   }
 

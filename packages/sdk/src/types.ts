@@ -280,6 +280,26 @@ export interface License {
   createdAt: string
 }
 
+export type JobStatus = 'queued' | 'running' | 'done' | 'dead'
+
+/** A durable job as operators see it (never its payload). */
+export interface Job {
+  /** `job_` + 24 base62 characters. */
+  id: string
+  /** What it does, e.g. `squarespace.order`, `conversation.reply`, `event.<consumer>`. */
+  name: string
+  status: JobStatus
+  attempts: number
+  maxAttempts: number
+  runAt: string
+  /** The worker holding it while it runs (`host:pid:random`). */
+  lockedBy: string | null
+  lockedUntil: string | null
+  lastError: string | null
+  createdAt: string
+  updatedAt: string
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Widget (public, product key)
 

@@ -4,15 +4,19 @@ import { secureHeaders } from 'hono/secure-headers'
 import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
+import { REPLY_JOB, replyJob } from './conversations/respond.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
+import { Events, registerEventSchemas } from './platform/events.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId, UNAVAILABLE_RETRY_AFTER_S } from './platform/http.js'
 import { idempotency } from './platform/idempotency.js'
 import { rejectNulInUrl } from './platform/input.js'
+import { Jobs } from './platform/jobs.js'
 import { bearerMatches, observeRequests } from './platform/metrics.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
 import { StreamHub } from './platform/streams.js'
@@ -21,7 +25,7 @@ import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
-import { squarespaceRoutes } from './webhooks/squarespace.js'
+import { SQUARESPACE_ORDER_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
 import { assetRoutes, type DemoKeys } from './widget/assets.js'
 import { widgetRoutes } from './widget/routes.js'
 
@@ -30,6 +34,10 @@ export interface Intelagent {
   keys: KeyResolver
   /** The event streams open on this instance. */
   streams: StreamHub
+  /** Durable jobs: the handler registry and this instance's worker (tests wait on `jobs.idle()`). */
+  jobs: Jobs
+  /** Domain events: consumers register with `events.onEvent(type, name, handler)`. */
+  events: Events
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -46,6 +54,10 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const streams = new StreamHub(deps)
   await streams.start()
   const engines = createEngines(deps)
+  const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs)
+  const events = new Events(deps.db, jobs)
+  jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
+  jobs.register(REPLY_JOB, replyJob(deps, engines))
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -102,6 +114,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', auditRoutes(deps))
   app.route('/', apiKeyRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
+  app.route('/', jobAdminRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', widgetRoutes(deps, keys, engines, streams))
@@ -119,20 +132,25 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     description: 'Session JWT, a secret API key (intl_sk_) or a secret product key (data_, agnt_)',
   })
   describeUnvalidatedRoutes(app)
+  registerEventSchemas(app.openAPIRegistry)
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
   app.onError(errorHandler(deps.logger))
+  await jobs.start()
 
   return {
     app,
     keys,
     streams,
+    jobs,
+    events,
     setDemo(k) {
       demoKeys = k
     },
     async close() {
       streams.stop()
+      await jobs.stop()
       await keys.stop()
       await deps.tasks.idle()
     },

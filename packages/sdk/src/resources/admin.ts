@@ -1,7 +1,7 @@
-// The audit trail of the caller's license, and the operators' license administration.
+// The audit trail of the caller's license, and the operators' license and job administration.
 import type { RequestOptions, Transport } from '../core.js'
 import { PagePromise } from '../pagination.js'
-import type { AuditEntry, License, LicenseStatus } from '../types.js'
+import type { AuditEntry, Job, JobStatus, License, LicenseStatus } from '../types.js'
 
 export class Audit {
   readonly #t: Transport
@@ -42,5 +42,32 @@ export class Licenses {
       options,
     })
     return res.license
+  }
+}
+
+/** Operators only (admin role): the server's durable jobs, e.g. order fetches and engine replies that failed. */
+export class Jobs {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** Most recently changed first, optionally one status (`dead` lists what needs attention); `limit` 1–500 (default 100), one page. */
+  list(params: { status?: JobStatus; limit?: number } = {}, options?: RequestOptions): PagePromise<Job> {
+    return new PagePromise(async () => {
+      const res = await this.#t.request<{ jobs: Job[] }>({
+        method: 'GET',
+        path: '/api/admin/jobs',
+        query: { status: params.status, limit: params.limit },
+        options,
+      })
+      return { data: res.jobs, nextCursor: null }
+    })
+  }
+
+  /** Queues a dead job again with its attempts reset; a job in any other state is a ConflictError. */
+  async retry(id: string, options?: RequestOptions): Promise<Job> {
+    const res = await this.#t.request<{ job: Job }>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
+    return res.job
   }
 }

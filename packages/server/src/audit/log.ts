@@ -20,6 +20,7 @@ export type AuditAction =
   | 'knowledge.deleted'
   | 'conversation.replied'
   | 'admin.created'
+  | 'job.retried'
 
 export interface AuditEntry {
   licenseId: string | null

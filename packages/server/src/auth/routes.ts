@@ -8,6 +8,7 @@ import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
+import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { idempotency } from '../platform/idempotency.js'
 import { enforce, type LimitSpec } from '../ratelimit/index.js'
@@ -92,6 +93,11 @@ export function authRoutes(deps: Deps) {
             .returningAll()
             .executeTakeFirstOrThrow()
           await audit(trx, { licenseId: license.id, actor: u.email, action: 'account.registered', target: u.id, ip })
+          await emit(trx, {
+            type: 'license.updated',
+            licenseId: license.id,
+            data: { licenseId: license.id, changes: ['claimed'], status: license.status, claimed: true },
+          })
           return u
         })
         .catch((err) => {

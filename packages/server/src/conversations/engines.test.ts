@@ -69,7 +69,7 @@ describe('reply engines through the widget', () => {
     return { started, res }
   }
   const history = async (s: Started) => {
-    await app.deps.tasks.idle()
+    await app.jobs.idle()
     const res = await widget(`/api/widget/conversations/${s.conversation.id}/messages?after=0`, { token: s.visitorToken })
     return ((await res.json()) as { messages: Msg[] }).messages
   }

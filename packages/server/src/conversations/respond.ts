@@ -1,6 +1,9 @@
 // Runs the product's reply engine after the visitor's message is safely stored; a failure is told, never lost.
+// Engines that call out (webhook, OpenAI) run as a durable job enqueued with the visitor's message.
+import type { Kysely } from 'kysely'
 import type { Deps } from '../platform/context.js'
-import type { ConversationRow, MessageRow } from '../platform/db.js'
+import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
+import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { getSettings } from '../products/settings.js'
 import type { Engines } from '../replies/index.js'
 import { capUtf8, MAX_REPLY_BYTES } from '../replies/types.js'
@@ -8,8 +11,51 @@ import { appendMessage, publishConversation } from './service.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
 
+export const REPLY_JOB = 'conversation.reply'
+interface ReplyJob {
+  licenseId: string
+  conversationId: string
+  messageId: string
+}
+
+/** Enqueued in the transaction that stores the visitor's message, so an acknowledged message always gets its answer. */
+export const enqueueReply = (trx: Kysely<Database>, message: MessageRow) =>
+  enqueue(trx, REPLY_JOB, { licenseId: message.license_id, conversationId: message.conversation_id, messageId: message.id } satisfies ReplyJob, {
+    dedupeKey: `reply:${message.id}`,
+    maxAttempts: 3,
+  })
+
+/** The reply stored for a message carries this client id, so a job that runs twice stores one reply. */
+const replyClientId = (messageId: string): string => `reply-${messageId}`
+
+export function replyJob(deps: Deps, engines: Engines): JobHandler<ReplyJob> {
+  return {
+    async run({ licenseId, conversationId, messageId }, job) {
+      const [conv, message, answered] = await Promise.all([
+        deps.db.selectFrom('conversations').selectAll().where('license_id', '=', licenseId).where('id', '=', conversationId).executeTakeFirst(),
+        deps.db.selectFrom('messages').selectAll().where('license_id', '=', licenseId).where('id', '=', messageId).executeTakeFirst(),
+        deps.db
+          .selectFrom('messages')
+          .select('id')
+          .where('conversation_id', '=', conversationId)
+          .where('client_message_id', '=', replyClientId(messageId))
+          .executeTakeFirst(),
+      ])
+      // An earlier run stored the answer before its worker died: do not ask the engine twice.
+      if (!conv || !message || answered) return
+      await respond(deps, engines, conv, message, { signal: job.signal, clientMessageId: replyClientId(messageId) })
+    },
+  }
+}
+
 /** Produces and stores the reply to `message`; resolves to the stored reply, or null when it will come later. */
-export async function respond(deps: Deps, engines: Engines, conv: ConversationRow, message: MessageRow): Promise<MessageRow | null> {
+export async function respond(
+  deps: Deps,
+  engines: Engines,
+  conv: ConversationRow,
+  message: MessageRow,
+  options: { signal?: AbortSignal; clientMessageId?: string } = {},
+): Promise<MessageRow | null> {
   const settings = await getSettings(deps.db, conv.license_id, conv.product)
   const history = await deps.db
     .selectFrom('messages')
@@ -37,7 +83,7 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
         settings,
         history: history.reverse(),
         message: { id: message.id, seq: message.seq, text: message.text },
-        signal: AbortSignal.timeout(60_000),
+        signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000),
       },
       sink,
     )
@@ -47,6 +93,7 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
       role: 'assistant',
       // Whatever the engine (a custom one included), a reply is bounded before it is stored.
       text: capUtf8(result.text, MAX_REPLY_BYTES),
+      clientMessageId: options.clientMessageId ?? null,
       meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
     })
     return reply
@@ -62,6 +109,7 @@ export async function respond(deps: Deps, engines: Engines, conv: ConversationRo
       ...base,
       role: 'system',
       text: ENGINE_FAILED_TEXT,
+      clientMessageId: options.clientMessageId ?? null,
       meta: { engine: settings.engine, outcome: 'error' },
     })
     return reply

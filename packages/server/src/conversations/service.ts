@@ -1,8 +1,10 @@
 // Conversations and messages: every message gets the next seq of its conversation, idempotent by clientMessageId,
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
-import { sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
-import { type ConversationRow, isUniqueViolation, type MessageRow } from '../platform/db.js'
+import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
+import { emit } from '../platform/events.js'
+import type { Product } from '../platform/products.js'
 
 export type Role = MessageRow['role']
 
@@ -60,8 +62,15 @@ export interface AppendInput {
   meta?: Record<string, unknown>
 }
 
-/** Stores a message (or returns the one already stored under the same clientMessageId) and announces it. */
-export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ message: MessageRow; created: boolean }> {
+/**
+ * Stores a message (or returns the one already stored under the same clientMessageId) with its message.created
+ * event, and announces it. `alsoInTransaction` runs in the same transaction (e.g. enqueueing the reply job).
+ */
+export async function appendMessage(
+  deps: Deps,
+  input: AppendInput,
+  alsoInTransaction?: (trx: Kysely<Database>, message: MessageRow) => Promise<unknown>,
+): Promise<{ message: MessageRow; created: boolean }> {
   const clientId = input.clientMessageId ?? null
   const existing = async () =>
     clientId === null
@@ -75,20 +84,29 @@ export async function appendMessage(deps: Deps, input: AppendInput): Promise<{ m
           .executeTakeFirst()
   let message: MessageRow
   try {
-    // One statement, so one round trip and its own transaction: the conversation row lock serialises seq
-    // allocation, and a duplicate clientMessageId fails the insert and rolls the seq back with it.
-    const { rows } = await sql<MessageRow>`
-      with c as (
-        update conversations set last_seq = last_seq + 1, updated_at = ${new Date(deps.clock.now())}
-        where id = ${input.conversationId} and license_id = ${input.licenseId}
-        returning last_seq
-      )
-      insert into messages (license_id, conversation_id, seq, role, text, client_message_id, meta)
-      select ${input.licenseId}::uuid, ${input.conversationId}::uuid, c.last_seq, ${input.role}, ${input.text}, ${clientId}, ${JSON.stringify(input.meta ?? {})}::jsonb
-      from c
-      returning *`.execute(deps.db)
-    if (!rows[0]) throw new Error(`conversation ${input.conversationId} not found for this license`)
-    message = rows[0]
+    // The conversation row lock serialises seq allocation, and a duplicate clientMessageId fails the insert and
+    // rolls the seq, the event and whatever else the transaction holds back with it.
+    message = await deps.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<MessageRow>`
+        with c as (
+          update conversations set last_seq = last_seq + 1, updated_at = ${new Date(deps.clock.now())}
+          where id = ${input.conversationId} and license_id = ${input.licenseId}
+          returning last_seq
+        )
+        insert into messages (license_id, conversation_id, seq, role, text, client_message_id, meta)
+        select ${input.licenseId}::uuid, ${input.conversationId}::uuid, c.last_seq, ${input.role}, ${input.text}, ${clientId}, ${JSON.stringify(input.meta ?? {})}::jsonb
+        from c
+        returning *`.execute(trx)
+      const row = rows[0]
+      if (!row) throw new Error(`conversation ${input.conversationId} not found for this license`)
+      await emit(trx, {
+        type: 'message.created',
+        licenseId: input.licenseId,
+        data: { conversationId: input.conversationId, product: input.product as Product, message: publicMessage(row) },
+      })
+      await alsoInTransaction?.(trx, row)
+      return row
+    })
   } catch (err) {
     const raced = isUniqueViolation(err) ? await existing() : undefined
     if (raced) return { message: raced, created: false }

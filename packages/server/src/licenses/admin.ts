@@ -5,6 +5,7 @@ import { dropCachedSessions } from '../auth/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
+import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
 import { publicLicense } from './queries.js'
@@ -43,12 +44,26 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
     async (c) => {
       const { id } = c.req.valid('param')
       const { status } = c.req.valid('json')
-      const row = await deps.db
-        .updateTable('licenses')
-        .set({ status, updated_at: new Date(deps.clock.now()) })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst()
+      const row = await deps.db.transaction().execute(async (trx) => {
+        // Locked while it changes, so the event names the status it really changed from.
+        const before = await trx.selectFrom('licenses').select('status').where('id', '=', id).forUpdate().executeTakeFirst()
+        if (!before) return undefined
+        const updated = await trx
+          .updateTable('licenses')
+          .set({ status, updated_at: new Date(deps.clock.now()) })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        if (before.status !== status) {
+          await emit(
+            trx,
+            status === 'suspended'
+              ? { type: 'license.suspended', licenseId: id, data: { licenseId: id, previousStatus: before.status } }
+              : { type: 'license.updated', licenseId: id, data: { licenseId: id, changes: ['status'], status, claimed: updated.claimed_at !== null } },
+          )
+        }
+        return updated
+      })
       if (!row) throw notFound('License')
       // Keys (product keys and intl_sk_ API keys alike) and cached sessions carry the license status: drop them
       // on every instance so the change applies at once.

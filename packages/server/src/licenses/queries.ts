@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import { audit } from '../audit/log.js'
 import type { Tier } from '../platform/config.js'
 import { type Database, isUniqueViolation, type License } from '../platform/db.js'
+import { emit } from '../platform/events.js'
 import type { Product } from '../platform/products.js'
 import { generateLicenseKey } from './license-key.js'
 
@@ -42,6 +43,18 @@ export async function issueLicense(db: Kysely<Database>, input: IssueLicenseInpu
         action: 'license.issued',
         target: row.key,
         meta: { orderId: input.orderId, products: row.products, tier: row.tier },
+      })
+      await emit(trx, {
+        type: 'license.created',
+        licenseId: row.id,
+        data: {
+          licenseId: row.id,
+          source: row.source,
+          orderId: row.external_order_id,
+          products: row.products as Product[],
+          tier: row.tier as Tier,
+          status: row.status,
+        },
       })
       return row
     })

@@ -71,6 +71,14 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(16),
+  JOBS_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
+  JOBS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
+  JOBS_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 60_000),
 })
 
 export interface Config {
@@ -111,6 +119,8 @@ export interface Config {
   dbQueryTimeoutMs: number
   /** SIGTERM: how long in-flight requests and background tasks get before they are cut. */
   shutdownGraceMs: number
+  /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
+  jobs: { concurrency: number; leaseMs: number; retryBaseMs: number; retryMaxMs: number }
 }
 
 export class ConfigError extends Error {
@@ -203,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (encryptionKeys.some((k) => k.length !== 32)) problems.push('ENCRYPTION_KEYS: each key must be 32 bytes, base64-encoded, comma-separated newest first')
   const productMap = parseProductMap(e.SQUARESPACE_PRODUCT_MAP, problems)
   const outboundAllowHosts = parseAllowHosts(e.OUTBOUND_ALLOW_HOSTS, problems)
+  if (e.JOBS_RETRY_MAX_MS < e.JOBS_RETRY_BASE_MS) problems.push('JOBS_RETRY_MAX_MS: must be at least JOBS_RETRY_BASE_MS')
   if (problems.length > 0) throw new ConfigError(problems)
 
   const config: Config = {
@@ -239,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    jobs: { concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_MS, retryBaseMs: e.JOBS_RETRY_BASE_MS, retryMaxMs: e.JOBS_RETRY_MAX_MS },
   }
   return { ...config, ...overrides }
 }

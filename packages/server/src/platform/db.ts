@@ -1,9 +1,10 @@
 // Kysely over pg (DATABASE_URL) or PGlite (embedded), one table type per table.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type ColumnType, type Driver, type Generated, Kysely, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
+import { type ColumnType, type Driver, type Generated, Kysely, type KyselyConfig, PGliteDialect, PostgresDialect, type Selectable, sql } from 'kysely'
 import pg from 'pg'
 import { lockDataDir } from './data-dir-lock.js'
+import { coalesced, type Listen, pgListener, WAKE_CHANNEL, wakingDialect } from './notify.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -180,6 +181,31 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp
 }
 
+export interface JobsTable {
+  id: string
+  name: string
+  payload: Json<unknown>
+  status: Generated<'queued' | 'running' | 'done' | 'dead'>
+  attempts: Generated<number>
+  max_attempts: Generated<number>
+  run_at: Generated<Date>
+  locked_by: string | null
+  locked_until: NullableTimestamp
+  last_error: string | null
+  dedupe_key: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface EventsTable {
+  id: string
+  type: string
+  license_id: string | null
+  data: Json<Record<string, unknown>>
+  created_at: Generated<Date>
+  dispatched_at: NullableTimestamp
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -195,6 +221,8 @@ export interface Database {
   knowledge_items: KnowledgeItemsTable
   integration_secrets: IntegrationSecretsTable
   api_keys: ApiKeysTable
+  jobs: JobsTable
+  events: EventsTable
 }
 
 export type Db = Kysely<Database>
@@ -203,6 +231,21 @@ export type User = Selectable<UsersTable>
 export type ProductKeyRow = Selectable<ProductKeysTable>
 export type MessageRow = Selectable<MessagesTable>
 export type ConversationRow = Selectable<ConversationsTable>
+export type JobRow = Selectable<JobsTable>
+export type EventRow = Selectable<EventsTable>
+
+/** The database plus a way to hear NOTIFY, which Kysely does not offer: the job workers wake on it. */
+class ListeningDb extends Kysely<Database> {
+  constructor(
+    config: KyselyConfig,
+    readonly listen: Listen,
+  ) {
+    super(config)
+  }
+}
+
+/** The NOTIFY listener of a database made by createDb (undefined for any other Kysely instance). */
+export const listenerOf = (db: Db): Listen | undefined => (db instanceof ListeningDb ? db.listen : undefined)
 
 export interface DbOptions {
   databaseUrl: string | undefined
@@ -259,16 +302,30 @@ export async function createDb(options: DbOptions): Promise<Db> {
     const lost = (err: Error) => options.onConnectionError?.(err)
     pool.on('connect', (client) => client.on('error', lost))
     pool.on('error', () => undefined) // already heard through the client's own listener
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    // Its own short transaction, not flushed to disk: a NOTIFY holds Postgres's notify lock through its commit.
+    const wake = coalesced(() => pool.query(`begin; set local synchronous_commit = off; select pg_notify('${WAKE_CHANNEL}', current_schema()); commit`))
+    return new ListeningDb({ dialect: wakingDialect(new PostgresDialect({ pool }), wake) }, pgListener(options.databaseUrl))
   }
   const { PGlite } = await import('@electric-sql/pglite')
-  if (options.memory) return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: await PGlite.create() }) })
-  const release = lockDataDir(options.dataDir)
+  // Tests run in memory: no folder, nothing to lock.
+  const release = options.memory ? () => undefined : lockDataDir(options.dataDir)
   try {
-    const dataDir = join(options.dataDir, 'pgdata')
-    mkdirSync(dataDir, { recursive: true })
+    let dataDir: string | undefined
+    if (!options.memory) {
+      dataDir = join(options.dataDir, 'pgdata')
+      mkdirSync(dataDir, { recursive: true })
+    }
     const pglite = await PGlite.create(dataDir)
-    return new Kysely<Database>({ dialect: new LockedPGliteDialect({ pglite }, release) })
+    const wake = coalesced(async () => {
+      if (!pglite.closed) await pglite.query('select pg_notify($1, current_schema())', [WAKE_CHANNEL])
+    })
+    const listen: Listen = async (channel, onPayload) => {
+      const unlisten = await pglite.listen(channel, onPayload)
+      return async () => {
+        if (!pglite.closed) await unlisten()
+      }
+    }
+    return new ListeningDb({ dialect: wakingDialect(new LockedPGliteDialect({ pglite }, release), wake) }, listen)
   } catch (err) {
     release()
     throw err

@@ -1,18 +1,36 @@
-// POST /api/webhooks/squarespace: verified order.create notifications become licenses.
+// POST /api/webhooks/squarespace: verified order.create notifications become licenses. The notification row and
+// the durable job that fetches the order are written in one transaction, so an acknowledged order is never lost.
+import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { findByOrder, issueLicense } from '../licenses/queries.js'
 import type { ProductMap, Tier } from '../platform/config.js'
 import { TIERS } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
-import { isUniqueViolation } from '../platform/db.js'
+import { type Database, isUniqueViolation } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { createRouter } from '../platform/http.js'
+import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { parseJsonBody } from '../platform/json.js'
 import type { Product } from '../platform/products.js'
 import { verifySquarespace } from './signature.js'
 
-/** Far longer than processing can take (three 10 s fetches with backoff): a claim this old was abandoned. */
+/**
+ * A notification stored without a job (before durable jobs existed) and still unprocessed this long after its
+ * claim is taken over by a redelivery. Where a job does exist, the dedupe key makes the takeover a no-op.
+ */
 export const ABANDONED_AFTER_MS = 10 * 60_000
+
+export const SQUARESPACE_ORDER_JOB = 'squarespace.order'
+/** With the default backoff (1 s doubling, capped at 5 min) about 25 minutes of an unreachable Orders API. */
+export const SQUARESPACE_ORDER_ATTEMPTS = 12
+interface OrderJob {
+  eventRowId: string
+  orderId: string
+}
+
+/** Enqueued in the transaction that records (or takes over) the notification. */
+const enqueueOrder = (trx: Kysely<Database>, job: OrderJob) =>
+  enqueue(trx, SQUARESPACE_ORDER_JOB, job, { dedupeKey: `squarespace:${job.eventRowId}`, maxAttempts: SQUARESPACE_ORDER_ATTEMPTS })
 
 const notificationSchema = z.object({
   id: z.string().min(1).max(200),
@@ -65,34 +83,32 @@ async function fetchOrder(deps: Deps, orderId: string): Promise<SquarespaceOrder
   return orderSchema.parse(await res.json())
 }
 
-/** Fetches the order and issues its license; retried a few times because the notification is already acknowledged. */
-async function processOrder(deps: Deps, eventRowId: string, orderId: string): Promise<void> {
-  let lastError: unknown
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
+/** Fetches the order and issues its license; a failure is retried by the job, and a dead job marks the event failed. */
+export function squarespaceOrderJob(deps: Deps): JobHandler<OrderJob> {
+  return {
+    async run({ eventRowId, orderId }) {
+      // Idempotent: a rerun (the last run's worker died after issuing) finds the license by its order.
       if (!(await findByOrder(deps.db, 'squarespace', orderId))) {
         const order = await fetchOrder(deps, orderId)
         const { products, tier } = mapLineItems(order, deps.config.squarespace.productMap)
         if (products.length === 0) {
-          await markEvent(deps, eventRowId, 'ignored', 'no line item maps to an Intelagent product')
+          await markEvent(deps, deps.db, eventRowId, 'ignored', 'no line item maps to an Intelagent product')
           return
         }
         const { license, created } = await issueLicense(deps.db, { source: 'squarespace', orderId: order.id, email: order.customerEmail, products, tier })
         if (created) deps.logger.info('license issued', { source: 'squarespace', licenseId: license.id, orderId })
       }
-      await markEvent(deps, eventRowId, 'processed', null)
-      return
-    } catch (err) {
-      lastError = err
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt))
-    }
+      await markEvent(deps, deps.db, eventRowId, 'processed', null)
+    },
+    async onDead(trx, { eventRowId, orderId }, error) {
+      await markEvent(deps, trx, eventRowId, 'failed', error)
+      deps.logger.warn('squarespace order processing failed', { orderId, error })
+    },
   }
-  await markEvent(deps, eventRowId, 'failed', String((lastError as Error)?.message ?? lastError))
-  deps.logger.warn('squarespace order processing failed', { orderId, error: String((lastError as Error)?.message ?? lastError) })
 }
 
-async function markEvent(deps: Deps, id: string, status: string, error: string | null): Promise<void> {
-  await deps.db
+async function markEvent(deps: Deps, db: Kysely<Database>, id: string, status: string, error: string | null): Promise<void> {
+  await db
     .updateTable('webhook_events')
     .set({ status, error, processed_at: new Date(deps.clock.now()) })
     .where('id', '=', id)
@@ -112,13 +128,15 @@ export function squarespaceRoutes(deps: Deps) {
     const orderId = note.data?.orderId
     if (!orderId) throw new AppError('validation_failed', 'data.orderId: required for order.create')
 
-    let event: { id: string; status: string } | undefined
     try {
-      event = await deps.db
-        .insertInto('webhook_events')
-        .values({ source: 'squarespace', event_id: note.id, topic: note.topic, payload: raw, error: null })
-        .returning(['id', 'status'])
-        .executeTakeFirstOrThrow()
+      await deps.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('webhook_events')
+          .values({ source: 'squarespace', event_id: note.id, topic: note.topic, payload: raw, error: null })
+          .returning(['id'])
+          .executeTakeFirstOrThrow()
+        await enqueueOrder(trx, { eventRowId: row.id, orderId })
+      })
     } catch (err) {
       if (!isUniqueViolation(err)) throw err
       const seen = await deps.db
@@ -133,19 +151,21 @@ export function squarespaceRoutes(deps: Deps) {
       const abandoned = seen.status === 'received' && claimedAt < deps.clock.now() - ABANDONED_AFTER_MS
       if (seen.status !== 'failed' && !abandoned) return c.json({ received: true, duplicate: true }, 200)
       // processed_at doubles as "claimed at" while the status is received; matching it makes the claim single-winner.
-      const claimed = await deps.db
-        .updateTable('webhook_events')
-        .set({ status: 'received', processed_at: new Date(deps.clock.now()) })
-        .where('id', '=', seen.id)
-        .where('status', '=', seen.status)
-        .where('processed_at', seen.processed_at === null ? 'is' : '=', seen.processed_at)
-        .executeTakeFirst()
-      if (Number(claimed.numUpdatedRows) === 0) return c.json({ received: true, duplicate: true }, 200)
-      event = seen
+      const claimed = await deps.db.transaction().execute(async (trx) => {
+        const r = await trx
+          .updateTable('webhook_events')
+          .set({ status: 'received', processed_at: new Date(deps.clock.now()) })
+          .where('id', '=', seen.id)
+          .where('status', '=', seen.status)
+          .where('processed_at', seen.processed_at === null ? 'is' : '=', seen.processed_at)
+          .executeTakeFirst()
+        if (Number(r.numUpdatedRows) === 0) return false
+        await enqueueOrder(trx, { eventRowId: seen.id, orderId })
+        return true
+      })
+      if (!claimed) return c.json({ received: true, duplicate: true }, 200)
     }
-    const eventId = event.id
-    // Acknowledge at once; the order is fetched in the background.
-    deps.tasks.run('squarespace.order', () => processOrder(deps, eventId, orderId))
+    // Acknowledged once the job is committed; a worker (this instance's or another's) fetches the order.
     return c.json({ received: true }, 200)
   })
 

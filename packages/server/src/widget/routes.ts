@@ -2,7 +2,7 @@
 // the live event stream and leads.
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { respond } from '../conversations/respond.js'
+import { enqueueReply, respond } from '../conversations/respond.js'
 import {
   appendMessage,
   type ConversationEvent,
@@ -16,8 +16,10 @@ import {
 import type { KeyResolver } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
+import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { seqSchema } from '../platform/input.js'
+import type { Product } from '../platform/products.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
@@ -123,11 +125,20 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
           200,
         )
       }
-      const conv = await deps.db
-        .insertInto('conversations')
-        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const conv = await deps.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('conversations')
+          .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        await emit(trx, {
+          type: 'conversation.created',
+          licenseId: w.licenseId,
+          data: { conversationId: row.id, product: w.product as Product, visitorId, pageUrl: row.page_url },
+        })
+        return row
+      })
+      // Live pushes stay direct (not through the event dispatcher): docs/architecture.md says why.
       await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
       const settings = await getSettings(deps.db, w.licenseId, w.product)
       const messages = []
@@ -184,23 +195,28 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       await enforce(deps, c, [
         { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
       ])
-      const { message, created } = await appendMessage(deps, {
-        licenseId: conv.license_id,
-        conversationId: conv.id,
-        product: conv.product,
-        role: 'visitor',
-        text: body.text,
-        clientMessageId: body.clientMessageId,
-      })
-      if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
       const settings = await getSettings(deps.db, conv.license_id, conv.product)
+      // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
+      // durable job committed with the message, so a crash after this answer still produces the reply.
+      const inline = settings.engine === 'knowledge'
+      const { message, created } = await appendMessage(
+        deps,
+        {
+          licenseId: conv.license_id,
+          conversationId: conv.id,
+          product: conv.product,
+          role: 'visitor',
+          text: body.text,
+          clientMessageId: body.clientMessageId,
+        },
+        inline ? undefined : enqueueReply,
+      )
+      if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
       const replies = []
-      if (settings.engine === 'knowledge') {
-        // Offline retrieval answers in milliseconds: include it in the answer as well as on the stream.
+      if (inline) {
+        // Included in the answer as well as on the stream.
         const reply = await respond(deps, engines, conv, message)
         if (reply) replies.push(publicMessage(reply))
-      } else {
-        deps.tasks.run('reply', () => respond(deps, engines, conv, message))
       }
       return c.json({ message: publicMessage(message), replies }, 201)
     },
@@ -294,21 +310,25 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         conversationId = conv.id
       }
       await enforce(deps, c, [{ policy: 'leads-ip', key: `lead:${w.keyId}:${clientIp(c)}`, limit: 10, windowMs: 60 * 60_000 }])
-      const lead = await deps.db
-        .insertInto('leads')
-        .values({
-          license_id: w.licenseId,
-          product: w.product,
-          conversation_id: conversationId,
-          name: body.name,
-          email: body.email,
-          company: body.company ?? null,
-          message: body.message ?? null,
-          consent: body.consent,
-          answers: JSON.stringify(body.answers ?? {}),
-        })
-        .returning(['id', 'created_at'])
-        .executeTakeFirstOrThrow()
+      const lead = await deps.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('leads')
+          .values({
+            license_id: w.licenseId,
+            product: w.product,
+            conversation_id: conversationId,
+            name: body.name,
+            email: body.email,
+            company: body.company ?? null,
+            message: body.message ?? null,
+            consent: body.consent,
+            answers: JSON.stringify(body.answers ?? {}),
+          })
+          .returning(['id', 'created_at'])
+          .executeTakeFirstOrThrow()
+        await emit(trx, { type: 'lead.created', licenseId: w.licenseId, data: { leadId: row.id, product: w.product as Product, conversationId } })
+        return row
+      })
       await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
       return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
     },

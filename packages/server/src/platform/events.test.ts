@@ -1,0 +1,190 @@
+// The events outbox through the real routes: each change writes its event in its own transaction (a rolled-back
+// change writes none), each event's data matches its published schema, and a consumer hears each event once
+// even with two instances' workers dispatching.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { configure, newCustomer, uniqueEmail } from '../../test/fixtures.js'
+import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
+import { hashPassword } from '../auth/password.js'
+import { appendMessage } from '../conversations/service.js'
+import { issueLicense } from '../licenses/queries.js'
+import { type DomainEvent, EVENT_TYPES, emit, eventEnvelope, toDomainEvent } from './events.js'
+
+const ORIGIN = 'https://shop.example.com'
+
+describe('domain events', () => {
+  let store: TestStore
+  let a: TestApp
+  let b: TestApp
+  let adminToken: string
+
+  const eventsOf = async (licenseId: string) =>
+    (await a.deps.db.selectFrom('events').selectAll().where('license_id', '=', licenseId).orderBy('created_at').orderBy('id').execute()).map(toDomainEvent)
+
+  /** A visitor of `key` starts a conversation, sends `count` messages and leaves a lead. */
+  const visit = async (key: string, count: number) => {
+    const headers = { 'x-product-key': key, origin: ORIGIN }
+    const started = (await (await a.request('/api/widget/conversations', { method: 'POST', headers, json: { pageUrl: `${ORIGIN}/pricing` } })).json()) as {
+      conversation: { id: string }
+      visitorToken: string
+    }
+    for (let i = 0; i < count; i++) {
+      const res = await a.request(`/api/widget/conversations/${started.conversation.id}/messages`, {
+        method: 'POST',
+        headers,
+        token: started.visitorToken,
+        json: { clientMessageId: `m${i}`, text: `question ${i}` },
+      })
+      expect(res.status).toBe(201)
+    }
+    const lead = await a.request('/api/widget/leads', {
+      method: 'POST',
+      headers,
+      token: started.visitorToken,
+      json: { conversationId: started.conversation.id, name: 'Ada', email: 'ada@example.com', consent: true },
+    })
+    expect(lead.status).toBe(201)
+    return started.conversation.id
+  }
+
+  beforeAll(async () => {
+    store = await createStore()
+    a = await createTestApp({ store })
+    b = await createTestApp({ store, sharedDeps: a.deps })
+    const admin = uniqueEmail('ops')
+    await a.deps.db
+      .insertInto('users')
+      .values({ license_id: null, email: admin, password_hash: await hashPassword('operator password', a.config.scryptLogN), role: 'admin' })
+      .execute()
+    const login = await a.request('/api/auth/login', { method: 'POST', json: { email: admin, password: 'operator password' } })
+    adminToken = ((await login.json()) as { token: string }).token
+  })
+  afterAll(async () => {
+    await b.shutdown()
+    await a.shutdown()
+    await store.drop()
+  })
+
+  it('writes an event for each change, in the change’s transaction, whose data matches its schema', async () => {
+    const owner = await newCustomer(a)
+    const key = (await configure(a, owner, 'chatbot', { allowedOrigins: [ORIGIN] })).key
+    const conversationId = await visit(key, 2)
+    for (const status of ['suspended', 'active'] as const) {
+      const res = await a.request(`/api/admin/licenses/${owner.licenseId}/status`, { method: 'POST', token: adminToken, json: { status } })
+      expect(res.status).toBe(200)
+    }
+
+    const events = await eventsOf(owner.licenseId)
+    for (const e of events) {
+      expect(eventEnvelope(e.type).safeParse(e).success, `${e.type}: ${JSON.stringify(e)}`).toBe(true)
+      expect(e.licenseId).toBe(owner.licenseId)
+    }
+    const types = events.map((e) => e.type)
+    // Greeting, two visitor messages and two knowledge answers.
+    expect(types.filter((t) => t === 'message.created')).toHaveLength(5)
+    expect(types.filter((t) => t !== 'message.created')).toEqual([
+      'license.created',
+      'license.updated',
+      'conversation.created',
+      'lead.created',
+      'license.suspended',
+      'license.updated',
+    ])
+    const byType = <T extends DomainEvent['type']>(t: T) => events.filter((e) => e.type === t) as DomainEvent<T>[]
+    expect(byType('license.updated').map((e) => e.data.changes)).toEqual([['claimed'], ['status']])
+    expect(byType('license.suspended')[0]?.data).toEqual({ licenseId: owner.licenseId, previousStatus: 'active' })
+    expect(byType('conversation.created')[0]?.data).toMatchObject({ conversationId, product: 'chatbot', pageUrl: `${ORIGIN}/pricing` })
+    expect(byType('message.created').map((e) => e.data.message.text)).toContain('question 1')
+    expect(byType('lead.created')[0]?.data).toMatchObject({ product: 'chatbot', conversationId })
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
+    expect(events.every((e) => /^evt_[0-9A-Za-z]{24}$/.test(e.id))).toBe(true)
+  })
+
+  it('writes no event when the change rolls back', async () => {
+    const owner = await newCustomer(a)
+    const key = (await configure(a, owner, 'chatbot', { allowedOrigins: [ORIGIN] })).key
+    const conversationId = await visit(key, 0)
+    const before = (await eventsOf(owner.licenseId)).length
+    const rows = () => a.deps.db.selectFrom('messages').select('id').where('conversation_id', '=', conversationId).execute()
+    const messagesBefore = (await rows()).length
+    // Whatever else the message's transaction holds fails: the message and its event go together.
+    await expect(
+      appendMessage(a.deps, { licenseId: owner.licenseId, conversationId, product: 'chatbot', role: 'agent', text: 'never stored' }, async () => {
+        throw new Error('the job could not be enqueued')
+      }),
+    ).rejects.toThrow('the job could not be enqueued')
+    // An order whose issuance fails after its event was written.
+    await expect(
+      a.deps.db.transaction().execute(async (trx) => {
+        await emit(trx, { type: 'lead.created', licenseId: owner.licenseId, data: { leadId: crypto.randomUUID(), product: 'chatbot', conversationId: null } })
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    // A refused status change (unknown license) and a refused event (data off its schema) write nothing either.
+    const missing = await a.request('/api/admin/licenses/00000000-0000-4000-8000-000000000000/status', {
+      method: 'POST',
+      token: adminToken,
+      json: { status: 'suspended' },
+    })
+    expect(missing.status).toBe(404)
+    await expect(
+      emit(a.deps.db, { type: 'lead.created', licenseId: owner.licenseId, data: { leadId: 'not-a-uuid', product: 'chatbot', conversationId: null } }),
+    ).rejects.toThrow()
+    expect((await eventsOf(owner.licenseId)).length).toBe(before)
+    expect((await rows()).length).toBe(messagesBefore)
+  })
+
+  it('hands each event to a consumer once, with two instances dispatching', async () => {
+    const heard = new Map<string, number>()
+    const licenses = new Set<string>()
+    for (const app of [a, b]) {
+      app.events.onEvent('license.created', 'test-counter', async (event) => {
+        heard.set(event.id, (heard.get(event.id) ?? 0) + 1)
+        licenses.add(event.data.licenseId)
+      })
+    }
+    const issued = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        issueLicense(i % 2 ? a.deps.db : b.deps.db, {
+          source: 'cli',
+          orderId: `evt-${i}-${Date.now()}`,
+          email: uniqueEmail(),
+          products: ['chatbot'],
+          tier: 'starter',
+        }),
+      ),
+    )
+    await Promise.all([a.jobs.idle(), b.jobs.idle()])
+    const ids = new Set(issued.map((r) => r.license.id))
+    const created = await a.deps.db
+      .selectFrom('events')
+      .select('id')
+      .where('type', '=', 'license.created')
+      .where('license_id', 'in', [...ids])
+      .execute()
+    expect(created).toHaveLength(40)
+    for (const e of created) expect(heard.get(e.id), e.id).toBe(1)
+    expect([...ids].every((id) => licenses.has(id))).toBe(true)
+    // Every consumer job finished; none was handed out twice.
+    const jobs = await a.deps.db.selectFrom('jobs').select(['status', 'dedupe_key']).where('name', '=', 'event.test-counter').execute()
+    expect(jobs.filter((j) => created.some((e) => j.dedupe_key === `event.test-counter:${e.id}`))).toHaveLength(40)
+    expect(jobs.every((j) => j.status === 'done')).toBe(true)
+  })
+
+  it('publishes every event schema in the OpenAPI components', async () => {
+    const doc = (await (await a.request('/api/openapi.json')).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }
+    const names = Object.keys(doc.components.schemas)
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'LicenseCreatedEvent',
+        'LicenseUpdatedEvent',
+        'LicenseSuspendedEvent',
+        'ConversationCreatedEvent',
+        'MessageCreatedEvent',
+        'LeadCreatedEvent',
+        'DomainEvent',
+      ]),
+    )
+    expect(EVENT_TYPES).toHaveLength(6)
+    expect(Object.keys(doc.components.schemas.MessageCreatedEvent?.properties ?? {})).toEqual(['id', 'type', 'licenseId', 'createdAt', 'data'])
+  })
+})

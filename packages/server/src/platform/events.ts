@@ -1,0 +1,173 @@
+// Domain events: an outbox row written in the same transaction as the change it describes, then handed by the
+// job worker's dispatcher to every registered consumer as a durable job of its own. The schemas are the contract.
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { type Kysely, sql } from 'kysely'
+import { z } from 'zod'
+import type { Database, Db, EventRow } from './db.js'
+import { newId } from './ids.js'
+import { enqueue, type JobContext, type Jobs } from './jobs.js'
+import { PRODUCTS } from './products.js'
+
+const licenseStatus = z.enum(['active', 'suspended', 'revoked'])
+const tier = z.enum(['starter', 'professional', 'business', 'enterprise'])
+
+/** The data of each event type. Add fields freely; renaming or removing one breaks consumers. */
+export const eventSchemas = {
+  'license.created': z.object({
+    licenseId: z.uuid(),
+    source: z.string(),
+    orderId: z.string().nullable(),
+    products: z.array(z.enum(PRODUCTS)),
+    tier,
+    status: licenseStatus,
+  }),
+  'license.updated': z.object({
+    licenseId: z.uuid(),
+    /** What changed: the status (other than to suspended, which is license.suspended) or the first registration. */
+    changes: z.array(z.enum(['status', 'claimed'])).min(1),
+    status: licenseStatus,
+    claimed: z.boolean(),
+  }),
+  'license.suspended': z.object({ licenseId: z.uuid(), previousStatus: licenseStatus }),
+  'conversation.created': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    visitorId: z.uuid(),
+    pageUrl: z.string().nullable(),
+  }),
+  'message.created': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    message: z.object({
+      id: z.uuid(),
+      seq: z.number().int(),
+      role: z.enum(['visitor', 'assistant', 'agent', 'system']),
+      text: z.string(),
+      clientMessageId: z.string().nullable(),
+      createdAt: z.iso.datetime({ offset: true }),
+    }),
+  }),
+  'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
+}
+
+export type EventType = keyof typeof eventSchemas
+export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>
+export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[]
+
+export interface DomainEvent<T extends EventType = EventType> {
+  id: string
+  type: T
+  licenseId: string | null
+  createdAt: string
+  data: EventData<T>
+}
+
+/** The envelope every event travels in, around its type's data. */
+export function eventEnvelope<T extends EventType>(type: T) {
+  return z.object({
+    id: z.string().regex(/^evt_[0-9A-Za-z]{24}$/),
+    type: z.literal(type),
+    licenseId: z.uuid().nullable(),
+    createdAt: z.iso.datetime({ offset: true }),
+    data: eventSchemas[type],
+  })
+}
+
+const componentName = (type: EventType): string =>
+  `${type
+    .split(/[._]/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')}Event`
+
+/** Publishes every event schema in the OpenAPI document's components, and their union as DomainEvent. */
+export function registerEventSchemas(registry: OpenAPIHono['openAPIRegistry']): void {
+  const envelopes = EVENT_TYPES.map((type) => registry.register(componentName(type), eventEnvelope(type)))
+  registry.register(
+    'DomainEvent',
+    z.discriminatedUnion('type', envelopes as unknown as [ReturnType<typeof eventEnvelope>, ...ReturnType<typeof eventEnvelope>[]]),
+  )
+}
+
+/**
+ * Records an event in the caller's transaction: it exists exactly when the change does. The data is checked
+ * against its schema, so a consumer never receives a shape the contract does not describe.
+ */
+export async function emit<T extends EventType>(db: Kysely<Database>, event: { type: T; licenseId: string | null; data: EventData<T> }): Promise<string> {
+  const data = eventSchemas[event.type].parse(event.data)
+  const id = newId('evt')
+  await db
+    .insertInto('events')
+    .values({ id, type: event.type, license_id: event.licenseId, data: JSON.stringify(data) })
+    .execute()
+  return id
+}
+
+export const toDomainEvent = (row: EventRow): DomainEvent =>
+  ({ id: row.id, type: row.type, licenseId: row.license_id, createdAt: row.created_at.toISOString(), data: row.data }) as DomainEvent
+
+type Consumer = { type: EventType; job: string; handle: (event: DomainEvent, job: JobContext) => Promise<void> }
+
+/** How many committed events one dispatcher pass hands out. */
+const DISPATCH_BATCH = 200
+/** Dispatched events are kept this long (message events repeat message text), then pruned hourly. */
+const KEEP_DISPATCHED_MS = 30 * 24 * 3600_000
+const PRUNE_EVERY_MS = 3600_000
+
+/**
+ * The consumer registry and the dispatcher. Each consumer gets each event of its type once, as a job
+ * (`event.<name>`) with that job's retries; the dispatcher marks an event dispatched in the transaction that
+ * enqueues those jobs, and claims it with SKIP LOCKED, so two workers never hand out the same event twice.
+ */
+export class Events {
+  private consumers = new Map<EventType, Consumer[]>()
+  private prunedAt = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private db: Db,
+    private jobs: Jobs,
+  ) {
+    jobs.addTick(() => this.dispatch())
+  }
+
+  /** `name` is the consumer's stable identity (its job name): usage metering, outbound webhooks, enrichment… */
+  onEvent<T extends EventType>(type: T, name: string, handle: (event: DomainEvent<T>, job: JobContext) => Promise<void>): void {
+    const consumer: Consumer = { type, job: `event.${name}`, handle: handle as Consumer['handle'] }
+    this.jobs.register<{ eventId: string }>(consumer.job, {
+      run: async ({ eventId }, job) => {
+        const row = await this.db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst()
+        if (row) await consumer.handle(toDomainEvent(row), job)
+      },
+    })
+    this.consumers.set(type, [...(this.consumers.get(type) ?? []), consumer])
+  }
+
+  /** One pass: committed, undispatched events become consumer jobs. Resolves to the number of events handed out. */
+  async dispatch(): Promise<number> {
+    await this.prune()
+    const claim = (db: Kysely<Database>) =>
+      sql<{ id: string; type: EventType }>`
+        update events set dispatched_at = now()
+        where id in (select id from events where dispatched_at is null order by created_at limit ${DISPATCH_BATCH} for update skip locked)
+        returning id, type`.execute(db)
+    // Nobody listens yet: one statement marks the batch, no transaction needed.
+    if (this.consumers.size === 0) return (await claim(this.db)).rows.length
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await claim(trx)
+      for (const row of rows) {
+        for (const c of this.consumers.get(row.type) ?? []) await enqueue(trx, c.job, { eventId: row.id }, { dedupeKey: `${c.job}:${row.id}` })
+      }
+      return rows.length
+    })
+  }
+
+  private async prune(): Promise<void> {
+    const now = performance.now()
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return
+    this.prunedAt = now
+    await sql`
+      delete from events where id in (
+        select id from events
+        where created_at < now() - ${KEEP_DISPATCHED_MS} * interval '1 millisecond' and dispatched_at is not null limit 1000
+      )`.execute(this.db)
+  }
+}
