@@ -5,11 +5,13 @@ import type { Db } from './db.js'
 import * as foundation from './migrations/2026-11-24T00-00_foundation.js'
 import * as conversations from './migrations/2026-11-24T01-00_conversations.js'
 import * as apiKeys from './migrations/2026-11-24T02-00_api_keys.js'
+import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
   '2026-11-24T01-00_conversations': conversations,
   '2026-11-24T02-00_api_keys': apiKeys,
+  '2026-11-30T09-00_widget_identity': widgetIdentity,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

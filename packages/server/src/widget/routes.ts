@@ -21,6 +21,7 @@ import { streamChannel } from '../platform/sse.js'
 import { getSettings } from '../products/settings.js'
 import { enforce } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
+import { identityRoutes } from './identity.js'
 import { widgetAuth } from './middleware.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
@@ -62,6 +63,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
           engine: s.engine,
           streaming: s.engine === 'openai',
           sales: w.product === 'sales-agent' ? s.sales : null,
+          locale: s.locale,
         },
         200,
       )
@@ -165,6 +167,8 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
               .max(64)
               .regex(/^[A-Za-z0-9_-]+$/),
             text: z.string().trim().min(1).max(4000),
+            /** The page the visitor is on as they send (single-page apps change it without a reload). */
+            pageUrl: z.string().max(2000).optional(),
           }),
         ),
       },
@@ -184,6 +188,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
         role: 'visitor',
         text: body.text,
         clientMessageId: body.clientMessageId,
+        ...(body.pageUrl ? { meta: { pageUrl: body.pageUrl } } : {}),
       })
       if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
       const settings = await getSettings(deps.db, conv.license_id, conv.product)
@@ -293,5 +298,6 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines) {
     },
   )
 
+  app.route('/', identityRoutes(deps))
   return app
 }
