@@ -19,6 +19,7 @@ COPY packages/server/package.json packages/server/
 COPY packages/widget/package.json packages/widget/
 COPY packages/dashboard/package.json packages/dashboard/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/react/package.json packages/react/
 COPY examples/sdk-node/package.json examples/sdk-node/
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile
 

@@ -44,11 +44,19 @@ export default defineConfig({
     target: 'es2020',
     modulePreload: false,
     copyPublicDir: false,
+    // Library mode only so Vite leaves the language chunks' dynamic imports alone (no preload helper: they
+    // have no dependencies to preload); output names and full minification are set below as for an app.
+    lib: { entry: { chat: 'src/chat/index.tsx' }, formats: ['es'] },
     rolldownOptions: {
-      input: { chat: 'src/chat/index.tsx' },
       // `mount` is the chunk's only export and the loader's only way in.
       preserveEntrySignatures: 'exports-only',
-      output: { format: 'es', entryFileNames: 'widget/chat-[hash].js', chunkFileNames: 'widget/[name]-[hash].js' },
+      output: {
+        format: 'es',
+        entryFileNames: 'widget/chat-[hash].js',
+        chunkFileNames: 'widget/[name]-[hash].js',
+        minify: true,
+        comments: false,
+      },
     },
   },
 })

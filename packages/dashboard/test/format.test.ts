@@ -17,6 +17,8 @@ const conv = (id: string): ConversationSummary => ({
   status: 'open',
   visitorId: 'v',
   pageUrl: null,
+  attributes: {},
+  user: null,
   lastMessage: null,
   messageCount: 1,
   createdAt: '2026-05-01T09:00:00.000Z',

@@ -6,6 +6,8 @@ export type WidgetProduct = 'chatbot' | 'sales-agent'
 export type Tier = 'starter' | 'professional' | 'business' | 'enterprise'
 export type Role = 'customer' | 'admin'
 export type Engine = 'knowledge' | 'webhook' | 'openai'
+/** The widget's own language; 'auto' follows the visitor's browser. */
+export type WidgetLocale = 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
 export type MessageRole = 'visitor' | 'assistant' | 'agent' | 'system'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -71,6 +73,8 @@ export interface ProductSettings {
   /** `#rrggbb` */
   color: string
   position: 'bottom-right' | 'bottom-left'
+  /** The widget's own strings (buttons, labels, errors); the page's `Intelagent('setLocale')` wins over it. */
+  locale: WidgetLocale
   engine: Engine
   /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
   threshold: number
@@ -118,7 +122,7 @@ export interface SettingsResponse {
   settings: ProductSettings
 }
 
-export type SecretName = 'webhook_signing_secret' | 'openai_api_key'
+export type SecretName = 'webhook_signing_secret' | 'openai_api_key' | 'identity_secret'
 
 export interface SecretResponse {
   name: SecretName
@@ -128,6 +132,11 @@ export interface SecretResponse {
 
 export interface StoredSecret extends SecretResponse {
   updatedAt: string
+}
+
+export interface GeneratedSecret extends SecretResponse {
+  /** The new secret, returned this once; keep it on your server (it signs user ids for the widget's identify). */
+  secret: string
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -208,6 +217,10 @@ export interface Conversation {
   status: 'open' | 'closed'
   visitorId: string
   pageUrl: string | null
+  /** Custom attributes the page set with `Intelagent('update', …)`. */
+  attributes: Record<string, string | number | boolean>
+  /** The verified user (`Intelagent('identify', …)`), null for an anonymous visitor. */
+  user: { id: string; email: string | null; name: string | null } | null
   createdAt: string
   updatedAt: string
 }
@@ -312,6 +325,7 @@ export interface WidgetConfig {
   engine: Engine
   streaming: boolean
   sales: { questions: string[]; consentText: string } | null
+  locale: WidgetLocale
 }
 
 export interface StartConversationParams {

@@ -8,6 +8,8 @@ const conv = (id: string): ConversationSummary => ({
   status: 'open',
   visitorId: 'v',
   pageUrl: null,
+  attributes: {},
+  user: null,
   lastMessage: null,
   messageCount: 0,
   createdAt: '2026-01-01T00:00:00.000Z',

@@ -1,5 +1,8 @@
 // Types shared by the loader and the chat chunk: the wire format (docs/widget-api.md) and the hand-over
 // object the loader passes to the chunk's `mount`.
+import type { Attributes, IdentifyParams, WidgetEvent } from './api'
+
+export type { Attributes, IdentifyParams, WidgetEvent }
 
 export type Role = 'visitor' | 'assistant' | 'agent' | 'system'
 
@@ -22,11 +25,11 @@ export interface WidgetConfig {
   engine: 'knowledge' | 'webhook' | 'openai'
   streaming: boolean
   sales: { questions: string[]; consentText: string } | null
+  /** The owner's language for the widget's own strings; 'auto' follows the browser. */
+  locale: string
 }
 
 export type Position = 'bottom-right' | 'bottom-left'
-
-export type WidgetEvent = 'ready' | 'open' | 'close' | 'message' | 'lead'
 
 /** Options read from the script tag; a missing attribute is undefined so server config can fill it. */
 export interface TagOptions {
@@ -42,6 +45,8 @@ export interface Host {
   api: string
   tag: TagOptions
   root: ShadowRoot
+  /** The labelled region holding launcher and panel (the widget's one landmark on the host page). */
+  region: HTMLElement
   /** The element carrying the CSS custom properties (colour, z-index). */
   host: HTMLElement
   launcher: HTMLButtonElement
@@ -50,9 +55,19 @@ export interface Host {
   sheet(css: string): void
 }
 
-/** What the chunk gives back: the loader routes `Intelagent.open()` / `close()` here. */
+/** What the chunk gives back: the loader routes every page call except on/off/show/hide here. */
 export interface Controller {
   open(): void
   close(): void
   toggle(): void
+  update(attributes: Attributes): void
+  identify(user: IdentifyParams): void
+  shutdown(): void
+  setLocale(locale: string): void
+  prefill(text: string): void
 }
+
+export type ControllerCall = keyof Controller
+
+/** A page call waiting for the chunk: its name and arguments, in the order the page made them. */
+export type Pending = [ControllerCall, unknown[]]

@@ -16,6 +16,7 @@ const config: WidgetConfig = {
   engine: 'knowledge',
   streaming: false,
   sales: null,
+  locale: 'auto',
 }
 
 const msg = (seq: number, role: Message['role'], text: string, clientMessageId: string | null = null): Message => ({
@@ -62,6 +63,9 @@ class MemoryStorage {
   setItem(k: string, v: string) {
     this.data.set(k, v)
   }
+  removeItem(k: string) {
+    this.data.delete(k)
+  }
 }
 
 interface Server {
@@ -71,14 +75,40 @@ interface Server {
   expired: Set<string>
   offline: boolean
   calls: string[]
+  bodies: Record<string, unknown>[]
+  /** user id → conversation id, for identify */
+  users: Map<string, string>
+  attributes: Record<string, unknown>
 }
 
 /** A tiny in-memory widget API following docs/widget-api.md. */
 function fakeApi(server: Server): Call {
   return (async (method: string, path: string, body?: Record<string, string>, token?: string) => {
     server.calls.push(`${method} ${path.split('?')[0]}`)
+    server.bodies.push({ path, ...(body ?? {}) })
     if (server.offline) throw new ApiError(0, 'network_error', 'offline')
     if (path === '/api/widget/config') return config
+    if (path === '/api/widget/identify') {
+      const b = body as unknown as { userId: string; userHash: string; start?: boolean }
+      if (b.userHash !== `hash-of-${b.userId}`) throw new ApiError(401, 'identity_invalid', 'bad hash')
+      let id = server.users.get(b.userId)
+      if (!id && b.start) {
+        id = `${CONV.slice(0, -1)}9`
+        server.users.set(b.userId, id)
+      }
+      return {
+        user: { id: b.userId, email: null, name: null },
+        conversation: id ? { id } : null,
+        visitorId: `user-visitor-${b.userId}`,
+        visitorToken: `t${++server.tokens}`,
+        expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+        messages: id ? [msg(1, 'agent', `welcome back ${b.userId}`)].map((m) => ({ ...m, conversationId: id })) : [],
+      }
+    }
+    if (path.endsWith('/attributes')) {
+      server.attributes = { ...server.attributes, ...(body as unknown as { attributes: object }).attributes }
+      return { attributes: server.attributes }
+    }
     if (path === '/api/widget/conversations') {
       const token = `t${++server.tokens}`
       const resumed = body?.conversationId === CONV
@@ -127,7 +157,7 @@ describe('chat session', () => {
 
   beforeEach(() => {
     vi.useFakeTimers()
-    server = { seq: 0, stored: [], tokens: 0, expired: new Set(), offline: false, calls: [] }
+    server = { seq: 0, stored: [], tokens: 0, expired: new Set(), offline: false, calls: [], bodies: [], users: new Map(), attributes: {} }
     storage = new MemoryStorage()
     events = []
     FakeEventSource.all = []
@@ -254,6 +284,116 @@ describe('chat session', () => {
     expect(s.state.error).toBe('origin_not_allowed')
     await vi.advanceTimersByTimeAsync(60_000)
     expect(FakeEventSource.all).toHaveLength(0)
+  })
+})
+
+describe('page API calls', () => {
+  let server: Server
+  let storage: MemoryStorage
+  let events: [string, unknown][]
+  let url: string
+  const make = () =>
+    new Session({
+      api: fakeApi(server),
+      base: 'https://api.test',
+      key: 'chat_test',
+      store: localStore('chat_test', storage as unknown as Storage),
+      emit: (e, d) => events.push([e, d]),
+      EventSource: FakeEventSource as unknown as typeof EventSource,
+      pageUrl: () => url,
+      random: () => 1,
+    })
+  const saved = () => JSON.parse(storage.getItem('intelagent:chat_test') ?? 'null')
+
+  beforeEach(() => {
+    vi.useFakeTimers()
+    server = { seq: 0, stored: [], tokens: 0, expired: new Set(), offline: false, calls: [], bodies: [], users: new Map(), attributes: {} }
+    storage = new MemoryStorage()
+    events = []
+    url = 'https://shop.test/'
+    FakeEventSource.all = []
+  })
+  afterEach(() => vi.useRealTimers())
+
+  it('sends the page address of the moment with each message (single-page apps)', async () => {
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    url = 'https://shop.test/orders/7'
+    s.send('where is it?')
+    await vi.waitFor(() => expect(s.state.messages.map((m) => m.text)).toContain('where is it?'))
+    expect(server.bodies.find((b) => b.text === 'where is it?')).toMatchObject({ pageUrl: 'https://shop.test/orders/7' })
+    expect(server.bodies.find((b) => b.path === '/api/widget/conversations')).toMatchObject({ pageUrl: 'https://shop.test/' })
+  })
+
+  it("identifies a user: resumes the user's conversation from the server and stores nothing of it in the browser", async () => {
+    server.users.set('u1', CONV)
+    const s = make()
+    s.identify({ userId: 'u1', userHash: 'hash-of-u1' })
+    await vi.waitFor(() => expect(s.state.messages.map((m) => m.text)).toEqual(['welcome back u1']))
+    expect(FakeEventSource.all).toHaveLength(1)
+    expect(storage.data.size).toBe(0)
+    s.send('hi again')
+    expect(saved()).toMatchObject({ outbox: [{ text: 'hi again' }] })
+    expect(saved()).not.toHaveProperty('conversationId')
+    await vi.waitFor(() => expect(s.state.messages.map((m) => m.text)).toContain('hi again'))
+    expect(storage.data.size).toBe(0)
+  })
+
+  it('hands an anonymous conversation over on identify, and stays anonymous when the hash is refused', async () => {
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    const anonymous = saved()
+    s.identify({ userId: 'u2', userHash: 'forged' })
+    await vi.waitFor(() => expect(events.map((e) => e[0])).toContain('error'))
+    expect(events.find((e) => e[0] === 'error')?.[1]).toMatchObject({ code: 'identity_invalid' })
+    // Still the anonymous visitor, with the same stored conversation, live again.
+    expect(saved()).toMatchObject({ visitorId: anonymous.visitorId, conversationId: anonymous.conversationId })
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(2))
+
+    s.identify({ userId: 'u2', userHash: 'hash-of-u2' })
+    await vi.waitFor(() => expect(server.calls.filter((c) => c === 'POST /api/widget/identify')).toHaveLength(2))
+    expect(server.bodies.filter((b) => b.path === '/api/widget/identify').at(-1)).toMatchObject({
+      visitorId: anonymous.visitorId,
+      visitorSecret: anonymous.visitorSecret,
+      conversationId: anonymous.conversationId,
+    })
+  })
+
+  it('keeps attributes until a conversation exists, then stores them once', async () => {
+    const s = make()
+    s.update({ plan: 'pro' })
+    s.update({ seats: 3 })
+    await vi.advanceTimersByTimeAsync(10)
+    expect(server.calls).not.toContain(`POST /api/widget/conversations/${CONV}/attributes`)
+    s.setOpen(true)
+    await vi.waitFor(() => expect(server.attributes).toEqual({ plan: 'pro', seats: 3 }))
+    expect(server.calls.filter((c) => c.endsWith('/attributes'))).toHaveLength(1)
+  })
+
+  it('shutdown forgets the visitor: storage, stream and view state; the next open is a new visitor', async () => {
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    s.shutdown()
+    expect(storage.data.size).toBe(0)
+    expect(FakeEventSource.last().closed).toBe(true)
+    expect(s.state).toMatchObject({ open: false, messages: [], status: 'idle' })
+    expect(events.map((e) => e[0])).toEqual(['open', 'close'])
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(2))
+    const second = server.bodies.filter((b) => b.path === '/api/widget/conversations').at(-1)
+    expect(second).not.toHaveProperty('visitorId')
+    expect(second).not.toHaveProperty('conversationId')
+  })
+
+  it('puts prefilled text in the state for the composer until the view takes it', () => {
+    const s = make()
+    s.prefill('I have a question about ')
+    expect(s.state.prefill).toBe('I have a question about ')
+    s.tookPrefill()
+    expect(s.state.prefill).toBeUndefined()
   })
 })
 

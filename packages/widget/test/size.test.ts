@@ -36,16 +36,26 @@ describe('widget size budget', () => {
     expect(sizes.loader).toBeLessThanOrEqual(BUDGET.loader)
   })
 
-  it('keeps loader + chat chunk within 20 KiB gzip', () => {
+  it('keeps loader + chat chunk + the largest language chunk within 20 KiB gzip', () => {
     expect(BUDGET.total).toBe(20480)
+    expect(sizes.total).toBe(sizes.loader + sizes.chat + sizes.largestLocale)
     expect(sizes.total).toBeLessThanOrEqual(BUDGET.total)
   })
 
-  it('ships one content-hashed chat chunk that the loader names', () => {
-    expect(sizes.chunks).toHaveLength(1)
+  it('ships one content-hashed chat chunk that the loader names, and one small chunk per language', () => {
+    const chat = sizes.chunks.filter((f) => f.startsWith('chat-'))
+    expect(chat).toHaveLength(1)
     const loader = readFileSync(join(DIST, 'widget.js'), 'utf8')
-    expect(loader).toContain(`widget/${sizes.chunks[0]}`)
+    expect(loader).toContain(`widget/${chat[0]}`)
     // A classic script: no top-level import/export statements.
     expect(loader).not.toMatch(/^\s*(import|export)\s/m)
+    const languages = Object.keys(sizes.locales)
+      .map((f) => f.split('-')[0])
+      .sort()
+    expect(languages).toEqual(['ar', 'de', 'es', 'fr', 'he', 'it', 'nl', 'pt'])
+    for (const bytes of Object.values(sizes.locales)) expect(bytes).toBeLessThan(1024)
+    // English lives in the chat chunk; every other language is imported on demand by its content-hashed name.
+    const chunk = readFileSync(join(DIST, 'widget', chat[0]!), 'utf8')
+    for (const file of Object.keys(sizes.locales)) expect(chunk).toContain(`import(\`./${file}\`)`)
   })
 })

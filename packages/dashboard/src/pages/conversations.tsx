@@ -1,6 +1,7 @@
 // Live conversations: the list per product and one conversation's messages, both kept current by the
 // dashboard event stream (GET /api/events, cookie-authenticated), and a reply box for a human answer.
 import type { ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
+import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
@@ -193,6 +194,23 @@ function ConversationDetail({
         <p class="muted">
           Started {formatWhen(conv.createdAt)} · {conv.status}
         </p>
+      )}
+      {conv && (conv.user || Object.keys(conv.attributes ?? {}).length > 0) && (
+        // Who the visitor is (a user the site verified) and what the site told us (Intelagent('update')).
+        <dl class="conv-facts" aria-label="About this visitor">
+          {conv.user && (
+            <>
+              <dt>Verified user</dt>
+              <dd>{[conv.user.name, conv.user.email, `id ${conv.user.id}`].filter(Boolean).join(' · ')}</dd>
+            </>
+          )}
+          {Object.entries(conv.attributes ?? {}).map(([name, value]) => (
+            <Fragment key={name}>
+              <dt>{name}</dt>
+              <dd>{String(value)}</dd>
+            </Fragment>
+          ))}
+        </dl>
       )}
       <ErrorNote error={loaded.error} />
       {/* role="log" announces new messages politely as they arrive. */}

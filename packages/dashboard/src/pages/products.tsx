@@ -1,6 +1,6 @@
 // Products: configure each bought product, its key and embed code, rotation and revocation, allowed origins,
 // reply settings and the knowledge Q&A the bot answers from.
-import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetProduct } from '@intelagent/sdk'
+import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetLocale, WidgetProduct } from '@intelagent/sdk'
 import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
@@ -161,6 +161,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
   const [greeting, setGreeting] = useState(initial.greeting)
   const [engine, setEngine] = useState<Engine>(initial.engine)
   const [color, setColor] = useState(initial.color)
+  const [locale, setLocale] = useState<WidgetLocale>(initial.locale ?? 'auto')
   const [webhookUrl, setWebhookUrl] = useState(initial.webhook?.url ?? '')
   const [webhookTimeout, setWebhookTimeout] = useState(String(initial.webhook?.timeoutMs ?? 8000))
   const [baseUrl, setBaseUrl] = useState(initial.openai?.baseUrl ?? 'https://api.openai.com/v1')
@@ -178,6 +179,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
       greeting,
       engine,
       color,
+      locale,
       ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
       ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
     }
@@ -264,8 +266,22 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
           <label for={id('color')}>Colour</label>
           <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
         </div>
+        <div class="row">
+          <label for={id('locale')}>Widget language</label>
+          <select id={id('locale')} value={locale} onChange={(e) => setLocale(e.currentTarget.value as WidgetLocale)} aria-describedby={id('locale-hint')}>
+            {LOCALES.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+          <p class="hint" id={id('locale-hint')}>
+            The widget's own buttons and messages. Your greeting and answers stay as you write them. A page can still choose with Intelagent('setLocale', …).
+          </p>
+        </div>
         <SaveFooter error={error} busy={busy} label="Save settings" status={saved ? 'Saved' : ''} />
       </form>
+      <IdentitySecret product={product} />
       {engine === 'webhook' && (
         <SecretForm
           product={product}
@@ -278,6 +294,79 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
         <SecretForm product={product} name="openai_api_key" label="OpenAI API key" hint="Sent only to the API base URL above, as its Bearer token." />
       )}
     </>
+  )
+}
+
+const LOCALES: { value: WidgetLocale; label: string }[] = [
+  { value: 'auto', label: "The visitor's browser language" },
+  { value: 'en', label: 'English' },
+  { value: 'de', label: 'Deutsch' },
+  { value: 'fr', label: 'Français' },
+  { value: 'es', label: 'Español' },
+  { value: 'nl', label: 'Nederlands' },
+  { value: 'pt', label: 'Português' },
+  { value: 'it', label: 'Italiano' },
+  { value: 'ar', label: 'العربية' },
+  { value: 'he', label: 'עברית' },
+]
+
+/**
+ * The identity secret behind Intelagent('identify'): generated here and shown once (the site's server keeps it and
+ * signs user ids with it); afterwards only its last characters. Generating again replaces it at once.
+ */
+function IdentitySecret({ product }: { product: WidgetProduct }) {
+  const [stored, setStored] = useState<string | null>(null)
+  const [fresh, setFresh] = useState<string | null>(null)
+  const { busy, error, run } = useAction()
+  const id = `${product}-identity`
+
+  useEffect(() => {
+    let live = true
+    api.secrets
+      .list(product)
+      .then((all) => {
+        const found = all.find((s) => s.name === 'identity_secret')
+        if (live && found) setStored(found.hint)
+      })
+      .catch(() => {})
+    return () => {
+      live = false
+    }
+  }, [product])
+
+  const generate = () =>
+    run(async () => {
+      const made = await api.secrets.rotateIdentitySecret(product)
+      setFresh(made.secret)
+      setStored(made.hint)
+    })
+
+  return (
+    <section class="stack" aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`}>Identity verification</h3>
+      <p class="hint">
+        Logged-in users of your site keep their conversations on every device. Your server signs each user id with this secret (<code>userHash</code> = hex
+        HMAC-SHA256(secret, userId)) and the page passes it to <code>Intelagent('identify', …)</code>; a wrong hash is refused.
+      </p>
+      {fresh && (
+        <div class="stack">
+          <p>Copy it now: it is not shown again.</p>
+          <pre class="code">
+            <code id={`${id}-value`}>{fresh}</code>
+          </pre>
+          <CopyButton text={fresh} label="Copy identity secret" />
+        </div>
+      )}
+      <ErrorNote error={error} />
+      <p class="muted" role="status">
+        {stored !== null ? `Stored: ends in …${stored}` : 'No identity secret yet.'}
+      </p>
+      <div>
+        <button type="button" class="button-secondary" onClick={generate} disabled={busy}>
+          {stored !== null ? 'Replace the identity secret (the current one stops working)' : 'Generate an identity secret'}
+        </button>
+      </div>
+    </section>
   )
 }
 

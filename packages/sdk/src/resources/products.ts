@@ -4,6 +4,7 @@ import { PagePromise } from '../pagination.js'
 import type {
   ConfigureParams,
   ConfigureResponse,
+  GeneratedSecret,
   Product,
   ProductKey,
   ProductSettings,
@@ -97,5 +98,13 @@ export class Secrets {
   /** Stores an integration secret encrypted; only a hint of it ever comes back. */
   set(product: WidgetProduct, name: SecretName, value: string, options?: RequestOptions): Promise<SecretResponse> {
     return this.#t.request({ method: 'PUT', path: `/api/products/${seg(product)}/secrets/${seg(name)}`, body: { value }, options })
+  }
+
+  /**
+   * Generates a new identity secret (the old one stops working at once) and returns it this once; it signs
+   * user ids for the widget's `identify` (`userHash` = hex HMAC-SHA256(secret, userId)).
+   */
+  rotateIdentitySecret(product: WidgetProduct, options?: RequestOptions): Promise<GeneratedSecret> {
+    return this.#t.request({ method: 'POST', path: `/api/products/${seg(product)}/secrets/identity_secret/rotate`, options })
   }
 }

@@ -28,6 +28,9 @@ export function publicConversation(c: ConversationRow) {
     status: c.status,
     visitorId: c.visitor_id,
     pageUrl: c.page_url,
+    // jsonb arrives parsed from pg and PGlite; a string would mean a driver that does not parse it.
+    attributes: (typeof c.attributes === 'string' ? JSON.parse(c.attributes) : (c.attributes ?? {})) as Record<string, string | number | boolean>,
+    user: c.user_id ? { id: c.user_id, email: c.user_email, name: c.user_name } : null,
     createdAt: c.created_at.toISOString(),
     updatedAt: c.updated_at.toISOString(),
   }

@@ -100,6 +100,12 @@ export interface VisitorsTable {
   id: Generated<string>
   license_id: string
   secret_hash: string
+  /** Set, with user_id, only for the one visitor of a verified user (Intelagent('identify')) per product. */
+  product: ColumnType<string | null, string | null | undefined, string | null>
+  user_id: ColumnType<string | null, string | null | undefined, string | null>
+  /** The user's email and name as the page last gave them. */
+  user_email: ColumnType<string | null, string | null | undefined, string | null>
+  user_name: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Generated<Date>
   last_seen_at: Generated<Date>
 }
@@ -113,6 +119,12 @@ export interface ConversationsTable {
   status: Generated<'open' | 'closed'>
   last_seq: Generated<number>
   page_url: string | null
+  /** Custom attributes from Intelagent('update'): at most 20 scalar values. */
+  attributes: ColumnType<Record<string, string | number | boolean>, string | undefined, string>
+  /** The verified user (Intelagent('identify')), null for anonymous visitors. */
+  user_id: ColumnType<string | null, string | null | undefined, string | null>
+  user_email: ColumnType<string | null, string | null | undefined, string | null>
+  user_name: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Generated<Date>
   updated_at: Generated<Date>
 }

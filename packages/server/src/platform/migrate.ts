@@ -8,6 +8,7 @@ import * as apiKeys from './migrations/2026-11-24T02-00_api_keys.js'
 import * as keyPowers from './migrations/2026-11-30T02-00_key_powers.js'
 import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret_hash.js'
 import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
+import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T02-00_key_powers': keyPowers,
   '2026-11-30T04-00_session_secret_hash': sessionSecretHash,
   '2026-11-30T08-00_jobs_events': jobsEvents,
+  '2026-11-30T09-00_widget_identity': widgetIdentity,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -11,7 +11,9 @@ import { addKnowledge, deleteKnowledge, knowledgeItemSchema, listKnowledge } fro
 
 const security = [{ bearerAuth: [] }]
 const widgetProduct = z.object({ product: z.enum(['chatbot', 'sales-agent']) })
-export const SECRET_NAMES = ['webhook_signing_secret', 'openai_api_key'] as const
+export const SECRET_NAMES = ['webhook_signing_secret', 'openai_api_key', 'identity_secret'] as const
+/** The identity secret signs user ids (an HMAC key): shorter owner-chosen values would be guessable. */
+const MIN_IDENTITY_SECRET = 32
 
 function assertBought(products: string[], product: string): void {
   if (!products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)
@@ -107,7 +109,10 @@ export function knowledgeRoutes(deps: Deps) {
       const licenseId = tenantOf(c)
       const { product, name } = c.req.valid('param')
       assertBought(c.get('principal').products, product)
-      const hint = await putSecret(deps, licenseId, product, name, c.req.valid('json').value)
+      const { value } = c.req.valid('json')
+      if (name === 'identity_secret' && value.length < MIN_IDENTITY_SECRET)
+        throw new AppError('validation_failed', `value: an identity secret needs at least ${MIN_IDENTITY_SECRET} characters`)
+      const hint = await putSecret(deps, licenseId, product, name, value)
       await audit(deps.db, {
         licenseId,
         ...actorOf(c.get('principal')),

@@ -9,6 +9,8 @@ import { OutboundError } from '../platform/outbound.js'
 import type { Product } from '../platform/products.js'
 
 export const ENGINES = ['knowledge', 'webhook', 'openai'] as const
+/** Languages the widget has its own strings in ('auto' = the visitor's browser language). */
+export const WIDGET_LOCALES = ['auto', 'en', 'de', 'fr', 'es', 'nl', 'pt', 'it', 'ar', 'he'] as const
 
 /**
  * An outbound URL a customer configures (n8n, OpenAI-compatible). The schema only bounds its size: whether it is a
@@ -25,6 +27,8 @@ export const settingsSchema = z.strictObject({
     .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')
     .default('#4f46e5'),
   position: z.enum(['bottom-right', 'bottom-left']).default('bottom-right'),
+  /** The widget's own strings (buttons, labels, errors); the page's Intelagent('setLocale') wins over it. */
+  locale: z.enum(WIDGET_LOCALES).default('auto'),
   engine: z.enum(ENGINES).default('knowledge'),
   /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
   threshold: z.number().min(0).max(1).default(0.35),

@@ -25,6 +25,7 @@ import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
 import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
+import { identityRoutes } from './identity.js'
 import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
@@ -71,6 +72,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
           engine: s.engine,
           streaming: s.engine === 'openai',
           sales: w.product === 'sales-agent' ? s.sales : null,
+          locale: s.locale,
         },
         200,
       )
@@ -183,6 +185,8 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
               .max(64)
               .regex(/^[A-Za-z0-9_-]+$/),
             text: z.string().trim().min(1).max(4000),
+            /** The page the visitor is on as they send (single-page apps change it without a reload). */
+            pageUrl: z.string().max(2000).optional(),
           }),
         ),
       },
@@ -208,6 +212,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
           role: 'visitor',
           text: body.text,
           clientMessageId: body.clientMessageId,
+          ...(body.pageUrl ? { meta: { pageUrl: body.pageUrl } } : {}),
         },
         inline ? undefined : enqueueReply,
       )
@@ -334,5 +339,6 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     },
   )
 
+  app.route('/', identityRoutes(deps))
   return app
 }

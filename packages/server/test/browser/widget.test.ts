@@ -84,7 +84,7 @@ describe('widget in a browser', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const { page, problems } = await watchedPage(context)
     await page.goto(`${base}/demo`)
-    await expect.poll(() => page.evaluate(() => typeof (window as { Intelagent?: unknown }).Intelagent)).toBe('object')
+    await expect.poll(() => page.evaluate(() => typeof (window as { Intelagent?: unknown }).Intelagent)).toBe('function')
     await launcher(page).hover()
     // The chunk loads on hover/idle; until the visitor opens the chat nothing is stored and no cookie is set.
     await expect.poll(() => page.evaluate(() => performance.getEntriesByType('resource').some((e) => /\/widget\/chat-/.test(e.name)))).toBe(true)
@@ -289,7 +289,7 @@ describe('widget in a browser', () => {
       }),
     )
     await page.goto(`${base}/embed-twice`)
-    await expect.poll(() => page.evaluate(() => typeof (window as { Intelagent?: unknown }).Intelagent)).toBe('object')
+    await expect.poll(() => page.evaluate(() => typeof (window as { Intelagent?: unknown }).Intelagent)).toBe('function')
     await page.evaluate(() => {
       const w = window as unknown as { Intelagent: { open(): void; on(e: string, fn: () => void): void }; __opened: boolean }
       w.Intelagent.on('open', () => {

@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Host, Message } from '../types'
 import { ApiError } from './api'
+import { fmt, type Strings } from './i18n'
 import { lastSeq } from './messages'
 import type { Session, State } from './session'
 
@@ -16,9 +17,15 @@ interface Local {
   at: number
 }
 
-const STATUS: Record<State['status'], string> = { idle: '', connecting: 'Connecting…', live: 'Online', reconnecting: 'Reconnecting…', failed: 'Unavailable' }
+const STATUS: Record<State['status'], keyof Strings | undefined> = {
+  idle: undefined,
+  connecting: 'connecting',
+  live: 'online',
+  reconnecting: 'reconnecting',
+  failed: 'unavailable',
+}
 
-export function App({ s, h }: { s: Session; h: Host }) {
+export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
   const [, setVersion] = useState(0)
   useEffect(() => s.subscribe(() => setVersion((n) => n + 1)), [s])
   const st = s.state
@@ -68,6 +75,14 @@ export function App({ s, h }: { s: Session; h: Host }) {
     if (el) el.scrollTop = el.scrollHeight
   }, [count, st.draft, st.open, phase])
 
+  // Intelagent('prefill', text): into the composer whenever one is on screen, without sending it.
+  useEffect(() => {
+    const el = input.current
+    if (st.prefill === undefined || !el) return
+    el.value = st.prefill
+    s.tookPrefill()
+  })
+
   // Opened by data-open at load: the first touch of the panel is the visitor's first interaction.
   const interact = () => {
     engaged.current = true
@@ -106,33 +121,32 @@ export function App({ s, h }: { s: Session; h: Host }) {
   const shown = new Set(st.messages.map((m) => m.clientMessageId))
 
   return (
-    <section ref={panel} class="p" role="dialog" aria-label={`${name} chat`} hidden={!st.open} onFocusIn={interact} onPointerDown={interact}>
-      <header class="h">
+    // A labelled dialog inside the widget's region, and no <header>/<footer>: those would add a second
+    // banner and contentinfo landmark to the host page.
+    <section ref={panel} class="p" role="dialog" aria-label={fmt(t.dialog, name)} hidden={!st.open} onFocusIn={interact} onPointerDown={interact}>
+      <div class="h">
         <span class="av" aria-hidden="true">
           {name.charAt(0).toUpperCase()}
         </span>
         <div class="ht">
           <h2>{name}</h2>
-          <p>{STATUS[st.status]}</p>
+          <p>{STATUS[st.status] ? t[STATUS[st.status]!] : ''}</p>
         </div>
-        <button type="button" class="x" aria-label="Close chat" onClick={close}>
+        <button type="button" class="x" aria-label={t.close} onClick={close}>
           <svg viewBox="0 0 24 24" aria-hidden="true">
             <path d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z" />
           </svg>
         </button>
-      </header>
+      </div>
       {unavailable ? (
         <div class="err" role="alert" tabIndex={-1}>
-          {st.status !== 'failed'
-            ? 'Cannot reach the chat right now. Retrying…'
-            : st.error === 'origin_not_allowed'
-              ? 'This chat is not enabled for this website.'
-              : 'The chat is unavailable right now.'}
+          {st.status !== 'failed' ? t.retrying : st.error === 'origin_not_allowed' ? t.notEnabled : t.down}
         </div>
       ) : phase === 'form' ? (
         <LeadForm
           s={s}
-          consentText={config?.sales?.consentText ?? 'I agree to be contacted about my enquiry.'}
+          t={t}
+          consentText={config?.sales?.consentText ?? t.consent}
           answers={answers}
           onDone={(note) => {
             if (note) setLocals([...locals, { id: `thanks${locals.length}`, role: 'assistant', text: note, at: seqNow() }])
@@ -140,61 +154,62 @@ export function App({ s, h }: { s: Session; h: Host }) {
           }}
         />
       ) : (
-        <div class="m" ref={log} role="log" aria-live="polite" aria-label="Messages">
+        <div class="m" ref={log} role="log" aria-live="polite" aria-label={t.messages}>
           {timeline.map((m) => (
-            <Bubble key={m.id} from={m.role} name={name} text={m.text} />
+            <Bubble key={m.id} t={t} from={m.role} name={name} text={m.text} />
           ))}
           {st.pending
             .filter((p) => !shown.has(p.id))
             .map((p) => (
-              <Bubble key={p.id} from="visitor" name={name} text={p.text} note={st.status === 'live' ? 'Sending…' : 'Waiting for connection…'} />
+              <Bubble key={p.id} t={t} from="visitor" name={name} text={p.text} note={st.status === 'live' ? t.sending : t.waiting} />
             ))}
-          {st.draft ? <Bubble from="assistant" name={name} text={st.draft} /> : null}
+          {st.draft ? <Bubble t={t} from="assistant" name={name} text={st.draft} /> : null}
           {st.typing && !st.draft ? (
             <div class="b a t">
-              <span class="sr">{name} is typing</span>
+              <span class="sr">{fmt(t.typing, name)}</span>
               <i />
               <i />
               <i />
             </div>
           ) : null}
-          {st.status === 'idle' && !st.messages.length && config?.greeting ? <Bubble from="assistant" name={name} text={config.greeting} /> : null}
-          {!phase && (st.status === 'connecting' || st.status === 'reconnecting') ? <p class="note">Connecting…</p> : null}
+          {st.status === 'idle' && !st.messages.length && config?.greeting ? <Bubble t={t} from="assistant" name={name} text={config.greeting} /> : null}
+          {!phase && (st.status === 'connecting' || st.status === 'reconnecting') ? <p class="note">{t.connecting}</p> : null}
         </div>
       )}
       {!unavailable && phase !== 'form' ? (
         <form class="c" onSubmit={submit}>
           <label class="sr" for="ia-in">
-            {phase === 'ask' ? 'Your answer' : 'Message'}
+            {phase === 'ask' ? t.answer : t.message}
           </label>
           <textarea
             id="ia-in"
             ref={input}
             rows={1}
             maxLength={4000}
+            dir="auto"
             autocomplete="off"
-            placeholder={phase === 'ask' ? 'Type your answer…' : 'Type your message…'}
+            placeholder={phase === 'ask' ? t.typeAnswer : t.typeMessage}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e)
             }}
           />
-          <button type="submit" class="send" aria-label="Send">
+          <button type="submit" class="send" aria-label={t.send}>
             <svg viewBox="0 0 24 24" aria-hidden="true">
               <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" />
             </svg>
           </button>
         </form>
       ) : null}
-      <footer class="f">
+      <div class="f">
         {phase === 'chat' && !unavailable ? (
           <button type="button" class="lk" onClick={() => setPhase('form')}>
-            {config?.product === 'sales-agent' ? 'Talk to sales' : 'Leave your email'}
+            {config?.product === 'sales-agent' ? t.talkToSales : t.leaveEmail}
           </button>
         ) : (
           <span />
         )}
-        <span>Powered by Intelagent</span>
-      </footer>
+        <span>{t.powered}</span>
+      </div>
     </section>
   )
 }
@@ -210,11 +225,12 @@ function focusFirst(root: HTMLElement | null): void {
   }
 }
 
-function Bubble({ from, name, text, note }: { from: Message['role']; name: string; text: string; note?: string }) {
+function Bubble({ t, from, name, text, note }: { t: Strings; from: Message['role']; name: string; text: string; note?: string }) {
   const mine = from === 'visitor'
   return (
-    <div class={`b ${mine ? 'v' : from === 'agent' ? 'a g' : 'a'}`}>
-      <span class="sr">{mine ? 'You' : from === 'agent' ? 'Agent' : name}: </span>
+    // dir="auto": each message reads in its own direction (an English answer inside a right-to-left widget).
+    <div class={`b ${mine ? 'v' : from === 'agent' ? 'a g' : 'a'}`} dir="auto">
+      <span class="sr">{mine ? t.you : from === 'agent' ? t.agent : name}: </span>
       {linkify(text)}
       {note ? <small>{note}</small> : null}
     </div>
@@ -234,7 +250,19 @@ function linkify(text: string): ComponentChildren {
   )
 }
 
-function LeadForm({ s, consentText, answers, onDone }: { s: Session; consentText: string; answers: Record<string, string>; onDone(note?: string): void }) {
+function LeadForm({
+  s,
+  t,
+  consentText,
+  answers,
+  onDone,
+}: {
+  s: Session
+  t: Strings
+  consentText: string
+  answers: Record<string, string>
+  onDone(note?: string): void
+}) {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
   const onSubmit = async (e: Event) => {
@@ -252,40 +280,34 @@ function LeadForm({ s, consentText, answers, onDone }: { s: Session; consentText
         consent: true,
         ...(Object.keys(answers).length ? { answers } : {}),
       })
-      onDone(`Thanks, ${v('name')}! We'll get back to you at ${v('email')}.`)
+      onDone(fmt(t.thanks, v('name'), v('email')))
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 422
-          ? 'Please check the name and email address.'
-          : err instanceof ApiError && err.status === 429
-            ? 'Too many requests; please try again later.'
-            : 'Could not send your details. Please try again.',
-      )
+      setError(err instanceof ApiError && err.status === 422 ? t.checkFields : err instanceof ApiError && err.status === 429 ? t.tooMany : t.leadFailed)
     } finally {
       setBusy(false)
     }
   }
   return (
     <form class="lead" onSubmit={onSubmit}>
-      <h3>Leave your details</h3>
-      <p class="note">We'll get back to you by email.</p>
+      <h3>{t.details}</h3>
+      <p class="note">{t.byEmail}</p>
       <label>
-        Name
+        {t.name}
         <input name="name" required maxLength={200} autocomplete="name" />
       </label>
       <label>
-        Email
+        {t.email}
         <input name="email" type="email" required maxLength={320} autocomplete="email" />
       </label>
       <label>
         <span>
-          Company <span class="opt">(optional)</span>
+          {t.company} <span class="opt">{t.optional}</span>
         </span>
         <input name="company" maxLength={200} autocomplete="organization" />
       </label>
       <label>
         <span>
-          Message <span class="opt">(optional)</span>
+          {t.message} <span class="opt">{t.optional}</span>
         </span>
         <textarea name="message" rows={2} maxLength={4000} />
       </label>
@@ -300,10 +322,10 @@ function LeadForm({ s, consentText, answers, onDone }: { s: Session; consentText
       ) : null}
       <div class="row">
         <button type="button" class="sec" onClick={() => onDone()}>
-          Not now
+          {t.notNow}
         </button>
         <button type="submit" class="pri" disabled={busy}>
-          {busy ? 'Sending…' : 'Send'}
+          {busy ? t.sending : t.send}
         </button>
       </div>
     </form>

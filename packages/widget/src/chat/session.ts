@@ -1,6 +1,6 @@
-// The chat session without any UI: config, visitor identity, the conversation, the outbox and the live
-// event stream with reconnects. The Preact view renders `state` and calls the methods.
-import type { Message, WidgetConfig, WidgetEvent } from '../types'
+// The chat session without any UI: config, visitor identity (anonymous or verified), the conversation, the
+// outbox, custom attributes and the live event stream with reconnects. The Preact view renders `state`.
+import type { Attributes, IdentifyParams, Message, WidgetConfig, WidgetEvent } from '../types'
 import { ApiError, type Call, isFatal } from './api'
 import { backoff, clientId, lastSeq, mergeMessages } from './messages'
 import type { OutboxItem, Saved, Store } from './store'
@@ -20,6 +20,21 @@ export interface State {
   /** A streamed reply in progress (token events), replaced by the final message. */
   draft: string | undefined
   unread: number
+  /** Text the page asked to put in the composer (`prefill`), taken by the view. */
+  prefill: string | undefined
+}
+
+const INITIAL: State = {
+  config: undefined,
+  status: 'idle',
+  error: undefined,
+  open: false,
+  messages: [],
+  pending: [],
+  typing: false,
+  draft: undefined,
+  unread: 0,
+  prefill: undefined,
 }
 
 export interface LeadInput {
@@ -38,12 +53,14 @@ export interface SessionDeps {
   store: Store
   emit(event: WidgetEvent, data?: unknown): void
   EventSource: typeof EventSource
-  pageUrl?: string
+  /** The page's address at the moment of the call (single-page apps change it without reloading). */
+  pageUrl?: () => string
   random?: () => number
 }
 
 interface StartResponse {
-  conversation: { id: string }
+  /** Null when an identified user has no conversation yet and none was asked for. */
+  conversation: { id: string } | null
   visitorId: string
   visitorSecret?: string
   visitorToken: string
@@ -51,8 +68,11 @@ interface StartResponse {
   messages: Message[]
 }
 
+/** Thrown inside a chain whose results belong to a visitor the page has since forgotten or replaced. */
+class Stale extends Error {}
+
 export class Session {
-  state: State = { config: undefined, status: 'idle', error: undefined, open: false, messages: [], pending: [], typing: false, draft: undefined, unread: 0 }
+  state: State = { ...INITIAL }
   private listeners = new Set<() => void>()
   private saved: Saved
   private token: string | undefined
@@ -65,6 +85,13 @@ export class Session {
   private timer: ReturnType<typeof setTimeout> | undefined
   private flushing = false
   private flushTimer: ReturnType<typeof setTimeout> | undefined
+  /** A verified user (`identify`), kept in memory only: the page identifies again on every load. */
+  private identity: IdentifyParams | undefined
+  private verifying: Promise<void> | undefined
+  /** Attributes from `update` not yet stored on the conversation. */
+  private attributes: Attributes = {}
+  /** Bumped whenever the visitor changes (shutdown, identify): answers to older calls are dropped. */
+  private epoch = 0
 
   constructor(private deps: SessionDeps) {
     this.saved = deps.store.read()
@@ -119,6 +146,7 @@ export class Session {
   /** Creates or resumes the conversation, then goes live. Safe to call repeatedly. */
   start(): Promise<void> {
     this.starting ??= this.begin().catch((err) => {
+      if (err instanceof Stale) return
       this.starting = undefined
       this.fail(err, () => this.start())
     })
@@ -127,48 +155,78 @@ export class Session {
 
   private async begin(): Promise<void> {
     if (this.state.status === 'failed') return
+    const epoch = this.epoch
     if (this.state.status === 'idle') this.set({ status: 'connecting' })
+    await this.verifying
     if (!(await this.loadConfig())) throw new ApiError(0, 'config_unavailable', 'No config')
-    await this.authenticate()
-    this.connect()
-    void this.flush()
+    if (epoch !== this.epoch) throw new Stale()
+    await this.authenticate(true)
+    this.live()
   }
 
-  /** POST /conversations: new visitor, new conversation, or resume (also how an expired token is renewed). */
-  private async authenticate(): Promise<void> {
+  private live(): void {
+    this.connect()
+    void this.flush()
+    void this.pushAttributes()
+  }
+
+  private pageUrl(): Record<string, string> {
+    const url = this.deps.pageUrl?.()
+    return url ? { pageUrl: url.slice(0, 2000) } : {}
+  }
+
+  /**
+   * Anonymous: POST /conversations (new visitor, new conversation, or resume). Identified: POST /identify, which
+   * resumes the user's latest conversation on any device (or starts one when `create`). Also how an expired token
+   * is renewed.
+   */
+  private async authenticate(create: boolean): Promise<void> {
+    const epoch = this.epoch
     const { visitorId, visitorSecret, conversationId } = this.saved
+    const user = this.identity
     let res: StartResponse
     try {
-      res = await this.deps.api<StartResponse>('POST', '/api/widget/conversations', {
-        ...(visitorId && visitorSecret ? { visitorId, visitorSecret } : {}),
-        ...(conversationId ? { conversationId } : {}),
-        ...(this.deps.pageUrl ? { pageUrl: this.deps.pageUrl.slice(0, 2000) } : {}),
-      })
+      res = user
+        ? await this.deps.api<StartResponse>('POST', '/api/widget/identify', { ...user, ...this.anonymous(), start: create, ...this.pageUrl() })
+        : await this.deps.api<StartResponse>('POST', '/api/widget/conversations', {
+            ...(visitorId && visitorSecret ? { visitorId, visitorSecret } : {}),
+            ...(conversationId ? { conversationId } : {}),
+            ...this.pageUrl(),
+          })
     } catch (err) {
+      if (epoch !== this.epoch) throw new Stale()
       // Stored credentials the server no longer knows (data reset): start over as a new visitor.
-      if (err instanceof ApiError && err.code === 'visitor_invalid' && visitorId) {
+      if (err instanceof ApiError && err.code === 'visitor_invalid' && visitorId && !user) {
         this.save({ outbox: this.saved.outbox })
-        return this.authenticate()
+        return this.authenticate(create)
       }
       throw err
     }
+    if (epoch !== this.epoch) throw new Stale()
     this.token = res.visitorToken
     this.tokenExpires = Date.parse(res.expiresAt) || Date.now() + 30 * 60_000
-    const changed = res.conversation.id !== this.saved.conversationId
+    const id = res.conversation?.id
+    const changed = id !== this.saved.conversationId
     this.save({
       ...this.saved,
       visitorId: res.visitorId,
-      visitorSecret: res.visitorSecret ?? this.saved.visitorSecret,
-      conversationId: res.conversation.id,
+      visitorSecret: user ? undefined : (res.visitorSecret ?? this.saved.visitorSecret),
+      conversationId: id,
     })
     // History is not news: it neither raises the unread count nor fires `message` events.
     const base = changed ? [] : this.state.messages
     this.absorb(mergeMessages(base, res.messages).list, [])
   }
 
+  /** This browser's anonymous visitor and conversation, which identify hands over to the user (once). */
+  private anonymous(): Record<string, string> {
+    const { visitorId, visitorSecret, conversationId } = this.saved
+    return visitorId && visitorSecret ? { visitorId, visitorSecret, ...(conversationId ? { conversationId } : {}) } : conversationId ? { conversationId } : {}
+  }
+
   /** One token renewal at a time, however many calls noticed the expiry together. */
   private renew(): Promise<void> {
-    this.renewing ??= this.authenticate().finally(() => {
+    this.renewing ??= this.authenticate(true).finally(() => {
       this.renewing = undefined
     })
     return this.renewing
@@ -229,15 +287,18 @@ export class Session {
 
   /** After a drop: read what was missed (which also proves the token is still good), then reopen the stream. */
   private async resume(): Promise<void> {
+    const epoch = this.epoch
     try {
       for (;;) {
         const { messages } = await this.authed((t) =>
           this.deps.api<{ messages: Message[] }>('GET', `${this.conversationPath}/messages?after=${lastSeq(this.state.messages)}`, undefined, t),
         )
+        if (epoch !== this.epoch) return
         this.receive(messages)
         if (messages.length < 200) break
       }
     } catch (err) {
+      if (epoch !== this.epoch || err instanceof Stale) return
       if (err instanceof ApiError && err.status === 404) {
         // The conversation is gone: start a new one.
         this.save({ ...this.saved, conversationId: undefined })
@@ -295,9 +356,13 @@ export class Session {
     for (const m of added) this.deps.emit('message', m)
   }
 
+  /** An identified user's visitor and conversation stay in memory: storage keeps at most the unsent outbox, so a
+   * browser left without the host site's login cannot reopen that user's conversation. */
   private save(next: Saved): void {
     this.saved = next
-    this.deps.store.write(next)
+    if (!this.identity) this.deps.store.write(next)
+    else if (next.outbox.length) this.deps.store.write({ outbox: next.outbox })
+    else this.deps.store.clear()
   }
 
   /** Queues a visitor message: persisted in the outbox first, then posted; never lost, never doubled. */
@@ -314,20 +379,23 @@ export class Session {
     if (this.flushing || !this.saved.conversationId) return
     this.flushing = true
     clearTimeout(this.flushTimer)
+    const epoch = this.epoch
     try {
-      for (let item = this.saved.outbox[0]; item; item = this.saved.outbox[0]) {
+      for (let item = this.saved.outbox[0]; item && epoch === this.epoch; item = this.saved.outbox[0]) {
         try {
           const res = await this.authed((t) =>
             this.deps.api<{ message: Message; replies: Message[] }>(
               'POST',
               `${this.conversationPath}/messages`,
-              { clientMessageId: item!.id, text: item!.text },
+              { clientMessageId: item!.id, text: item!.text, ...this.pageUrl() },
               t,
             ),
           )
+          if (epoch !== this.epoch) return
           this.receive([res.message, ...res.replies])
           this.drop(item.id)
         } catch (err) {
+          if (epoch !== this.epoch || err instanceof Stale) return
           if (err instanceof ApiError && (err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500)) {
             // Kept in the outbox; the next reconnect (or this timer) sends it again with the same id.
             this.flushTimer = setTimeout(() => void this.flush(), err.retryAfterMs ?? backoff(2, this.deps.random))
@@ -346,7 +414,8 @@ export class Session {
         }
       }
     } finally {
-      this.flushing = false
+      // A loop cut short by stop() must not clear the flag of the loop that replaced it.
+      if (epoch === this.epoch) this.flushing = false
     }
   }
 
@@ -364,9 +433,133 @@ export class Session {
     return lead
   }
 
-  dispose(): void {
+  /** `Intelagent('update', …)`: merged here, stored on the conversation once there is one. */
+  update(attributes: Attributes): void {
+    if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) {
+      console.warn('Intelagent: update() takes an object of attributes')
+      return
+    }
+    this.attributes = { ...this.attributes, ...attributes }
+    void this.pushAttributes()
+  }
+
+  private async pushAttributes(): Promise<void> {
+    const attributes = this.attributes
+    if (!Object.keys(attributes).length || !this.token || !this.saved.conversationId) return
+    this.attributes = {}
+    const epoch = this.epoch
+    try {
+      await this.authed((t) => this.deps.api('POST', `${this.conversationPath}/attributes`, { attributes }, t))
+    } catch (err) {
+      if (epoch !== this.epoch || err instanceof Stale) return
+      if (err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500)) {
+        // Kept (newer values win) and sent again with the next connection.
+        this.attributes = { ...attributes, ...this.attributes }
+        return
+      }
+      this.report(err)
+    }
+  }
+
+  /** `Intelagent('identify', …)`: checks the user with the server now, so a bad hash is refused at once. */
+  identify(user: IdentifyParams): void {
+    if (!user || typeof user.userId !== 'string' || typeof user.userHash !== 'string') {
+      console.warn('Intelagent: identify() needs { userId, userHash }')
+      return
+    }
+    const current = this.identity
+    if (current?.userId === user.userId && current.userHash === user.userHash) {
+      this.identity = { ...current, ...user }
+      return
+    }
+    // Another person on this browser: nothing of the previous one may show.
+    if (current) this.shutdown()
+    else this.stop()
+    this.identity = user
+    this.verifying = this.verify(user)
+  }
+
+  private async verify(user: IdentifyParams): Promise<void> {
+    const epoch = this.epoch
+    const resume = this.state.open || this.returning || this.saved.outbox.length > 0
+    try {
+      await this.authenticate(false)
+    } catch (err) {
+      if (epoch !== this.epoch || err instanceof Stale) return
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        // Refused: the visitor stays who they were (anonymous), with their own conversation.
+        if (this.identity === user) this.identity = undefined
+        this.report(err)
+        this.verifying = undefined
+        if (resume) void this.start()
+        return
+      }
+      this.verifying = undefined
+      this.fail(err, () => {
+        if (this.identity === user) this.verifying = this.verify(user)
+      })
+      return
+    }
+    this.verifying = undefined
+    if (epoch !== this.epoch) return
+    if (this.saved.conversationId) {
+      if (this.state.status === 'idle') this.set({ status: 'connecting' })
+      this.starting = Promise.resolve()
+      this.live()
+    } else if (this.state.open || this.saved.outbox.length) void this.start()
+  }
+
+  private report(err: unknown): void {
+    const code = err instanceof ApiError ? err.code : 'failed'
+    const message = err instanceof Error ? err.message : String(err)
+    console.warn(`Intelagent: ${code}: ${message}`)
+    this.deps.emit('error', { code, message })
+  }
+
+  /** Puts text in the composer (the view takes it from `state.prefill`). */
+  prefill(text: string): void {
+    this.set({ prefill: String(text ?? '').slice(0, 4000) })
+  }
+
+  /** Called by the view once the prefilled text is in the composer. */
+  tookPrefill(): void {
+    if (this.state.prefill !== undefined) this.set({ prefill: undefined })
+  }
+
+  /** True while an identify call is being checked by the server. */
+  get identifying(): boolean {
+    return this.verifying !== undefined
+  }
+
+  /** Closes the stream and forgets every call in flight; the stored state is untouched. */
+  private stop(): void {
+    this.epoch++
     this.es?.close()
-    clearTimeout(this.timer)
-    clearTimeout(this.flushTimer)
+    this.es = undefined
+    for (const t of [this.timer, this.flushTimer, this.typingTimer]) clearTimeout(t)
+    this.token = undefined
+    this.starting = undefined
+    this.renewing = undefined
+    this.verifying = undefined
+    this.flushing = false
+  }
+
+  /**
+   * `Intelagent('shutdown')`: forgets the visitor on this browser (storage, identity, attributes, the stream).
+   * The next open starts a new anonymous visitor.
+   */
+  shutdown(): void {
+    this.stop()
+    this.identity = undefined
+    this.attributes = {}
+    this.saved = { outbox: [] }
+    this.deps.store.clear()
+    const wasOpen = this.state.open
+    this.set({ ...INITIAL, config: this.state.config })
+    if (wasOpen) this.deps.emit('close')
+  }
+
+  dispose(): void {
+    this.stop()
   }
 }

@@ -16,6 +16,8 @@ export interface Saved {
 export interface Store {
   read(): Saved
   write(saved: Saved): void
+  /** Forgets everything for this product key (`Intelagent('shutdown')`). */
+  clear(): void
 }
 
 /** localStorage can be missing or throw (privacy modes, sandboxed frames): fall back to memory. */
@@ -41,6 +43,14 @@ export function localStore(productKey: string, storage: Storage | undefined = sa
         storage?.setItem(name, JSON.stringify(memory))
       } catch {
         // quota or privacy mode: memory only
+      }
+    },
+    clear() {
+      memory = { outbox: [] }
+      try {
+        storage?.removeItem(name)
+      } catch {
+        // nothing stored, or storage unusable
       }
     },
   }
