@@ -48,6 +48,8 @@ export interface TestStore {
   /** Shared by every instance of one test: the schema name (Postgres) or the PGlite-backed db. */
   schema: string
   prefix: string
+  /** The secrets every instance on this store shares, as real instances share their configuration. */
+  secrets: Record<'JWT_SECRET' | 'KEY_PEPPER' | 'ENCRYPTION_KEYS', string>
   drop(): Promise<void>
 }
 
@@ -62,6 +64,11 @@ export async function createStore(): Promise<TestStore> {
   }
   return {
     schema: id,
+    secrets: {
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      KEY_PEPPER: randomBytes(32).toString('base64url'),
+      ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+    },
     prefix: `test:${id}:`,
     async drop() {
       if (process.env.DATABASE_URL) {
@@ -111,7 +118,7 @@ export interface TestAppOptions {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownStore = options.store === undefined
   const store = options.store ?? (await createStore())
-  const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix, ...options.env }))
+  const config = loadConfig(testEnv({ REDIS_PREFIX: store.prefix, ...store.secrets, ...options.env }))
   const clock = options.clock ?? systemClock
   const logger = createLogger(config.logLevel, options.log)
   const outbound = createOutbound({ allowHosts: config.outboundAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) })

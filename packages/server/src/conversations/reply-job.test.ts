@@ -1,15 +1,14 @@
 // Engine replies are durable: the instance that acknowledged the visitor's message may die before answering,
 // and another instance on the same store still produces the reply, once, even if its job runs twice.
-import { HttpResponse, http } from 'msw'
-import { setupServer } from 'msw/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { configure, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
 import { ENGINE_FAILED_TEXT, REPLY_JOB } from './respond.js'
 
-const HOOK = 'https://n8n.example.test/webhook/reply-job'
 const ORIGIN = 'https://shop.example.com'
-const server = setupServer()
+/** The product's own signing secret: the engine signs with it, and calls nobody without one. */
+const SIGNING_SECRET = 'reply-job-signing-secret-0123'
 
 describe('engine replies as durable jobs', () => {
   let store: TestStore
@@ -17,23 +16,26 @@ describe('engine replies as durable jobs', () => {
   const others: TestApp[] = []
   let hookCalls = 0
   let failing = false
+  let fake: FakeHost
+  let HOOK = ''
+  const env = () => ({ OUTBOUND_ALLOW_HOSTS: fake.hostPort })
 
   beforeAll(async () => {
-    server.listen({ onUnhandledRequest: 'bypass' })
-    server.use(
-      http.post(HOOK, async ({ request }) => {
-        hookCalls++
-        if (failing) return HttpResponse.json({ error: 'boom' }, { status: 500 })
-        const body = (await request.json()) as { message: { text: string } }
-        return HttpResponse.json({ reply: `answer to ${body.message.text}` })
-      }),
-    )
+    // A real endpoint on loopback, reached through the outbound client like a customer's n8n.
+    fake = await fakeHost()
+    HOOK = `${fake.origin}/webhook/reply-job`
+    fake.on('POST', '/webhook/reply-job', async ({ request }) => {
+      hookCalls++
+      if (failing) return Response.json({ error: 'boom' }, { status: 500 })
+      const body = (await request.json()) as { message: { text: string } }
+      return Response.json({ reply: `answer to ${body.message.text}` })
+    })
     store = await createStore()
     // An API-only instance: it stores messages and acknowledges them, and runs no jobs (as if it died right after).
-    acknowledging = await createTestApp({ store, env: { JOBS_CONCURRENCY: '0' } })
+    acknowledging = await createTestApp({ store, env: { JOBS_CONCURRENCY: '0', ...env() } })
   })
   afterAll(async () => {
-    server.close()
+    await fake.close()
     for (const o of others) await o.shutdown()
     await acknowledging.shutdown()
     await store.drop()
@@ -49,6 +51,12 @@ describe('engine replies as durable jobs', () => {
       json: { engine: 'webhook', webhook: { url: HOOK, timeoutMs: 2000 } },
     })
     expect(patched.status).toBe(200)
+    const secret = await acknowledging.request('/api/products/chatbot/secrets/webhook_signing_secret', {
+      method: 'PUT',
+      token: owner.token,
+      json: { value: SIGNING_SECRET },
+    })
+    expect(secret.status).toBe(200)
     const headers = { 'x-product-key': key, origin: ORIGIN }
     const started = (await (await acknowledging.request('/api/widget/conversations', { method: 'POST', headers, json: {} })).json()) as {
       conversation: { id: string }
@@ -74,7 +82,7 @@ describe('engine replies as durable jobs', () => {
     expect((await messages(conversationId)).map((m) => m.role)).toEqual(['assistant', 'visitor'])
     expect(hookCalls).toBe(0)
 
-    const survivor = await createTestApp({ store, sharedDeps: acknowledging.deps })
+    const survivor = await createTestApp({ store, sharedDeps: acknowledging.deps, env: env() })
     others.push(survivor)
     await survivor.jobs.idle()
     expect(await messages(conversationId)).toEqual([
@@ -94,7 +102,7 @@ describe('engine replies as durable jobs', () => {
   it('tells the visitor when the engine fails, from the job', async () => {
     failing = true
     const conversationId = await acknowledged(['anyone there?'])
-    const survivor = await createTestApp({ store, sharedDeps: acknowledging.deps })
+    const survivor = await createTestApp({ store, sharedDeps: acknowledging.deps, env: env() })
     others.push(survivor)
     await survivor.jobs.idle()
     expect((await messages(conversationId)).slice(1)).toEqual([
