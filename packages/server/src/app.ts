@@ -54,7 +54,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const streams = new StreamHub(deps)
   await streams.start()
   const engines = createEngines(deps)
-  const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs)
+  const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs, (name, outcome) => deps.metrics.jobs.inc({ name, outcome }))
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
@@ -74,6 +74,16 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   // Prometheus scrape endpoint: unset METRICS_TOKEN = no such route; a wrong token looks the same as no route.
+  deps.metrics.onCollect('sseStreams', () => deps.metrics.sseStreams.set({ kind: 'all' }, streams.size))
+  deps.metrics.onCollect('queueDepth', async () => {
+    const rows = await deps.db
+      .selectFrom('jobs')
+      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy('status')
+      .execute()
+    deps.metrics.queueDepth.reset()
+    for (const r of rows) deps.metrics.queueDepth.set({ status: r.status }, Number(r.n))
+  })
   deps.metrics.onCollect('up', async () => {
     const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
     deps.metrics.up.set({ dependency: 'postgres' }, postgres ? 1 : 0)

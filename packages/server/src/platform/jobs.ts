@@ -116,6 +116,8 @@ export class Jobs {
     private db: Db,
     private logger: Logger,
     private options: WorkerOptions,
+    /** Hears each run's outcome (the metrics counter). */
+    private onOutcome: (name: string, outcome: 'done' | 'retried' | 'dead') => void = () => undefined,
   ) {}
 
   register<P>(name: string, handler: JobHandler<P>): void {
@@ -317,6 +319,7 @@ export class Jobs {
         .executeTakeFirst(),
     )
     if (Number(done.numUpdatedRows) === 0) this.logger.warn('jobs: finished after its lease was taken over', { job: job.id, name: job.name })
+    this.onOutcome(job.name, 'done')
   }
 
   private async renew(job: JobRow, controller: AbortController): Promise<void> {
@@ -365,6 +368,7 @@ export class Jobs {
       if (dead && Number(r.numUpdatedRows) === 1) await handler.onDead?.(trx, job.payload, error)
     })
     const fields = { job: job.id, name: job.name, attempt: job.attempts, maxAttempts: job.max_attempts, error }
+    this.onOutcome(job.name, dead ? 'dead' : 'retried')
     if (dead) this.logger.warn('jobs: job is dead after its last attempt', fields)
     else this.logger.info('jobs: job failed, will retry', { ...fields, retryInMs: delay })
   }

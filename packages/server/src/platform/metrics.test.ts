@@ -39,6 +39,9 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/intelagent_http_request_duration_seconds_bucket\{le="0.1",method="GET",route="\/api\/auth\/me",status="200"\} 1/)
     expect(text).toMatch(/intelagent_dependency_up\{dependency="postgres"\} 1/)
     expect(text).toContain('nodejs_eventloop_lag_seconds')
+    expect(text).toMatch(/intelagent_sse_streams_open\{kind="all"\} 0/)
+    // The durable job queue by status, read from the jobs table at scrape time.
+    expect(text).toContain('# TYPE intelagent_jobs_queue_depth gauge')
   })
 
   it('the Grafana dashboard in examples/ops queries only metrics the server exports', async () => {

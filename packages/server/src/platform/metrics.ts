@@ -20,7 +20,7 @@ export interface Metrics {
   /** Outbound webhook deliveries by outcome. */
   webhookDeliveries: Counter<'outcome'>
   /** Sets the callback that fills a gauge at scrape time (job queue depth, Postgres and Redis health). */
-  onCollect(gauge: 'queueDepth' | 'up', collect: () => Promise<void> | void): void
+  onCollect(gauge: 'queueDepth' | 'up' | 'sseStreams', collect: () => Promise<void> | void): void
   queueDepth: Gauge<'status'>
   up: Gauge<'dependency'>
 }
@@ -29,7 +29,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry()
   // Node's own figures (event loop lag, heap, handles, CPU) on this registry.
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
-  const collectors = new Map<'queueDepth' | 'up', () => Promise<void> | void>()
+  const collectors = new Map<'queueDepth' | 'up' | 'sseStreams', () => Promise<void> | void>()
   const registers = [registry]
   const metrics: Metrics = {
     registry,
@@ -48,7 +48,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     rateLimited: new Counter({ name: 'intelagent_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['budget'], registers }),
     quotaRejected: new Counter({ name: 'intelagent_quota_rejected_total', help: 'Requests refused at a plan quota', labelNames: ['quota'], registers }),
-    sseStreams: new Gauge({ name: 'intelagent_sse_streams_open', help: 'Open Server-Sent Event streams on this instance', labelNames: ['kind'], registers }),
+    sseStreams: new Gauge({
+      name: 'intelagent_sse_streams_open',
+      help: 'Open Server-Sent Event streams on this instance',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        await collectors.get('sseStreams')?.()
+      },
+    }),
     jobs: new Counter({ name: 'intelagent_jobs_total', help: 'Durable jobs run, by outcome', labelNames: ['name', 'outcome'], registers }),
     webhookDeliveries: new Counter({
       name: 'intelagent_webhook_deliveries_total',
