@@ -5,6 +5,7 @@ import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { enrichmentRoutes } from './enrichment/routes.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
@@ -89,6 +90,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/audit',
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
+    '/api/enrich/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
     app.on('POST', prefix, idempotency(deps))
@@ -103,6 +105,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', adminRoutes(deps, keys))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
+  app.route('/', enrichmentRoutes(deps))
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))

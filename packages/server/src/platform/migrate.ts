@@ -7,6 +7,7 @@ import * as conversations from './migrations/2026-11-24T01-00_conversations.js'
 import * as apiKeys from './migrations/2026-11-24T02-00_api_keys.js'
 import * as keyPowers from './migrations/2026-11-30T02-00_key_powers.js'
 import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret_hash.js'
+import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-24T02-00_api_keys': apiKeys,
   '2026-11-30T02-00_key_powers': keyPowers,
   '2026-11-30T04-00_session_secret_hash': sessionSecretHash,
+  '2026-11-30T10-00_lead_enrichment': leadEnrichment,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
