@@ -18,6 +18,7 @@ export function mount(h: Host): Controller {
     emit: h.emit,
     EventSource,
     pageUrl: location.href,
+    referrer: document.referrer,
   })
   const el = document.createElement('div')
   el.className = 'w'

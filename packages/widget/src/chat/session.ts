@@ -39,6 +39,8 @@ export interface SessionDeps {
   emit(event: WidgetEvent, data?: unknown): void
   EventSource: typeof EventSource
   pageUrl?: string
+  /** document.referrer: with the page URL, what lead enrichment reads the traffic source from. */
+  referrer?: string
   random?: () => number
 }
 
@@ -357,7 +359,13 @@ export class Session {
   }
 
   async submitLead(input: LeadInput): Promise<{ id: string; createdAt: string }> {
-    const body = { ...input, ...(this.saved.conversationId && this.token ? { conversationId: this.saved.conversationId } : {}) }
+    const { pageUrl, referrer } = this.deps
+    const body = {
+      ...input,
+      ...(this.saved.conversationId && this.token ? { conversationId: this.saved.conversationId } : {}),
+      ...(pageUrl ? { pageUrl: pageUrl.slice(0, 2000) } : {}),
+      ...(referrer ? { referrer: referrer.slice(0, 2000) } : {}),
+    }
     const call = (t?: string) => this.deps.api<{ lead: { id: string; createdAt: string } }>('POST', '/api/widget/leads', body, t)
     const { lead } = body.conversationId ? await this.authed(call) : await call()
     this.deps.emit('lead', lead)
