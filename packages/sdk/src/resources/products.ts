@@ -15,7 +15,6 @@ import type {
   SettingsPatch,
   SettingsResponse,
   StoredSecret,
-  WidgetProduct,
 } from '../types.js'
 
 const seg = encodeURIComponent
