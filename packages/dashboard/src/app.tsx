@@ -6,6 +6,7 @@ import { ErrorNote, Link, useAction } from './components.js'
 import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
 import { ConversationsPage } from './pages/conversations.js'
+import { EnrichmentPage } from './pages/enrichment.js'
 import { LeadsPage } from './pages/leads.js'
 import { ProductsPage } from './pages/products.js'
 import { navigate, useRoute } from './router.js'
@@ -129,6 +130,7 @@ const NAV = [
   { to: '/', label: 'Products' },
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
+  { to: '/enrichment', label: 'Enrichment' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
 ] as const
@@ -154,6 +156,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   let page = <ProductsPage me={me} />
   if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
   else if (section === '/leads') page = <LeadsPage me={me} />
+  else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = <ApiKeysPage />
   else if (section !== '/') page = <NotFound />
@@ -167,7 +170,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
         <span class="brand">Intelagent</span>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {NAV.filter((n) => n.to !== '/enrichment' || me.products.includes('data-enrichment')).map((n) => (
               <li key={n.to}>
                 <Link to={n.to} current={section === n.to}>
                   {n.label}

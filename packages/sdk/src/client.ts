@@ -4,6 +4,7 @@ import { Audit, Jobs, Licenses } from './resources/admin.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
+import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
 import { Widget } from './resources/widget.js'
@@ -22,6 +23,8 @@ export class Intelagent {
   readonly knowledge: Knowledge
   readonly conversations: Conversations
   readonly leads: Leads
+  /** Data enrichment (a `data_` key, an API key with `enrichment:write`, or a session). */
+  readonly enrich: Enrich
   readonly events: Events
   readonly audit: Audit
   /** Operators only. */
@@ -46,6 +49,7 @@ export class Intelagent {
     this.knowledge = new Knowledge(t)
     this.conversations = new Conversations(t)
     this.leads = new Leads(t)
+    this.enrich = new Enrich(t)
     this.events = new Events(t)
     this.audit = new Audit(t)
     this.licenses = new Licenses(t)

@@ -15,6 +15,7 @@ export {
 } from './errors.js'
 export { Page, PagePromise } from './pagination.js'
 export { API_KEY_SCOPES } from './resources/api-keys.js'
+export { ENRICH_BATCH_LIMIT, isEnrichError } from './resources/enrich.js'
 export type { VisitorOptions, WidgetOptions } from './resources/widget.js'
 export * from './types.js'
 export { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, sign, verifySignature, webhooks } from './webhooks.js'

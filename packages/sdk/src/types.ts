@@ -82,12 +82,15 @@ export interface ProductSettings {
   webhook: { url: string; timeoutMs: number } | null
   openai: { baseUrl: string; model: string; systemPrompt: string } | null
   sales: { questions: string[]; consentText: string }
+  /** Data enrichment: your firmographics endpoint, called signed with the product's `webhook_signing_secret`. */
+  enrichment: { webhookUrl: string; timeoutMs: number } | null
 }
 
-export type SettingsPatch = Partial<Omit<ProductSettings, 'webhook' | 'openai' | 'sales'>> & {
+export type SettingsPatch = Partial<Omit<ProductSettings, 'webhook' | 'openai' | 'sales' | 'enrichment'>> & {
   webhook?: { url: string; timeoutMs?: number } | null
   openai?: { baseUrl?: string; model?: string; systemPrompt?: string } | null
   sales?: { questions?: string[]; consentText?: string }
+  enrichment?: { webhookUrl: string; timeoutMs?: number } | null
 }
 
 export interface ConfigureParams {
@@ -123,6 +126,8 @@ export interface SettingsResponse {
 }
 
 export type SecretName = 'webhook_signing_secret' | 'openai_api_key' | 'identity_secret'
+/** Products with integration secrets: the widget products' reply engines, data enrichment's firmographics webhook. */
+export type SecretProduct = WidgetProduct | 'data-enrichment'
 
 export interface SecretResponse {
   name: SecretName
@@ -246,6 +251,11 @@ export interface Lead {
   answers: Record<string, string> | null
   conversationId: string | null
   createdAt: string
+  /** The page the lead was left on. */
+  pageUrl: string | null
+  /** What enrichment found; null until it has run (it runs right after capture). */
+  enrichment: EnrichResult | null
+  enrichedAt: string | null
 }
 
 export interface PageParams {
@@ -361,4 +371,69 @@ export interface LeadParams {
   message?: string
   consent: true
   answers?: Record<string, string>
+  /** The page the lead was left on (default: the conversation's page), and its referrer: enrichment reads both. */
+  pageUrl?: string
+  referrer?: string
 }
+
+// Data enrichment
+
+/** At least one field. The email's domain wins over `domain`. */
+export interface EnrichInput {
+  email?: string
+  domain?: string
+  ip?: string
+  userAgent?: string
+  referrer?: string
+  pageUrl?: string
+}
+
+export type TrafficChannel = 'paid' | 'email' | 'social' | 'search' | 'referral' | 'direct' | 'other' | 'unknown'
+
+export interface EnrichCompany {
+  name: string
+  domain: string
+  /** `known`: the built-in list; `guessed`: title-cased from the domain (a guess); `webhook`: your firmographics webhook. */
+  basis: 'known' | 'guessed' | 'webhook'
+  industry?: string
+  size?: string
+  employees?: number
+  revenue?: string
+  country?: string
+  website?: string
+  linkedin?: string
+  description?: string
+}
+
+export interface EnrichResult {
+  /** The registrable domain of the email (or of `domain`). */
+  domain: string | null
+  company: EnrichCompany | null
+  freeMail: boolean
+  disposable: boolean
+  roleAddress: boolean
+  /** ISO 3166-1 alpha-2, from a public IP address. */
+  country: string | null
+  device: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'bot' | null
+  /** e.g. `Chrome 126` */
+  browser: string | null
+  os: string | null
+  source: {
+    channel: TrafficChannel
+    /** Host of a referrer from another site. */
+    referrer: string | null
+    utm: { source?: string; medium?: string; campaign?: string; term?: string; content?: string }
+    /** The ad click id parameter on the page URL (gclid, msclkid, fbclid…), by name only. */
+    clickId: string | null
+  }
+  /** Lead quality 0–100; `reasons` explain it. */
+  score: number
+  reasons: string[]
+}
+
+/** An item of a batch that could not be enriched (its input was invalid); the other items are unaffected. */
+export interface EnrichItemError {
+  error: { code: string; message: string; details?: unknown }
+}
+
+export type EnrichBatchItem = EnrichResult | EnrichItemError

@@ -6,6 +6,7 @@ import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { REPLY_JOB, replyJob } from './conversations/respond.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { enrichmentRoutes } from './enrichment/routes.js'
 import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
@@ -112,6 +113,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/audit',
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
+    '/api/enrich/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
     app.on('POST', prefix, idempotency(deps))
@@ -127,6 +129,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', jobAdminRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
+  app.route('/', enrichmentRoutes(deps))
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))

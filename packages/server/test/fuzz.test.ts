@@ -414,7 +414,7 @@ function operations(): Op[] {
               ? 'admin'
               : path === '/api/auth/logout'
                 ? 'logout'
-                : security.includes('bearerAuth') || path === '/api/events'
+                : security.includes('bearerAuth') || security.includes('secretKey') || path === '/api/events'
                   ? 'session'
                   : 'none'
       const bodySchema = op.requestBody?.content?.['application/json']?.schema

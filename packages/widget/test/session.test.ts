@@ -131,6 +131,10 @@ function fakeApi(server: Server): Call {
       server.stored.push(message, reply)
       return { message, replies: [reply] }
     }
+    if (path === '/api/widget/leads') {
+      server.calls.push(`lead ${JSON.stringify(body)}`)
+      return { lead: { id: 'l1', createdAt: new Date(0).toISOString() } }
+    }
     if (path.includes('/messages?after=')) {
       const after = Number(path.split('after=')[1])
       return { messages: server.stored.filter((m) => m.seq > after) }
@@ -163,6 +167,23 @@ describe('chat session', () => {
     FakeEventSource.all = []
   })
   afterEach(() => vi.useRealTimers())
+
+  it('sends the page and its referrer with a lead, for enrichment', async () => {
+    const s = new Session({
+      api: fakeApi(server),
+      base: 'https://api.test',
+      key: 'chat_test',
+      store: localStore('chat_test', storage as unknown as Storage),
+      emit: (e, d) => events.push([e, d]),
+      EventSource: FakeEventSource as unknown as typeof EventSource,
+      pageUrl: () => 'https://shop.example.com/pricing?utm_source=newsletter',
+      referrer: 'https://www.google.com/',
+    })
+    await s.submitLead({ name: 'Ann', email: 'ann@example.com', consent: true })
+    const sent = JSON.parse(server.calls.find((c) => c.startsWith('lead '))!.slice(5))
+    expect(sent).toMatchObject({ pageUrl: 'https://shop.example.com/pricing?utm_source=newsletter', referrer: 'https://www.google.com/' })
+    expect(events.map((e) => e[0])).toEqual(['lead'])
+  })
 
   it('writes nothing to storage until the visitor opens the chat', async () => {
     const s = make()

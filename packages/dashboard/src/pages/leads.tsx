@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
 import { ErrorNote, Link, useAction } from '../components.js'
+import { CompanyCell, EmailFlags, ScoreDetails, sourceText } from '../enrichment-view.js'
 import { formatWhen, PRODUCT_LABELS } from '../format.js'
 
 export function LeadsPage({ me }: { me: Me }) {
@@ -57,6 +58,9 @@ export function LeadsPage({ me }: { me: Me }) {
                 <th scope="col">Name</th>
                 <th scope="col">Email</th>
                 <th scope="col">Company</th>
+                <th scope="col">Country</th>
+                <th scope="col">Source</th>
+                <th scope="col">Score</th>
                 <th scope="col">Message and answers</th>
                 <th scope="col">Conversation</th>
               </tr>
@@ -70,8 +74,14 @@ export function LeadsPage({ me }: { me: Me }) {
                   <td>{l.name}</td>
                   <td>
                     <a href={`mailto:${l.email}`}>{l.email}</a>
+                    {l.enrichment && <EmailFlags result={l.enrichment} />}
                   </td>
-                  <td>{l.company ?? ''}</td>
+                  <td>
+                    <CompanyCell result={l.enrichment} typed={l.company} />
+                  </td>
+                  <td>{l.enrichment?.country ?? ''}</td>
+                  <td>{l.enrichment ? sourceText(l.enrichment.source) : ''}</td>
+                  <td>{l.enrichment ? <ScoreDetails result={l.enrichment} /> : <span class="muted small">Not enriched yet</span>}</td>
                   <td>
                     {l.message && <p>{l.message}</p>}
                     {l.answers && Object.keys(l.answers).length > 0 && (

@@ -11,6 +11,7 @@ import type {
   RotateParams,
   RotateResponse,
   SecretName,
+  SecretProduct,
   SecretResponse,
   SettingsPatch,
   SettingsResponse,
@@ -90,13 +91,13 @@ export class Secrets {
   }
 
   /** Which integration secrets are stored for the product, as hints only. */
-  async list(product: WidgetProduct, options?: RequestOptions): Promise<StoredSecret[]> {
+  async list(product: SecretProduct, options?: RequestOptions): Promise<StoredSecret[]> {
     const res = await this.#t.request<{ secrets: StoredSecret[] }>({ method: 'GET', path: `/api/products/${seg(product)}/secrets`, options })
     return res.secrets
   }
 
   /** Stores an integration secret encrypted; only a hint of it ever comes back. */
-  set(product: WidgetProduct, name: SecretName, value: string, options?: RequestOptions): Promise<SecretResponse> {
+  set(product: SecretProduct, name: SecretName, value: string, options?: RequestOptions): Promise<SecretResponse> {
     return this.#t.request({ method: 'PUT', path: `/api/products/${seg(product)}/secrets/${seg(name)}`, body: { value }, options })
   }
 

@@ -188,6 +188,10 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
             answers: l.answers,
             conversationId: l.conversation_id,
             createdAt: l.created_at.toISOString(),
+            pageUrl: l.page_url,
+            // What enrichment found (EnrichResult in the OpenAPI document); null until it has run.
+            enrichment: l.enrichment,
+            enrichedAt: l.enriched_at?.toISOString() ?? null,
           })),
           nextCursor: rows.length > limit && tail ? encodeCursor({ t: tail.created_at.toISOString(), id: tail.id }) : null,
         },

@@ -40,6 +40,18 @@ describe('cache port', () => {
     expect(await cache.healthy()).toBe(true)
   })
 
+  it('counts atomically across instances, and the first increment alone sets the expiry', async () => {
+    const key = `count-${Date.now()}`
+    const totals = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? cache : other).incrBy(key, 3, 60_000)))
+    expect(totals.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 3))
+    const short = `count-short-${Date.now()}`
+    expect(await cache.incrBy(short, 2, 300)).toBe(2)
+    // A later increment with a long ttl does not push the first expiry back: a counter per period, not a sliding one.
+    expect(await other.incrBy(short, 1, 60_000)).toBe(3)
+    await sleep(400)
+    expect(await cache.incrBy(short, 1, 60_000)).toBe(1)
+  })
+
   it('admits exactly the limit per window, even under concurrent calls from two instances', async () => {
     // An hour-long window, so the burst cannot straddle two windows.
     const key = `rl-${Date.now()}`

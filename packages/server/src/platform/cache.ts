@@ -38,6 +38,11 @@ export interface Cache {
   /** Sets the key only if it does not exist; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>
   del(...keys: string[]): Promise<void>
+  /**
+   * Adds `by` to a counter and returns the new total (atomic across instances); the key expires `ttlMs` after its
+   * first increment. Null when Redis is unreachable: the count is lost, not guessed.
+   */
+  incrBy(key: string, by: number, ttlMs: number): Promise<number | null>
   /** Admits `cost` units if the window still has room; atomic across every instance sharing the store. */
   rateLimit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateDecision>
   /** Several limits in one atomic step: admitted (and counted) only if every one has room. */
@@ -177,6 +182,15 @@ export class MemoryCache implements Cache {
 
   async del(...keys: string[]): Promise<void> {
     for (const k of keys) this.store.delete(k)
+  }
+
+  async incrBy(key: string, by: number, ttlMs: number): Promise<number | null> {
+    const now = this.clock.now()
+    const entry = this.store.get(key)
+    const live = entry && entry.expiresAt > now ? entry : undefined
+    const total = Number(live?.value ?? 0) + by
+    this.store.set(key, { value: String(total), expiresAt: live?.expiresAt ?? now + ttlMs })
+    return total
   }
 
   async rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateDecision> {
@@ -378,6 +392,22 @@ export class RedisCache implements Cache {
     await this.call(
       async () => void (await this.client.del(...keys)),
       () => undefined,
+    )
+  }
+
+  incrBy(key: string, by: number, ttlMs: number): Promise<number | null> {
+    return this.call(
+      async () => {
+        // PEXPIRE NX: the first increment sets the expiry, later ones leave it (a counter per period, not a sliding one).
+        const out = await this.client
+          .multi()
+          .incrby(key, by)
+          .pexpire(key, Math.max(1, Math.round(ttlMs)), 'NX')
+          .exec()
+        const total = out?.[0]?.[1]
+        return typeof total === 'number' ? total : null
+      },
+      () => null,
     )
   }
 

@@ -153,6 +153,14 @@ export interface LeadsTable {
   consent: boolean
   answers: Json<Record<string, string>>
   created_at: Generated<Date>
+  page_url: string | null
+  referrer: string | null
+  user_agent: string | null
+  /** The visitor's network (IPv4 /24, IPv6 /48), never the full address. */
+  ip_network: string | null
+  /** What enrichment found (enrichment/service.ts EnrichResult); null until it ran. */
+  enrichment: Json<Record<string, unknown>> | null
+  enriched_at: NullableTimestamp
 }
 
 export interface KnowledgeItemsTable {

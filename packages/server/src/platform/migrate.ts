@@ -9,6 +9,7 @@ import * as keyPowers from './migrations/2026-11-30T02-00_key_powers.js'
 import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret_hash.js'
 import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
 import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
+import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T04-00_session_secret_hash': sessionSecretHash,
   '2026-11-30T08-00_jobs_events': jobsEvents,
   '2026-11-30T09-00_widget_identity': widgetIdentity,
+  '2026-11-30T10-00_lead_enrichment': leadEnrichment,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

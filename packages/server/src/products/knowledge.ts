@@ -11,6 +11,8 @@ import { addKnowledge, deleteKnowledge, knowledgeItemSchema, listKnowledge } fro
 
 const security = [{ bearerAuth: [] }]
 const widgetProduct = z.object({ product: z.enum(['chatbot', 'sales-agent']) })
+/** Products with integration secrets: the widget products' reply engines, data enrichment's firmographics webhook. */
+const secretProduct = z.object({ product: z.enum(['chatbot', 'sales-agent', 'data-enrichment']) })
 export const SECRET_NAMES = ['webhook_signing_secret', 'openai_api_key', 'identity_secret'] as const
 /** The identity secret signs user ids (an HMAC key): shorter owner-chosen values would be guessable. */
 const MIN_IDENTITY_SECRET = 32
@@ -82,7 +84,7 @@ export function knowledgeRoutes(deps: Deps) {
       path: '/api/products/{product}/secrets',
       tags: ['knowledge'],
       security,
-      request: { params: widgetProduct },
+      request: { params: secretProduct },
       responses: { 200: { description: 'Which integration secrets are stored, as hints only' } },
     }),
     async (c) => {
@@ -100,7 +102,7 @@ export function knowledgeRoutes(deps: Deps) {
       tags: ['knowledge'],
       security,
       request: {
-        params: widgetProduct.extend({ name: z.enum(SECRET_NAMES) }),
+        params: secretProduct.extend({ name: z.enum(SECRET_NAMES) }),
         body: jsonBody(z.strictObject({ value: z.string().min(8).max(500) })),
       },
       responses: { 200: { description: 'Stored encrypted; only a hint is returned' } },

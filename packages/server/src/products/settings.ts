@@ -51,6 +51,11 @@ export const settingsSchema = z.strictObject({
       consentText: z.string().max(500).default('I agree to be contacted about my enquiry.'),
     })
     .default({ questions: [], consentText: 'I agree to be contacted about my enquiry.' }),
+  /** Data enrichment: the customer's own firmographics endpoint (optional), signed with the product's webhook_signing_secret. */
+  enrichment: z
+    .strictObject({ webhookUrl: outboundUrl, timeoutMs: z.number().int().min(200).max(10_000).default(3_000) })
+    .nullable()
+    .default(null),
 })
 
 export type ProductSettings = z.infer<typeof settingsSchema>
@@ -115,6 +120,7 @@ export async function saveSettings(
   const next = settingsSchema.parse({ ...(await getSettings(db, licenseId, product)), ...patch })
   if (patch.webhook && next.webhook) await assertOutboundUrl(deps, 'webhook.url', next.webhook.url)
   if (patch.openai && next.openai) await assertOutboundUrl(deps, 'openai.baseUrl', next.openai.baseUrl)
+  if (patch.enrichment && next.enrichment) await assertOutboundUrl(deps, 'enrichment.webhookUrl', next.enrichment.webhookUrl)
   await db
     .insertInto('product_settings')
     .values({ license_id: licenseId, product, settings: JSON.stringify(next) })

@@ -13,6 +13,8 @@ import {
   publicMessage,
   publishLicense,
 } from '../conversations/service.js'
+import { enrichLead } from '../enrichment/enricher.js'
+import { anonymizeIp } from '../enrichment/ip-country.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
@@ -301,6 +303,8 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
             message: z.string().trim().max(4000).optional(),
             consent: z.literal(true, { error: 'consent must be given' }),
             answers: z.record(z.string().max(200), z.string().max(2000)).optional(),
+            pageUrl: z.string().max(2000).optional().openapi({ description: 'The page the lead was left on (default: the conversation’s page)' }),
+            referrer: z.string().max(2000).optional().openapi({ description: 'The page’s document.referrer, for the traffic source' }),
           }),
         ),
       },
@@ -310,9 +314,11 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       const w = c.get('widget')
       const body = c.req.valid('json')
       let conversationId: string | null = null
+      let pageUrl = body.pageUrl ?? null
       if (body.conversationId) {
         const conv = await ownConversation(c, body.conversationId, bearer(c))
         conversationId = conv.id
+        pageUrl ??= conv.page_url
       }
       await enforce(deps, c, [{ policy: 'leads-ip', key: `lead:${w.keyId}:${clientIp(c)}`, limit: 10, windowMs: 60 * 60_000 }])
       const lead = await deps.db.transaction().execute(async (trx) => {
@@ -328,6 +334,10 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
             message: body.message ?? null,
             consent: body.consent,
             answers: JSON.stringify(body.answers ?? {}),
+            page_url: pageUrl,
+            referrer: body.referrer ?? null,
+            user_agent: c.req.header('user-agent')?.slice(0, 1000) ?? null,
+            ip_network: anonymizeIp(clientIp(c)),
           })
           .returning(['id', 'created_at'])
           .executeTakeFirstOrThrow()
@@ -335,6 +345,9 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         return row
       })
       await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
+      // Enrichment follows the lead, off the visitor's request. When domain events land, a lead.created consumer
+      // calls this same enrichLead(deps, leadId) instead of this task.
+      deps.tasks.run('enrich-lead', () => enrichLead(deps, lead.id))
       return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
     },
   )

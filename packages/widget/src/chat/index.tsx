@@ -20,6 +20,7 @@ export function mount(h: Host, pending: Pending[] = []): Controller {
     EventSource,
     // Read at each call, so single-page apps (pushState, popstate, Turbo) report the page the visitor is on.
     pageUrl: () => location.href,
+    referrer: document.referrer,
   })
   const el = document.createElement('div')
   el.className = 'w'

@@ -55,6 +55,8 @@ export interface SessionDeps {
   EventSource: typeof EventSource
   /** The page's address at the moment of the call (single-page apps change it without reloading). */
   pageUrl?: () => string
+  /** document.referrer: with the page URL, what lead enrichment reads the traffic source from. */
+  referrer?: string
   random?: () => number
 }
 
@@ -426,7 +428,13 @@ export class Session {
   }
 
   async submitLead(input: LeadInput): Promise<{ id: string; createdAt: string }> {
-    const body = { ...input, ...(this.saved.conversationId && this.token ? { conversationId: this.saved.conversationId } : {}) }
+    const { referrer } = this.deps
+    const body = {
+      ...input,
+      ...(this.saved.conversationId && this.token ? { conversationId: this.saved.conversationId } : {}),
+      ...this.pageUrl(),
+      ...(referrer ? { referrer: referrer.slice(0, 2000) } : {}),
+    }
     const call = (t?: string) => this.deps.api<{ lead: { id: string; createdAt: string } }>('POST', '/api/widget/leads', body, t)
     const { lead } = body.conversationId ? await this.authed(call) : await call()
     this.deps.emit('lead', lead)

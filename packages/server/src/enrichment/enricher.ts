@@ -1,0 +1,112 @@
+// Enrichment for one license: the offline rules for each item, then the customer's firmographics webhook once per
+// business domain, and the monthly usage counter. The routes and lead capture both come through here.
+import type { Deps } from '../platform/context.js'
+import { AppError } from '../platform/errors.js'
+import { getSettings } from '../products/settings.js'
+import { type FirmographicsOutcome, firmographicsSecret, lookupFirmographics } from './firmographics.js'
+import { findLeadInputs, saveLeadEnrichment } from './queries.js'
+import { type EnrichInput, type EnrichResult, enrich, withFirmographics } from './service.js'
+
+/** Webhook calls in flight at once for one batch, and the time after which a batch stops starting new ones. */
+export const WEBHOOK_CONCURRENCY = 5
+export const WEBHOOK_BATCH_BUDGET_MS = 15_000
+/** Counters outlive their month long enough for billing to read the last one. */
+const COUNTER_TTL_MS = 62 * 86_400_000
+
+export interface LicenseRef {
+  id: string
+  key: string
+  products: string[]
+}
+
+/** `license:{key}:counter:enrichments:YYYY-MM` (UTC), one per license and month; billing will read it. */
+export function usageCounterKey(licenseKey: string, nowMs: number): string {
+  return `license:${licenseKey}:counter:enrichments:${new Date(nowMs).toISOString().slice(0, 7)}`
+}
+
+const isBusiness = (r: EnrichResult): r is EnrichResult & { domain: string } => r.domain !== null && !r.freeMail && !r.disposable
+
+async function firmographicsFor(
+  deps: Deps,
+  license: LicenseRef,
+  domains: string[],
+): Promise<{ outcomes: Map<string, FirmographicsOutcome> } | { skipped: string } | null> {
+  if (domains.length === 0 || !license.products.includes('data-enrichment')) return null
+  const hook = (await getSettings(deps.db, license.id, 'data-enrichment')).enrichment
+  if (!hook) return null
+  let secret: string | null
+  try {
+    secret = await firmographicsSecret(deps, license.id)
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_configured') return { skipped: 'its signing secret cannot be decrypted; set it again' }
+    throw err
+  }
+  if (!secret) return { skipped: 'set a webhook_signing_secret for data-enrichment first (calls are always signed)' }
+  const outcomes = new Map<string, FirmographicsOutcome>()
+  const deadline = deps.clock.now() + WEBHOOK_BATCH_BUDGET_MS
+  let next = 0
+  const worker = async () => {
+    while (next < domains.length) {
+      const domain = domains[next++] as string
+      if (deps.clock.now() > deadline) {
+        outcomes.set(domain, { ok: false, reason: `was skipped: this batch used up its ${WEBHOOK_BATCH_BUDGET_MS / 1000} s for webhook calls` })
+        continue
+      }
+      outcomes.set(
+        domain,
+        await lookupFirmographics(deps, { url: hook.webhookUrl, timeoutMs: hook.timeoutMs }, secret, {
+          event: 'enrichment.lookup',
+          licenseId: license.id,
+          domain,
+        }),
+      )
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(WEBHOOK_CONCURRENCY, domains.length) }, worker))
+  return { outcomes }
+}
+
+/**
+ * Enriches every input for this license; the answer at index i is for input i. The offline part is deterministic;
+ * a firmographics webhook, when configured, adds to it and its failure only adds a reason.
+ */
+export async function enrichForLicense(deps: Deps, license: LicenseRef, inputs: EnrichInput[]): Promise<EnrichResult[]> {
+  const results = await Promise.all(inputs.map((input) => enrich(input)))
+  const domains = [...new Set(results.filter(isBusiness).map((r) => r.domain))]
+  const hooked = await firmographicsFor(deps, license, domains)
+  const merged = results.map((r) => {
+    if (!hooked || !isBusiness(r)) return r
+    if ('skipped' in hooked) return { ...r, reasons: [...r.reasons, `Firmographics webhook not called: ${hooked.skipped}`] }
+    const outcome = hooked.outcomes.get(r.domain)
+    if (!outcome) return r
+    if (!outcome.ok) return { ...r, reasons: [...r.reasons, `Firmographics webhook failed (${outcome.reason}): offline result only`] }
+    if (Object.keys(outcome.firmographics).length === 0) return { ...r, reasons: [...r.reasons, `Your firmographics webhook has nothing on ${r.domain}`] }
+    return withFirmographics(r, outcome.firmographics)
+  })
+  if (inputs.length > 0) await deps.cache.incrBy(usageCounterKey(license.key, deps.clock.now()), inputs.length, COUNTER_TTL_MS)
+  return merged
+}
+
+/**
+ * Enriches a stored lead and keeps the result on it. Today lead capture (POST /api/widget/leads) runs this as a
+ * background task; once domain events land, a `lead.created` consumer calls it instead, with the same arguments.
+ * Returns null for a lead that no longer exists.
+ */
+export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResult | null> {
+  const lead = await findLeadInputs(deps.db, leadId)
+  if (!lead) return null
+  const license = await deps.db.selectFrom('licenses').select(['id', 'key', 'products']).where('id', '=', lead.license_id).executeTakeFirst()
+  if (!license) return null
+  const [result] = await enrichForLicense(deps, license, [
+    {
+      email: lead.email,
+      ip: lead.ip_network ?? undefined,
+      userAgent: lead.user_agent ?? undefined,
+      referrer: lead.referrer ?? undefined,
+      pageUrl: lead.page_url ?? undefined,
+    },
+  ])
+  if (!result) return null
+  await saveLeadEnrichment(deps.db, lead.license_id, lead.id, result, new Date(deps.clock.now()))
+  return result
+}
