@@ -32,6 +32,16 @@ const count = (loc: Locator, n: number) => expect.poll(() => loc.count(), SOON).
 const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 
 /** `Intelagent(name, …args)` in the page. */
+/** The element's box once it is laid out: a bubble re-rendered as the reply arrives has none for a moment. */
+async function settledBox(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  for (let i = 0; i < 50; i++) {
+    const box = await locator.boundingBox().catch(() => null)
+    if (box) return box
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error('element never laid out')
+}
+
 const call = (page: Page, name: string, ...args: unknown[]) =>
   page.evaluate(([n, a]) => (window as unknown as { Intelagent(...x: unknown[]): void }).Intelagent(n, ...(a as unknown[])), [name, args] as const)
 
@@ -283,11 +293,11 @@ describe('widget page API in a browser', () => {
     await composer(nl.page).press('Enter')
     await count(bubbles(nl.page, 'مرحبا'), 1)
     // Right to left: the visitor's bubble sits on the left, the send button left of the composer.
-    const mine = (await bubbles(nl.page, 'مرحبا').boundingBox())!
-    const log = (await nl.page.locator(`${WIDGET} .m`).boundingBox())!
+    const mine = await settledBox(bubbles(nl.page, 'مرحبا'))
+    const log = await settledBox(nl.page.locator(`${WIDGET} .m`))
     expect(mine.x - log.x).toBeLessThan(40)
-    const send = (await nl.page.locator(`${WIDGET} button.send`).boundingBox())!
-    expect(send.x).toBeLessThan((await composer(nl.page).boundingBox())!.x)
+    const send = await settledBox(nl.page.locator(`${WIDGET} button.send`))
+    expect(send.x).toBeLessThan((await settledBox(composer(nl.page))).x)
     await nl.page.screenshot({ path: join(OUT, 'widget-rtl.png'), animations: 'disabled' })
     await call(nl.page, 'setLocale', 'he')
     await attribute(launcher(nl.page), 'aria-label', "סגירת הצ'אט")
