@@ -103,6 +103,8 @@ export class Jobs {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
   private handlers = new Map<string, JobHandler<never>>()
   private ticks: (() => Promise<number>)[] = []
+  /** The ticks run one pass at a time, so idle() never counts while the loop's dispatch is still uncommitted. */
+  private tickChain: Promise<unknown> = Promise.resolve()
   private running = new Map<string, Running>()
   private loopDone: Promise<void> | undefined
   private stopping = false
@@ -186,8 +188,7 @@ export class Jobs {
     for (;;) {
       this.wake()
       await Promise.allSettled([...this.running.values()].map((r) => r.promise))
-      let found = 0
-      for (const tick of this.ticks) found += await tick()
+      const found = await this.runTicks()
       const names = [...this.handlers.keys()]
       const row =
         names.length === 0
@@ -249,9 +250,19 @@ export class Jobs {
     }
   }
 
+  /** One pass of every tick, after any pass already under way has finished. */
+  private runTicks(): Promise<number> {
+    const pass = this.tickChain.then(async () => {
+      let found = 0
+      for (const tick of this.ticks) found += await tick()
+      return found
+    })
+    this.tickChain = pass.catch(() => undefined)
+    return pass
+  }
+
   private async poll(): Promise<number> {
-    let found = 0
-    for (const tick of this.ticks) found += await tick()
+    let found = await this.runTicks()
     const free = this.options.concurrency - this.running.size
     if (free > 0 && this.handlers.size > 0) {
       const jobs = await this.claim(free)
