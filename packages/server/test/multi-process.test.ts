@@ -2,14 +2,17 @@
 // behind a load balancer: a person, a key, a budget and a live stream mean the same on either process.
 // With DATABASE_URL / REDIS_URL (CI) they share those services in a schema and key prefix of their own; without
 // them the test starts its own Postgres cluster and Redis server (PGlite cannot be shared by two processes).
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from './browser/browser.js'
-import { type PostgresServer, type RedisServer, type ServerProcess, startPostgres, startRedis, startServer } from './services.js'
+import { type PostgresServer, type RedisServer, type ServerProcess, startPostgres, startRedis, startServer, waitFor } from './services.js'
 import { StreamReader } from './sse.js'
 
 const PASSWORD = 'correct horse battery staple 42'
+const SQUARESPACE_SECRET = randomBytes(32).toString('hex')
 
 interface Session {
   token: string
@@ -24,6 +27,8 @@ describe('two server processes on one Postgres and one Redis', () => {
   let b: ServerProcess
   let owner: Session
   let origin: string
+  let orders: Server
+  const orderFetches: string[] = []
 
   beforeAll(async () => {
     if (!process.env.DATABASE_URL) ownPostgres = await startPostgres()
@@ -37,6 +42,14 @@ describe('two server processes on one Postgres and one Redis', () => {
     const url = new URL(base)
     url.searchParams.set('options', `-c search_path=${schema}`)
     databaseUrl = url.toString()
+    // The Squarespace Orders API (outside the machine): every order is one chatbot for its own buyer.
+    orders = createServer((req, res) => {
+      orderFetches.push(req.url ?? '')
+      const id = (req.url ?? '').split('/').pop()
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ id, customerEmail: `${id}@example.com`, lineItems: [{ sku: 'INTL-CHAT', productName: 'Intelagent Chatbot', quantity: 1 }] }))
+    })
+    await new Promise<void>((r) => orders.listen(0, '127.0.0.1', r))
     // One public URL for both, as behind a load balancer: the demo keys allow that origin.
     const portA = await freePort()
     origin = `http://127.0.0.1:${portA}`
@@ -45,6 +58,9 @@ describe('two server processes on one Postgres and one Redis', () => {
       REDIS_URL: process.env.REDIS_URL ?? (ownRedis as RedisServer).url,
       REDIS_PREFIX: `test:${schema}:`,
       PUBLIC_URL: origin,
+      SQUARESPACE_WEBHOOK_SECRET: SQUARESPACE_SECRET,
+      SQUARESPACE_API_URL: `http://127.0.0.1:${(orders.address() as AddressInfo).port}`,
+      SQUARESPACE_API_KEY: 'sq-test-key',
     }
     // One after the other: the first migrates and seeds the demo, the second finds both done.
     a = await startServer({ ...env, PORT: String(portA) })
@@ -64,6 +80,8 @@ describe('two server processes on one Postgres and one Redis', () => {
 
   afterAll(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()])
+    orders?.closeAllConnections()
+    await new Promise((r) => (orders ? orders.close(r) : r(undefined)))
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? ownPostgres?.url })
     await admin.connect().then(
       () => admin.query(`drop schema if exists ${schema} cascade`).finally(() => admin.end()),
@@ -143,5 +161,33 @@ describe('two server processes on one Postgres and one Redis', () => {
     }
     expect(statuses.filter((s) => s === 200)).toHaveLength(now.remaining)
     expect(statuses.filter((s) => s === 429)).toHaveLength(5)
+  })
+
+  it('one Squarespace order delivered to both processes at once is fetched once and makes one license', async () => {
+    const orderId = randomBytes(12).toString('hex')
+    const note = JSON.stringify({ id: `ntf_${randomBytes(8).toString('hex')}`, topic: 'order.create', createdOn: new Date().toISOString(), data: { orderId } })
+    const signature = createHmac('sha256', Buffer.from(SQUARESPACE_SECRET, 'hex')).update(note).digest('hex')
+    const deliveries = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call(i % 2 ? a : b, '/api/webhooks/squarespace', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'squarespace-signature': signature },
+          body: note,
+        }),
+      ),
+    )
+    expect(deliveries.map((r) => r.status)).toEqual(Array(10).fill(200))
+    const db = new pg.Client({ connectionString: databaseUrl })
+    await db.connect()
+    try {
+      const jobDone = async () => (await db.query(`select status from jobs where name = 'squarespace.order' and payload::text like $1`, [`%${orderId}%`])).rows
+      await waitFor('the order job to finish', async () => (await jobDone()).some((j) => j.status === 'done'))
+      expect(await jobDone()).toEqual([{ status: 'done' }])
+      const licenses = await db.query('select email, products from licenses where external_order_id = $1', [orderId])
+      expect(licenses.rows).toEqual([{ email: `${orderId}@example.com`, products: ['chatbot'] }])
+      expect(orderFetches.filter((u) => u.endsWith(orderId))).toHaveLength(1)
+    } finally {
+      await db.end()
+    }
   })
 })
