@@ -24,7 +24,8 @@ export type PublicMessage = ReturnType<typeof publicMessage>
 export function publicConversation(c: ConversationRow) {
   return {
     id: c.id,
-    product: c.product,
+    // Conversations exist only for the widget products (the widget routes insert them).
+    product: c.product as 'chatbot' | 'sales-agent',
     status: c.status,
     visitorId: c.visitor_id,
     pageUrl: c.page_url,

@@ -1,4 +1,4 @@
-// Routes that read their raw body (signed webhooks) or stream (SSE) are not built with createRoute;
+// Routes that read their raw body (signed webhooks) are not built with createRoute;
 // they are described here so /api/openapi.json still lists every route.
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from './context.js'
@@ -10,18 +10,6 @@ const described: [Method, string, string, string][] = [
   ['post', '/api/webhooks/squarespace', 'webhooks', 'Squarespace order.create notification, verified by Squarespace-Signature'],
   ['post', '/api/webhooks/n8n/licenses', 'webhooks', 'Issue a license from n8n, verified by X-Intelagent-Signature'],
   ['post', '/api/webhooks/n8n/replies', 'webhooks', 'A deferred n8n answer to a visitor, verified by X-Intelagent-Signature'],
-  [
-    'get',
-    '/api/events',
-    'conversations',
-    'Server-Sent Events for the dashboard: conversation.created, message.created, lead.created; a final revoked event ({reason}) when the session or key is revoked or the license suspended; 429 too_many_streams past the per-license cap',
-  ],
-  [
-    'get',
-    '/api/widget/conversations/{id}/events',
-    'widget',
-    'Server-Sent Events for the visitor: message, typing, token; resumable with Last-Event-ID; a final revoked event ({reason}) when the key is revoked or the license suspended; 429 too_many_streams past the per-visitor or per-key cap',
-  ],
 ]
 
 export function describeUnvalidatedRoutes(app: OpenAPIHono<AppEnv>): void {

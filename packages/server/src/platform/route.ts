@@ -146,12 +146,9 @@ export function declareRoute<const D extends Declaration>(declaration: D) {
     'x-budget': route.budget,
     ...(route.idempotent ? { 'x-idempotent': true } : {}),
   }
-  return Object.assign(
-    createRoute(config as unknown as Omit<D, 'access' | 'budget' | 'idempotent' | 'errors' | 'tag'> & { middleware: MiddlewareHandler<AppEnv> }),
-    {
-      declared: route,
-    },
-  )
+  const created = createRoute(config as unknown as Omit<D, 'access' | 'budget' | 'idempotent' | 'errors' | 'tag'> & { middleware: MiddlewareHandler<AppEnv> })
+  // Not enumerable: the registry copies the route object into the document, where `declared` is no OpenAPI field.
+  return Object.defineProperty(created, 'declared', { value: route, enumerable: false }) as typeof created & { declared: Declared }
 }
 
 /** A JSON success response for a declaration. */

@@ -1,12 +1,9 @@
 // The widget's page API beyond chatting: Intelagent('identify') (a user the host site vouches for with an HMAC of
 // their id, checked against the product's identity secret), Intelagent('update') (custom attributes on the
-// conversation), and the owner's call that generates or rotates the identity secret.
-import { randomBytes } from 'node:crypto'
-import { createRoute, z } from '@hono/zod-openapi'
+// conversation). The owner's call that generates the identity secret is products/secrets.ts.
+import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { sql } from 'kysely'
-import { audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
 import {
   appendMessage,
   findConversation,
@@ -20,41 +17,52 @@ import type { Deps } from '../platform/context.js'
 import { hmacHex, randomToken, safeEqual } from '../platform/crypto.js'
 import type { ConversationRow } from '../platform/db.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { clientIp, createRouter, jsonBody } from '../platform/http.js'
-import { getSecret, putSecret } from '../platform/secrets.js'
+import { createRouter, jsonBody } from '../platform/http.js'
+import { access, declareRoute, json } from '../platform/route.js'
+import { getSecret } from '../platform/secrets.js'
+import { IDENTITY_SECRET } from '../products/schemas.js'
 import { getSettings } from '../products/settings.js'
+import { AttributesResponseSchema, conversationIdParam, IdentifyInputSchema, IdentifyResponseSchema } from './schemas.js'
 import { checkVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
-export const IDENTITY_SECRET = 'identity_secret'
+export { IDENTITY_SECRET }
 export const MAX_ATTRIBUTES = 20
 
 /** What the host site's server computes for a user and the page passes to identify() as `userHash`. */
 export const userHash = (identitySecret: string, userId: string): string => hmacHex(identitySecret, userId)
-
-const widgetSecurity = [{ productKey: [] }]
-const ownerSecurity = [{ bearerAuth: [] }]
-
-const identifyBody = z.strictObject({
-  // Not trimmed: the hash covers the exact id the site signed.
-  userId: z.string().min(1).max(200).openapi({ example: '42' }),
-  userHash: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex HMAC-SHA256 of userId with the identity secret')
-    .openapi({ description: 'hex HMAC-SHA256(identity secret, userId), computed on the site’s server' }),
-  email: z.email().max(320).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
-  visitorId: z.uuid().optional().openapi({ description: 'This browser’s anonymous visitor: its conversation passes to the user' }),
-  visitorSecret: z.string().min(10).max(100).optional(),
-  conversationId: z.uuid().optional(),
-  start: z.boolean().optional().openapi({ description: 'Start a conversation when the user has none (default: only look one up)' }),
-  pageUrl: z.string().max(2000).optional(),
-})
 
 const attributeValue = z.union([z.string().max(500), z.number(), z.boolean(), z.null()])
 export const attributesSchema = z
   .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'attribute names are 1–40 characters of A-Z a-z 0-9 _ . : -'), attributeValue)
   .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
   .openapi({ example: { plan: 'pro', accountId: '42', seats: 5, trial: false } })
+
+export const identifyRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/identify',
+  operationId: 'identifyUser',
+  summary: 'Identify a verified user (Intelagent("identify")): a visitor token for the user and their latest conversation',
+  tag: 'widget',
+  access: access.widget,
+  errors: ['identity_invalid', 'identity_not_configured'],
+  request: { body: jsonBody(IdentifyInputSchema) },
+  responses: {
+    200: json(IdentifyResponseSchema, 'Verified: a visitor token for the user and their latest conversation (or null)'),
+    201: json(IdentifyResponseSchema, 'Verified, and a conversation was started (start: true)'),
+  },
+})
+
+export const updateAttributesRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/conversations/{id}/attributes',
+  operationId: 'updateConversationAttributes',
+  summary: 'Store custom attributes on the visitor’s conversation (Intelagent("update")); null removes one',
+  tag: 'widget',
+  access: access.visitor,
+  errors: ['not_found'],
+  request: { params: conversationIdParam, body: jsonBody(z.strictObject({ attributes: attributesSchema }).openapi('AttributesInput')) },
+  responses: { 200: json(AttributesResponseSchema, 'The conversation’s attributes after the change (at most 20)') },
+})
 
 function bearer(c: Context): string | undefined {
   const h = c.req.header('authorization')
@@ -107,153 +115,88 @@ async function userConversation(deps: Deps, licenseId: string, product: string, 
 export function identityRoutes(deps: Deps) {
   const app = createRouter()
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/widget/identify',
-      tags: ['widget'],
-      summary: 'Identify a verified user (Intelagent("identify"))',
-      security: widgetSecurity,
-      request: { body: jsonBody(identifyBody) },
-      responses: {
-        200: { description: 'Verified: a visitor token for the user and their latest conversation (or null)' },
-        201: { description: 'Verified, and a conversation was started (start: true)' },
-        401: { description: '`identity_invalid`: userHash does not match; the visitor stays anonymous' },
-        409: { description: '`identity_not_configured`: the product has no identity secret' },
-      },
-    }),
-    async (c) => {
-      const w = c.get('widget')
-      const body = c.req.valid('json')
-      await checkUserHash(deps, w.licenseId, w.product, body.userId, body.userHash)
-      const visitor = await userVisitor(deps, w.licenseId, w.product, { id: body.userId, email: body.email, name: body.name })
-      const visitorId = visitor.id
-      const who = { user_id: body.userId, user_email: visitor.user_email, user_name: visitor.user_name }
+  app.openapi(identifyRoute, async (c) => {
+    const w = c.get('widget')
+    const body = c.req.valid('json')
+    await checkUserHash(deps, w.licenseId, w.product, body.userId, body.userHash)
+    const visitor = await userVisitor(deps, w.licenseId, w.product, { id: body.userId, email: body.email, name: body.name })
+    const visitorId = visitor.id
+    const who = { user_id: body.userId, user_email: visitor.user_email, user_name: visitor.user_name }
 
-      // This browser's anonymous conversation passes to the user, once (only while it belongs to no user), and
-      // only with the visitor's own secret: knowing a conversation id is not enough to claim it.
-      if (body.visitorId && body.visitorSecret && body.conversationId && (await checkVisitor(deps, w.licenseId, body.visitorId, body.visitorSecret))) {
-        await deps.db
-          .updateTable('conversations')
-          .set({ ...who, visitor_id: visitorId })
-          .where('id', '=', body.conversationId)
-          .where('license_id', '=', w.licenseId)
-          .where('product', '=', w.product)
-          .where('visitor_id', '=', body.visitorId)
-          .where('user_id', 'is', null)
-          .execute()
+    // This browser's anonymous conversation passes to the user, once (only while it belongs to no user), and
+    // only with the visitor's own secret: knowing a conversation id is not enough to claim it.
+    if (body.visitorId && body.visitorSecret && body.conversationId && (await checkVisitor(deps, w.licenseId, body.visitorId, body.visitorSecret))) {
+      await deps.db
+        .updateTable('conversations')
+        .set({ ...who, visitor_id: visitorId })
+        .where('id', '=', body.conversationId)
+        .where('license_id', '=', w.licenseId)
+        .where('product', '=', w.product)
+        .where('visitor_id', '=', body.visitorId)
+        .where('user_id', 'is', null)
+        .execute()
+    }
+
+    let conv: ConversationRow | undefined = await userConversation(deps, w.licenseId, w.product, body.userId, body.conversationId)
+    let created = false
+    let messages: PublicMessage[] = []
+    if (conv) {
+      if (conv.user_email !== who.user_email || conv.user_name !== who.user_name) {
+        conv = await deps.db.updateTable('conversations').set(who).where('id', '=', conv.id).returningAll().executeTakeFirstOrThrow()
       }
-
-      let conv: ConversationRow | undefined = await userConversation(deps, w.licenseId, w.product, body.userId, body.conversationId)
-      let created = false
-      let messages: PublicMessage[] = []
-      if (conv) {
-        if (conv.user_email !== who.user_email || conv.user_name !== who.user_name) {
-          conv = await deps.db.updateTable('conversations').set(who).where('id', '=', conv.id).returningAll().executeTakeFirstOrThrow()
-        }
-        messages = (await messagesAfter(deps, w.licenseId, conv.id, 0, 500)).map(publicMessage)
-      } else if (body.start) {
-        conv = await deps.db
-          .insertInto('conversations')
-          .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null, ...who })
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        created = true
-        await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
-        const settings = await getSettings(deps.db, w.licenseId, w.product)
-        if (settings.greeting) {
-          const { message } = await appendMessage(deps, {
-            licenseId: w.licenseId,
-            conversationId: conv.id,
-            product: conv.product,
-            role: 'assistant',
-            text: settings.greeting,
-            meta: { greeting: true },
-          })
-          messages = [publicMessage(message)]
-        }
+      messages = (await messagesAfter(deps, w.licenseId, conv.id, 0, 500)).map(publicMessage)
+    } else if (body.start) {
+      conv = await deps.db
+        .insertInto('conversations')
+        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null, ...who })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      created = true
+      await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
+      const settings = await getSettings(deps.db, w.licenseId, w.product)
+      if (settings.greeting) {
+        const { message } = await appendMessage(deps, {
+          licenseId: w.licenseId,
+          conversationId: conv.id,
+          product: conv.product,
+          role: 'assistant',
+          text: settings.greeting,
+          meta: { greeting: true },
+        })
+        messages = [publicMessage(message)]
       }
-      const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
-      return c.json(
-        {
-          user: { id: body.userId, email: who.user_email, name: who.user_name },
-          visitorId,
-          visitorToken: token,
-          expiresAt: new Date(expiresAt).toISOString(),
-          conversation: conv ? publicConversation(conv) : null,
-          messages,
-        },
-        created ? 201 : 200,
-      )
-    },
-  )
+    }
+    const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
+    return c.json(
+      {
+        user: { id: body.userId, email: who.user_email, name: who.user_name },
+        visitorId,
+        visitorToken: token,
+        expiresAt: new Date(expiresAt).toISOString(),
+        conversation: conv ? publicConversation(conv) : null,
+        messages,
+      },
+      created ? 201 : 200,
+    )
+  })
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/widget/conversations/{id}/attributes',
-      tags: ['widget'],
-      summary: 'Store custom attributes on the visitor’s conversation (Intelagent("update"))',
-      security: widgetSecurity,
-      request: {
-        params: z.object({ id: z.uuid() }),
-        body: jsonBody(z.strictObject({ attributes: attributesSchema })),
-      },
-      responses: {
-        200: { description: 'Merged (null removes a key); the conversation’s attributes after the change' },
-        404: { description: 'Not this visitor’s conversation' },
-        422: { description: '`validation_failed`: a bad name or value, or more than 20 attributes after merging' },
-      },
-    }),
-    async (c) => {
-      const w = c.get('widget')
-      const { id } = c.req.valid('param')
-      const visitorId = await verifyVisitorToken(deps, w.licenseId, bearer(c))
-      const conv = await findConversation(deps, w.licenseId, id)
-      if (!conv || conv.visitor_id !== visitorId || conv.product !== w.product) throw notFound('Conversation')
-      const patch = JSON.stringify(c.req.valid('json').attributes)
-      // One statement: the merge and the 20-key cap are checked against the row as it is, whatever runs beside it.
-      const { rows } = await sql<{ attributes: Record<string, unknown> | string }>`
+  app.openapi(updateAttributesRoute, async (c) => {
+    const w = c.get('widget')
+    const { id } = c.req.valid('param')
+    const visitorId = await verifyVisitorToken(deps, w.licenseId, bearer(c))
+    const conv = await findConversation(deps, w.licenseId, id)
+    if (!conv || conv.visitor_id !== visitorId || conv.product !== w.product) throw notFound('Conversation')
+    const patch = JSON.stringify(c.req.valid('json').attributes)
+    // One statement: the merge and the 20-key cap are checked against the row as it is, whatever runs beside it.
+    const { rows } = await sql<{ attributes: Record<string, unknown> | string }>`
         update conversations set attributes = jsonb_strip_nulls(attributes || ${patch}::jsonb)
         where id = ${conv.id} and license_id = ${w.licenseId}
           and (select count(*) from jsonb_object_keys(jsonb_strip_nulls(attributes || ${patch}::jsonb))) <= ${MAX_ATTRIBUTES}
         returning attributes`.execute(deps.db)
-      const row = rows[0]
-      if (!row) throw new AppError('validation_failed', `attributes: a conversation holds at most ${MAX_ATTRIBUTES} attributes`)
-      return c.json({ attributes: typeof row.attributes === 'string' ? JSON.parse(row.attributes) : row.attributes }, 200)
-    },
-  )
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/products/{product}/secrets/identity_secret/rotate',
-      tags: ['knowledge'],
-      summary: 'Generate (or replace) the identity secret that signs user ids for identify()',
-      security: ownerSecurity,
-      request: { params: z.object({ product: z.enum(['chatbot', 'sales-agent']) }) },
-      responses: {
-        201: { description: 'The new secret, shown this once (stored encrypted; later reads give only its hint). The old one stops working at once.' },
-      },
-    }),
-    async (c) => {
-      const licenseId = tenantOf(c)
-      const { product } = c.req.valid('param')
-      const principal = c.get('principal')
-      if (!principal.products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)
-      const secret = randomBytes(32).toString('hex')
-      const hint = await putSecret(deps, licenseId, product, IDENTITY_SECRET, secret)
-      await audit(deps.db, {
-        licenseId,
-        actor: principal.email,
-        action: 'settings.updated',
-        target: `${product}:${IDENTITY_SECRET}`,
-        ip: clientIp(c),
-        meta: { secret: IDENTITY_SECRET, generated: true },
-      })
-      return c.json({ name: IDENTITY_SECRET, secret, hint }, 201)
-    },
-  )
+    const row = rows[0]
+    if (!row) throw new AppError('validation_failed', `attributes: a conversation holds at most ${MAX_ATTRIBUTES} attributes`)
+    return c.json({ attributes: typeof row.attributes === 'string' ? JSON.parse(row.attributes) : row.attributes }, 200)
+  })
 
   return app
 }

@@ -1,8 +1,8 @@
 // /api/widget: the public API behind the script tag (docs/widget-api.md): config, conversations, messages,
 // the live event stream and leads.
-import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { enqueueReply, respond } from '../conversations/respond.js'
+import { eventStream } from '../conversations/schemas.js'
 import {
   appendMessage,
   type ConversationEvent,
@@ -22,6 +22,7 @@ import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { seqSchema } from '../platform/input.js'
 import type { Product } from '../platform/products.js'
+import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
@@ -29,11 +30,104 @@ import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
 import { identityRoutes } from './identity.js'
 import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
+import {
+  conversationIdParam,
+  eventsQuery,
+  LeadCreatedSchema,
+  LeadInputSchema,
+  MessageListSchema,
+  messagesQuery,
+  SendMessageInputSchema,
+  SendMessageResponseSchema,
+  StartConversationInputSchema,
+  StartConversationResponseSchema,
+  WidgetConfigSchema,
+} from './schemas.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
-const security = [{ productKey: [] }]
-const convParam = z.object({ id: z.uuid() })
 export const MESSAGE_LIMIT_PER_VISITOR_MINUTE = 30
+const TAG = 'widget'
+
+// Access: until the declaration guard is installed, widgetAuth, visitorAuth and widgetBudget below enforce it.
+
+export const widgetConfigRoute = declareRoute({
+  method: 'get',
+  path: '/api/widget/config',
+  operationId: 'getWidgetConfig',
+  summary: 'What the widget shows: name, greeting, colour, position, language, sales questions',
+  tag: TAG,
+  access: access.widget,
+  responses: { 200: json(WidgetConfigSchema, 'The widget’s configuration (cached by the browser for a minute)') },
+})
+
+export const startConversationRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/conversations',
+  operationId: 'startConversation',
+  summary: 'Start a conversation (a new visitor unless visitor credentials are given) or resume one',
+  tag: TAG,
+  access: access.widget,
+  errors: ['visitor_invalid'],
+  request: { body: optionalJsonBody(StartConversationInputSchema) },
+  responses: {
+    200: json(StartConversationResponseSchema, 'Resumed: the visitor’s conversation with its messages'),
+    201: json(StartConversationResponseSchema, 'Started, with the greeting'),
+  },
+})
+
+export const sendMessageRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/conversations/{id}/messages',
+  operationId: 'sendVisitorMessage',
+  summary: 'Send a visitor message; the knowledge engine’s reply comes in the answer, others on the stream',
+  tag: TAG,
+  access: access.visitor,
+  errors: ['not_found'],
+  request: { params: conversationIdParam, body: jsonBody(SendMessageInputSchema) },
+  responses: {
+    200: json(SendMessageResponseSchema, 'Already stored under this clientMessageId (a retry): no replies'),
+    201: json(SendMessageResponseSchema, 'Stored'),
+  },
+})
+
+export const listMessagesRoute = declareRoute({
+  method: 'get',
+  path: '/api/widget/conversations/{id}/messages',
+  operationId: 'listVisitorMessages',
+  summary: 'List the conversation’s messages after a seq, oldest first (at most 200)',
+  tag: TAG,
+  access: access.visitor,
+  errors: ['not_found'],
+  request: { params: conversationIdParam, query: messagesQuery },
+  responses: { 200: json(MessageListSchema, 'Messages after the given seq') },
+})
+
+export const widgetEventsRoute = declareRoute({
+  method: 'get',
+  path: '/api/widget/conversations/{id}/events',
+  operationId: 'streamVisitorEvents',
+  summary: 'Stream the conversation’s events (Server-Sent Events) to the visitor',
+  description:
+    'Events: message (data: Message, id: its seq; resumable with Last-Event-ID), typing, token; a final revoked event ({reason}) when the key is revoked or the license suspended. EventSource cannot send headers: pass the key and visitor token as ?key= and ?token=.',
+  tag: TAG,
+  access: access.visitor,
+  errors: ['not_found', 'too_many_streams'],
+  request: { params: conversationIdParam, query: eventsQuery },
+  responses: { 200: eventStream('An event stream; `data:` of each event is WidgetEventData') },
+})
+
+export const createLeadRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/leads',
+  operationId: 'createLead',
+  summary: 'Leave the visitor’s contact details (consent required)',
+  description: 'With a conversationId the visitor token is required and the conversation must be the visitor’s.',
+  tag: TAG,
+  access: access.widget,
+  errors: ['not_found', 'visitor_token_invalid'],
+  request: { body: jsonBody(LeadInputSchema) },
+  responses: { 201: json(LeadCreatedSchema, 'Lead stored; enrichment follows') },
+})
 
 function bearer(c: Context): string | undefined {
   const h = c.req.header('authorization')
@@ -58,196 +152,140 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     return conv
   }
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/api/widget/config', tags: ['widget'], security, responses: { 200: { description: 'What the widget shows' } } }),
-    async (c) => {
-      const w = c.get('widget')
-      const s = await getSettings(deps.db, w.licenseId, w.product)
-      c.header('Cache-Control', 'private, max-age=60')
+  app.openapi(widgetConfigRoute, async (c) => {
+    const w = c.get('widget')
+    const s = await getSettings(deps.db, w.licenseId, w.product)
+    c.header('Cache-Control', 'private, max-age=60')
+    return c.json(
+      {
+        // Publishable keys, the only ones the widget accepts, belong to the widget products.
+        product: w.product as 'chatbot' | 'sales-agent',
+        botName: s.botName,
+        greeting: s.greeting,
+        color: s.color,
+        position: s.position,
+        engine: s.engine,
+        streaming: s.engine === 'openai',
+        sales: w.product === 'sales-agent' ? s.sales : null,
+        locale: s.locale,
+      },
+      200,
+    )
+  })
+
+  app.openapi(startConversationRoute, async (c) => {
+    const w = c.get('widget')
+    const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
+    let visitorId: string
+    let visitorSecret: string | undefined
+    if (body.visitorId || body.visitorSecret) {
+      if (!body.visitorId || !body.visitorSecret || !(await checkVisitor(deps, w.licenseId, body.visitorId, body.visitorSecret))) {
+        throw new AppError('visitor_invalid', 'Unknown visitor or wrong visitor secret')
+      }
+      visitorId = body.visitorId
+    } else {
+      const v = await createVisitor(deps, w.licenseId)
+      visitorId = v.id
+      visitorSecret = v.secret
+    }
+    const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
+    const resumed = body.conversationId ? await findConversation(deps, w.licenseId, body.conversationId) : undefined
+    if (resumed && resumed.visitor_id === visitorId && resumed.product === w.product) {
+      const messages = await messagesAfter(deps, w.licenseId, resumed.id, 0, 500)
       return c.json(
         {
-          product: w.product,
-          botName: s.botName,
-          greeting: s.greeting,
-          color: s.color,
-          position: s.position,
-          engine: s.engine,
-          streaming: s.engine === 'openai',
-          sales: w.product === 'sales-agent' ? s.sales : null,
-          locale: s.locale,
+          conversation: publicConversation(resumed),
+          visitorId,
+          visitorToken: token,
+          expiresAt: new Date(expiresAt).toISOString(),
+          messages: messages.map(publicMessage),
         },
         200,
       )
-    },
-  )
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/widget/conversations',
-      tags: ['widget'],
-      security,
-      request: {
-        body: optionalJsonBody(
-          z.strictObject({
-            visitorId: z.uuid().optional(),
-            visitorSecret: z.string().min(10).max(100).optional(),
-            conversationId: z.uuid().optional(),
-            pageUrl: z.string().max(2000).optional(),
-          }),
-        ),
-      },
-      responses: { 200: { description: 'Resumed' }, 201: { description: 'Started' } },
-    }),
-    async (c) => {
-      const w = c.get('widget')
-      const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
-      let visitorId: string
-      let visitorSecret: string | undefined
-      if (body.visitorId || body.visitorSecret) {
-        if (!body.visitorId || !body.visitorSecret || !(await checkVisitor(deps, w.licenseId, body.visitorId, body.visitorSecret))) {
-          throw new AppError('visitor_invalid', 'Unknown visitor or wrong visitor secret')
-        }
-        visitorId = body.visitorId
-      } else {
-        const v = await createVisitor(deps, w.licenseId)
-        visitorId = v.id
-        visitorSecret = v.secret
-      }
-      const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
-      const resumed = body.conversationId ? await findConversation(deps, w.licenseId, body.conversationId) : undefined
-      if (resumed && resumed.visitor_id === visitorId && resumed.product === w.product) {
-        const messages = await messagesAfter(deps, w.licenseId, resumed.id, 0, 500)
-        return c.json(
-          {
-            conversation: publicConversation(resumed),
-            visitorId,
-            visitorToken: token,
-            expiresAt: new Date(expiresAt).toISOString(),
-            messages: messages.map(publicMessage),
-          },
-          200,
-        )
-      }
-      const conv = await deps.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .insertInto('conversations')
-          .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        await emit(trx, {
-          type: 'conversation.created',
-          licenseId: w.licenseId,
-          data: { conversationId: row.id, product: w.product as Product, visitorId, pageUrl: row.page_url },
-        })
-        return row
+    }
+    const conv = await deps.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('conversations')
+        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await emit(trx, {
+        type: 'conversation.created',
+        licenseId: w.licenseId,
+        data: { conversationId: row.id, product: w.product as Product, visitorId, pageUrl: row.page_url },
       })
-      // Live pushes stay direct (not through the event dispatcher): docs/architecture.md says why.
-      await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
-      const settings = await getSettings(deps.db, w.licenseId, w.product)
-      const messages = []
-      if (settings.greeting) {
-        const { message } = await appendMessage(deps, {
-          licenseId: w.licenseId,
-          conversationId: conv.id,
-          product: conv.product,
-          role: 'assistant',
-          text: settings.greeting,
-          meta: { greeting: true },
-        })
-        messages.push(publicMessage(message))
-      }
-      return c.json(
-        {
-          conversation: publicConversation(conv),
-          visitorId,
-          ...(visitorSecret ? { visitorSecret } : {}),
-          visitorToken: token,
-          expiresAt: new Date(expiresAt).toISOString(),
-          messages,
-        },
-        201,
-      )
-    },
-  )
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/widget/conversations/{id}/messages',
-      tags: ['widget'],
-      security,
-      request: {
-        params: convParam,
-        body: jsonBody(
-          z.strictObject({
-            clientMessageId: z
-              .string()
-              .min(1)
-              .max(64)
-              .regex(/^[A-Za-z0-9_-]+$/),
-            text: z.string().trim().min(1).max(4000),
-            /** The page the visitor is on as they send (single-page apps change it without a reload). */
-            pageUrl: z.string().max(2000).optional(),
-          }),
-        ),
+      return row
+    })
+    // Live pushes stay direct (not through the event dispatcher): docs/architecture.md says why.
+    await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
+    const settings = await getSettings(deps.db, w.licenseId, w.product)
+    const messages = []
+    if (settings.greeting) {
+      const { message } = await appendMessage(deps, {
+        licenseId: w.licenseId,
+        conversationId: conv.id,
+        product: conv.product,
+        role: 'assistant',
+        text: settings.greeting,
+        meta: { greeting: true },
+      })
+      messages.push(publicMessage(message))
+    }
+    return c.json(
+      {
+        conversation: publicConversation(conv),
+        visitorId,
+        ...(visitorSecret ? { visitorSecret } : {}),
+        visitorToken: token,
+        expiresAt: new Date(expiresAt).toISOString(),
+        messages,
       },
-      responses: { 200: { description: 'Already stored (replay)' }, 201: { description: 'Stored' } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param')
-      const body = c.req.valid('json')
-      const conv = await ownConversation(c, id, bearer(c))
-      await enforce(deps, c, [
-        { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
-      ])
-      const settings = await getSettings(deps.db, conv.license_id, conv.product)
-      // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
-      // durable job committed with the message, so a crash after this answer still produces the reply.
-      const inline = settings.engine === 'knowledge'
-      const { message, created } = await appendMessage(
-        deps,
-        {
-          licenseId: conv.license_id,
-          conversationId: conv.id,
-          product: conv.product,
-          role: 'visitor',
-          text: body.text,
-          clientMessageId: body.clientMessageId,
-          ...(body.pageUrl ? { meta: { pageUrl: body.pageUrl } } : {}),
-        },
-        inline ? undefined : enqueueReply,
-      )
-      if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
-      const replies = []
-      if (inline) {
-        // Included in the answer as well as on the stream.
-        const reply = await respond(deps, engines, conv, message)
-        if (reply) replies.push(publicMessage(reply))
-      }
-      return c.json({ message: publicMessage(message), replies }, 201)
-    },
-  )
+      201,
+    )
+  })
 
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/widget/conversations/{id}/messages',
-      tags: ['widget'],
-      security,
-      request: { params: convParam, query: z.object({ after: seqSchema.default(0) }) },
-      responses: { 200: { description: 'Messages after the given seq' } },
-    }),
-    async (c) => {
-      const conv = await ownConversation(c, c.req.valid('param').id, bearer(c))
-      const rows = await messagesAfter(deps, conv.license_id, conv.id, c.req.valid('query').after)
-      return c.json({ messages: rows.map(publicMessage) }, 200)
-    },
-  )
+  app.openapi(sendMessageRoute, async (c) => {
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json')
+    const conv = await ownConversation(c, id, bearer(c))
+    await enforce(deps, c, [
+      { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
+    ])
+    const settings = await getSettings(deps.db, conv.license_id, conv.product)
+    // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
+    // durable job committed with the message, so a crash after this answer still produces the reply.
+    const inline = settings.engine === 'knowledge'
+    const { message, created } = await appendMessage(
+      deps,
+      {
+        licenseId: conv.license_id,
+        conversationId: conv.id,
+        product: conv.product,
+        role: 'visitor',
+        text: body.text,
+        clientMessageId: body.clientMessageId,
+        ...(body.pageUrl ? { meta: { pageUrl: body.pageUrl } } : {}),
+      },
+      inline ? undefined : enqueueReply,
+    )
+    if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
+    const replies = []
+    if (inline) {
+      // Included in the answer as well as on the stream.
+      const reply = await respond(deps, engines, conv, message)
+      if (reply) replies.push(publicMessage(reply))
+    }
+    return c.json({ message: publicMessage(message), replies }, 201)
+  })
 
-  app.get('/api/widget/conversations/:id/events', async (c) => {
-    const id = c.req.param('id')
-    if (!z.uuid().safeParse(id).success) throw notFound('Conversation')
+  app.openapi(listMessagesRoute, async (c) => {
+    const conv = await ownConversation(c, c.req.valid('param').id, bearer(c))
+    const rows = await messagesAfter(deps, conv.license_id, conv.id, c.req.valid('query').after)
+    return c.json({ messages: rows.map(publicMessage) }, 200)
+  })
+
+  app.openapi(widgetEventsRoute, async (c) => {
+    const { id } = c.req.valid('param')
     const conv = await ownConversation(c, id, c.req.query('token') ?? bearer(c))
     // ?after= is the client's own choice and is validated like GET …/messages; Last-Event-ID is whatever the
     // browser last saw, so one that cannot be a seq is ignored rather than failing the reconnect.
@@ -287,70 +325,46 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     })
   })
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/widget/leads',
-      tags: ['widget'],
-      security,
-      request: {
-        body: jsonBody(
-          z.strictObject({
-            conversationId: z.uuid().optional(),
-            name: z.string().trim().min(1).max(200),
-            email: z.email().max(320),
-            company: z.string().trim().max(200).optional(),
-            message: z.string().trim().max(4000).optional(),
-            consent: z.literal(true, { error: 'consent must be given' }),
-            answers: z.record(z.string().max(200), z.string().max(2000)).optional(),
-            pageUrl: z.string().max(2000).optional().openapi({ description: 'The page the lead was left on (default: the conversation’s page)' }),
-            referrer: z.string().max(2000).optional().openapi({ description: 'The page’s document.referrer, for the traffic source' }),
-          }),
-        ),
-      },
-      responses: { 201: { description: 'Lead stored' } },
-    }),
-    async (c) => {
-      const w = c.get('widget')
-      const body = c.req.valid('json')
-      let conversationId: string | null = null
-      let pageUrl = body.pageUrl ?? null
-      if (body.conversationId) {
-        const conv = await ownConversation(c, body.conversationId, bearer(c))
-        conversationId = conv.id
-        pageUrl ??= conv.page_url
-      }
-      await enforce(deps, c, [{ policy: 'leads-ip', key: `lead:${w.keyId}:${clientIp(c)}`, limit: 10, windowMs: 60 * 60_000 }])
-      const lead = await deps.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .insertInto('leads')
-          .values({
-            license_id: w.licenseId,
-            product: w.product,
-            conversation_id: conversationId,
-            name: body.name,
-            email: body.email,
-            company: body.company ?? null,
-            message: body.message ?? null,
-            consent: body.consent,
-            answers: JSON.stringify(body.answers ?? {}),
-            page_url: pageUrl,
-            referrer: body.referrer ?? null,
-            user_agent: c.req.header('user-agent')?.slice(0, 1000) ?? null,
-            ip_network: anonymizeIp(clientIp(c)),
-          })
-          .returning(['id', 'created_at'])
-          .executeTakeFirstOrThrow()
-        await emit(trx, { type: 'lead.created', licenseId: w.licenseId, data: { leadId: row.id, product: w.product as Product, conversationId } })
-        return row
-      })
-      await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
-      // Enrichment follows the lead, off the visitor's request. When domain events land, a lead.created consumer
-      // calls this same enrichLead(deps, leadId) instead of this task.
-      deps.tasks.run('enrich-lead', () => enrichLead(deps, lead.id))
-      return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
-    },
-  )
+  app.openapi(createLeadRoute, async (c) => {
+    const w = c.get('widget')
+    const body = c.req.valid('json')
+    let conversationId: string | null = null
+    let pageUrl = body.pageUrl ?? null
+    if (body.conversationId) {
+      const conv = await ownConversation(c, body.conversationId, bearer(c))
+      conversationId = conv.id
+      pageUrl ??= conv.page_url
+    }
+    await enforce(deps, c, [{ policy: 'leads-ip', key: `lead:${w.keyId}:${clientIp(c)}`, limit: 10, windowMs: 60 * 60_000 }])
+    const lead = await deps.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('leads')
+        .values({
+          license_id: w.licenseId,
+          product: w.product,
+          conversation_id: conversationId,
+          name: body.name,
+          email: body.email,
+          company: body.company ?? null,
+          message: body.message ?? null,
+          consent: body.consent,
+          answers: JSON.stringify(body.answers ?? {}),
+          page_url: pageUrl,
+          referrer: body.referrer ?? null,
+          user_agent: c.req.header('user-agent')?.slice(0, 1000) ?? null,
+          ip_network: anonymizeIp(clientIp(c)),
+        })
+        .returning(['id', 'created_at'])
+        .executeTakeFirstOrThrow()
+      await emit(trx, { type: 'lead.created', licenseId: w.licenseId, data: { leadId: row.id, product: w.product as Product, conversationId } })
+      return row
+    })
+    await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
+    // Enrichment follows the lead, off the visitor's request. When domain events land, a lead.created consumer
+    // calls this same enrichLead(deps, leadId) instead of this task.
+    deps.tasks.run('enrich-lead', () => enrichLead(deps, lead.id))
+    return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
+  })
 
   app.route('/', identityRoutes(deps))
   return app

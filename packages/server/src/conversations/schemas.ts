@@ -1,0 +1,110 @@
+// Wire shapes of conversations, messages and leads, for the customer's routes (routes.ts, leads.ts) and the
+// widget's: every success answer is a named component of the OpenAPI document.
+import { z } from '@hono/zod-openapi'
+import { EnrichResultSchema } from '../enrichment/routes.js'
+import { WidgetProductSchema } from '../products/schemas.js'
+
+const dateTime = z.iso.datetime({ offset: true })
+
+export { widgetProductParam } from '../products/schemas.js'
+export const conversationIdParam = z.object({ id: z.uuid() })
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25).openapi({ description: 'Items per page, 1–100' }),
+  cursor: z.string().max(200).optional().openapi({ description: 'The nextCursor of the previous page' }),
+})
+
+export const MessageRoleSchema = z.enum(['visitor', 'assistant', 'agent', 'system']).openapi('MessageRole')
+
+export const MessageSchema = z
+  .object({
+    id: z.uuid(),
+    conversationId: z.uuid(),
+    seq: z.number().int().min(1).openapi({ description: '1, 2, 3… within the conversation' }),
+    role: MessageRoleSchema,
+    text: z.string(),
+    clientMessageId: z.string().nullable().openapi({ description: 'The sender’s idempotency id, when it gave one' }),
+    createdAt: dateTime,
+  })
+  .openapi('Message')
+
+export const AttributesSchema = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .openapi('ConversationAttributes', { description: 'Custom attributes the page set with Intelagent("update", …)' })
+
+export const ConversationSchema = z
+  .object({
+    id: z.uuid(),
+    product: WidgetProductSchema,
+    status: z.enum(['open', 'closed']),
+    visitorId: z.uuid(),
+    pageUrl: z.string().nullable(),
+    attributes: AttributesSchema,
+    user: z
+      .object({ id: z.string(), email: z.string().nullable(), name: z.string().nullable() })
+      .nullable()
+      .openapi({ description: 'The verified user (Intelagent("identify", …)); null for an anonymous visitor' }),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
+  .openapi('Conversation')
+
+export const ConversationSummarySchema = ConversationSchema.extend({
+  lastMessage: z.object({ text: z.string(), role: MessageRoleSchema, createdAt: dateTime }).nullable(),
+  messageCount: z.number().int().min(0),
+}).openapi('ConversationSummary')
+
+export const ConversationPageSchema = z
+  .object({
+    conversations: z.array(ConversationSummarySchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as cursor for the next page; null on the last page' }),
+  })
+  .openapi('ConversationPage')
+
+export const ConversationDetailSchema = z
+  .object({ conversation: ConversationSchema, messages: z.array(MessageSchema).openapi({ description: 'Oldest first' }) })
+  .openapi('ConversationDetail')
+
+export const ReplyInputSchema = z
+  .strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() })
+  .openapi('ReplyInput')
+
+export const MessageResponseSchema = z.object({ message: MessageSchema }).openapi('MessageResponse')
+
+export const LeadSchema = z
+  .object({
+    id: z.uuid(),
+    product: WidgetProductSchema,
+    name: z.string(),
+    email: z.string(),
+    company: z.string().nullable(),
+    message: z.string().nullable(),
+    consent: z.boolean(),
+    answers: z.record(z.string(), z.string()).nullable(),
+    conversationId: z.uuid().nullable(),
+    createdAt: dateTime,
+    pageUrl: z.string().nullable().openapi({ description: 'The page the lead was left on' }),
+    enrichment: EnrichResultSchema.nullable().openapi({ description: 'What enrichment found; null until it has run' }),
+    enrichedAt: dateTime.nullable(),
+  })
+  .openapi('Lead')
+
+export const LeadPageSchema = z
+  .object({ leads: z.array(LeadSchema), nextCursor: z.string().nullable().openapi({ description: 'null on the last page' }) })
+  .openapi('LeadPage')
+
+/** The dashboard's live events (GET /api/events), one `event:` name per type, `data:` the JSON below. */
+export const LiveEventSchema = z
+  .union([
+    z.object({ conversationId: z.uuid(), product: WidgetProductSchema }).openapi({ title: 'conversation.created' }),
+    z.object({ conversationId: z.uuid(), product: WidgetProductSchema, message: MessageSchema }).openapi({ title: 'message.created' }),
+    z.object({ leadId: z.uuid(), product: WidgetProductSchema, conversationId: z.uuid().nullable() }).openapi({ title: 'lead.created' }),
+    z.object({ reason: z.string() }).openapi({ title: 'revoked' }),
+  ])
+  .openapi('LiveEventData')
+
+/** A text/event-stream answer: the stream itself is text; `schema` describes each event's JSON `data:`. */
+export const eventStream = (description: string) => ({
+  description,
+  content: { 'text/event-stream': { schema: z.string().openapi({ description: 'Server-Sent Events: `event:` names the type, `data:` is JSON' }) } },
+})
