@@ -159,6 +159,8 @@ export type ApiKeyScope =
   | 'leads:read'
   | 'audit:read'
   | 'enrichment:write'
+  | 'billing:read'
+  | 'billing:write'
 
 export interface ApiKey {
   id: string
