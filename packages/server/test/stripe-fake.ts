@@ -239,7 +239,7 @@ export function checkoutSessionObject(input: { customer: string | null; subscrip
   }
 }
 
-export function eventObject(type: string, object: unknown, createdMs = Date.now()) {
+export function eventObject<T>(type: string, object: T, createdMs = Date.now()) {
   return {
     id: id('evt'),
     object: 'event',
@@ -252,7 +252,7 @@ export function eventObject(type: string, object: unknown, createdMs = Date.now(
     type,
   }
 }
-export type FakeEvent = ReturnType<typeof eventObject>
+export type FakeEvent = ReturnType<typeof eventObject<unknown>>
 
 /** The fake's state and the msw server answering for it. */
 export function createStripeFake() {
