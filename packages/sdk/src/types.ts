@@ -439,3 +439,38 @@ export interface EnrichItemError {
 }
 
 export type EnrichBatchItem = EnrichResult | EnrichItemError
+
+/** A plan that is paid for through Stripe. */
+export type PaidTier = Exclude<Tier, 'starter'>
+
+export interface BillingInvoice {
+  id: string
+  number: string | null
+  /** In the currency's minor unit (cents). */
+  amount: number
+  currency: string
+  status: string
+  /** Stripe's page for the invoice (pay, download). */
+  hostedUrl: string | null
+  createdAt: string
+}
+
+export interface Billing {
+  /** The tier the license is on now. */
+  plan: Tier
+  /** Stripe's subscription status (active, trialing, past_due, canceled…); null without a subscription. */
+  status: string | null
+  subscriptionId: string | null
+  currentPeriodEnd: string | null
+  /** The plan ends at currentPeriodEnd and the license returns to starter. */
+  cancelAtPeriodEnd: boolean
+  /** A renewal payment failed: the plan drops to starter at this time unless it is paid. */
+  graceEndsAt: string | null
+  /** Plans a Checkout can be opened for on this server. */
+  purchasable: PaidTier[]
+  invoices: BillingInvoice[]
+}
+
+export interface BillingRedirect {
+  url: string
+}
