@@ -474,3 +474,24 @@ export interface Billing {
 export interface BillingRedirect {
   url: string
 }
+
+export interface PlatformFigures {
+  activeLicenses: number
+  activeByTier: Record<string, number>
+  payingSubscriptions: number
+  /** Per currency, in minor units: MRR from active and past_due subscriptions' prices, ARR = MRR × 12. */
+  revenue: { currency: string; mrr: number; arr: number }[]
+  /** The last 12 months, oldest first: subscriptions started and ended in each. */
+  months: { month: string; new: number; churned: number }[]
+  trialToPaid: { trials: number; converted: number; rate: number | null }
+}
+
+export interface BillingReconciliation {
+  id: string
+  startedAt: string
+  finishedAt: string | null
+  checked: number
+  missedEvents: number
+  repairs: Record<string, unknown>[]
+  error: string | null
+}

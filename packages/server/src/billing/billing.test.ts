@@ -105,7 +105,7 @@ describe('Stripe billing', () => {
       const portal = fake.requests.find((r) => r.path === '/v1/billing_portal/sessions')
       expect(portal?.body).toMatchObject({
         customer: (await account(owner.licenseId)).stripe_customer_id,
-        return_url: 'http://intelagent.test/dashboard#billing',
+        return_url: 'http://intelagent.test/dashboard/billing',
       })
     })
 

@@ -121,8 +121,8 @@ export class Billing {
         line_items: [{ price, quantity: 1 }],
         subscription_data: { metadata: { license_id: licenseId } },
         metadata: { license_id: licenseId },
-        success_url: `${base}/dashboard#billing`,
-        cancel_url: `${base}/dashboard#billing`,
+        success_url: `${base}/dashboard/billing?checkout=done`,
+        cancel_url: `${base}/dashboard/billing`,
       }),
     )
     if (!session.url) throw new AppError('upstream_failed', 'Stripe did not return a Checkout URL')
@@ -149,7 +149,7 @@ export class Billing {
   async portal(licenseId: string): Promise<string> {
     const customer = await this.ensureCustomer(licenseId)
     const session = await this.call(() =>
-      this.stripe.billingPortal.sessions.create({ customer, return_url: `${this.deps.config.publicUrl}/dashboard#billing` }),
+      this.stripe.billingPortal.sessions.create({ customer, return_url: `${this.deps.config.publicUrl}/dashboard/billing` }),
     )
     return session.url
   }
