@@ -5,8 +5,10 @@ import { api, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
 import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
+import { BillingPage } from './pages/billing.js'
 import { ConversationsPage } from './pages/conversations.js'
 import { EnrichmentPage } from './pages/enrichment.js'
+import { FiguresPage } from './pages/figures.js'
 import { LeadsPage } from './pages/leads.js'
 import { ProductsPage } from './pages/products.js'
 import { navigate, useRoute } from './router.js'
@@ -133,6 +135,8 @@ const NAV = [
   { to: '/enrichment', label: 'Enrichment' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
+  { to: '/billing', label: 'Billing' },
+  { to: '/figures', label: 'Figures' },
 ] as const
 
 function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
@@ -140,6 +144,21 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   const section = `/${path.split('/')[1] ?? ''}`
   const { busy, error, run } = useAction()
   const main = useRef<HTMLElement>(null)
+  // Billing shows only where the server has it on (GET /api/billing answers 503 not_configured otherwise).
+  const [billingOn, setBillingOn] = useState(false)
+  useEffect(() => {
+    if (me.role === 'admin') return
+    api.billing.get().then(
+      () => setBillingOn(true),
+      () => setBillingOn(false),
+    )
+  }, [me.role])
+  const shown = (to: string): boolean => {
+    if (to === '/enrichment') return me.products.includes('data-enrichment')
+    if (to === '/billing') return billingOn
+    if (to === '/figures') return me.role === 'admin'
+    return true
+  }
 
   // Move focus to the new page's content after navigation, as a page load would.
   useEffect(() => {
@@ -159,6 +178,8 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = <ApiKeysPage />
+  else if (section === '/billing') page = <BillingPage />
+  else if (section === '/figures' && me.role === 'admin') page = <FiguresPage />
   else if (section !== '/') page = <NotFound />
 
   return (
@@ -170,7 +191,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
         <span class="brand">Intelagent</span>
         <nav aria-label="Main">
           <ul>
-            {NAV.filter((n) => n.to !== '/enrichment' || me.products.includes('data-enrichment')).map((n) => (
+            {NAV.filter((n) => shown(n.to)).map((n) => (
               <li key={n.to}>
                 <Link to={n.to} current={section === n.to}>
                   {n.label}

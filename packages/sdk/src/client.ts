@@ -3,6 +3,7 @@ import { type ClientOptions, Transport } from './core.js'
 import { Audit, Jobs, Licenses } from './resources/admin.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
+import { Billing, Figures } from './resources/billing.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
@@ -27,10 +28,14 @@ export class Intelagent {
   readonly enrich: Enrich
   readonly events: Events
   readonly audit: Audit
+  /** The plan, Stripe Checkout and the Customer Portal (a session, or an API key with `billing:*`). */
+  readonly billing: Billing
   /** Operators only. */
   readonly licenses: Licenses
   /** Operators only: durable jobs, and retrying dead ones. */
   readonly jobs: Jobs
+  /** Operators only: platform figures (MRR, ARR, churn) and the Stripe reconciliation log. */
+  readonly figures: Figures
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
@@ -52,8 +57,10 @@ export class Intelagent {
     this.enrich = new Enrich(t)
     this.events = new Events(t)
     this.audit = new Audit(t)
+    this.billing = new Billing(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
+    this.figures = new Figures(t)
     this.widget = new Widget(t)
   }
 

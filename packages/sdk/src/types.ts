@@ -159,6 +159,8 @@ export type ApiKeyScope =
   | 'leads:read'
   | 'audit:read'
   | 'enrichment:write'
+  | 'billing:read'
+  | 'billing:write'
 
 export interface ApiKey {
   id: string
@@ -437,3 +439,59 @@ export interface EnrichItemError {
 }
 
 export type EnrichBatchItem = EnrichResult | EnrichItemError
+
+/** A plan that is paid for through Stripe. */
+export type PaidTier = Exclude<Tier, 'starter'>
+
+export interface BillingInvoice {
+  id: string
+  number: string | null
+  /** In the currency's minor unit (cents). */
+  amount: number
+  currency: string
+  status: string
+  /** Stripe's page for the invoice (pay, download). */
+  hostedUrl: string | null
+  createdAt: string
+}
+
+export interface Billing {
+  /** The tier the license is on now. */
+  plan: Tier
+  /** Stripe's subscription status (active, trialing, past_due, canceled…); null without a subscription. */
+  status: string | null
+  subscriptionId: string | null
+  currentPeriodEnd: string | null
+  /** The plan ends at currentPeriodEnd and the license returns to starter. */
+  cancelAtPeriodEnd: boolean
+  /** A renewal payment failed: the plan drops to starter at this time unless it is paid. */
+  graceEndsAt: string | null
+  /** Plans a Checkout can be opened for on this server. */
+  purchasable: PaidTier[]
+  invoices: BillingInvoice[]
+}
+
+export interface BillingRedirect {
+  url: string
+}
+
+export interface PlatformFigures {
+  activeLicenses: number
+  activeByTier: Record<string, number>
+  payingSubscriptions: number
+  /** Per currency, in minor units: MRR from active and past_due subscriptions' prices, ARR = MRR × 12. */
+  revenue: { currency: string; mrr: number; arr: number }[]
+  /** The last 12 months, oldest first: subscriptions started and ended in each. */
+  months: { month: string; new: number; churned: number }[]
+  trialToPaid: { trials: number; converted: number; rate: number | null }
+}
+
+export interface BillingReconciliation {
+  id: string
+  startedAt: string
+  finishedAt: string | null
+  checked: number
+  missedEvents: number
+  repairs: Record<string, unknown>[]
+  error: string | null
+}

@@ -4,6 +4,8 @@ import { secureHeaders } from 'hono/secure-headers'
 import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
+import { billingRoutes } from './billing/routes.js'
+import { Billing, GRACE_JOB, RECONCILE_JOB } from './billing/service.js'
 import { REPLY_JOB, replyJob } from './conversations/respond.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { enrichmentRoutes } from './enrichment/routes.js'
@@ -39,6 +41,8 @@ export interface Intelagent {
   jobs: Jobs
   /** Domain events: consumers register with `events.onEvent(type, name, handler)`. */
   events: Events
+  /** Stripe billing; null when STRIPE_SECRET_KEY is unset. */
+  billing: Billing | null
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -59,6 +63,11 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
+  const billing = deps.config.stripe ? new Billing(deps, keys, deps.config.stripe) : null
+  if (billing) {
+    jobs.register(GRACE_JOB, billing.graceJob())
+    jobs.register(RECONCILE_JOB, billing.reconcileJob())
+  }
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -114,6 +123,9 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
     '/api/enrich/*',
+    '/api/billing',
+    '/api/billing/checkout',
+    '/api/billing/portal',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
     app.on('POST', prefix, idempotency(deps))
@@ -134,6 +146,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
+  app.route('/', billingRoutes(deps, billing))
   app.route(
     '/',
     assetRoutes(deps, () => demoKeys),
@@ -151,6 +164,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
   app.onError(errorHandler(deps.logger))
   await jobs.start()
+  // The nightly reconciliation: one queued run per day across every instance (its dedupe key is the day).
+  if (billing && jobs.enabled) await billing.scheduleReconcile(deps.db)
 
   return {
     app,
@@ -158,6 +173,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     streams,
     jobs,
     events,
+    billing,
     setDemo(k) {
       demoKeys = k
     },

@@ -10,6 +10,7 @@ import { crcTail } from '../src/platform/crypto.js'
 import { signIntelagent } from '../src/webhooks/signature.js'
 import { type Customer, configure, newCustomer, newLicense, uniqueEmail } from './fixtures.js'
 import { createTestApp, N8N_SECRET, SQUARESPACE_SECRET_HEX, type TestApp } from './harness.js'
+import { createStripeFake, stripeEnv } from './stripe-fake.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124)
 const CASES_PER_OPERATION = Number(process.env.FUZZ_CASES ?? 24)
@@ -390,8 +391,11 @@ async function badBearers(f: Fixtures, rng: Rng): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------------------
 // The fuzzer
 
+// Billing is on, against the local Stripe fake (msw), so its routes are fuzzed past the not_configured answer.
+const stripe = createStripeFake()
+stripe.server.listen({ onUnhandledRequest: 'bypass' })
 const app: TestApp = await createTestApp({
-  env: { RATE_LIMIT_SCALE: '1000' },
+  env: { RATE_LIMIT_SCALE: '1000', ...stripeEnv() },
   // Nothing a fuzzed request triggers (a reply engine, a Squarespace order lookup) may leave the machine.
   fetch: async (input) => {
     throw new Error(`fuzz: no outbound request expected (${String(input)})`)
@@ -470,7 +474,10 @@ describe('fuzz: every operation in /api/openapi.json answers bad input with a 4x
       knowledgeId: ((await knowledge.json()) as { item: { id: string } }).item.id,
     }
   })
-  afterAll(async () => app.shutdown())
+  afterAll(async () => {
+    await app.shutdown()
+    stripe.server.close()
+  })
 
   it('walks every operation, the signed webhooks and the SSE streams included', () => {
     const listed = ops.map((o) => `${o.method} ${o.path}`)

@@ -17,6 +17,8 @@ const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'leads:read': 'Read leads',
   'audit:read': 'Read the audit log',
   'enrichment:write': 'Enrich leads (data enrichment)',
+  'billing:read': 'See the plan, subscription and invoices',
+  'billing:write': 'Open Checkout and the billing portal',
 }
 
 const STATUS_LABELS: Record<ApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' }

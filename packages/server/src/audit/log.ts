@@ -21,6 +21,8 @@ export type AuditAction =
   | 'conversation.replied'
   | 'admin.created'
   | 'job.retried'
+  | 'billing.subscription_updated'
+  | 'billing.tier_changed'
 
 export interface AuditEntry {
   licenseId: string | null

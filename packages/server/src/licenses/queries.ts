@@ -8,7 +8,7 @@ import type { Product } from '../platform/products.js'
 import { generateLicenseKey } from './license-key.js'
 
 export interface IssueLicenseInput {
-  source: 'squarespace' | 'n8n' | 'cli' | 'demo'
+  source: 'squarespace' | 'n8n' | 'cli' | 'demo' | 'stripe'
   orderId: string | null
   email: string
   products: Product[]

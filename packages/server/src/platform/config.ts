@@ -47,6 +47,14 @@ const envSchema = z.object({
   SQUARESPACE_API_KEY: z.string().optional(),
   SQUARESPACE_PRODUCT_MAP: z.string().optional(),
   N8N_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  STRIPE_SECRET_KEY: z.string().min(8, 'must be a Stripe secret key (sk_live_… or sk_test_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(8, 'must be the endpoint signing secret (whsec_…)').optional(),
+  STRIPE_PRICE_PROFESSIONAL: z.string().optional(),
+  STRIPE_PRICE_BUSINESS: z.string().optional(),
+  STRIPE_PRICE_ENTERPRISE: z.string().optional(),
+  STRIPE_API_URL: z.url().default('https://api.stripe.com'),
+  STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  BILLING_GRACE_DAYS: z.coerce.number().min(0).max(90).default(7),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -95,6 +103,8 @@ export interface Config {
   encryptionKeys: Buffer[]
   squarespace: { webhookSecret: Buffer | undefined; apiUrl: string; apiKey: string | undefined; productMap: ProductMap }
   n8nSecret: string | undefined
+  /** Stripe billing; null when STRIPE_SECRET_KEY is unset (billing off: its routes answer 503 not_configured). */
+  stripe: StripeConfig | null
   bodyLimitBytes: number
   instanceCount: number
   sessionTtlMs: number
@@ -121,6 +131,20 @@ export interface Config {
   shutdownGraceMs: number
   /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
   jobs: { concurrency: number; leaseMs: number; retryBaseMs: number; retryMaxMs: number }
+}
+
+export interface StripeConfig {
+  secretKey: string
+  webhookSecret: string | undefined
+  /** Price id → tier: the paid plans a subscription can be on. */
+  prices: Partial<Record<Exclude<Tier, 'starter'>, string>>
+  /** stripe-node's host, port and protocol, from STRIPE_API_URL (a local fake in tests). */
+  host: string
+  port: number
+  protocol: 'http' | 'https'
+  maxNetworkRetries: number
+  /** How long a past_due subscription keeps its tier before it drops to starter. */
+  graceMs: number
 }
 
 export class ConfigError extends Error {
@@ -180,6 +204,26 @@ function parseAllowHosts(raw: string | undefined, problems: string[]): string[] 
   return out
 }
 
+function stripeConfig(e: z.infer<typeof envSchema>): StripeConfig | null {
+  if (!e.STRIPE_SECRET_KEY) return null
+  const url = new URL(e.STRIPE_API_URL)
+  const protocol = url.protocol === 'http:' ? 'http' : 'https'
+  const prices: StripeConfig['prices'] = {}
+  if (e.STRIPE_PRICE_PROFESSIONAL) prices.professional = e.STRIPE_PRICE_PROFESSIONAL
+  if (e.STRIPE_PRICE_BUSINESS) prices.business = e.STRIPE_PRICE_BUSINESS
+  if (e.STRIPE_PRICE_ENTERPRISE) prices.enterprise = e.STRIPE_PRICE_ENTERPRISE
+  return {
+    secretKey: e.STRIPE_SECRET_KEY,
+    webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    prices,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443,
+    protocol,
+    maxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES,
+    graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
+  }
+}
+
 /** Development secrets are generated once and kept in DATA_DIR so restarts keep sessions and keys valid. */
 function devSecrets(dataDir: string): { jwt: string; pepper: string; enc: string } {
   const file = join(dataDir, 'dev-secrets.json')
@@ -235,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       productMap,
     },
     n8nSecret: e.N8N_WEBHOOK_SECRET,
+    stripe: stripeConfig(e),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     instanceCount: e.INSTANCE_COUNT,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

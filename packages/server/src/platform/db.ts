@@ -226,6 +226,51 @@ export interface EventsTable {
   dispatched_at: NullableTimestamp
 }
 
+export interface BillingAccountsTable {
+  license_id: string
+  stripe_customer_id: string
+  stripe_subscription_id: string | null
+  status: string | null
+  price_id: string | null
+  plan: string | null
+  /** Minor units per interval (bigint: read back as a string). */
+  amount: ColumnType<string | null, number | null | undefined, number | null>
+  currency: string | null
+  interval: string | null
+  interval_count: number | null
+  current_period_end: NullableTimestamp
+  cancel_at_period_end: Generated<boolean>
+  grace_ends_at: NullableTimestamp
+  trial_start: NullableTimestamp
+  first_paid_at: NullableTimestamp
+  started_at: NullableTimestamp
+  canceled_at: NullableTimestamp
+  refunded_at: NullableTimestamp
+  synced_at: NullableTimestamp
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface StripeEventsTable {
+  id: string
+  type: string
+  license_id: string | null
+  outcome: string
+  via: 'webhook' | 'reconciliation'
+  stripe_created_at: Timestamp
+  received_at: Generated<Date>
+}
+
+export interface BillingReconciliationsTable {
+  id: Generated<string>
+  started_at: Timestamp
+  finished_at: NullableTimestamp
+  checked: Generated<number>
+  missed_events: Generated<number>
+  repairs: Json<unknown[]>
+  error: string | null
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -243,6 +288,9 @@ export interface Database {
   api_keys: ApiKeysTable
   jobs: JobsTable
   events: EventsTable
+  billing_accounts: BillingAccountsTable
+  stripe_events: StripeEventsTable
+  billing_reconciliations: BillingReconciliationsTable
 }
 
 export type Db = Kysely<Database>
@@ -253,6 +301,7 @@ export type MessageRow = Selectable<MessagesTable>
 export type ConversationRow = Selectable<ConversationsTable>
 export type JobRow = Selectable<JobsTable>
 export type EventRow = Selectable<EventsTable>
+export type BillingAccount = Selectable<BillingAccountsTable>
 
 /** The database plus a way to hear NOTIFY, which Kysely does not offer: the job workers wake on it. */
 class ListeningDb extends Kysely<Database> {

@@ -24,11 +24,38 @@ export const eventSchemas = {
   'license.updated': z.object({
     licenseId: z.uuid(),
     /** What changed: the status (other than to suspended, which is license.suspended) or the first registration. */
-    changes: z.array(z.enum(['status', 'claimed'])).min(1),
+    changes: z.array(z.enum(['status', 'claimed', 'tier'])).min(1),
     status: licenseStatus,
     claimed: z.boolean(),
+    /** The tier after the change (present when `changes` includes tier). */
+    tier: tier.optional(),
+    previousTier: tier.optional(),
   }),
   'license.suspended': z.object({ licenseId: z.uuid(), previousStatus: licenseStatus }),
+  /** The license's Stripe subscription as Stripe now says it is, and the tier it grants. */
+  'subscription.updated': z.object({
+    licenseId: z.uuid(),
+    subscriptionId: z.string().nullable(),
+    status: z.string().nullable(),
+    tier,
+    previousTier: tier,
+    cancelAtPeriodEnd: z.boolean(),
+    currentPeriodEnd: z.iso.datetime({ offset: true }).nullable(),
+    /** past_due: when the tier drops to starter unless the payment succeeds first. */
+    graceEndsAt: z.iso.datetime({ offset: true }).nullable(),
+    reason: z.string(),
+  }),
+  /** A renewal payment failed (dunning: the owner is told to update the card before the grace ends). */
+  'billing.payment_failed': z.object({
+    licenseId: z.uuid(),
+    email: z.string(),
+    invoiceId: z.string(),
+    amountDue: z.number().int(),
+    currency: z.string(),
+    attempt: z.number().int(),
+    hostedInvoiceUrl: z.string().nullable(),
+    graceEndsAt: z.iso.datetime({ offset: true }).nullable(),
+  }),
   'conversation.created': z.object({
     conversationId: z.uuid(),
     product: z.enum(PRODUCTS),

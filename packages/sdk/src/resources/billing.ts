@@ -1,0 +1,50 @@
+// /api/billing: the license's plan and Stripe subscription, and the Checkout and Customer Portal links that change it.
+// The plan itself changes when Stripe confirms (its webhook), never on the redirect back.
+import type { RequestOptions, Transport } from '../core.js'
+import type { Billing as BillingInfo, BillingReconciliation, BillingRedirect, PaidTier, PlatformFigures } from '../types.js'
+
+export class Billing {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** Plan, subscription status, period end, cancel-at-period-end, grace end and recent invoices. Needs `billing:read`. */
+  get(options?: RequestOptions): Promise<BillingInfo> {
+    return this.#t.request({ method: 'GET', path: '/api/billing', options })
+  }
+
+  /** A Stripe Checkout URL for a paid plan (send the buyer there). Needs `billing:write`. */
+  checkout(params: { tier: PaidTier }, options?: RequestOptions): Promise<BillingRedirect> {
+    return this.#t.request({ method: 'POST', path: '/api/billing/checkout', body: params, options })
+  }
+
+  /** A Stripe Customer Portal URL: card, plan change, cancellation, invoices. Needs `billing:write`. */
+  portal(options?: RequestOptions): Promise<BillingRedirect> {
+    return this.#t.request({ method: 'POST', path: '/api/billing/portal', options })
+  }
+}
+
+/** Operators only (admin role): platform figures and the nightly Stripe reconciliation. */
+export class Figures {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** Active licenses, MRR and ARR per currency, new and churned per month (last 12), trial-to-paid. */
+  get(options?: RequestOptions): Promise<PlatformFigures> {
+    return this.#t.request({ method: 'GET', path: '/api/admin/figures', options })
+  }
+
+  /** Reconciliation runs with Stripe and what each repaired, newest first. */
+  async reconciliations(params: { limit?: number } = {}, options?: RequestOptions): Promise<BillingReconciliation[]> {
+    const res = await this.#t.request<{ reconciliations: BillingReconciliation[] }>({
+      method: 'GET',
+      path: '/api/admin/billing/reconciliations',
+      query: { limit: params.limit },
+      options,
+    })
+    return res.reconciliations
+  }
+}
