@@ -21,6 +21,15 @@ export type AuditAction =
   | 'conversation.replied'
   | 'admin.created'
   | 'job.retried'
+  | 'team.invitation_created'
+  | 'team.invitation_revoked'
+  | 'team.invitation_accepted'
+  | 'team.role_changed'
+  | 'team.member_removed'
+  | 'account.password_changed'
+  | 'account.session_revoked'
+  | 'account.other_sessions_revoked'
+  | 'license.updated'
 
 export interface AuditEntry {
   licenseId: string | null

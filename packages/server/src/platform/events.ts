@@ -24,9 +24,12 @@ export const eventSchemas = {
   'license.updated': z.object({
     licenseId: z.uuid(),
     /** What changed: the status (other than to suspended, which is license.suspended) or the first registration. */
-    changes: z.array(z.enum(['status', 'claimed'])).min(1),
+    changes: z.array(z.enum(['status', 'claimed', 'tier', 'products'])).min(1),
     status: licenseStatus,
     claimed: z.boolean(),
+    /** Set when the tier or the products changed: the values after the change. */
+    tier: tier.optional(),
+    products: z.array(z.enum(PRODUCTS)).optional(),
   }),
   'license.suspended': z.object({ licenseId: z.uuid(), previousStatus: licenseStatus }),
   'conversation.created': z.object({
@@ -48,6 +51,15 @@ export const eventSchemas = {
     }),
   }),
   'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
+  /** An owner or admin invited someone; acceptUrl carries the one-time token (the mail consumer sends it). */
+  'team.invitation.created': z.object({
+    invitationId: z.uuid(),
+    licenseId: z.uuid(),
+    email: z.string(),
+    role: z.enum(['admin', 'member']),
+    expiresAt: z.iso.datetime({ offset: true }),
+    acceptUrl: z.string(),
+  }),
 }
 
 export type EventType = keyof typeof eventSchemas

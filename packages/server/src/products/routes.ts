@@ -10,6 +10,7 @@ import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { isProduct, isPublishable, PRODUCTS, type Product } from '../platform/products.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
+import { requireRole } from '../team/roles.js'
 import { getSettings, saveSettings, settingsPatchSchema } from './settings.js'
 
 const origin = z
@@ -27,6 +28,11 @@ export const embedCode = (publicUrl: string, key: string): string => `<script sr
 export function productRoutes(deps: Deps, keys: KeyResolver) {
   const app = createRouter()
   // Authentication and the license rate limit are mounted once for /api/products/* in app.ts.
+  // Issuing, rotating and revoking keys and changing where they work is for the owner and admins, not members.
+  app.on(['POST', 'PUT'], ['/api/products/keys/*', '/api/products/:product/configure'], async function keyManagers(c, next) {
+    requireRole(c.get('principal'), 'admin')
+    await next()
+  })
 
   function assertPurchased(products: string[], product: string): asserts product is Product {
     if (!isProduct(product) || !products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)
