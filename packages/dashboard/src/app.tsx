@@ -3,14 +3,18 @@ import { AuthenticationError, type MeResponse } from '@intelagent/sdk'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
+import { AccountPage } from './pages/account.js'
 import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
 import { BillingPage } from './pages/billing.js'
 import { ConversationsPage } from './pages/conversations.js'
 import { EnrichmentPage } from './pages/enrichment.js'
 import { FiguresPage } from './pages/figures.js'
+import { AcceptInvitePage } from './pages/invite.js'
 import { LeadsPage } from './pages/leads.js'
+import { LicensesPage } from './pages/licenses.js'
 import { ProductsPage } from './pages/products.js'
+import { TeamPage } from './pages/team.js'
 import { navigate, useRoute } from './router.js'
 
 export type Me = MeResponse['user']
@@ -39,6 +43,8 @@ export function App() {
       </main>
     )
   }
+  // An invitation link works signed in or not: accepting signs in as the invited account.
+  if (location.pathname.replace(/\/+$/, '') === '/dashboard/invite') return <AcceptInvitePage onJoined={refresh} />
   if (me === undefined) return <p class="center muted">Loading…</p>
   if (me === null) return <AuthScreen onSignedIn={refresh} />
   return <Shell me={me} onSignedOut={() => setMe(null)} />
@@ -136,8 +142,26 @@ const NAV = [
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
   { to: '/billing', label: 'Billing' },
-  { to: '/figures', label: 'Figures' },
+  { to: '/team', label: 'Team' },
+  { to: '/account', label: 'Account' },
 ] as const
+
+/** Operators have no license of their own: their console is the license list. */
+const OPERATOR_NAV = [
+  { to: '/', label: 'Licenses' },
+  { to: '/figures', label: 'Figures' },
+  { to: '/account', label: 'Account' },
+] as const
+
+function navFor(me: Me) {
+  if (me.role === 'admin') return OPERATOR_NAV
+  return NAV.filter(
+    (n) =>
+      (n.to !== '/enrichment' || me.products.includes('data-enrichment')) &&
+      (n.to !== '/api-keys' || me.teamRole !== 'member') &&
+      (n.to !== '/billing' || me.teamRole !== 'member'),
+  )
+}
 
 function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   const path = useRoute()
@@ -172,14 +196,18 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
     }
   }
 
-  let page = <ProductsPage me={me} />
-  if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
+  let page = me.role === 'admin' ? <LicensesPage /> : <ProductsPage me={me} />
+  if (section === '/account') page = <AccountPage onSignedOut={onSignedOut} />
+  else if (me.role === 'admin') {
+    if (section === '/figures') page = <FiguresPage />
+    else if (section !== '/') page = <NotFound />
+  } else if (section === '/team') page = <TeamPage me={me} />
+  else if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
   else if (section === '/leads') page = <LeadsPage me={me} />
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
-  else if (section === '/api-keys') page = <ApiKeysPage />
-  else if (section === '/billing') page = <BillingPage />
-  else if (section === '/figures' && me.role === 'admin') page = <FiguresPage />
+  else if (section === '/api-keys') page = me.teamRole === 'member' ? <NotFound /> : <ApiKeysPage />
+  else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage />
   else if (section !== '/') page = <NotFound />
 
   return (
@@ -191,18 +219,21 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
         <span class="brand">Intelagent</span>
         <nav aria-label="Main">
           <ul>
-            {NAV.filter((n) => shown(n.to)).map((n) => (
-              <li key={n.to}>
-                <Link to={n.to} current={section === n.to}>
-                  {n.label}
-                </Link>
-              </li>
-            ))}
+            {navFor(me)
+              .filter((n) => shown(n.to))
+              .map((n) => (
+                <li key={n.to}>
+                  <Link to={n.to} current={section === n.to}>
+                    {n.label}
+                  </Link>
+                </li>
+              ))}
           </ul>
         </nav>
         <span class="who">
           <span class="muted">{me.email}</span>
           {me.tier && <span class="badge">{me.tier}</span>}
+          {me.teamRole && me.teamRole !== 'owner' && <span class="badge">{me.teamRole}</span>}
           <button type="button" class="button-secondary" onClick={logout} disabled={busy}>
             Log out
           </button>

@@ -1,6 +1,7 @@
 // The Intelagent client: one transport shared by every resource.
 import { type ClientOptions, Transport } from './core.js'
-import { Audit, Jobs, Licenses } from './resources/admin.js'
+import { Account } from './resources/account.js'
+import { Admin, Audit, Jobs, Licenses } from './resources/admin.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Billing, Figures } from './resources/billing.js'
@@ -8,6 +9,7 @@ import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
+import { Team } from './resources/team.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
 
@@ -36,6 +38,12 @@ export class Intelagent {
   readonly jobs: Jobs
   /** Operators only: platform figures (MRR, ARR, churn) and the Stripe reconciliation log. */
   readonly figures: Figures
+  /** The license's team: members, roles and invitations. */
+  readonly team: Team
+  /** The signed-in person's password and sessions. */
+  readonly account: Account
+  /** Operators only: the license console (`admin.licenses.search/get/update/suspend/reactivate`). */
+  readonly admin: Admin
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
@@ -61,6 +69,9 @@ export class Intelagent {
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
     this.figures = new Figures(t)
+    this.team = new Team(t)
+    this.account = new Account(t)
+    this.admin = new Admin(t)
     this.widget = new Widget(t)
   }
 

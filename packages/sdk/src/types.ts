@@ -17,6 +17,8 @@ export interface User {
   id: string
   email: string
   role: Role
+  /** The role in the license's team; null for operators. */
+  teamRole: TeamRole | null
   licenseKey: string | null
   products: Product[]
   tier: Tier | null
@@ -305,6 +307,33 @@ export interface License {
   createdAt: string
 }
 
+/** A license as the operator console finds it (`admin.licenses.search`). */
+export type AdminLicense = License
+
+export interface LicenseSearchParams {
+  /** A license key or its start, an email (buyer or member) or part of one, or an order id. */
+  q?: string
+  status?: LicenseStatus
+  tier?: Tier
+  /** Page size, 1–200 (default 50). */
+  limit?: number
+  cursor?: string
+}
+
+export interface AdminLicenseDetail {
+  license: AdminLicense
+  keys: { byProduct: Partial<Record<Product, number>>; apiKeys: number }
+  seats: { used: number; limit: number }
+  members: (Omit<TeamMember, 'role'> & { role: TeamRole })[]
+  invitations: { id: string; email: string; role: Exclude<TeamRole, 'owner'>; expiresAt: string }[]
+  audit: { id: string; actor: string | null; action: string; target: string | null; meta: Record<string, unknown>; createdAt: string }[]
+}
+
+export interface UpdateLicenseParams {
+  tier?: Tier
+  products?: Product[]
+}
+
 export type JobStatus = 'queued' | 'running' | 'done' | 'dead'
 
 /** A durable job as operators see it (never its payload). */
@@ -494,4 +523,75 @@ export interface BillingReconciliation {
   missedEvents: number
   repairs: Record<string, unknown>[]
   error: string | null
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Teams and account settings
+
+/** owner (one per license, the person who registered it) > admin > member; members cannot manage keys or billing. */
+export type TeamRole = 'owner' | 'admin' | 'member'
+
+export interface TeamMember {
+  id: string
+  email: string
+  name: string | null
+  role: TeamRole
+  joinedAt: string
+  lastSeenAt: string | null
+}
+
+export interface TeamInvitation {
+  id: string
+  email: string
+  role: Exclude<TeamRole, 'owner'>
+  /** The inviter's email. */
+  invitedBy: string | null
+  createdAt: string
+  expiresAt: string
+}
+
+export interface CreatedTeamInvitation extends TeamInvitation {
+  /** The one-time link for the invitee (valid 7 days); returned only by `team.invite`. */
+  acceptUrl: string
+}
+
+export interface Team {
+  /** Members plus pending invitations, and the plan's seats. */
+  seats: { used: number; limit: number }
+  members: TeamMember[]
+  invitations: TeamInvitation[]
+}
+
+export interface InviteParams {
+  email: string
+  /** Default `member`; only the owner may invite an admin. */
+  role?: Exclude<TeamRole, 'owner'>
+}
+
+export interface AcceptInvitationParams {
+  /** The `token` of the accept link. */
+  token: string
+  /** The new account's password, or the existing account's own password when it has no team. */
+  password: string
+  name?: string
+}
+
+export interface AccountSession {
+  id: string
+  /** The session making the request. */
+  current: boolean
+  /** e.g. "Chrome 126 on Windows". */
+  device: string
+  userAgent: string | null
+  ip: string | null
+  createdAt: string
+  /** Last request, to within ten minutes. */
+  lastSeenAt: string | null
+  expiresAt: string
+}
+
+export interface ChangePasswordParams {
+  currentPassword: string
+  /** At least 10 characters. */
+  newPassword: string
 }

@@ -1,6 +1,7 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
 import { secureHeaders } from 'hono/secure-headers'
+import { accountRoutes } from './account/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
@@ -13,6 +14,7 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { operatorRoutes } from './operator/routes.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
@@ -26,6 +28,7 @@ import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
+import { teamRoutes } from './team/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
 import { SQUARESPACE_ORDER_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
@@ -126,6 +129,12 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/billing',
     '/api/billing/checkout',
     '/api/billing/portal',
+    '/api/team',
+    '/api/team/members/*',
+    '/api/team/invitations',
+    // Not '/api/team/invitations/*': accepting an invitation (…/accept) is public.
+    '/api/team/invitations/:id{[0-9a-fA-F-]{36}}',
+    '/api/account/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
     app.on('POST', prefix, idempotency(deps))
@@ -137,11 +146,14 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', productRoutes(deps, keys))
   app.route('/', auditRoutes(deps))
   app.route('/', apiKeyRoutes(deps, keys))
+  app.route('/', operatorRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', jobAdminRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', enrichmentRoutes(deps))
+  app.route('/', teamRoutes(deps))
+  app.route('/', accountRoutes(deps))
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))

@@ -11,17 +11,20 @@ const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 's
 
 export function ProductsPage({ me }: { me: Me }) {
   const keys = useLoad(async () => (await api.keys.list()).data, [])
+  // Members see their products but do not manage keys (team roles: the server refuses them too).
+  const manage = me.teamRole !== 'member'
   return (
     <>
       <h1>Products</h1>
+      {!manage && <p class="hint page-intro">You are a member of this team: the owner and admins set products up and manage their keys.</p>}
       {me.products.length === 0 && <p>This license has no products yet.</p>}
       <ErrorNote error={keys.error} />
       {keys.data &&
         me.products.map((p) =>
           isWidget(p) ? (
-            <WidgetProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} />
+            <WidgetProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} manage={manage} />
           ) : (
-            <SecretProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} />
+            <SecretProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} manage={manage} />
           ),
         )}
       {keys.loading && !keys.data && <p class="muted">Loading keys…</p>}
@@ -31,7 +34,7 @@ export function ProductsPage({ me }: { me: Me }) {
 
 const currentKey = (keys: ProductKey[]) => keys.find((k) => k.status === 'active' && k.expiresAt === null)
 
-function WidgetProductCard({ product, keys, onChanged }: { product: WidgetProduct; keys: ProductKey[]; onChanged: () => void }) {
+function WidgetProductCard({ product, keys, onChanged, manage }: { product: WidgetProduct; keys: ProductKey[]; onChanged: () => void; manage: boolean }) {
   const key = currentKey(keys)
   const retiring = keys.filter((k) => k.status === 'active' && k.expiresAt !== null)
   const { busy, error, run } = useAction()
@@ -55,9 +58,11 @@ function WidgetProductCard({ product, keys, onChanged }: { product: WidgetProduc
       {!key ? (
         <p>
           Not set up yet.{' '}
-          <button type="button" onClick={configure} disabled={busy}>
-            Set up the {label.toLowerCase()}
-          </button>
+          {manage && (
+            <button type="button" onClick={configure} disabled={busy}>
+              Set up the {label.toLowerCase()}
+            </button>
+          )}
         </p>
       ) : (
         <>
@@ -77,15 +82,17 @@ function WidgetProductCard({ product, keys, onChanged }: { product: WidgetProduc
             <code>{embedCode(location.origin, key.key ?? '')}</code>
           </pre>
           <CopyButton text={embedCode(location.origin, key.key ?? '')} label="Copy embed code" />
-          <div class="actions">
-            <button type="button" class="button-secondary" onClick={rotate} disabled={busy}>
-              Rotate key
-            </button>
-            <button type="button" class="button-danger" onClick={() => revoke(key)} disabled={busy}>
-              Revoke key
-            </button>
-          </div>
-          {retiring.length > 0 && (
+          {manage && (
+            <div class="actions">
+              <button type="button" class="button-secondary" onClick={rotate} disabled={busy}>
+                Rotate key
+              </button>
+              <button type="button" class="button-danger" onClick={() => revoke(key)} disabled={busy}>
+                Revoke key
+              </button>
+            </div>
+          )}
+          {manage && retiring.length > 0 && (
             <ul class="plain">
               {retiring.map((k) => (
                 <li key={k.id}>
@@ -97,7 +104,7 @@ function WidgetProductCard({ product, keys, onChanged }: { product: WidgetProduc
               ))}
             </ul>
           )}
-          <OriginsForm productKey={key} onSaved={onChanged} />
+          {manage && <OriginsForm productKey={key} onSaved={onChanged} />}
           <SettingsForm product={product} />
           <KnowledgePanel product={product} />
         </>
@@ -490,7 +497,7 @@ function KnowledgePanel({ product }: { product: WidgetProduct }) {
   )
 }
 
-function SecretProductCard({ product, keys, onChanged }: { product: Product; keys: ProductKey[]; onChanged: () => void }) {
+function SecretProductCard({ product, keys, onChanged, manage }: { product: Product; keys: ProductKey[]; onChanged: () => void; manage: boolean }) {
   const [secret, setSecret] = useState<string | null>(null)
   const { busy, error, run } = useAction()
   const label = PRODUCT_LABELS[product]
@@ -527,18 +534,22 @@ function SecretProductCard({ product, keys, onChanged }: { product: Product; key
             <li key={k.id}>
               <code>{k.start}…</code> created {formatWhen(k.createdAt)}, last used {k.lastUsedAt ? formatWhen(k.lastUsedAt) : 'never'}
               {k.expiresAt ? `, expires ${formatWhen(k.expiresAt)}` : ''}.{' '}
-              <button type="button" class="link" onClick={() => revoke(k)} disabled={busy}>
-                Revoke
-              </button>
+              {manage && (
+                <button type="button" class="link" onClick={() => revoke(k)} disabled={busy}>
+                  Revoke
+                </button>
+              )}
             </li>
           ))}
         </ul>
       ) : (
         <p class="muted">No active keys.</p>
       )}
-      <button type="button" onClick={create} disabled={busy}>
-        Create a key
-      </button>
+      {manage && (
+        <button type="button" onClick={create} disabled={busy}>
+          Create a key
+        </button>
+      )}
     </section>
   )
 }

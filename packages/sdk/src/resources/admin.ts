@@ -1,7 +1,17 @@
 // The audit trail of the caller's license, and the operators' license and job administration.
 import type { RequestOptions, Transport } from '../core.js'
 import { PagePromise } from '../pagination.js'
-import type { AuditEntry, Job, JobStatus, License, LicenseStatus } from '../types.js'
+import type {
+  AdminLicense,
+  AdminLicenseDetail,
+  AuditEntry,
+  Job,
+  JobStatus,
+  License,
+  LicenseSearchParams,
+  LicenseStatus,
+  UpdateLicenseParams,
+} from '../types.js'
 
 export class Audit {
   readonly #t: Transport
@@ -69,5 +79,58 @@ export class Jobs {
   async retry(id: string, options?: RequestOptions): Promise<Job> {
     const res = await this.#t.request<{ job: Job }>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
     return res.job
+  }
+}
+
+/** Operators only: the license console (search, detail, plan changes, suspend and reactivate). */
+export class AdminLicenses extends Licenses {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    super(t)
+    this.#t = t
+  }
+
+  /** By key, email (buyer or member) or order id, and status and tier; newest first. Await one page or `for await` them all. */
+  search(params: LicenseSearchParams = {}, options?: RequestOptions): PagePromise<AdminLicense> {
+    const load = async (cursor: string | undefined) => {
+      const res = await this.#t.request<{ licenses: AdminLicense[]; nextCursor: string | null }>({
+        method: 'GET',
+        path: '/api/admin/licenses/search',
+        query: { q: params.q, status: params.status, tier: params.tier, limit: params.limit, cursor },
+        options,
+      })
+      return { data: res.licenses, nextCursor: res.nextCursor }
+    }
+    return new PagePromise(load, params.cursor)
+  }
+
+  /** Products, key counts, members, invitations, seats and the recent audit trail. */
+  get(id: string, options?: RequestOptions): Promise<AdminLicenseDetail> {
+    return this.#t.request({ method: 'GET', path: `/api/admin/licenses/${encodeURIComponent(id)}`, options })
+  }
+
+  /** Changes the tier and/or products; keys and sessions pick it up at once. */
+  async update(id: string, params: UpdateLicenseParams, options?: RequestOptions): Promise<AdminLicense> {
+    const body: UpdateLicenseParams = {}
+    if (params.tier !== undefined) body.tier = params.tier
+    if (params.products !== undefined) body.products = params.products
+    const res = await this.#t.request<{ license: AdminLicense }>({ method: 'PATCH', path: `/api/admin/licenses/${encodeURIComponent(id)}`, body, options })
+    return res.license
+  }
+
+  suspend(id: string, options?: RequestOptions): Promise<License> {
+    return this.setStatus(id, 'suspended', options)
+  }
+
+  reactivate(id: string, options?: RequestOptions): Promise<License> {
+    return this.setStatus(id, 'active', options)
+  }
+}
+
+/** Operators only: the operator console's API. */
+export class Admin {
+  readonly licenses: AdminLicenses
+  constructor(t: Transport) {
+    this.licenses = new AdminLicenses(t)
   }
 }

@@ -23,6 +23,15 @@ export type AuditAction =
   | 'job.retried'
   | 'billing.subscription_updated'
   | 'billing.tier_changed'
+  | 'team.invitation_created'
+  | 'team.invitation_revoked'
+  | 'team.invitation_accepted'
+  | 'team.role_changed'
+  | 'team.member_removed'
+  | 'account.password_changed'
+  | 'account.session_revoked'
+  | 'account.other_sessions_revoked'
+  | 'license.updated'
 
 export interface AuditEntry {
   licenseId: string | null

@@ -31,6 +31,7 @@ export function publicUser(user: User, license: License | undefined) {
     id: user.id,
     email: user.email,
     role: user.role,
+    teamRole: user.team_role,
     licenseKey: license?.key ?? null,
     products: license?.products ?? [],
     tier: license?.tier ?? null,
@@ -89,7 +90,7 @@ export function authRoutes(deps: Deps) {
           if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('license_already_claimed', 'This license already has an account; log in instead')
           const u = await trx
             .insertInto('users')
-            .values({ license_id: license.id, email: body.email.trim(), password_hash: passwordHash, role: 'customer' })
+            .values({ license_id: license.id, email: body.email.trim(), password_hash: passwordHash, role: 'customer', team_role: 'owner' })
             .returningAll()
             .executeTakeFirstOrThrow()
           await audit(trx, { licenseId: license.id, actor: u.email, action: 'account.registered', target: u.id, ip })
@@ -133,6 +134,8 @@ export function authRoutes(deps: Deps) {
         throw new AppError('invalid_credentials', 'Email or password is wrong')
       }
       await attempt.succeeded()
+      // A customer removed from their team keeps the account (an invitation can bring it back) but nothing to open.
+      if (user.role === 'customer' && !user.license_id) throw new AppError('not_a_member', 'This account is no longer part of a team; ask for a new invitation')
       const license = user.license_id ? await findLicenseById(deps.db, user.license_id) : undefined
       if (license && license.status !== 'active') throw new AppError('license_inactive', `This license is ${license.status}`)
       await audit(deps.db, { licenseId: user.license_id, actor: user.email, action: 'auth.login', target: user.id, ip })
@@ -153,7 +156,15 @@ export function sessionRoutes(deps: Deps) {
       const p = c.get('principal')
       return c.json(
         {
-          user: { id: p.userId, email: p.email, role: p.role, licenseKey: p.licenseKey, products: p.products, tier: p.licenseId ? p.tier : null },
+          user: {
+            id: p.userId,
+            email: p.email,
+            role: p.role,
+            teamRole: p.teamRole ?? null,
+            licenseKey: p.licenseKey,
+            products: p.products,
+            tier: p.licenseId ? p.tier : null,
+          },
           via: p.kind,
         },
         200,

@@ -74,6 +74,7 @@ function principalFor(user: User, license: License | undefined, sid: string): Pr
     userId: user.id,
     sessionId: sid,
     role: user.role,
+    teamRole: user.team_role,
     email: user.email,
     licenseId: license?.id ?? null,
     licenseKey: license?.key ?? null,
@@ -97,8 +98,9 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
   const cached = await deps.cache.get(key)
   if (cached) {
     const s = JSON.parse(cached) as CachedSession
-    // An entry without a hash predates hashed sessions: ignore it and let Postgres decide.
-    if (typeof s.secretHash === 'string') {
+    // An entry without a hash predates hashed sessions, one without a team role predates teams: ignore it and let
+    // Postgres decide.
+    if (typeof s.secretHash === 'string' && s.principal.teamRole !== undefined) {
       if (!secretMatches(secret, s.secretHash)) throw wrongSecret()
       if (s.expiresAt > deps.clock.now()) return { ...s.principal, scopes: null }
     }
@@ -114,6 +116,7 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
       'users.id as user_id',
       'users.email',
       'users.role',
+      'users.team_role',
       'licenses.id as license_id',
       'licenses.key as license_key',
       'licenses.tier',
@@ -133,6 +136,7 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     userId: row.user_id,
     sessionId: sid,
     role: row.role,
+    teamRole: row.team_role,
     email: row.email,
     licenseId: row.license_id,
     licenseKey: row.license_key,
@@ -142,6 +146,12 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
   }
   const expiresAt = row.expires_at.getTime()
   const secretHash = row.secret_hash as string
+  // Read from Postgres at most once per cache lifetime, so "last seen" is right to within CACHE_TTL_MS.
+  await deps.db
+    .updateTable('sessions')
+    .set({ last_seen_at: new Date(deps.clock.now()) })
+    .where('id', '=', sid)
+    .execute()
   await deps.cache.set(key, JSON.stringify({ principal, expiresAt, secretHash } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
   return principal
 }
@@ -170,4 +180,25 @@ export async function dropCachedSessions(deps: Deps, licenseKey: string | null, 
     await new Promise((r) => setTimeout(r, SESSION_REDROP_MS))
     await deps.cache.del(...keys)
   })
+}
+
+/**
+ * Ends every live session of a user (but `keep`, the caller's own, when given) on every instance at once: the rows
+ * are revoked, the cached copies dropped and the event streams opened with them closed. Returns the ids ended.
+ */
+export async function revokeUserSessions(deps: Deps, licenseKey: string | null, userId: string, keep?: string): Promise<string[]> {
+  let q = deps.db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date(deps.clock.now()) })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+  if (keep) q = q.where('id', '!=', keep)
+  const sids = (await q.returning('id').execute()).map((r) => r.id)
+  await dropCachedSessions(deps, licenseKey, sids)
+  await closeStreams(
+    deps.cache,
+    sids.map((sid) => streamTag.session(sid)),
+    'session_revoked',
+  )
+  return sids
 }

@@ -8,6 +8,7 @@ import type { ApiKeysTable } from '../platform/db.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
+import { requireRole } from '../team/roles.js'
 import { generateApiKey, keyLookup, keyStart } from './format.js'
 import type { KeyResolver } from './resolver.js'
 import { SCOPES } from './scopes.js'
@@ -31,6 +32,11 @@ function publicApiKey(k: Selectable<ApiKeysTable>, nowMs: number) {
 
 export function apiKeyRoutes(deps: Deps, keys: KeyResolver) {
   const app = createRouter()
+  // API keys are key management: the owner and admins only, not members.
+  app.use('/api/api-keys/*', async function keyManagers(c, next) {
+    requireRole(c.get('principal'), 'admin')
+    await next()
+  })
 
   app.openapi(
     createRoute({

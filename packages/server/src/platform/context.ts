@@ -32,6 +32,8 @@ export interface Principal {
   userId: string | null
   sessionId: string | null
   role: 'customer' | 'admin'
+  /** A session's role in its license's team (team/roles.ts); null for operators and keys (keys act by scope). */
+  teamRole?: 'owner' | 'admin' | 'member' | null
   email: string | null
   licenseId: string | null
   licenseKey: string | null

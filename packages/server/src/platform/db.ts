@@ -43,7 +43,27 @@ export interface UsersTable {
   email: string
   password_hash: string
   role: 'customer' | 'admin'
+  /** The user's role in their license's team; null for operators and for customers removed from their team. */
+  team_role: ColumnType<TeamRole | null, TeamRole | null | undefined, TeamRole | null>
+  name: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Generated<Date>
+}
+
+export type TeamRole = 'owner' | 'admin' | 'member'
+
+export interface TeamInvitationsTable {
+  id: Generated<string>
+  license_id: string
+  email: string
+  role: 'admin' | 'member'
+  token_hash: string
+  /** The inviter's email (kept as text: the audit trail names people the same way). */
+  invited_by: string | null
+  created_at: Generated<Date>
+  expires_at: Timestamp
+  accepted_at: NullableTimestamp
+  accepted_user_id: string | null
+  revoked_at: NullableTimestamp
 }
 
 export interface SessionsTable {
@@ -57,6 +77,8 @@ export interface SessionsTable {
   created_at: Generated<Date>
   expires_at: Timestamp
   revoked_at: NullableTimestamp
+  /** Last request seen on the session (written when the session is read from Postgres, so to within minutes). */
+  last_seen_at: NullableTimestamp
 }
 
 export interface ProductKeysTable {
@@ -291,6 +313,7 @@ export interface Database {
   billing_accounts: BillingAccountsTable
   stripe_events: StripeEventsTable
   billing_reconciliations: BillingReconciliationsTable
+  team_invitations: TeamInvitationsTable
 }
 
 export type Db = Kysely<Database>

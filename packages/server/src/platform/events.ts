@@ -24,12 +24,13 @@ export const eventSchemas = {
   'license.updated': z.object({
     licenseId: z.uuid(),
     /** What changed: the status (other than to suspended, which is license.suspended) or the first registration. */
-    changes: z.array(z.enum(['status', 'claimed', 'tier'])).min(1),
+    changes: z.array(z.enum(['status', 'claimed', 'tier', 'products'])).min(1),
     status: licenseStatus,
     claimed: z.boolean(),
-    /** The tier after the change (present when `changes` includes tier). */
+    /** Set when the tier or the products changed: the values after the change. */
     tier: tier.optional(),
     previousTier: tier.optional(),
+    products: z.array(z.enum(PRODUCTS)).optional(),
   }),
   'license.suspended': z.object({ licenseId: z.uuid(), previousStatus: licenseStatus }),
   /** The license's Stripe subscription as Stripe now says it is, and the tier it grants. */
@@ -75,6 +76,15 @@ export const eventSchemas = {
     }),
   }),
   'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
+  /** An owner or admin invited someone; acceptUrl carries the one-time token (the mail consumer sends it). */
+  'team.invitation.created': z.object({
+    invitationId: z.uuid(),
+    licenseId: z.uuid(),
+    email: z.string(),
+    role: z.enum(['admin', 'member']),
+    expiresAt: z.iso.datetime({ offset: true }),
+    acceptUrl: z.string(),
+  }),
 }
 
 export type EventType = keyof typeof eventSchemas

@@ -10,8 +10,9 @@ import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret
 import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
 import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
-import * as conversationListIndex from './migrations/2026-11-30T15-00_conversation_list_index.js'
 import * as billing from './migrations/2026-11-30T12-00_billing.js'
+import * as teams from './migrations/2026-11-30T14-00_teams.js'
+import * as conversationListIndex from './migrations/2026-11-30T15-00_conversation_list_index.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T10-00_lead_enrichment': leadEnrichment,
   '2026-11-30T15-00_conversation_list_index': conversationListIndex,
   '2026-11-30T12-00_billing': billing,
+  '2026-11-30T14-00_teams': teams,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

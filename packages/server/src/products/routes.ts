@@ -13,6 +13,7 @@ import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/
 import { isProduct, isPublishable, type Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
+import { requireRole } from '../team/roles.js'
 import {
   ConfigureInputSchema,
   ConfigureResponseSchema,
@@ -125,6 +126,11 @@ export const embedCode = (publicUrl: string, key: string): string => `<script sr
 export function productRoutes(deps: Deps, keys: KeyResolver) {
   const app = createRouter()
   // Authentication and the license rate limit are mounted once for /api/products/* in app.ts.
+  // Issuing, rotating and revoking keys and changing where they work is for the owner and admins, not members.
+  app.on(['POST', 'PUT'], ['/api/products/keys/*', '/api/products/:product/configure'], async function keyManagers(c, next) {
+    requireRole(c.get('principal'), 'admin')
+    await next()
+  })
 
   function assertPurchased(products: string[], product: string): asserts product is Product {
     if (!isProduct(product) || !products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)

@@ -1,0 +1,293 @@
+// /api/admin/licenses search, detail and plan changes: the operator's license console. Suspend and reactivate stay
+// on POST /api/admin/licenses/{id}/status (licenses/admin.ts).
+import { z } from '@hono/zod-openapi'
+import { sql } from 'kysely'
+import { actorOf, audit, listAudit } from '../audit/log.js'
+import { dropCachedSessions } from '../auth/sessions.js'
+import type { KeyResolver } from '../keys/resolver.js'
+import { publicLicense } from '../licenses/queries.js'
+import { TIERS, type Tier } from '../platform/config.js'
+import type { Deps } from '../platform/context.js'
+import type { License } from '../platform/db.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { emit } from '../platform/events.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { PRODUCTS, type Product } from '../platform/products.js'
+import { access, declareRoute, json } from '../platform/route.js'
+import { listMembers, pendingInvitations } from '../team/queries.js'
+import { seatLimit } from '../team/roles.js'
+
+const TAG = 'admin'
+const STATUSES = ['active', 'suspended', 'revoked'] as const
+const PAGE = 50
+
+const LicenseSummary = z
+  .object({
+    id: z.uuid(),
+    key: z.string(),
+    email: z.string(),
+    products: z.array(z.string()),
+    tier: z.string(),
+    status: z.enum(STATUSES),
+    source: z.string(),
+    orderId: z.string().nullable(),
+    claimed: z.boolean(),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('AdminLicense')
+
+const summary = (l: License) => ({ id: l.id, ...publicLicense(l) })
+
+/** The cursor is the last row's id, opaque to clients: the next page continues after that row's (created_at, id). */
+const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString()
+  if (!z.uuid().safeParse(id).success) throw new AppError('validation_failed', 'cursor: not a cursor from a previous page')
+  return id
+}
+
+const search = declareRoute({
+  method: 'get',
+  path: '/api/admin/licenses/search',
+  operationId: 'searchLicenses',
+  summary: 'Find licenses by key, buyer or member email, or order id, optionally by status and tier; newest first, keyset paginated',
+  tag: TAG,
+  access: access.operator,
+  request: {
+    query: z.object({
+      q: z.string().trim().max(320).optional().openapi({ description: 'A license key (or its start), an email (or part of one), or an order id' }),
+      status: z.enum(STATUSES).optional(),
+      tier: z.enum(TIERS).optional(),
+      cursor: z.string().max(200).optional().openapi({ description: '`nextCursor` of the previous page' }),
+      limit: z.coerce.number().int().min(1).max(200).default(PAGE),
+    }),
+  },
+  responses: { 200: json(z.object({ licenses: z.array(LicenseSummary), nextCursor: z.string().nullable() }), 'One page of licenses') },
+})
+
+const detail = declareRoute({
+  method: 'get',
+  path: '/api/admin/licenses/{id}',
+  operationId: 'getLicense',
+  summary: 'One license: products, key counts, members and invitations, seats, and its recent audit trail',
+  tag: TAG,
+  access: access.operator,
+  errors: ['not_found'],
+  request: { params: z.object({ id: z.uuid() }) },
+  responses: {
+    200: json(
+      z
+        .object({
+          license: LicenseSummary,
+          keys: z.object({
+            byProduct: z.record(z.string(), z.number().int()).openapi({ description: 'Active product keys per product' }),
+            apiKeys: z.number().int().openapi({ description: 'Active API keys (intl_sk_)' }),
+          }),
+          seats: z.object({ used: z.number().int(), limit: z.number().int() }),
+          members: z.array(
+            z.object({
+              id: z.uuid(),
+              email: z.string(),
+              name: z.string().nullable(),
+              role: z.string(),
+              joinedAt: z.iso.datetime(),
+              lastSeenAt: z.iso.datetime().nullable(),
+            }),
+          ),
+          invitations: z.array(z.object({ id: z.uuid(), email: z.string(), role: z.string(), expiresAt: z.iso.datetime() })),
+          audit: z.array(
+            z.object({
+              id: z.string(),
+              actor: z.string().nullable(),
+              action: z.string(),
+              target: z.string().nullable(),
+              meta: z.record(z.string(), z.unknown()),
+              createdAt: z.iso.datetime(),
+            }),
+          ),
+        })
+        .openapi('AdminLicenseDetail'),
+      'The license',
+    ),
+  },
+})
+
+const update = declareRoute({
+  method: 'patch',
+  path: '/api/admin/licenses/{id}',
+  operationId: 'updateLicense',
+  summary: 'Change a license’s tier and/or products; keys and sessions pick the change up at once on every instance',
+  tag: TAG,
+  access: access.operator,
+  errors: ['not_found'],
+  request: {
+    params: z.object({ id: z.uuid() }),
+    body: jsonBody(
+      z
+        .strictObject({ tier: z.enum(TIERS).optional(), products: z.array(z.enum(PRODUCTS)).min(1).max(PRODUCTS.length).optional() })
+        .refine((b) => b.tier !== undefined || b.products !== undefined, 'give tier, products or both'),
+    ),
+  },
+  responses: { 200: json(z.object({ license: LicenseSummary }), 'The license after the change') },
+})
+
+export function operatorRoutes(deps: Deps, keys: KeyResolver) {
+  const app = createRouter()
+
+  app.openapi(search, async (c) => {
+    const { q, status, tier, cursor, limit } = c.req.valid('query')
+    let query = deps.db.selectFrom('licenses').selectAll()
+    if (status) query = query.where('status', '=', status)
+    if (tier) query = query.where('tier', '=', tier)
+    if (q) {
+      const like = `%${q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
+      const keyStart = `${q.toUpperCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
+      query = query.where((eb) =>
+        eb.or([
+          eb('key', 'like', keyStart),
+          eb('external_order_id', '=', q),
+          eb(eb.fn('lower', ['email']), 'like', like),
+          eb.exists(
+            eb
+              .selectFrom('users')
+              .select(sql`1`.as('one'))
+              .whereRef('users.license_id', '=', 'licenses.id')
+              .where((u) => u(u.fn('lower', ['users.email']), 'like', like)),
+          ),
+        ]),
+      )
+    }
+    if (cursor) {
+      const after = decodeCursor(cursor)
+      // Row comparison on (created_at, id) read from the row itself: no timestamp round-trips through JavaScript.
+      query = query.where(({ eb, refTuple, selectFrom }) =>
+        eb(
+          refTuple('created_at', 'id'),
+          '<',
+          selectFrom('licenses as c').select(['c.created_at', 'c.id']).where('c.id', '=', after).$asTuple('created_at', 'id'),
+        ),
+      )
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute()
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return c.json({ licenses: page.map(summary), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }, 200)
+  })
+
+  app.openapi(detail, async (c) => {
+    const { id } = c.req.valid('param')
+    const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!license) throw notFound('License')
+    const now = new Date(deps.clock.now())
+    const [productKeys, apiKeys, members, invitations, entries] = await Promise.all([
+      deps.db
+        .selectFrom('product_keys')
+        .select(['product', (eb) => eb.fn.countAll<string>().as('n')])
+        .where('license_id', '=', id)
+        .where('status', '=', 'active')
+        .groupBy('product')
+        .execute(),
+      deps.db
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('license_id', '=', id)
+        .where('status', '=', 'active')
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow(),
+      listMembers(deps.db, id),
+      pendingInvitations(deps.db, id, now).select(['id', 'email', 'role', 'expires_at']).orderBy('created_at', 'desc').execute(),
+      listAudit(deps.db, id, 20),
+    ])
+    return c.json(
+      {
+        license: summary(license),
+        keys: { byProduct: Object.fromEntries(productKeys.map((k) => [k.product, Number(k.n)])), apiKeys: Number(apiKeys.n) },
+        seats: { used: members.length + invitations.length, limit: seatLimit(license.tier) },
+        members: members.map((m) => ({
+          id: m.id,
+          email: m.email,
+          name: m.name,
+          role: m.team_role ?? 'member',
+          joinedAt: m.created_at.toISOString(),
+          lastSeenAt: m.last_seen_at ? new Date(m.last_seen_at).toISOString() : null,
+        })),
+        invitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, expiresAt: i.expires_at.toISOString() })),
+        audit: entries.map((e) => ({
+          id: String(e.id),
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          meta: e.meta as Record<string, unknown>,
+          createdAt: e.created_at.toISOString(),
+        })),
+      },
+      200,
+    )
+  })
+
+  app.openapi(update, async (c) => {
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json')
+    const result = await deps.db.transaction().execute(async (trx) => {
+      const before = await trx.selectFrom('licenses').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!before) return undefined
+      const products = body.products ? [...new Set(body.products)] : before.products
+      const tier = body.tier ?? before.tier
+      const changes: ('tier' | 'products')[] = []
+      if (tier !== before.tier) changes.push('tier')
+      if (products.length !== before.products.length || products.some((p) => !before.products.includes(p))) changes.push('products')
+      if (changes.length === 0) return { before, after: before, changes }
+      const after = await trx
+        .updateTable('licenses')
+        .set({ tier, products, updated_at: new Date(deps.clock.now()) })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await emit(trx, {
+        type: 'license.updated',
+        licenseId: id,
+        data: {
+          licenseId: id,
+          changes,
+          status: after.status,
+          claimed: after.claimed_at !== null,
+          tier: after.tier as Tier,
+          products: after.products as Product[],
+        },
+      })
+      await audit(trx, {
+        licenseId: id,
+        ...actorOf(c.get('principal')),
+        action: 'license.updated',
+        target: after.key,
+        ip: clientIp(c),
+        meta: { changes, from: { tier: before.tier, products: before.products }, to: { tier: after.tier, products: after.products } },
+      })
+      return { before, after, changes }
+    })
+    if (!result) throw notFound('License')
+    if (result.changes.length > 0) {
+      // Resolved keys and cached sessions carry the tier and products: drop them on every instance.
+      const lookups = await deps.db
+        .selectFrom('product_keys')
+        .select('lookup')
+        .where('license_id', '=', id)
+        .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
+        .execute()
+      await keys.invalidate(lookups.map((k) => k.lookup))
+      const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
+      await dropCachedSessions(
+        deps,
+        result.after.key,
+        sessions.map((s) => s.id),
+      )
+    }
+    return c.json({ license: summary(result.after) }, 200)
+  })
+
+  return app
+}

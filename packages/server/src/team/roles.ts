@@ -1,0 +1,33 @@
+// Team roles and the check routes use to keep members away from keys and billing.
+
+import type { Tier } from '../platform/config.js'
+import type { Principal } from '../platform/context.js'
+import type { TeamRole } from '../platform/db.js'
+import { AppError } from '../platform/errors.js'
+
+export const TEAM_ROLES = ['owner', 'admin', 'member'] as const satisfies readonly TeamRole[]
+/** Roles an invitation or a role change can give: there is one owner per license, set at registration. */
+export const ASSIGNABLE_ROLES = ['admin', 'member'] as const
+
+/**
+ * Seats per plan, pending invitations included. A stand-in until the plans table (src/plans/) lands: then the
+ * seat quota of the license's plan replaces this constant (seatLimit is the one place that reads it).
+ */
+export const SEATS_BY_TIER: Record<Tier, number> = { starter: 1, professional: 3, business: 10, enterprise: 50 }
+
+export const seatLimit = (tier: string): number => SEATS_BY_TIER[tier as Tier] ?? SEATS_BY_TIER.starter
+
+const RANK: Record<TeamRole, number> = { member: 0, admin: 1, owner: 2 }
+
+/**
+ * Refuses a person whose team role is below `role` (owner > admin > member). Keys pass: a secret key is made by
+ * an owner or admin and acts within its scopes (keys/scopes.ts). Operators pass: they hold no team role.
+ */
+export function requireRole(p: Principal, role: 'admin' | 'owner'): void {
+  if (p.kind !== 'session') return
+  if (p.role === 'admin' && p.licenseId === null) return
+  // A session without a team role (not possible once the teams migration ran) gets the least power.
+  const have = RANK[p.teamRole ?? 'member']
+  if (have < RANK[role])
+    throw new AppError('forbidden', role === 'owner' ? 'Only the owner of this license can do this' : 'Only the owner or an admin of this team can do this')
+}
