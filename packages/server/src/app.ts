@@ -11,6 +11,9 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { registerMailConsumers } from './mail/consumers.js'
+import { createMailer, MAIL_JOB } from './mail/mailer.js'
+import { mailRoutes } from './mail/routes.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
@@ -59,6 +62,9 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
+  const mailer = createMailer(deps)
+  jobs.register(MAIL_JOB, mailer.job)
+  registerMailConsumers(deps, events)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -127,6 +133,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', apiKeyRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', jobAdminRoutes(deps))
+  app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', enrichmentRoutes(deps))
@@ -164,6 +171,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     async close() {
       streams.stop()
       await jobs.stop()
+      mailer.close()
       await keys.stop()
       await deps.tasks.idle()
     },

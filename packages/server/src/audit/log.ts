@@ -21,6 +21,14 @@ export type AuditAction =
   | 'conversation.replied'
   | 'admin.created'
   | 'job.retried'
+  | 'license.mail_resent'
+  | 'license.order_joined'
+  | 'license.order_cancelled'
+  | 'license.updated'
+  | 'auth.password_reset_requested'
+  | 'auth.password_reset'
+  | 'auth.email_change_requested'
+  | 'auth.email_changed'
 
 export interface AuditEntry {
   licenseId: string | null

@@ -226,6 +226,48 @@ export interface EventsTable {
   dispatched_at: NullableTimestamp
 }
 
+export interface MailOutboxTable {
+  id: string
+  license_id: string | null
+  to_email: string
+  template: string
+  subject: string
+  body_text: string
+  body_html: string
+  status: Generated<'queued' | 'sent' | 'failed' | 'kept'>
+  attempts: Generated<number>
+  provider_message_id: string | null
+  last_error: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+  sent_at: NullableTimestamp
+  dedupe_key: string | null
+}
+
+export interface LicenseOrdersTable {
+  id: Generated<string>
+  license_id: string
+  source: string
+  order_id: string
+  email: string
+  products: string[]
+  tier: string
+  status: Generated<'active' | 'cancelled' | 'refunded'>
+  created_at: Generated<Date>
+  ended_at: NullableTimestamp
+}
+
+export interface AccountTokensTable {
+  id: Generated<string>
+  user_id: string
+  kind: 'password_reset' | 'email_change'
+  token_hash: string
+  new_email: string | null
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+  created_at: Generated<Date>
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -243,6 +285,9 @@ export interface Database {
   api_keys: ApiKeysTable
   jobs: JobsTable
   events: EventsTable
+  mail_outbox: MailOutboxTable
+  license_orders: LicenseOrdersTable
+  account_tokens: AccountTokensTable
 }
 
 export type Db = Kysely<Database>
@@ -253,6 +298,8 @@ export type MessageRow = Selectable<MessagesTable>
 export type ConversationRow = Selectable<ConversationsTable>
 export type JobRow = Selectable<JobsTable>
 export type EventRow = Selectable<EventsTable>
+export type MailRow = Selectable<MailOutboxTable>
+export type LicenseOrderRow = Selectable<LicenseOrdersTable>
 
 /** The database plus a way to hear NOTIFY, which Kysely does not offer: the job workers wake on it. */
 class ListeningDb extends Kysely<Database> {
