@@ -11,6 +11,7 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { registerLicenseCacheDrop } from './licenses/caches.js'
 import { registerMailConsumers } from './mail/consumers.js'
 import { createMailer, MAIL_JOB } from './mail/mailer.js'
 import { mailRoutes } from './mail/routes.js'
@@ -29,7 +30,8 @@ import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
-import { SQUARESPACE_ORDER_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
+import { SQUARESPACE_ORDER_JOB, SQUARESPACE_UPDATE_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
+import { squarespaceUpdateJob } from './webhooks/squarespace-updates.js'
 import { assetRoutes, type DemoKeys } from './widget/assets.js'
 import { widgetRoutes } from './widget/routes.js'
 
@@ -61,10 +63,12 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs, (name, outcome) => deps.metrics.jobs.inc({ name, outcome }))
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
+  jobs.register(SQUARESPACE_UPDATE_JOB, squarespaceUpdateJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
   const mailer = createMailer(deps)
   jobs.register(MAIL_JOB, mailer.job)
   registerMailConsumers(deps, events)
+  registerLicenseCacheDrop(deps, events, keys)
   let demoKeys = options.demo
 
   const app = createRouter()
