@@ -29,6 +29,7 @@ import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { n8nRoutes } from './webhooks/n8n.js'
+import { n8nActionRoutes } from './webhooks/n8n-actions.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
 import { SQUARESPACE_ORDER_JOB, SQUARESPACE_UPDATE_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
 import { squarespaceUpdateJob } from './webhooks/squarespace-updates.js'
@@ -144,6 +145,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
+  app.route('/', n8nActionRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
   app.route(
     '/',
