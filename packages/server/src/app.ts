@@ -14,6 +14,10 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { registerLicenseCacheDrop } from './licenses/caches.js'
+import { registerMailConsumers } from './mail/consumers.js'
+import { createMailer, MAIL_JOB } from './mail/mailer.js'
+import { mailRoutes } from './mail/routes.js'
 import { operatorRoutes } from './operator/routes.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
@@ -30,8 +34,10 @@ import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { teamRoutes } from './team/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
+import { n8nActionRoutes } from './webhooks/n8n-actions.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
-import { SQUARESPACE_ORDER_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
+import { SQUARESPACE_ORDER_JOB, SQUARESPACE_UPDATE_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
+import { squarespaceUpdateJob } from './webhooks/squarespace-updates.js'
 import { assetRoutes, type DemoKeys } from './widget/assets.js'
 import { widgetRoutes } from './widget/routes.js'
 
@@ -65,12 +71,17 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs, (name, outcome) => deps.metrics.jobs.inc({ name, outcome }))
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
+  jobs.register(SQUARESPACE_UPDATE_JOB, squarespaceUpdateJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
   const billing = deps.config.stripe ? new Billing(deps, keys, deps.config.stripe) : null
   if (billing) {
     jobs.register(GRACE_JOB, billing.graceJob())
     jobs.register(RECONCILE_JOB, billing.reconcileJob())
   }
+  const mailer = createMailer(deps)
+  jobs.register(MAIL_JOB, mailer.job)
+  registerMailConsumers(deps, events)
+  registerLicenseCacheDrop(deps, events, keys)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -149,6 +160,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', operatorRoutes(deps, keys))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', jobAdminRoutes(deps))
+  app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', enrichmentRoutes(deps))
@@ -157,6 +169,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
+  app.route('/', n8nActionRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
   app.route('/', billingRoutes(deps, billing))
   app.route(
@@ -192,6 +205,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     async close() {
       streams.stop()
       await jobs.stop()
+      mailer.close()
       await keys.stop()
       await deps.tasks.idle()
     },

@@ -32,6 +32,14 @@ export type AuditAction =
   | 'account.session_revoked'
   | 'account.other_sessions_revoked'
   | 'license.updated'
+  | 'license.mail_resent'
+  | 'license.order_joined'
+  | 'license.order_cancelled'
+  | 'license.updated'
+  | 'auth.password_reset_requested'
+  | 'auth.password_reset'
+  | 'auth.email_change_requested'
+  | 'auth.email_changed'
 
 export interface AuditEntry {
   licenseId: string | null

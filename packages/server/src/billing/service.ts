@@ -384,7 +384,7 @@ export class Billing {
       if (isUniqueViolation(err) && attempt < 3) return this.sync(licenseId, customerId, subId, options, attempt + 1)
       throw err
     }
-    if (drop.license) await dropLicenseCaches(this.deps, this.keys, drop.license)
+    if (drop.license) await dropLicenseCaches(this.deps, this.keys, drop.license.id)
     return result
   }
 

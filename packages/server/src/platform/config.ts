@@ -46,6 +46,11 @@ const envSchema = z.object({
   SQUARESPACE_API_URL: z.url().default('https://api.squarespace.com'),
   SQUARESPACE_API_KEY: z.string().optional(),
   SQUARESPACE_PRODUCT_MAP: z.string().optional(),
+  SMTP_URL: z
+    .url()
+    .refine((v) => /^smtps?:\/\//i.test(v), 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
   N8N_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   STRIPE_SECRET_KEY: z.string().min(8, 'must be a Stripe secret key (sk_live_… or sk_test_…)').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().min(8, 'must be the endpoint signing secret (whsec_…)').optional(),
@@ -105,6 +110,8 @@ export interface Config {
   n8nSecret: string | undefined
   /** Stripe billing; null when STRIPE_SECRET_KEY is unset (billing off: its routes answer 503 not_configured). */
   stripe: StripeConfig | null
+  /** Outgoing mail: without an SMTP URL messages are kept in the mail_outbox table (GET /api/admin/mail). */
+  mail: { smtpUrl: string | undefined; from: string }
   bodyLimitBytes: number
   instanceCount: number
   sessionTtlMs: number
@@ -260,11 +267,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.JOBS_RETRY_MAX_MS < e.JOBS_RETRY_BASE_MS) problems.push('JOBS_RETRY_MAX_MS: must be at least JOBS_RETRY_BASE_MS')
   if (problems.length > 0) throw new ConfigError(problems)
 
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, '')
   const config: Config = {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    publicUrl,
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,
@@ -280,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     n8nSecret: e.N8N_WEBHOOK_SECRET,
     stripe: stripeConfig(e),
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Intelagent <no-reply@${new URL(publicUrl).hostname}>` },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     instanceCount: e.INSTANCE_COUNT,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

@@ -293,6 +293,48 @@ export interface BillingReconciliationsTable {
   error: string | null
 }
 
+export interface MailOutboxTable {
+  id: string
+  license_id: string | null
+  to_email: string
+  template: string
+  subject: string
+  body_text: string
+  body_html: string
+  status: Generated<'queued' | 'sent' | 'failed' | 'kept'>
+  attempts: Generated<number>
+  provider_message_id: string | null
+  last_error: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+  sent_at: NullableTimestamp
+  dedupe_key: string | null
+}
+
+export interface LicenseOrdersTable {
+  id: Generated<string>
+  license_id: string
+  source: string
+  order_id: string
+  email: string
+  products: string[]
+  tier: string
+  status: Generated<'active' | 'cancelled' | 'refunded'>
+  created_at: Generated<Date>
+  ended_at: NullableTimestamp
+}
+
+export interface AccountTokensTable {
+  id: Generated<string>
+  user_id: string
+  kind: 'password_reset' | 'email_change'
+  token_hash: string
+  new_email: string | null
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+  created_at: Generated<Date>
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -314,6 +356,9 @@ export interface Database {
   stripe_events: StripeEventsTable
   billing_reconciliations: BillingReconciliationsTable
   team_invitations: TeamInvitationsTable
+  mail_outbox: MailOutboxTable
+  license_orders: LicenseOrdersTable
+  account_tokens: AccountTokensTable
 }
 
 export type Db = Kysely<Database>
@@ -325,6 +370,8 @@ export type ConversationRow = Selectable<ConversationsTable>
 export type JobRow = Selectable<JobsTable>
 export type EventRow = Selectable<EventsTable>
 export type BillingAccount = Selectable<BillingAccountsTable>
+export type MailRow = Selectable<MailOutboxTable>
+export type LicenseOrderRow = Selectable<LicenseOrdersTable>
 
 /** The database plus a way to hear NOTIFY, which Kysely does not offer: the job workers wake on it. */
 class ListeningDb extends Kysely<Database> {

@@ -23,14 +23,22 @@ export const eventSchemas = {
   }),
   'license.updated': z.object({
     licenseId: z.uuid(),
-    /** What changed: the status (other than to suspended, which is license.suspended) or the first registration. */
-    changes: z.array(z.enum(['status', 'claimed', 'tier', 'products'])).min(1),
+    /**
+     * What changed: the status (other than to suspended, which is license.suspended), the first registration,
+     * the products or the tier (a purchase joined the license, an order was cancelled, an n8n action).
+     */
+    changes: z.array(z.enum(['status', 'claimed', 'products', 'tier'])).min(1),
     status: licenseStatus,
     claimed: z.boolean(),
-    /** Set when the tier or the products changed: the values after the change. */
+    /** The license's products and tier after the change (present when they changed). */
+    products: z.array(z.enum(PRODUCTS)).optional(),
     tier: tier.optional(),
     previousTier: tier.optional(),
-    products: z.array(z.enum(PRODUCTS)).optional(),
+    /** Why: a purchase by the same buyer, an order cancelled or refunded, an n8n action, an operator. */
+    cause: z.enum(['purchase', 'order_cancelled', 'order_refunded', 'action', 'operator']).optional(),
+    /** The order behind a purchase or cancellation. */
+    source: z.string().optional(),
+    orderId: z.string().optional(),
   }),
   'license.suspended': z.object({ licenseId: z.uuid(), previousStatus: licenseStatus }),
   /** The license's Stripe subscription as Stripe now says it is, and the tier it grants. */

@@ -11,6 +11,7 @@ import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
 import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
 import * as billing from './migrations/2026-11-30T12-00_billing.js'
+import * as mail from './migrations/2026-11-30T13-00_mail.js'
 import * as teams from './migrations/2026-11-30T14-00_teams.js'
 import * as conversationListIndex from './migrations/2026-11-30T15-00_conversation_list_index.js'
 
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T15-00_conversation_list_index': conversationListIndex,
   '2026-11-30T12-00_billing': billing,
   '2026-11-30T14-00_teams': teams,
+  '2026-11-30T13-00_mail': mail,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -1,5 +1,7 @@
-// POST /api/webhooks/squarespace: verified order.create notifications become licenses. The notification row and
-// the durable job that fetches the order are written in one transaction, so an acknowledged order is never lost.
+// POST /api/webhooks/squarespace: verified order.create notifications become licenses, and order.update ones with a
+// cancellation or full refund take back what their order granted (squarespace-updates.ts). The notification row
+// and the durable job that fetches the order are written in one transaction, so an acknowledged order is never
+// lost. Every other topic is acknowledged and ignored.
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { findByOrder, issueLicense } from '../licenses/queries.js'
@@ -23,14 +25,18 @@ export const ABANDONED_AFTER_MS = 10 * 60_000
 export const SQUARESPACE_ORDER_JOB = 'squarespace.order'
 /** With the default backoff (1 s doubling, capped at 5 min) about 25 minutes of an unreachable Orders API. */
 export const SQUARESPACE_ORDER_ATTEMPTS = 12
-interface OrderJob {
+export interface OrderJob {
   eventRowId: string
   orderId: string
 }
 
+export const SQUARESPACE_UPDATE_JOB = 'squarespace.order-update'
+/** The topics that fetch an order, each with its job. */
+const ORDER_TOPICS: Record<string, string> = { 'order.create': SQUARESPACE_ORDER_JOB, 'order.update': SQUARESPACE_UPDATE_JOB }
+
 /** Enqueued in the transaction that records (or takes over) the notification. */
-const enqueueOrder = (trx: Kysely<Database>, job: OrderJob) =>
-  enqueue(trx, SQUARESPACE_ORDER_JOB, job, { dedupeKey: `squarespace:${job.eventRowId}`, maxAttempts: SQUARESPACE_ORDER_ATTEMPTS })
+const enqueueOrder = (trx: Kysely<Database>, topic: string, job: OrderJob) =>
+  enqueue(trx, ORDER_TOPICS[topic] ?? SQUARESPACE_ORDER_JOB, job, { dedupeKey: `squarespace:${job.eventRowId}`, maxAttempts: SQUARESPACE_ORDER_ATTEMPTS })
 
 const notificationSchema = z.object({
   id: z.string().min(1).max(200),
@@ -38,17 +44,21 @@ const notificationSchema = z.object({
   subscriptionId: z.string().optional(),
   topic: z.string().min(1),
   createdOn: z.string().optional(),
-  data: z
-    .object({ orderId: z.string().min(1).max(200) })
-    .passthrough()
-    .optional(),
+  // Each topic has its own data; only the order topics' orderId is read.
+  data: z.unknown().optional(),
 })
+const orderData = z.looseObject({ orderId: z.string().min(1).max(200) })
+
+const money = z.object({ value: z.string(), currency: z.string().optional() }).nullish()
 
 const orderSchema = z.object({
   id: z.string(),
   orderNumber: z.string().optional(),
   customerEmail: z.email(),
   testmode: z.boolean().optional(),
+  fulfillmentStatus: z.string().optional(),
+  grandTotal: money,
+  refundedTotal: money,
   lineItems: z.array(
     z.object({
       sku: z.string().nullish(),
@@ -73,7 +83,16 @@ export function mapLineItems(order: SquarespaceOrder, map: ProductMap): { produc
   return { products: [...products], tier }
 }
 
-async function fetchOrder(deps: Deps, orderId: string): Promise<SquarespaceOrder> {
+/** Cancelled, or refunded in full: the order grants nothing. A partial refund leaves the order standing. */
+export function orderWithdrawn(order: SquarespaceOrder): 'cancelled' | 'refunded' | null {
+  if (order.fulfillmentStatus?.toUpperCase() === 'CANCELED') return 'cancelled'
+  const total = Number(order.grandTotal?.value ?? Number.NaN)
+  const refunded = Number(order.refundedTotal?.value ?? 0)
+  if (Number.isFinite(total) && total > 0 && refunded >= total) return 'refunded'
+  return null
+}
+
+export async function fetchOrder(deps: Deps, orderId: string): Promise<SquarespaceOrder> {
   const { apiUrl, apiKey } = deps.config.squarespace
   const res = await deps.fetch(`${apiUrl}/1.0/commerce/orders/${encodeURIComponent(orderId)}`, {
     headers: { Authorization: `Bearer ${apiKey ?? ''}`, 'User-Agent': 'Intelagent/1.0', Accept: 'application/json' },
@@ -90,6 +109,12 @@ export function squarespaceOrderJob(deps: Deps): JobHandler<OrderJob> {
       // Idempotent: a rerun (the last run's worker died after issuing) finds the license by its order.
       if (!(await findByOrder(deps.db, 'squarespace', orderId))) {
         const order = await fetchOrder(deps, orderId)
+        // Fetched now, not when it was placed: an order cancelled or refunded meanwhile issues nothing.
+        const withdrawn = orderWithdrawn(order)
+        if (withdrawn) {
+          await markEvent(deps, deps.db, eventRowId, 'ignored', `the order was ${withdrawn} before it was processed`)
+          return
+        }
         const { products, tier } = mapLineItems(order, deps.config.squarespace.productMap)
         if (products.length === 0) {
           await markEvent(deps, deps.db, eventRowId, 'ignored', 'no line item maps to an Intelagent product')
@@ -107,7 +132,7 @@ export function squarespaceOrderJob(deps: Deps): JobHandler<OrderJob> {
   }
 }
 
-async function markEvent(deps: Deps, db: Kysely<Database>, id: string, status: string, error: string | null): Promise<void> {
+export async function markEvent(deps: Deps, db: Kysely<Database>, id: string, status: string, error: string | null): Promise<void> {
   await db
     .updateTable('webhook_events')
     .set({ status, error, processed_at: new Date(deps.clock.now()) })
@@ -124,9 +149,10 @@ export function squarespaceRoutes(deps: Deps) {
     const raw = await c.req.text()
     verifySquarespace(secret, c.req.header('squarespace-signature'), raw)
     const note = parseJsonBody(notificationSchema, raw)
-    if (note.topic !== 'order.create') return c.json({ received: true, ignored: note.topic }, 200)
-    const orderId = note.data?.orderId
-    if (!orderId) throw new AppError('validation_failed', 'data.orderId: required for order.create')
+    if (!ORDER_TOPICS[note.topic]) return c.json({ received: true, ignored: note.topic }, 200)
+    const data = orderData.safeParse(note.data)
+    if (!data.success) throw new AppError('validation_failed', `data.orderId: required for ${note.topic}`)
+    const orderId = data.data.orderId
 
     try {
       await deps.db.transaction().execute(async (trx) => {
@@ -135,7 +161,7 @@ export function squarespaceRoutes(deps: Deps) {
           .values({ source: 'squarespace', event_id: note.id, topic: note.topic, payload: raw, error: null })
           .returning(['id'])
           .executeTakeFirstOrThrow()
-        await enqueueOrder(trx, { eventRowId: row.id, orderId })
+        await enqueueOrder(trx, note.topic, { eventRowId: row.id, orderId })
       })
     } catch (err) {
       if (!isUniqueViolation(err)) throw err
@@ -160,7 +186,7 @@ export function squarespaceRoutes(deps: Deps) {
           .where('processed_at', seen.processed_at === null ? 'is' : '=', seen.processed_at)
           .executeTakeFirst()
         if (Number(r.numUpdatedRows) === 0) return false
-        await enqueueOrder(trx, { eventRowId: seen.id, orderId })
+        await enqueueOrder(trx, note.topic, { eventRowId: seen.id, orderId })
         return true
       })
       if (!claimed) return c.json({ received: true, duplicate: true }, 200)

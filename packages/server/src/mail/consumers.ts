@@ -1,0 +1,49 @@
+// License delivery: the buyer hears of a license by email whichever channel issued it (Squarespace, n8n, the CLI,
+// Stripe), because the mail hangs on the license events, not on the issuers.
+import type { Kysely } from 'kysely'
+import type { Deps } from '../platform/context.js'
+import type { Database, License } from '../platform/db.js'
+import type { Events } from '../platform/events.js'
+import { sendMail } from './mailer.js'
+
+export const registerUrl = (publicUrl: string, key: string) => `${publicUrl}/dashboard/register?license=${encodeURIComponent(key)}`
+
+/** Queues the license email (key, products, register link) to the license's buyer. */
+export function sendLicenseMail(deps: Pick<Deps, 'config'>, db: Kysely<Database>, license: License, dedupeKey?: string) {
+  return sendMail(db, deps.config, {
+    to: license.email,
+    template: 'license-issued',
+    licenseId: license.id,
+    data: { key: license.key, products: license.products, tier: license.tier, registerUrl: registerUrl(deps.config.publicUrl, license.key) },
+    ...(dedupeKey ? { dedupeKey } : {}),
+  })
+}
+
+export function registerMailConsumers(deps: Deps, events: Events): void {
+  events.onEvent('license.created', 'mail.license-issued', async (event) => {
+    const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()
+    // The demo license belongs to nobody.
+    if (!license || license.source === 'demo') return
+    await sendLicenseMail(deps, deps.db, license, `license-issued:${event.id}`)
+  })
+
+  events.onEvent('license.updated', 'mail.license-purchase', async (event) => {
+    if (event.data.cause !== 'purchase') return
+    const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()
+    if (!license) return
+    await sendMail(deps.db, deps.config, {
+      to: license.email,
+      template: 'license-updated',
+      licenseId: license.id,
+      dedupeKey: `license-updated:${event.id}`,
+      data: {
+        key: license.key,
+        products: license.products,
+        tier: license.tier,
+        claimed: license.claimed_at !== null,
+        registerUrl: registerUrl(deps.config.publicUrl, license.key),
+        dashboardUrl: `${deps.config.publicUrl}/dashboard/`,
+      },
+    })
+  })
+}
