@@ -29,7 +29,7 @@ export interface RequireAuthOptions {
 export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthOptions = {}): MiddlewareHandler<AppEnv> {
   const scale = deps.config.rateLimitScale
   const limitFor = (licenseKey: string | null, tier: string | undefined): LimitSpec[] =>
-    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale)] : []
+    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale, deps.config.plans)] : []
   return async function requireAuthMiddleware(c, next) {
     const header = c.req.header('authorization')
     let token: string | undefined

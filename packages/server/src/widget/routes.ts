@@ -260,7 +260,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       [streamTag.key(w.keyId), streamTag.license(w.licenseId)],
       [
         { name: 'visitor', key: `widget:visitor:${conv.visitor_id}`, limit: deps.config.streamCaps.perVisitor },
-        { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier) },
+        { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier, deps.config.plans) },
       ],
     )
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {
