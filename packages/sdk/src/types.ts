@@ -159,6 +159,7 @@ export type ApiKeyScope =
   | 'leads:read'
   | 'audit:read'
   | 'enrichment:write'
+  | 'usage:read'
 
 export interface ApiKey {
   id: string

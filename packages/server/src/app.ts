@@ -24,6 +24,8 @@ import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
+import { Usage } from './usage/meter.js'
+import { usageRoutes } from './usage/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
 import { SQUARESPACE_ORDER_JOB, squarespaceOrderJob, squarespaceRoutes } from './webhooks/squarespace.js'
@@ -39,6 +41,8 @@ export interface Intelagent {
   jobs: Jobs
   /** Domain events: consumers register with `events.onEvent(type, name, handler)`. */
   events: Events
+  /** Usage metering (src/usage/): tests flush it by hand. */
+  usage: Usage
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -55,6 +59,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const streams = new StreamHub(deps)
   await streams.start()
   const engines = createEngines(deps)
+  const usage = new Usage(deps)
+  usage.start()
   const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs, (name, outcome) => deps.metrics.jobs.inc({ name, outcome }))
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
@@ -114,8 +120,9 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
     '/api/enrich/*',
+    '/api/usage',
   ]) {
-    app.use(prefix, requireAuth(deps, keys, { limit: true }))
+    app.use(prefix, requireAuth(deps, keys, { limit: true, usage }))
     app.on('POST', prefix, idempotency(deps))
   }
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
@@ -130,7 +137,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', enrichmentRoutes(deps))
-  app.route('/', widgetRoutes(deps, keys, engines, streams))
+  app.route('/', usageRoutes(deps, usage))
+  app.route('/', widgetRoutes(deps, keys, engines, streams, usage))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
   app.route('/', n8nReplyRoutes(deps))
@@ -158,6 +166,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     streams,
     jobs,
     events,
+    usage,
     setDemo(k) {
       demoKeys = k
     },
@@ -165,6 +174,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
       streams.stop()
       await jobs.stop()
       await keys.stop()
+      await usage.stop()
       await deps.tasks.idle()
     },
   }

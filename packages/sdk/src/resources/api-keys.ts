@@ -16,6 +16,7 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'leads:read',
   'audit:read',
   'enrichment:write',
+  'usage:read',
 ]
 
 export class ApiKeys {

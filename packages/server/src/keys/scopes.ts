@@ -17,6 +17,7 @@ export const SCOPES = [
   'leads:read',
   'audit:read',
   'enrichment:write',
+  'usage:read',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
@@ -59,6 +60,7 @@ export function requiredScope(method: string, path: string): Scope | 'session' |
   if (/^\/api\/products\/[^/]+\/conversations$/.test(path) || path.startsWith('/api/conversations/') || path === '/api/events') return rw('conversations')
   if (/^\/api\/products\/[^/]+\/leads$/.test(path)) return 'leads:read'
   if (path === '/api/audit') return 'audit:read'
+  if (path === '/api/usage') return 'usage:read'
   if (path === '/api/enrich' || path.startsWith('/api/enrich/')) return 'enrichment:write'
   // Anything not listed is for people, not keys: a new route must opt in here.
   return 'session'

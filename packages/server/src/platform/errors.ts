@@ -39,6 +39,8 @@ export const errorStatus = {
   idempotency_conflict: 409,
   rate_limited: 429,
   too_many_streams: 429,
+  /** A plan's monthly quota is used up (src/usage/): the message names it and when it resets; Retry-After too. */
+  quota_exceeded: 429,
   not_configured: 503,
   upstream_failed: 502,
   unavailable: 503,
