@@ -7,6 +7,7 @@ import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
+import { Usage } from './resources/usage.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
 
@@ -27,6 +28,8 @@ export class Intelagent {
   readonly enrich: Enrich
   readonly events: Events
   readonly audit: Audit
+  /** This billing period's use of the plan's quotas (a session, or an API key with `usage:read`). */
+  readonly usage: Usage
   /** Operators only. */
   readonly licenses: Licenses
   /** Operators only: durable jobs, and retrying dead ones. */
@@ -52,6 +55,7 @@ export class Intelagent {
     this.enrich = new Enrich(t)
     this.events = new Events(t)
     this.audit = new Audit(t)
+    this.usage = new Usage(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
     this.widget = new Widget(t)

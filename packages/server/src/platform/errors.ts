@@ -58,7 +58,8 @@ export type ErrorCode = keyof typeof errorStatus
  */
 export function isRetryable(code: ErrorCode): boolean {
   const status: number = errorStatus[code]
-  return status === 408 || status === 429 || (status >= 500 && code !== 'not_configured')
+  // quota_exceeded waits for the period's end or an upgrade, not for a retry: its Retry-After says when.
+  return status === 408 || (status === 429 && code !== 'quota_exceeded') || (status >= 500 && code !== 'not_configured')
 }
 
 export class AppError extends Error {
