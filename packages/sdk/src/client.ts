@@ -10,6 +10,7 @@ import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
 import { Team } from './resources/team.js'
+import { Usage } from './resources/usage.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
 
@@ -32,6 +33,8 @@ export class Intelagent {
   readonly audit: Audit
   /** The plan, Stripe Checkout and the Customer Portal (a session, or an API key with `billing:*`). */
   readonly billing: Billing
+  /** This billing period's use of the plan's quotas (a session, or an API key with `usage:read`). */
+  readonly usage: Usage
   /** Operators only. */
   readonly licenses: Licenses
   /** Operators only: durable jobs, and retrying dead ones. */
@@ -66,6 +69,7 @@ export class Intelagent {
     this.events = new Events(t)
     this.audit = new Audit(t)
     this.billing = new Billing(t)
+    this.usage = new Usage(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
     this.figures = new Figures(t)

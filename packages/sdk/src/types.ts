@@ -163,6 +163,7 @@ export type ApiKeyScope =
   | 'enrichment:write'
   | 'billing:read'
   | 'billing:write'
+  | 'usage:read'
 
 export interface ApiKey {
   id: string
@@ -594,4 +595,37 @@ export interface ChangePasswordParams {
   currentPassword: string
   /** At least 10 characters. */
   newPassword: string
+}
+
+/** A quota of the plan (src/plans on the server): four counted as they happen, three read as they stand. */
+export type QuotaName = 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+
+export interface QuotaUse {
+  quota: QuotaName
+  used: number
+  limit: number
+  periodStart: string
+  periodEnd: string
+  /** The period-end figure if this period's pace holds. */
+  forecast: number
+  /** When the quota runs out at this pace, if before the period ends. */
+  runsOutAt: string | null
+  /** `warning` from 80 %, `exceeded` at the limit. */
+  status: 'ok' | 'warning' | 'exceeded'
+}
+
+/** `GET /api/usage`: this billing period's use of every quota, and a daily series for a chart. */
+export interface Usage {
+  plan: string
+  periodStart: string
+  periodEnd: string
+  quotas: QuotaUse[]
+  /** Each UTC day of the period so far, oldest first. */
+  daily: { day: string; conversations: number; messages: number; aiReplies: number; apiCalls: number }[]
+}
+
+/** `conversations.flag`: what was given back to this period's quotas (zeros when it was flagged already). */
+export interface ConversationFlag {
+  conversation: { id: string; flaggedAt: string }
+  returned: { conversations: number; messages: number; aiReplies: number }
 }

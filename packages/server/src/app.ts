@@ -33,6 +33,8 @@ import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { teamRoutes } from './team/routes.js'
+import { Usage } from './usage/meter.js'
+import { usageRoutes } from './usage/routes.js'
 import { n8nRoutes } from './webhooks/n8n.js'
 import { n8nActionRoutes } from './webhooks/n8n-actions.js'
 import { n8nReplyRoutes } from './webhooks/n8n-replies.js'
@@ -52,6 +54,8 @@ export interface Intelagent {
   events: Events
   /** Stripe billing; null when STRIPE_SECRET_KEY is unset. */
   billing: Billing | null
+  /** Usage metering (src/usage/): tests flush it by hand. */
+  usage: Usage
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -68,6 +72,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const streams = new StreamHub(deps)
   await streams.start()
   const engines = createEngines(deps)
+  const usage = new Usage(deps)
+  usage.start()
   const jobs = new Jobs(deps.db, deps.logger, deps.config.jobs, (name, outcome) => deps.metrics.jobs.inc({ name, outcome }))
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
@@ -146,8 +152,9 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     // Not '/api/team/invitations/*': accepting an invitation (…/accept) is public.
     '/api/team/invitations/:id{[0-9a-fA-F-]{36}}',
     '/api/account/*',
+    '/api/usage',
   ]) {
-    app.use(prefix, requireAuth(deps, keys, { limit: true }))
+    app.use(prefix, requireAuth(deps, keys, { limit: true, usage }))
     app.on('POST', prefix, idempotency(deps))
   }
   app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
@@ -166,7 +173,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', enrichmentRoutes(deps))
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))
-  app.route('/', widgetRoutes(deps, keys, engines, streams))
+  app.route('/', usageRoutes(deps, usage))
+  app.route('/', widgetRoutes(deps, keys, engines, streams, usage))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
   app.route('/', n8nActionRoutes(deps))
@@ -199,6 +207,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     jobs,
     events,
     billing,
+    usage,
     setDemo(k) {
       demoKeys = k
     },
@@ -207,6 +216,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
       await jobs.stop()
       mailer.close()
       await keys.stop()
+      await usage.stop()
       await deps.tasks.idle()
     },
   }

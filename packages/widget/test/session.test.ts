@@ -79,6 +79,8 @@ interface Server {
   /** user id → conversation id, for identify */
   users: Map<string, string>
   attributes: Record<string, unknown>
+  /** Past the plan's quota: messages are stored, nobody (no engine) replies. */
+  handoff?: boolean
 }
 
 /** A tiny in-memory widget API following docs/widget-api.md. */
@@ -127,6 +129,10 @@ function fakeApi(server: Server): Call {
       const existing = server.stored.find((m) => m.clientMessageId === body!.clientMessageId)
       if (existing) return { message: existing, replies: [] }
       const message = msg(++server.seq, 'visitor', body!.text!, body!.clientMessageId!)
+      if (server.handoff) {
+        server.stored.push(message)
+        return { message, replies: [], handoff: true }
+      }
       const reply = msg(++server.seq, 'assistant', `echo: ${body!.text}`)
       server.stored.push(message, reply)
       return { message, replies: [reply] }
@@ -209,6 +215,21 @@ describe('chat session', () => {
     expect(s.state.pending).toEqual([])
     expect(saved().outbox).toEqual([])
     expect(events.filter((e) => e[0] === 'message')).toHaveLength(2)
+  })
+
+  it('past the plan’s quota the message is kept and the view is told to ask for an email', async () => {
+    server.handoff = true
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    FakeEventSource.last().onopen?.()
+    expect(s.state.handoff).toBe(false)
+    s.send('anyone there?')
+    await vi.waitFor(() => expect(s.state.handoff).toBe(true))
+    expect(s.state.messages.map((m) => m.text)).toEqual(['Hi!', 'anyone there?'])
+    expect(s.state.pending).toEqual([])
+    await s.submitLead({ name: 'Ann', email: 'ann@example.com', consent: true })
+    expect(server.calls.some((c) => c.startsWith('lead '))).toBe(true)
   })
 
   it('keeps messages while offline and delivers them once, in order, when the network returns', async () => {

@@ -13,12 +13,13 @@ const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'settings:read': 'Read bot settings, knowledge and which integration secrets are stored',
   'settings:write': 'Change bot settings, knowledge and integration secrets',
   'conversations:read': 'Read conversations and the live event stream',
-  'conversations:write': 'Reply in conversations',
+  'conversations:write': 'Reply in conversations and flag abuse',
   'leads:read': 'Read leads',
   'audit:read': 'Read the audit log',
   'enrichment:write': 'Enrich leads (data enrichment)',
   'billing:read': 'See the plan, subscription and invoices',
   'billing:write': 'Open Checkout and the billing portal',
+  'usage:read': 'Read usage of the plan’s quotas',
 }
 
 const STATUS_LABELS: Record<ApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' }

@@ -18,6 +18,7 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'enrichment:write',
   'billing:read',
   'billing:write',
+  'usage:read',
 ]
 
 export class ApiKeys {

@@ -2,7 +2,7 @@
 import type { RequestOptions, Transport } from '../core.js'
 import { ConnectionError } from '../errors.js'
 import { PagePromise } from '../pagination.js'
-import type { ConversationDetail, ConversationSummary, Lead, LiveEvent, Message, PageParams, WidgetProduct } from '../types.js'
+import type { ConversationDetail, ConversationFlag, ConversationSummary, Lead, LiveEvent, Message, PageParams, WidgetProduct } from '../types.js'
 
 const seg = encodeURIComponent
 
@@ -35,6 +35,11 @@ export class Conversations {
     const body = { text, ...(options?.clientMessageId ? { clientMessageId: options.clientMessageId } : {}) }
     const res = await this.#t.request<{ message: Message }>({ method: 'POST', path: `/api/conversations/${seg(id)}/messages`, body, options })
     return res.message
+  }
+
+  /** Flags a conversation as abuse: its usage is given back to this period's quotas (once) and it counts no more. */
+  flag(id: string, options?: RequestOptions): Promise<ConversationFlag> {
+    return this.#t.request({ method: 'POST', path: `/api/conversations/${seg(id)}/flag`, options })
   }
 }
 

@@ -6,6 +6,7 @@ import { checkScope, keyKindOf, keyScopes } from '../keys/scopes.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
+import { chargeApiCall, type Usage } from '../usage/meter.js'
 import { loadSession } from './sessions.js'
 import { verifySession } from './tokens.js'
 
@@ -24,12 +25,14 @@ export interface RequireAuthOptions {
   role?: 'admin'
   /** Apply the caller's per-license rate limit (operators without a license are not limited). */
   limit?: boolean
+  /** Count secret-key requests against the plan's apiCalls quota (src/usage/), charged with the budget. */
+  usage?: Usage
 }
 
 export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthOptions = {}): MiddlewareHandler<AppEnv> {
   const scale = deps.config.rateLimitScale
   const limitFor = (licenseKey: string | null, tier: string | undefined): LimitSpec[] =>
-    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale)] : []
+    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale, deps.config.plans)] : []
   return async function requireAuthMiddleware(c, next) {
     const header = c.req.header('authorization')
     let token: string | undefined
@@ -71,6 +74,7 @@ export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthO
     // Charged last: a request refused above (bad token, revoked session or key, suspended license, wrong role or
     // scope) spends no license's budget, so nobody can drain an owner's budget with requests that fail.
     await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
+    if (options.usage) await chargeApiCall(options.usage, principal, c.req.header('idempotency-key'), () => deps.clock.now())
     // A use is a call the key was allowed to make.
     if (principal.kind === 'api_key' && principal.keyId) keys.recordUse(principal.keyId)
     await next()

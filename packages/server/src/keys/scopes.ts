@@ -19,6 +19,7 @@ export const SCOPES = [
   'enrichment:write',
   'billing:read',
   'billing:write',
+  'usage:read',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
@@ -61,6 +62,7 @@ export function requiredScope(method: string, path: string): Scope | 'session' |
   if (/^\/api\/products\/[^/]+\/conversations$/.test(path) || path.startsWith('/api/conversations/') || path === '/api/events') return rw('conversations')
   if (/^\/api\/products\/[^/]+\/leads$/.test(path)) return 'leads:read'
   if (path === '/api/audit') return 'audit:read'
+  if (path === '/api/usage') return 'usage:read'
   if (path === '/api/enrich' || path.startsWith('/api/enrich/')) return 'enrichment:write'
   if (path === '/api/billing' || path === '/api/billing/checkout' || path === '/api/billing/portal') return rw('billing')
   // Anything not listed is for people, not keys: a new route must opt in here.

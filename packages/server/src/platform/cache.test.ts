@@ -52,6 +52,46 @@ describe('cache port', () => {
     expect(await cache.incrBy(short, 1, 60_000)).toBe(1)
   })
 
+  it('meters in one atomic step: 50 concurrent at a limit of 10 count exactly 10', async () => {
+    const key = `meter-${Date.now()}`
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? cache : other).meter([{ key, cost: 1, limit: 10, ttlMs: 60_000, seed: 0 }])),
+    )
+    expect(results.filter((r) => r.outcome === 'counted')).toHaveLength(10)
+    expect(results.filter((r) => r.outcome === 'over')).toHaveLength(40)
+    expect(await cache.get(key)).toBe('10')
+    // Every admitted caller saw a distinct total: no two counted the same unit.
+    const totals = results.flatMap((r) => (r.outcome === 'counted' ? r.totals : []))
+    expect(totals.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  })
+
+  it('meter: several counters at once, all or nothing; give-backs never refused nor below 0', async () => {
+    const quota = `meter-q-${Date.now()}`
+    const cap = `meter-cap-${Date.now()}`
+    const check = (cost = 1) => [
+      { key: quota, cost, limit: 5, ttlMs: 60_000, seed: 0 },
+      { key: cap, cost, limit: 2, ttlMs: 60_000, seed: 0 },
+    ]
+    expect(await cache.meter(check())).toEqual({ outcome: 'counted', totals: [1, 1] })
+    expect(await other.meter(check())).toEqual({ outcome: 'counted', totals: [2, 2] })
+    // The cap is full: the quota is not charged either.
+    expect(await cache.meter(check())).toEqual({ outcome: 'over', index: 1, total: 2 })
+    expect(await cache.get(quota)).toBe('2')
+    expect(await cache.meter(check(-5))).toEqual({ outcome: 'counted', totals: [0, 0] })
+  })
+
+  it('meter: a dedupe id counts once; a counter without a seed is reported missing, then seeded', async () => {
+    const key = `meter-d-${Date.now()}`
+    const dedupe = { key: `dedupe-${key}`, ttlMs: 60_000 }
+    expect(await cache.meter([{ key, cost: 1, limit: null, ttlMs: 60_000 }], dedupe)).toEqual({ outcome: 'missing', index: 0 })
+    // Missing counts nothing and does not burn the dedupe id.
+    expect(await cache.meter([{ key, cost: 1, limit: null, ttlMs: 60_000, seed: 41 }], dedupe)).toEqual({ outcome: 'counted', totals: [42] })
+    const again = await Promise.all([1, 2, 3].map(() => other.meter([{ key, cost: 1, limit: null, ttlMs: 60_000 }], dedupe)))
+    expect(again).toEqual([{ outcome: 'duplicate' }, { outcome: 'duplicate' }, { outcome: 'duplicate' }])
+    // Once it exists, the seed is ignored.
+    expect(await cache.meter([{ key, cost: 1, limit: null, ttlMs: 60_000, seed: 0 }])).toEqual({ outcome: 'counted', totals: [43] })
+  })
+
   it('admits exactly the limit per window, even under concurrent calls from two instances', async () => {
     // An hour-long window, so the burst cannot straddle two windows.
     const key = `rl-${Date.now()}`

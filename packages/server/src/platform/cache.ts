@@ -31,6 +31,31 @@ export interface Slot {
   member: string
 }
 
+/** One counter a meter step checks and counts (usage quotas, per-visitor caps, daily tallies). */
+export interface MeterCheck {
+  key: string
+  /** Added when admitted; negative gives usage back (never below 0, never refused). */
+  cost: number
+  /** The counter may not pass this; null counts without a limit. */
+  limit: number | null
+  /** A counter created by this step expires this long after (a period's counters go once it is over). */
+  ttlMs: number
+  /** Where a missing counter starts; undefined means only the caller knows (answered `missing`, see meter). */
+  seed?: number
+}
+
+export type MeterResult =
+  /** Every counter had room and was counted; their new totals, in order. */
+  | { outcome: 'counted'; totals: number[] }
+  /** The dedupe id was seen before: nothing counted again. */
+  | { outcome: 'duplicate' }
+  /** The counter at `index` has no room for the cost: nothing counted. `total` is its count. */
+  | { outcome: 'over'; index: number; total: number }
+  /** The counter at `index` does not exist and has no seed (e.g. Redis restarted): call again with its seed. */
+  | { outcome: 'missing'; index: number }
+  /** The shared store is unreachable: nothing counted, nothing refused. */
+  | { outcome: 'unavailable' }
+
 export interface Cache {
   readonly kind: 'redis' | 'memory'
   get(key: string): Promise<string | null>
@@ -43,6 +68,11 @@ export interface Cache {
    * first increment. Null when Redis is unreachable: the count is lost, not guessed.
    */
   incrBy(key: string, by: number, ttlMs: number): Promise<number | null>
+  /**
+   * Checks every counter and counts them all in one atomic step (never check-then-count, which lets parallel
+   * callers overshoot), at most once per `dedupe` key (kept `ttlMs`) so a retried event is not counted twice.
+   */
+  meter(checks: MeterCheck[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult>
   /** Admits `cost` units if the window still has room; atomic across every instance sharing the store. */
   rateLimit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateDecision>
   /** Several limits in one atomic step: admitted (and counted) only if every one has room. */
@@ -193,6 +223,34 @@ export class MemoryCache implements Cache {
     return total
   }
 
+  async meter(checks: MeterCheck[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult> {
+    // No await from here to the end: the check and the count are one step, as in the Lua script.
+    const now = this.clock.now()
+    const live = (key: string) => {
+      const e = this.store.get(key)
+      return e && e.expiresAt > now ? e : undefined
+    }
+    if (dedupe && live(dedupe.key)) return { outcome: 'duplicate' }
+    const current: { total: number; expiresAt: number }[] = []
+    for (const [index, c] of checks.entries()) {
+      const e = live(c.key)
+      if (!e && c.seed === undefined) return { outcome: 'missing', index }
+      current.push({ total: e ? Number(e.value) : (c.seed as number), expiresAt: e ? e.expiresAt : now + c.ttlMs })
+    }
+    for (const [index, c] of checks.entries()) {
+      const total = (current[index] as { total: number }).total
+      if (c.limit !== null && c.cost > 0 && total + c.cost > c.limit) return { outcome: 'over', index, total }
+    }
+    const totals = checks.map((c, i) => {
+      const cur = current[i] as { total: number; expiresAt: number }
+      const total = Math.max(0, cur.total + c.cost)
+      this.store.set(c.key, { value: String(total), expiresAt: cur.expiresAt })
+      return total
+    })
+    if (dedupe) this.store.set(dedupe.key, { value: '1', expiresAt: now + dedupe.ttlMs })
+    return { outcome: 'counted', totals }
+  }
+
   async rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateDecision> {
     return this.limiter.take(key, limit, windowMs, cost)
   }
@@ -270,6 +328,43 @@ end
 return out
 `
 
+// KEYS[1]: the dedupe key, then one counter per check. ARGV[1]: dedupe ttl ms (0 = no dedupe), then per check:
+// cost, limit (-1 = none), ttl ms, seed ('' = none). Returns {0, totals…} counted, {-1} duplicate,
+// {-2, index} missing without a seed, {-3, index, total} over the limit (0-based index).
+const METER_LUA = `
+local dttl = tonumber(ARGV[1])
+if dttl > 0 and redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+local n = #KEYS - 1
+local totals, exists = {}, {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i + 1])
+  exists[i] = v ~= false
+  if not exists[i] then
+    local seed = ARGV[i * 4 + 1]
+    if seed == '' then return {-2, i - 1} end
+    v = seed
+  end
+  totals[i] = tonumber(v)
+end
+for i = 1, n do
+  local cost = tonumber(ARGV[i * 4 - 2])
+  local limit = tonumber(ARGV[i * 4 - 1])
+  if limit >= 0 and cost > 0 and totals[i] + cost > limit then return {-3, i - 1, totals[i]} end
+end
+local out = {0}
+for i = 1, n do
+  local total = math.max(0, totals[i] + tonumber(ARGV[i * 4 - 2]))
+  if exists[i] then
+    redis.call('SET', KEYS[i + 1], total, 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[i + 1], total, 'PX', ARGV[i * 4])
+  end
+  out[#out + 1] = total
+end
+if dttl > 0 then redis.call('SET', KEYS[1], '1', 'PX', dttl) end
+return out
+`
+
 // Slot sets are sorted sets: member = holder id, score = when the slot expires unless renewed. KEYS: the sets;
 // ARGV: ttl ms, member, then each set's limit. Returns -1 when taken, else the 0-based index of the first full set.
 const ACQUIRE_SLOTS_LUA = `
@@ -312,6 +407,7 @@ export interface RedisCacheOptions {
 
 type RedisWithLimit = Redis & {
   intlRateLimit(numKeys: number, ...args: (string | number)[]): Promise<number[]>
+  intlMeter(numKeys: number, ...args: (string | number)[]): Promise<number[]>
   intlAcquireSlots(numKeys: number, ...args: (string | number)[]): Promise<number>
   intlRenewSlots(numKeys: number, ...args: (string | number)[]): Promise<number>
 }
@@ -337,6 +433,7 @@ export class RedisCache implements Cache {
       enableAutoPipelining: true,
     })
     client.defineCommand('intlRateLimit', { lua: RATE_LIMIT_LUA })
+    client.defineCommand('intlMeter', { lua: METER_LUA })
     client.defineCommand('intlAcquireSlots', { lua: ACQUIRE_SLOTS_LUA })
     client.defineCommand('intlRenewSlots', { lua: RENEW_SLOTS_LUA })
     client.on('error', (err) => this.markDegraded(err))
@@ -408,6 +505,29 @@ export class RedisCache implements Cache {
         return typeof total === 'number' ? total : null
       },
       () => null,
+    )
+  }
+
+  meter(checks: MeterCheck[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult> {
+    const args = checks.flatMap((c) => [c.cost, c.limit ?? -1, Math.max(1, Math.round(c.ttlMs)), c.seed === undefined ? '' : c.seed])
+    // Without Redis there is no shared count: counting locally would be lost and refusing would stop every
+    // tenant, so the step admits and counts nothing (the caller logs it).
+    return this.call<MeterResult>(
+      async () => {
+        const out = await this.client.intlMeter(
+          checks.length + 1,
+          dedupe?.key ?? 'meter:none',
+          ...checks.map((c) => c.key),
+          dedupe ? Math.max(1, Math.round(dedupe.ttlMs)) : 0,
+          ...args,
+        )
+        const code = out[0]
+        if (code === -1) return { outcome: 'duplicate' }
+        if (code === -2) return { outcome: 'missing', index: out[1] as number }
+        if (code === -3) return { outcome: 'over', index: out[1] as number, total: out[2] as number }
+        return { outcome: 'counted', totals: out.slice(1) }
+      },
+      () => ({ outcome: 'unavailable' }),
     )
   }
 

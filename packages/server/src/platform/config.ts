@@ -3,19 +3,16 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { type Plans, parsePlans, TIERS, type Tier } from '../plans/index.js'
 import { PRODUCTS, type Product } from './products.js'
 
 const hexSecret = z.string().regex(/^([0-9a-fA-F]{2})+$/, 'must be a hex string')
 const secret32 = z.string().min(32, 'must be at least 32 characters')
 
-const productMapEntry = z.union([
-  z.array(z.enum(PRODUCTS)).min(1),
-  z.object({ products: z.array(z.enum(PRODUCTS)).min(1), tier: z.enum(['starter', 'professional', 'business', 'enterprise']).optional() }),
-])
+const productMapEntry = z.union([z.array(z.enum(PRODUCTS)).min(1), z.object({ products: z.array(z.enum(PRODUCTS)).min(1), tier: z.enum(TIERS).optional() })])
 export type ProductMap = Record<string, { products: Product[]; tier?: Tier | undefined }>
 
-export const TIERS = ['starter', 'professional', 'business', 'enterprise'] as const
-export type Tier = (typeof TIERS)[number]
+export { TIERS, type Tier }
 
 /** Default Squarespace mapping: SKU first, then product name (case-insensitive). */
 export const DEFAULT_PRODUCT_MAP: ProductMap = {
@@ -87,6 +84,7 @@ const envSchema = z.object({
   JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(16),
   JOBS_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
   JOBS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
+  PLANS: z.string().optional(),
   JOBS_RETRY_MAX_MS: z.coerce
     .number()
     .int()
@@ -138,6 +136,8 @@ export interface Config {
   shutdownGraceMs: number
   /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
   jobs: { concurrency: number; leaseMs: number; retryBaseMs: number; retryMaxMs: number }
+  /** Quotas, request rates, visitor caps and features per tier (src/plans/): the defaults with PLANS merged over them. */
+  plans: Plans
 }
 
 export interface StripeConfig {
@@ -264,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (encryptionKeys.some((k) => k.length !== 32)) problems.push('ENCRYPTION_KEYS: each key must be 32 bytes, base64-encoded, comma-separated newest first')
   const productMap = parseProductMap(e.SQUARESPACE_PRODUCT_MAP, problems)
   const outboundAllowHosts = parseAllowHosts(e.OUTBOUND_ALLOW_HOSTS, problems)
+  const plans = parsePlans(e.PLANS, problems)
   if (e.JOBS_RETRY_MAX_MS < e.JOBS_RETRY_BASE_MS) problems.push('JOBS_RETRY_MAX_MS: must be at least JOBS_RETRY_BASE_MS')
   if (problems.length > 0) throw new ConfigError(problems)
 
@@ -305,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     jobs: { concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_MS, retryBaseMs: e.JOBS_RETRY_BASE_MS, retryMaxMs: e.JOBS_RETRY_MAX_MS },
+    plans,
   }
   return { ...config, ...overrides }
 }

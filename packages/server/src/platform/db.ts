@@ -147,6 +147,10 @@ export interface ConversationsTable {
   user_id: ColumnType<string | null, string | null | undefined, string | null>
   user_email: ColumnType<string | null, string | null | undefined, string | null>
   user_name: ColumnType<string | null, string | null | undefined, string | null>
+  /** Started past a quota or a visitor cap (src/usage/): a person answers it, no engine replies. Null: counted. */
+  unmetered: ColumnType<'quota' | 'visitor_cap' | null, 'quota' | 'visitor_cap' | null | undefined, 'quota' | 'visitor_cap' | null>
+  /** Flagged as abuse by the owner: its usage was given back and it counts no more. */
+  flagged_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   created_at: Generated<Date>
   updated_at: Generated<Date>
 }
@@ -335,6 +339,23 @@ export interface AccountTokensTable {
   created_at: Generated<Date>
 }
 
+export interface UsageTable {
+  license_id: string
+  metric: string
+  kind: 'period' | 'day'
+  starts_at: Timestamp
+  used: number
+  updated_at: Generated<Date>
+}
+
+export interface UsageWarningsTable {
+  license_id: string
+  metric: string
+  period_start: Timestamp
+  level: '80' | '100' | 'forecast'
+  created_at: Generated<Date>
+}
+
 export interface Database {
   licenses: LicensesTable
   webhook_events: WebhookEventsTable
@@ -359,6 +380,8 @@ export interface Database {
   mail_outbox: MailOutboxTable
   license_orders: LicenseOrdersTable
   account_tokens: AccountTokensTable
+  usage: UsageTable
+  usage_warnings: UsageWarningsTable
 }
 
 export type Db = Kysely<Database>

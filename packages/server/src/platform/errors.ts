@@ -44,6 +44,8 @@ export const errorStatus = {
   idempotency_conflict: 409,
   rate_limited: 429,
   too_many_streams: 429,
+  /** A plan's monthly quota is used up (src/usage/): the message names it and when it resets; Retry-After too. */
+  quota_exceeded: 429,
   not_configured: 503,
   upstream_failed: 502,
   unavailable: 503,
@@ -61,7 +63,8 @@ export type ErrorCode = keyof typeof errorStatus
  */
 export function isRetryable(code: ErrorCode): boolean {
   const status: number = errorStatus[code]
-  return status === 408 || status === 429 || (status >= 500 && code !== 'not_configured')
+  // quota_exceeded waits for the period's end or an upgrade, not for a retry: its Retry-After says when.
+  return status === 408 || (status === 429 && code !== 'quota_exceeded') || (status >= 500 && code !== 'not_configured')
 }
 
 export class AppError extends Error {

@@ -93,6 +93,27 @@ export const eventSchemas = {
     expiresAt: z.iso.datetime({ offset: true }),
     acceptUrl: z.string(),
   }),
+  /** A quota reached 80 % or 100 %, or its forecast runs out before the period ends: once per period each. */
+  'usage.warning': z.object({
+    quota: z.enum(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats']),
+    level: z.enum(['80', '100', 'forecast']),
+    used: z.number().int(),
+    limit: z.number().int(),
+    forecast: z.number().int(),
+    periodStart: z.iso.datetime({ offset: true }),
+    periodEnd: z.iso.datetime({ offset: true }),
+    /** When the forecast says the quota runs out (level forecast), else null. */
+    runsOutAt: z.iso.datetime({ offset: true }).nullable(),
+    /** One line for a person: "conversations run out around the 23rd". */
+    message: z.string(),
+  }),
+  /** A visitor's message was stored past a quota or cap, with no engine reply: a person should answer it. */
+  'usage.limited': z.object({
+    quota: z.enum(['conversations', 'messages', 'aiReplies', 'visitorCap']),
+    conversationId: z.uuid(),
+    messageId: z.uuid(),
+    product: z.enum(PRODUCTS),
+  }),
 }
 
 export type EventType = keyof typeof eventSchemas

@@ -10,6 +10,7 @@ import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret
 import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
 import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
+import * as usage from './migrations/2026-11-30T11-00_usage.js'
 import * as billing from './migrations/2026-11-30T12-00_billing.js'
 import * as mail from './migrations/2026-11-30T13-00_mail.js'
 import * as teams from './migrations/2026-11-30T14-00_teams.js'
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T12-00_billing': billing,
   '2026-11-30T14-00_teams': teams,
   '2026-11-30T13-00_mail': mail,
+  '2026-11-30T11-00_usage': usage,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

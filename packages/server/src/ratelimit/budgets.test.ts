@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { signSession } from '../auth/tokens.js'
-import { TIER_LIMITS } from './index.js'
+import { DEFAULT_PLANS } from '../plans/index.js'
 
 const ORIGIN = 'https://shop.example.com'
 /** RATE_LIMIT_SCALE for this file: every budget a fifth of its size, so the bursts stay short. */
 const SCALE = 0.2
-const API = Math.floor(TIER_LIMITS.starter.perMinute * SCALE)
-const WIDGET = Math.floor(TIER_LIMITS.starter.widgetPerMinute * SCALE)
+const API = Math.floor(DEFAULT_PLANS.starter.rates.apiPerMinute * SCALE)
+const WIDGET = Math.floor(DEFAULT_PLANS.starter.rates.widgetPerMinute * SCALE)
 
 /** Windows follow wall-clock minutes: start a burst well inside one so it cannot straddle two. */
 async function awayFromWindowEdge(): Promise<void> {

@@ -1,35 +1,19 @@
 // Per-license request limits by tier, plus the IETF RateLimit-Policy / RateLimit headers on every limited answer.
 import type { Context } from 'hono'
+import { DEFAULT_PLANS, type Plans, planOf } from '../plans/index.js'
 import type { RateDecision } from '../platform/cache.js'
-import type { Tier } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 
 /**
- * Requests per minute per license, by tier: the one table to change. Two budgets that never share a unit:
- * `perMinute` for the owner's API (sessions, secret keys) and `widgetPerMinute` for the widget (public keys,
- * visitors), so strangers holding a page's chat_ key cannot spend the owner's budget.
+ * Requests per minute per license come from the license's plan (src/plans/: `rates`). Two budgets that never share
+ * a unit: `apiPerMinute` for the owner's API (sessions, secret keys) and `widgetPerMinute` for the widget (public
+ * keys, visitors), so strangers holding a page's chat_ key cannot spend the owner's budget.
  */
-export const TIER_LIMITS: Record<Tier, { perMinute: number; widgetPerMinute: number }> = {
-  starter: { perMinute: 120, widgetPerMinute: 300 },
-  professional: { perMinute: 600, widgetPerMinute: 1_200 },
-  business: { perMinute: 3_000, widgetPerMinute: 6_000 },
-  enterprise: { perMinute: 15_000, widgetPerMinute: 30_000 },
-}
-
-/** Widget event streams open at once per publishable key, by tier (a page view holds one while the chat is open). */
-export const TIER_WIDGET_STREAMS: Record<Tier, number> = {
-  starter: 200,
-  professional: 1_000,
-  business: 5_000,
-  enterprise: 20_000,
-}
-
-export const tierWidgetStreams = (tier: string): number => TIER_WIDGET_STREAMS[tier as Tier] ?? TIER_WIDGET_STREAMS.starter
-
-const tierRow = (tier: string) => TIER_LIMITS[tier as Tier] ?? TIER_LIMITS.starter
-export const tierLimit = (tier: string): number => tierRow(tier).perMinute
-export const widgetTierLimit = (tier: string): number => tierRow(tier).widgetPerMinute
+export const tierLimit = (tier: string, plans: Plans = DEFAULT_PLANS): number => planOf(plans, tier).rates.apiPerMinute
+export const widgetTierLimit = (tier: string, plans: Plans = DEFAULT_PLANS): number => planOf(plans, tier).rates.widgetPerMinute
+/** Widget event streams open at once per publishable key (a page view holds one while the chat is open). */
+export const tierWidgetStreams = (tier: string, plans: Plans = DEFAULT_PLANS): number => planOf(plans, tier).rates.widgetStreams
 
 export interface LimitSpec {
   policy: string
@@ -78,17 +62,17 @@ export function applyDecisions(c: Context, specs: LimitSpec[], decisions: RateDe
  * be limited from its token's claims alone. `scale` is RATE_LIMIT_SCALE (load tests); every caller passes it.
  * Charged only once the caller is authenticated (a refused request spends nobody's budget).
  */
-export const licenseLimit = (licenseKey: string, tier: string, scale = 1): LimitSpec => ({
+export const licenseLimit = (licenseKey: string, tier: string, scale = 1, plans: Plans = DEFAULT_PLANS): LimitSpec => ({
   policy: 'license',
   key: `license:${licenseKey}:counter:api_calls`,
-  limit: Math.max(1, Math.floor(tierLimit(tier) * scale)),
+  limit: Math.max(1, Math.floor(tierLimit(tier, plans) * scale)),
   windowMs: 60_000,
 })
 
 /** The license's widget budget (`license:{key}:counter:widget_calls`), apart from the API budget above. */
-export const widgetLimit = (licenseKey: string, tier: string, scale = 1): LimitSpec => ({
+export const widgetLimit = (licenseKey: string, tier: string, scale = 1, plans: Plans = DEFAULT_PLANS): LimitSpec => ({
   policy: 'widget',
   key: `license:${licenseKey}:counter:widget_calls`,
-  limit: Math.max(1, Math.floor(widgetTierLimit(tier) * scale)),
+  limit: Math.max(1, Math.floor(widgetTierLimit(tier, plans) * scale)),
   windowMs: 60_000,
 })

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp, type TestStore } from '../../test/harness.js'
+import { DEFAULT_PLANS } from '../plans/index.js'
 import { RedisCache } from '../platform/cache.js'
 import { createLogger } from '../platform/logger.js'
-import { TIER_LIMITS } from './index.js'
 
-const STARTER = TIER_LIMITS.starter.perMinute
+const STARTER = DEFAULT_PLANS.starter.rates.apiPerMinute
 
 /** Redis windows follow wall-clock minutes: start a burst well inside one so it cannot straddle two. */
 async function awayFromWindowEdge(): Promise<void> {

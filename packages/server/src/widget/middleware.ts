@@ -70,7 +70,7 @@ export function widgetBudget(deps: Deps): MiddlewareHandler<AppEnv> {
   return async function widgetBudgetMiddleware(c, next) {
     const w = c.get('widget')
     await enforce(deps, c, [
-      widgetLimit(w.licenseKey, w.tier, scale),
+      widgetLimit(w.licenseKey, w.tier, scale, deps.config.plans),
       { policy: 'key', key: `key:${w.keyId}`, limit: KEY_LIMIT_PER_MINUTE * scale, windowMs: 60_000 },
     ])
     await next()

@@ -1,5 +1,6 @@
 // /api/widget: the public API behind the script tag (docs/widget-api.md): config, conversations, messages,
 // the live event stream and leads.
+import { randomUUID } from 'node:crypto'
 import type { Context } from 'hono'
 import { enqueueReply, respond } from '../conversations/respond.js'
 import { eventStream } from '../conversations/schemas.js'
@@ -28,6 +29,7 @@ import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
 import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
+import { gateConversation, gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
 import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
 import {
@@ -134,7 +136,7 @@ function bearer(c: Context): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
 }
 
-export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, streams: StreamHub) {
+export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, streams: StreamHub, usage: Usage) {
   const app = createRouter()
   // Order matters: key, origin and visitor token are all checked before the license's widget budget is charged.
   app.use('/api/widget/*', widgetAuth(deps, keys))
@@ -199,14 +201,26 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
           visitorToken: token,
           expiresAt: new Date(expiresAt).toISOString(),
           messages: messages.map(publicMessage),
+          ...(resumed.unmetered || resumed.flagged_at ? { handoff: true } : {}),
         },
         200,
       )
     }
+    // Past the conversations quota or the visitor's daily cap the visitor is still served: a person answers.
+    const conversationId = randomUUID()
+    const unmetered = await gateConversation(usage, { licenseId: w.licenseId, tier: w.tier }, visitorId, conversationId)
     const conv = await deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('conversations')
-        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null })
+        .values({
+          id: conversationId,
+          license_id: w.licenseId,
+          product: w.product,
+          product_key_id: w.keyId,
+          visitor_id: visitorId,
+          page_url: body.pageUrl ?? null,
+          unmetered,
+        })
         .returningAll()
         .executeTakeFirstOrThrow()
       await emit(trx, {
@@ -239,6 +253,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         visitorToken: token,
         expiresAt: new Date(expiresAt).toISOString(),
         messages,
+        ...(unmetered ? { handoff: true } : {}),
       },
       201,
     )
@@ -252,9 +267,11 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
     const settings = await getSettings(deps.db, conv.license_id, conv.product)
+    // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
+    const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
     // durable job committed with the message, so a crash after this answer still produces the reply.
-    const inline = settings.engine === 'knowledge'
+    const inline = settings.engine === 'knowledge' && !handoff
     const { message, created } = await appendMessage(
       deps,
       {
@@ -264,11 +281,23 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         role: 'visitor',
         text: body.text,
         clientMessageId: body.clientMessageId,
-        ...(body.pageUrl ? { meta: { pageUrl: body.pageUrl } } : {}),
+        ...(body.pageUrl || handoff ? { meta: { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) } } : {}),
       },
-      inline ? undefined : enqueueReply,
+      handoff
+        ? (trx, m) =>
+            handoff === 'flagged'
+              ? Promise.resolve()
+              : emit(trx, {
+                  type: 'usage.limited',
+                  licenseId: conv.license_id,
+                  data: { quota: handoff, conversationId: conv.id, messageId: m.id, product: conv.product as Product },
+                })
+        : inline
+          ? undefined
+          : enqueueReply,
     )
-    if (!created) return c.json({ message: publicMessage(message), replies: [] }, 200)
+    if (!created) return c.json({ message: publicMessage(message), replies: [], ...(handoff ? { handoff: true } : {}) }, 200)
+    if (handoff) return c.json({ message: publicMessage(message), replies: [], handoff: true }, 201)
     const replies = []
     if (inline) {
       // Included in the answer as well as on the stream.
@@ -298,7 +327,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       [streamTag.key(w.keyId), streamTag.license(w.licenseId)],
       [
         { name: 'visitor', key: `widget:visitor:${conv.visitor_id}`, limit: deps.config.streamCaps.perVisitor },
-        { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier) },
+        { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier, deps.config.plans) },
       ],
     )
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {

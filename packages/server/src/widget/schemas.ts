@@ -46,6 +46,10 @@ export const StartConversationResponseSchema = z
     visitorToken,
     expiresAt: dateTime,
     messages: z.array(MessageSchema),
+    handoff: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Past a quota or the visitor’s cap (or flagged): no engine replies; a person answers and the widget asks for an email' }),
   })
   .openapi('StartConversationResponse')
 
@@ -66,6 +70,7 @@ export const SendMessageResponseSchema = z
   .object({
     message: MessageSchema,
     replies: z.array(MessageSchema).openapi({ description: 'Replies produced before the answer was sent (the knowledge engine answers at once)' }),
+    handoff: z.boolean().optional().openapi({ description: 'Stored past a quota or cap: no engine reply; a person answers' }),
   })
   .openapi('SendMessageResponse')
 

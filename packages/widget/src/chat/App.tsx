@@ -75,6 +75,15 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
     if (el) el.scrollTop = el.scrollHeight
   }, [count, st.draft, st.open, phase])
 
+  // Past the plan's quota a person answers: say so once, and ask for an email so the answer reaches the visitor.
+  const handedOff = useRef(false)
+  useEffect(() => {
+    if (!st.handoff || handedOff.current || phase !== 'chat') return
+    handedOff.current = true
+    setLocals([...locals, { id: 'human', role: 'assistant', text: t.human, at: seqNow() }])
+    setPhase('form')
+  }, [st.handoff, phase])
+
   // Intelagent('prefill', text): into the composer whenever one is on screen, without sending it.
   useEffect(() => {
     const el = input.current

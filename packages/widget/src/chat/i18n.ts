@@ -41,6 +41,7 @@ export const en = {
   checkFields: 'Please check the name and email address.',
   tooMany: 'Too many requests; please try again later.',
   leadFailed: 'Could not send your details. Please try again.',
+  human: 'A person will answer here soon. Leave your email so we can reply even if you leave.',
 }
 
 export type Strings = typeof en

@@ -22,6 +22,8 @@ export interface State {
   unread: number
   /** Text the page asked to put in the composer (`prefill`), taken by the view. */
   prefill: string | undefined
+  /** The server took a message past the plan's quota: a person answers, so the view asks for an email. */
+  handoff: boolean
 }
 
 const INITIAL: State = {
@@ -35,6 +37,7 @@ const INITIAL: State = {
   draft: undefined,
   unread: 0,
   prefill: undefined,
+  handoff: false,
 }
 
 export interface LeadInput {
@@ -386,7 +389,7 @@ export class Session {
       for (let item = this.saved.outbox[0]; item && epoch === this.epoch; item = this.saved.outbox[0]) {
         try {
           const res = await this.authed((t) =>
-            this.deps.api<{ message: Message; replies: Message[] }>(
+            this.deps.api<{ message: Message; replies: Message[]; handoff?: boolean }>(
               'POST',
               `${this.conversationPath}/messages`,
               { clientMessageId: item!.id, text: item!.text, ...this.pageUrl() },
@@ -395,6 +398,7 @@ export class Session {
           )
           if (epoch !== this.epoch) return
           this.receive([res.message, ...res.replies])
+          if (res.handoff) this.set({ handoff: true })
           this.drop(item.id)
         } catch (err) {
           if (epoch !== this.epoch || err instanceof Stale) return

@@ -40,4 +40,5 @@ export default {
   checkFields: 'Bitte prüfen Sie Name und E-Mail-Adresse.',
   tooMany: 'Zu viele Anfragen; bitte versuchen Sie es später erneut.',
   leadFailed: 'Ihre Angaben konnten nicht gesendet werden. Bitte versuchen Sie es erneut.',
+  human: 'Eine Person antwortet hier bald. Hinterlassen Sie Ihre E-Mail, damit wir auch antworten können, wenn Sie gehen.',
 } satisfies Strings

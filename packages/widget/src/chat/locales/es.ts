@@ -40,4 +40,5 @@ export default {
   checkFields: 'Revisa el nombre y el correo electrónico.',
   tooMany: 'Demasiadas solicitudes; inténtalo de nuevo más tarde.',
   leadFailed: 'No se pudieron enviar tus datos. Inténtalo de nuevo.',
+  human: 'Una persona le responderá aquí pronto. Deje su correo para que podamos responderle aunque se vaya.',
 } satisfies Strings

@@ -40,4 +40,5 @@ export default {
   checkFields: "Veuillez vérifier le nom et l'adresse e-mail.",
   tooMany: 'Trop de demandes ; veuillez réessayer plus tard.',
   leadFailed: "Vos coordonnées n'ont pas pu être envoyées. Veuillez réessayer.",
+  human: 'Une personne va vous répondre ici. Laissez votre e-mail pour que nous puissions répondre même si vous partez.',
 } satisfies Strings

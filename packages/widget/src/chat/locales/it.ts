@@ -40,4 +40,5 @@ export default {
   checkFields: "Controlla il nome e l'indirizzo email.",
   tooMany: 'Troppe richieste; riprova più tardi.',
   leadFailed: 'Impossibile inviare i tuoi dati. Riprova.',
+  human: 'Una persona ti risponderà qui a breve. Lascia la tua email così possiamo risponderti anche se esci.',
 } satisfies Strings

@@ -40,4 +40,5 @@ export default {
   checkFields: 'Verifique o nome e o endereço de e-mail.',
   tooMany: 'Demasiados pedidos; tente novamente mais tarde.',
   leadFailed: 'Não foi possível enviar os seus dados. Tente novamente.',
+  human: 'Uma pessoa vai responder aqui em breve. Deixe o seu e-mail para podermos responder mesmo que saia.',
 } satisfies Strings

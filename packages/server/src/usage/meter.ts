@@ -1,0 +1,313 @@
+// Usage metering: every counted event is checked against the plan and counted in ONE atomic cache step (Cache.meter:
+// a Lua script on Redis, one synchronous step in process), at most once per dedupe id. The cache holds the live
+// counters; this instance flushes the ones it touched to Postgres every few seconds and on shutdown, and a counter the
+// cache lost (Redis restarted) is seeded back from Postgres on its next use. docs/usage.md says why.
+import { METERED, type Metered, type Plan, planOf, type Quota } from '../plans/index.js'
+import type { MeterCheck, MeterResult } from '../platform/cache.js'
+import type { Deps, Principal } from '../platform/context.js'
+import type { ConversationRow } from '../platform/db.js'
+import { AppError } from '../platform/errors.js'
+import { emit } from '../platform/events.js'
+import { dayOf, forecastOf, ordinalDay, type Period, type PeriodSource, periodOf } from './period.js'
+
+const DAY_MS = 24 * 3600_000
+/** How often this instance writes the counters it touched to Postgres. */
+export const FLUSH_MS = 5_000
+/** A retried event (same dedupe id) within this long counts once. */
+const DEDUPE_TTL_MS = DAY_MS
+/** Counters stay in the cache this long past their period or day, for the dashboard's figures. */
+const KEEP_MS = 40 * DAY_MS
+
+/** Whose usage: the license, its tier (from the caller's cached principal or key, so a tier change applies at once). */
+export interface Subject extends PeriodSource {
+  licenseId: string
+  tier: string
+}
+
+/** A per-visitor cap inside the quotas (plans' visitorCaps). */
+export type VisitorCap = keyof Plan['visitorCaps']
+
+/** What ran out: a quota of the plan, or the visitor's own daily cap. */
+export type Limited = Metered | 'visitorCap'
+
+export type CountOutcome = { ok: true } | { ok: false; quota: Limited; used: number; limit: number; resetsAt: Date }
+
+export interface CountInput {
+  /** Counted together (all or none), each against its quota. */
+  metrics: Metered[]
+  cost?: number
+  /** The event's identity: a retry with the same id counts nothing more. */
+  dedupeId?: string
+  /** Also counts against this visitor's cap for the UTC day. */
+  visitor?: { id: string; cap: VisitorCap }
+}
+
+interface Bucket {
+  licenseId: string
+  metric: Metered
+  kind: 'period' | 'day'
+  startsAt: Date
+}
+
+const bucketKey = (b: Bucket): string => `usage:${b.licenseId}:${b.metric}:${b.kind === 'period' ? 'p' : 'd'}:${b.startsAt.toISOString()}`
+const dayStart = (t: number): Date => new Date(Math.floor(t / DAY_MS) * DAY_MS)
+
+export const QUOTA_LABEL: Record<Quota | 'visitorCap', string> = {
+  conversations: 'conversations',
+  messages: 'messages',
+  aiReplies: 'AI replies',
+  apiCalls: 'API calls',
+  knowledgePages: 'knowledge pages',
+  products: 'products',
+  seats: 'seats',
+  visitorCap: 'per-visitor daily',
+}
+
+/** The 429 an API caller gets at a quota: which quota, when it resets, and Retry-After. */
+export function quotaExceeded(o: Extract<CountOutcome, { ok: false }>, tier: string, now: number): AppError {
+  const retry = Math.max(1, Math.ceil((o.resetsAt.getTime() - now) / 1000))
+  return new AppError(
+    'quota_exceeded',
+    `The ${tier} plan's ${QUOTA_LABEL[o.quota]} quota (${o.limit} per billing period) is used up; it resets at ${o.resetsAt.toISOString()}. Upgrade the plan for more.`,
+    { headers: { 'Retry-After': String(retry) }, details: { quota: o.quota, used: o.used, limit: o.limit, resetsAt: o.resetsAt.toISOString() } },
+  )
+}
+
+type Dirty = Bucket & { tier: string; period: Period | null }
+
+/** One per app instance: counts, gives back, flushes, warns and reports. */
+export class Usage {
+  private dirty = new Map<string, Dirty>()
+  /** Warnings this instance knows were sent (Postgres is the truth; this spares it the repeated inserts). */
+  private warned = new Set<string>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private flushing: Promise<void> = Promise.resolve()
+
+  constructor(private deps: Deps) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.deps.tasks.run('usage.flush', () => this.flush()), FLUSH_MS)
+    this.timer.unref()
+  }
+
+  /** Stops the timer and writes what is left (shutdown). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.flush()
+  }
+
+  plan(tier: string): Plan {
+    return planOf(this.deps.config.plans, tier)
+  }
+
+  /** Checks and counts in one atomic step. Over a quota or cap, nothing is counted and the outcome says which. */
+  async count(subject: Subject, input: CountInput): Promise<CountOutcome> {
+    const now = this.deps.clock.now()
+    const plan = this.plan(subject.tier)
+    const period = periodOf(subject, now)
+    const cost = input.cost ?? 1
+    const buckets: (Bucket | null)[] = []
+    const checks: MeterCheck[] = []
+    for (const metric of input.metrics) {
+      const pb: Bucket = { licenseId: subject.licenseId, metric, kind: 'period', startsAt: period.start }
+      const db: Bucket = { licenseId: subject.licenseId, metric, kind: 'day', startsAt: dayStart(now) }
+      buckets.push(pb, db)
+      checks.push(
+        { key: bucketKey(pb), cost, limit: plan.quotas[metric], ttlMs: period.end.getTime() - now + KEEP_MS },
+        { key: bucketKey(db), cost, limit: null, ttlMs: DAY_MS + KEEP_MS },
+      )
+    }
+    if (input.visitor) {
+      buckets.push(null)
+      checks.push({
+        key: `usage:${subject.licenseId}:visitor:${input.visitor.cap}:${input.visitor.id}:${dayOf(now)}`,
+        cost,
+        limit: plan.visitorCaps[input.visitor.cap],
+        ttlMs: DAY_MS + 60_000,
+        seed: 0,
+      })
+    }
+    const dedupe = input.dedupeId ? { key: `usage:dedupe:${subject.licenseId}:${input.dedupeId}`, ttlMs: DEDUPE_TTL_MS } : undefined
+    const r = await this.meter(checks, buckets, dedupe)
+    if (r.outcome === 'over') {
+      const b = buckets[r.index]
+      const limit = checks[r.index]?.limit ?? 0
+      if (!b) return { ok: false, quota: 'visitorCap', used: r.total, limit, resetsAt: new Date(dayStart(now).getTime() + DAY_MS) }
+      return { ok: false, quota: b.metric, used: r.total, limit, resetsAt: period.end }
+    }
+    if (r.outcome === 'unavailable')
+      this.deps.logger.warn('usage not counted: the cache is unreachable', { licenseId: subject.licenseId, metrics: input.metrics })
+    if (r.outcome === 'counted') this.touch(buckets, subject.tier, period)
+    return { ok: true }
+  }
+
+  /**
+   * Gives usage back to this period's quotas (a conversation flagged as abuse), once per dedupe id. Usage counted
+   * in an earlier period is not given back: that period is over. The daily figures keep what happened.
+   */
+  async giveBack(subject: Subject, amounts: Partial<Record<Metered, number>>, countedAt: Date, dedupeId: string): Promise<boolean> {
+    const now = this.deps.clock.now()
+    const period = periodOf(subject, now)
+    if (periodOf(subject, countedAt.getTime()).start.getTime() !== period.start.getTime()) return false
+    const buckets: Bucket[] = []
+    const checks: MeterCheck[] = []
+    for (const metric of METERED) {
+      const n = amounts[metric] ?? 0
+      if (n <= 0) continue
+      const b: Bucket = { licenseId: subject.licenseId, metric, kind: 'period', startsAt: period.start }
+      buckets.push(b)
+      checks.push({ key: bucketKey(b), cost: -n, limit: null, ttlMs: period.end.getTime() - now + KEEP_MS })
+    }
+    if (checks.length === 0) return false
+    const r = await this.meter(checks, buckets, { key: `usage:dedupe:${subject.licenseId}:${dedupeId}`, ttlMs: DEDUPE_TTL_MS })
+    if (r.outcome === 'counted') this.touch(buckets, subject.tier, period)
+    return r.outcome === 'counted'
+  }
+
+  /** The cache step, seeding a counter the cache does not hold from Postgres (first use, or Redis restarted). */
+  private async meter(checks: MeterCheck[], buckets: (Bucket | null)[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const r = await this.deps.cache.meter(checks, dedupe)
+      if (r.outcome !== 'missing') return r
+      const b = buckets[r.index]
+      checks[r.index] = { ...(checks[r.index] as MeterCheck), seed: b ? await this.stored(b) : 0 }
+    }
+    throw new Error('usage counters kept disappearing while being seeded')
+  }
+
+  private async stored(b: Bucket): Promise<number> {
+    const row = await this.deps.db
+      .selectFrom('usage')
+      .select('used')
+      .where('license_id', '=', b.licenseId)
+      .where('metric', '=', b.metric)
+      .where('kind', '=', b.kind)
+      .where('starts_at', '=', b.startsAt)
+      .executeTakeFirst()
+    return row ? Number(row.used) : 0
+  }
+
+  private touch(buckets: (Bucket | null)[], tier: string, period: Period): void {
+    for (const b of buckets) if (b) this.dirty.set(bucketKey(b), { ...b, tier, period: b.kind === 'period' ? period : null })
+  }
+
+  /** Writes the counters this instance touched to Postgres and sends the warnings they call for. One pass at a time. */
+  flush(): Promise<void> {
+    const pass = this.flushing.then(() => this.flushOnce())
+    this.flushing = pass.catch(() => undefined)
+    return pass
+  }
+
+  private async flushOnce(): Promise<void> {
+    const batch = [...this.dirty.entries()]
+    this.dirty.clear()
+    for (const [key, b] of batch) {
+      try {
+        const raw = await this.deps.cache.get(key)
+        // Gone from the cache (Redis restarted before this flush): Postgres keeps the last flushed figure.
+        if (raw === null) continue
+        const used = Number(raw)
+        await this.deps.db
+          .insertInto('usage')
+          .values({ license_id: b.licenseId, metric: b.metric, kind: b.kind, starts_at: b.startsAt, used })
+          .onConflict((oc) => oc.columns(['license_id', 'metric', 'kind', 'starts_at']).doUpdateSet({ used, updated_at: new Date(this.deps.clock.now()) }))
+          .execute()
+        if (b.period) await this.warn(b, b.period, used)
+      } catch (err) {
+        // Put it back for the next pass unless a newer touch already did.
+        if (!this.dirty.has(key)) this.dirty.set(key, b)
+        this.deps.logger.warn('usage flush failed; retrying at the next pass', { error: String((err as Error)?.message ?? err) })
+      }
+    }
+  }
+
+  /** 80 %, 100 % and "runs out before the period ends": each once per period per quota (deduplicated in Postgres). */
+  private async warn(b: Bucket, period: Period, used: number): Promise<void> {
+    const dirty = b as Dirty
+    const limit = this.plan(dirty.tier).quotas[b.metric]
+    if (limit <= 0) return
+    await sendWarnings(this.deps, this.warned, { licenseId: b.licenseId, quota: b.metric, used, limit, period })
+  }
+}
+
+/** Emits the usage.warning events `used` calls for that were not sent this period yet. */
+export async function sendWarnings(
+  deps: Deps,
+  warned: Set<string>,
+  w: { licenseId: string; quota: Quota; used: number; limit: number; period: Period },
+): Promise<void> {
+  const now = deps.clock.now()
+  const { forecast, runsOutAt } = forecastOf(w.used, w.limit, w.period, now)
+  const label = QUOTA_LABEL[w.quota]
+  const levels: { level: '80' | '100' | 'forecast'; message: string }[] = []
+  if (w.used >= w.limit)
+    levels.push({ level: '100', message: `All ${w.limit} ${label} of this period are used; the quota resets on ${dayOf(w.period.end.getTime())}` })
+  if (w.used >= 0.8 * w.limit) levels.push({ level: '80', message: `${Math.floor((w.used / w.limit) * 100)} % of this period's ${w.limit} ${label} are used` })
+  if (runsOutAt && runsOutAt < w.period.end) levels.push({ level: 'forecast', message: `At this pace, ${label} run out around ${ordinalDay(runsOutAt)}` })
+  for (const l of levels) {
+    const memo = `${w.licenseId}:${w.quota}:${w.period.start.toISOString()}:${l.level}`
+    if (warned.has(memo)) continue
+    await deps.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('usage_warnings')
+        .values({ license_id: w.licenseId, metric: w.quota, period_start: w.period.start, level: l.level })
+        .onConflict((oc) => oc.doNothing())
+        .returning('level')
+        .executeTakeFirst()
+      if (!inserted) return
+      await emit(trx, {
+        type: 'usage.warning',
+        licenseId: w.licenseId,
+        data: {
+          quota: w.quota,
+          level: l.level,
+          used: w.used,
+          limit: w.limit,
+          forecast,
+          periodStart: w.period.start.toISOString(),
+          periodEnd: w.period.end.toISOString(),
+          runsOutAt: l.level === 'forecast' && runsOutAt ? runsOutAt.toISOString() : null,
+          message: l.message,
+        },
+      })
+    })
+    if (warned.size > 50_000) warned.clear()
+    warned.add(memo)
+  }
+}
+
+/** Why a visitor's message gets a person instead of an engine reply (null: the engine answers). */
+export type Handoff = Exclude<Limited, 'apiCalls'> | 'flagged' | null
+
+/** The widget's gates: a visitor is never dropped, but past a quota or cap a person answers instead of the engine. */
+export async function gateConversation(usage: Usage, subject: Subject, visitorId: string, conversationId: string): Promise<'quota' | 'visitor_cap' | null> {
+  const r = await usage.count(subject, {
+    metrics: ['conversations'],
+    dedupeId: `conv:${conversationId}`,
+    visitor: { id: visitorId, cap: 'conversationsPerDay' },
+  })
+  if (r.ok) return null
+  return r.quota === 'visitorCap' ? 'visitor_cap' : 'quota'
+}
+
+export async function gateMessage(usage: Usage, tier: string, conv: ConversationRow, clientMessageId: string): Promise<Handoff> {
+  if (conv.flagged_at) return 'flagged'
+  if (conv.unmetered) return conv.unmetered === 'visitor_cap' ? 'visitorCap' : 'conversations'
+  const r = await usage.count(
+    { licenseId: conv.license_id, tier },
+    { metrics: ['messages', 'aiReplies'], dedupeId: `msg:${conv.id}:${clientMessageId}`, visitor: { id: conv.visitor_id, cap: 'messagesPerDay' } },
+  )
+  return r.ok ? null : (r.quota as Exclude<Limited, 'apiCalls'>)
+}
+
+/**
+ * Counts a secret-key API request (where the API budget is charged) against the apiCalls quota; at the quota it
+ * answers 429 quota_exceeded. A retried POST with the same Idempotency-Key counts once. Sessions (people in the
+ * dashboard) are not API calls.
+ */
+export async function chargeApiCall(usage: Usage, principal: Principal, idempotencyKey: string | undefined, now: () => number): Promise<void> {
+  if (principal.kind === 'session' || !principal.licenseId) return
+  const dedupeId = idempotencyKey && principal.keyId ? `api:${principal.keyId}:${idempotencyKey}` : undefined
+  const r = await usage.count({ licenseId: principal.licenseId, tier: principal.tier }, { metrics: ['apiCalls'], ...(dedupeId ? { dedupeId } : {}) })
+  if (!r.ok) throw quotaExceeded(r, principal.tier, now())
+}
