@@ -1,6 +1,6 @@
 // pnpm bench: load from this process against the server in a child process, every figure printed as a ratio
 // to a bare Hono route measured in the same run.
-import { fork } from 'node:child_process'
+import { type ChildProcess, fork, type Serializable } from 'node:child_process'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 
@@ -66,7 +66,122 @@ async function load(port: number, make: (worker: number, i: number) => Req, dura
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
 
+/** One line of the final table: a figure, what it is compared with in the same run, and the issue's target. */
+interface Figure {
+  name: string
+  value: string
+  baseline: string
+  ratio: string
+  target: string
+  met: boolean | undefined
+}
+const figures: Figure[] = []
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
+const runs = (part: string): boolean => !only || only.has(part)
+
+function printTable(): void {
+  const cols: (keyof Figure)[] = ['name', 'value', 'baseline', 'ratio', 'target', 'met']
+  const cell = (f: Figure, k: keyof Figure): string => (k === 'met' ? (f.met === undefined ? 'n/a' : f.met ? 'met' : 'NOT MET') : String(f[k]))
+  const widths = cols.map((k) => Math.max(k.length, ...figures.map((f) => cell(f, k).length)))
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd()
+  console.log(`\n${line(['figure', 'value', 'baseline (same run)', 'ratio', 'target', 'met'])}`)
+  console.log(line(widths.map((w) => '-'.repeat(w))))
+  for (const f of figures) console.log(line(cols.map((k) => cell(f, k))))
+}
+
+function forkChild<T>(script: string, execArgv: string[] = ['--import', 'tsx']): Promise<{ child: ChildProcess; ready: T; ask<R>(m: unknown): Promise<R> }> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, stdio: 'inherit' })
+  const ask = <R>(m: unknown) =>
+    new Promise<R>((resolve) => {
+      child.once('message', (r) => resolve(r as R))
+      child.send(m as Serializable)
+    })
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, ready: m as T, ask }))
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+}
+
+/** Rate limiter: ours vs rate-limiter-flexible on the same Redis, throughput interleaved, accuracy across two processes. */
+async function benchLimiter(): Promise<void> {
+  if (!process.env.REDIS_URL) {
+    figures.push({
+      name: 'rate limiter vs rate-limiter-flexible',
+      value: 'skipped (needs REDIS_URL)',
+      baseline: '',
+      ratio: '',
+      target: '≥ 1.0×',
+      met: undefined,
+    })
+    return
+  }
+  const a = await forkChild<{ ready: true }>('./limiter.ts')
+  const b = await forkChild<{ ready: true }>('./limiter.ts')
+  type Tp = { ops: number; p99: number }
+  const ms = Math.min(DURATION_MS, 3000)
+  const tag = Date.now().toString(36)
+  const sum = { ours: { ops: 0, p99: 0 }, rlf: { ops: 0, p99: 0 } }
+  await a.ask<Tp>({ op: 'throughput', which: 'ours', ms: 500, concurrency: CONCURRENCY, tag: `w${tag}` }) // warm-up
+  await a.ask<Tp>({ op: 'throughput', which: 'rlf', ms: 500, concurrency: CONCURRENCY, tag: `w${tag}` })
+  // Side by side: both limiters load Redis at the same time from two processes, so the machine's noise (other
+  // processes, CPU steal) hits both alike; the processes swap limiters each round.
+  const rounds = 4
+  for (let r = 0; r < rounds; r++) {
+    const order = (r % 2 ? ['rlf', 'ours'] : ['ours', 'rlf']) as ('ours' | 'rlf')[]
+    const out = await Promise.all([a, b].map((p, i) => p.ask<Tp>({ op: 'throughput', which: order[i], ms, concurrency: CONCURRENCY, tag: `${tag}${r}` })))
+    order.forEach((which, i) => {
+      sum[which].ops += (out[i] as Tp).ops / rounds
+      sum[which].p99 += (out[i] as Tp).p99 / rounds
+    })
+  }
+  const ratio = sum.ours.ops / sum.rlf.ops
+  figures.push({
+    name: `rate limiter throughput (${CONCURRENCY} callers each, side by side)`,
+    value: `${fmt(sum.ours.ops)} ops/s`,
+    baseline: `rate-limiter-flexible ${fmt(sum.rlf.ops)} ops/s`,
+    ratio: `${fmt(ratio, 2)}×`,
+    target: '≥ 1.0×',
+    met: ratio >= 1.0,
+  })
+  figures.push({
+    name: 'rate limiter p99 (same load)',
+    value: `${fmt(sum.ours.p99, 2)} ms`,
+    baseline: `rate-limiter-flexible ${fmt(sum.rlf.p99, 2)} ms`,
+    ratio: `${fmt(sum.ours.p99 / sum.rlf.p99, 2)}×`,
+    target: '(informative)',
+    met: undefined,
+  })
+  // Accuracy: both processes fire `limit` requests at once on one key; exactly `limit` may pass in total.
+  const limit = 500
+  const admitted: Record<string, number> = {}
+  for (const which of ['ours', 'rlf'] as const) {
+    const key = `acc:${tag}:${which}`
+    const [x, y] = await Promise.all([a, b].map((p) => p.ask<{ admitted: number }>({ op: 'burst', which, key, limit, n: limit })))
+    admitted[which] = (x?.admitted ?? 0) + (y?.admitted ?? 0)
+  }
+  figures.push({
+    name: `rate limiter accuracy (2 processes, 2×${limit} at a limit of ${limit})`,
+    value: `${admitted.ours} admitted`,
+    baseline: `rate-limiter-flexible ${admitted.rlf} admitted`,
+    ratio: '',
+    target: `exactly ${limit}, both`,
+    met: admitted.ours === limit && admitted.rlf === limit,
+  })
+  for (const p of [a, b]) p.child.send({ op: 'stop' })
+}
+
 async function main(): Promise<void> {
+  if (runs('limiter')) await benchLimiter()
+  if (runs('http') || runs('ingest') || runs('sse')) await benchServer()
+  printTable()
+  agent.destroy()
+}
+
+async function benchServer(): Promise<void> {
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the server process there (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', ...prof], stdio: 'inherit' })
@@ -163,7 +278,6 @@ async function main(): Promise<void> {
   console.log('Targets: authenticated routes ≥ 40% of bare throughput, p99 ≤ 2 ms (issue 2).')
 
   child.send({ stop: true })
-  agent.destroy()
 }
 
 function sseLatency(ready: Ready, conversationId: string, token: string, count: number): Promise<{ n: number; p50: number; p99: number }> {
