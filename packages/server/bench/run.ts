@@ -176,7 +176,7 @@ async function benchLimiter(): Promise<void> {
 
 async function main(): Promise<void> {
   if (runs('limiter')) await benchLimiter()
-  if (runs('http') || runs('ingest') || runs('sse')) await benchServer()
+  if (runs('http') || runs('ingest') || runs('sse') || runs('list')) await benchServer()
   printTable()
   agent.destroy()
 }
@@ -191,6 +191,7 @@ async function benchServer(): Promise<void> {
   if (runs('http')) await benchHotPath(ready)
   if (runs('ingest')) await benchIngest(ready, server.ask)
   if (runs('sse')) await benchSseMemory(ready, server.ask)
+  if (runs('list')) await benchList(ready, server.ask)
 
   server.child.send({ stop: true })
 }
@@ -371,6 +372,55 @@ async function benchSseMemory(ready: Ready, ask: Ask): Promise<void> {
     target: '≤ 1.25× idle',
     met: after.streams === 0 && after.rss <= idle.rss * 1.25,
   })
+}
+
+/** The dashboard's conversation list at BENCH_MESSAGES messages (1M by default): p95 on page 1 and page 101. */
+async function benchList(ready: Ready, ask: Ask): Promise<void> {
+  const messages = Number(process.env.BENCH_MESSAGES ?? (ready.store.startsWith('Postgres') ? 1_000_000 : 20_000))
+  const seeded = await ask<{ conversations: number; ms: number }>({ op: 'seedList', n: messages })
+  console.log(`seeded ${fmt(messages)} messages in ${fmt(seeded.conversations)} conversations in ${fmt(seeded.ms / 1000, 1)} s`)
+  const headers = { authorization: `Bearer ${ready.token}` }
+  const pagePath = (cursor: string | null) => `/api/products/chatbot/conversations?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
+  // Walk to page 101 once, keeping the cursor that opens it.
+  let cursor: string | null = null
+  for (let page = 1; page < 101; page++) {
+    const res = await send(ready.appPort, { method: 'GET', path: pagePath(cursor), headers })
+    cursor = (JSON.parse(res.body) as { nextCursor: string | null }).nextCursor
+    if (!cursor) break
+  }
+  const samples = 100
+  for (const [name, c] of [
+    ['page 1', null],
+    ['page 101', cursor],
+  ] as const) {
+    if (name === 'page 101' && !c) {
+      figures.push({ name: `conversation list ${name}`, value: 'not reached (too few conversations)', baseline: '', ratio: '', target: '', met: false })
+      continue
+    }
+    for (let i = 0; i < 10; i++) await send(ready.appPort, { method: 'GET', path: pagePath(c), headers }) // warm-up
+    await ask({ op: 'countStatements' })
+    const latencies: number[] = []
+    let errors = 0
+    for (let i = 0; i < samples; i++) {
+      const t = performance.now()
+      const res = await send(ready.appPort, { method: 'GET', path: pagePath(c), headers })
+      latencies.push(performance.now() - t)
+      if (res.status !== 200) errors++
+    }
+    const { statements } = await ask<{ statements: number }>({ op: 'countStatements' })
+    latencies.sort((a, b) => a - b)
+    const p95 = percentile(latencies, 95)
+    const perPage = statements / samples
+    const counted = ready.store.startsWith('Postgres')
+    figures.push({
+      name: `conversation list ${name} at ${fmt(messages)} messages (25 rows)`,
+      value: `p95 ${fmt(p95, 2)} ms, ${counted ? fmt(perPage, 1) : '?'} statements/page${errors ? `, ${errors} errors` : ''}`,
+      baseline: '',
+      ratio: '',
+      target: 'p95 ≤ 5 ms, 1 statement',
+      met: p95 <= 5 && errors === 0 && (!counted || perPage <= 1),
+    })
+  }
 }
 
 function sseLatency(ready: Ready, conversationId: string, token: string, count: number): Promise<{ n: number; p50: number; p99: number }> {

@@ -94,6 +94,39 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
   return { rps: latencies.length / (ms / 1000), p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN }
 }
 
+/** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
+const statements = { n: 0 }
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements.n++
+  return query.apply(this, args)
+} as typeof pg.Client.prototype.query
+
+/** `messages` messages in conversations of 20 (one visitor each), spread over the last 30 days, in set-based SQL. */
+async function seedList(deps: Deps, licenseId: string, messages: number): Promise<{ conversations: number; ms: number }> {
+  const t = performance.now()
+  const key = await deps.db
+    .selectFrom('product_keys')
+    .select('id')
+    .where('license_id', '=', licenseId)
+    .where('product', '=', 'chatbot')
+    .executeTakeFirstOrThrow()
+  const conversations = Math.ceil(messages / 20)
+  await sql`
+    with v as (
+      insert into visitors (license_id, secret_hash) select ${licenseId}, md5(g::text) from generate_series(1, ${conversations}) g returning id
+    )
+    insert into conversations (license_id, product, product_key_id, visitor_id, last_seq, created_at, updated_at)
+    select ${licenseId}, 'chatbot', ${key.id}, v.id, 20, now() - interval '31 days', now() - random() * interval '30 days' from v`.execute(deps.db)
+  await sql`
+    insert into messages (license_id, conversation_id, seq, role, text, created_at)
+    select c.license_id, c.id, s, case when s % 2 = 1 then 'visitor' else 'assistant' end, 'message ' || s, c.updated_at - (20 - s) * interval '1 minute'
+    from conversations c cross join generate_series(1, 20) s
+    where c.license_id = ${licenseId} and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`.execute(deps.db)
+  await sql`analyze visitors, conversations, messages`.execute(deps.db)
+  return { conversations, ms: performance.now() - t }
+}
+
 async function main(): Promise<void> {
   if (process.env.DATABASE_URL) await withAdmin((c) => c.query(`create schema ${schema}`))
   const config = loadConfig(env)
@@ -134,6 +167,16 @@ async function main(): Promise<void> {
       const g = (globalThis as { gc?: () => void }).gc
       if (g) g()
       process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, streams: intelagent.streams.size })
+      return
+    }
+    if (msg.op === 'seedList') {
+      process.send?.(await seedList(deps, demo.license.id, msg.n ?? 0))
+      return
+    }
+    if (msg.op === 'countStatements') {
+      // Statements sent to Postgres since the last call (pg only; PGlite is not counted).
+      process.send?.({ statements: statements.n })
+      statements.n = 0
       return
     }
     if (msg.op === 'bareInsert') {
