@@ -1,17 +1,21 @@
 // Bench child process: the real server (configured Postgres/Redis or embedded defaults) and a bare Hono route,
 // both listening on loopback, plus the fixtures the load needs. Talks to bench/run.ts over IPC.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServerType, serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { sql } from 'kysely'
 import pg from 'pg'
 import { createApp } from '../src/app.js'
 import { ensureDemo } from '../src/demo.js'
 import { createKey } from '../src/keys/queries.js'
 import { loadConfig } from '../src/platform/config.js'
+import type { Deps } from '../src/platform/context.js'
+import { hmacHex } from '../src/platform/crypto.js'
 import { closeDeps, createDeps } from '../src/platform/deps.js'
+import { signVisitorToken } from '../src/widget/visitors.js'
 
 const schema = `bench_${Date.now().toString(36)}`
 const env = {
@@ -19,6 +23,8 @@ const env = {
   NODE_ENV: 'test',
   LOG_LEVEL: 'silent',
   RATE_LIMIT_SCALE: '10000',
+  // The SSE memory scenario holds thousands of streams of one license at once.
+  SSE_STREAMS_PER_LICENSE: '50000',
   SCRYPT_LOG_N: '14',
   REDIS_PREFIX: `bench:${schema}:`,
   PUBLIC_URL: 'http://127.0.0.1',
@@ -41,11 +47,93 @@ function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<
   })
 }
 
+/** `n` widget conversations, each with its own visitor and visitor token, written in bulk (not through the API). */
+async function widgetConversations(deps: Deps, licenseId: string, n: number): Promise<{ id: string; token: string }[]> {
+  const key = await deps.db
+    .selectFrom('product_keys')
+    .select(['id', 'product'])
+    .where('license_id', '=', licenseId)
+    .where('product', '=', 'chatbot')
+    .executeTakeFirstOrThrow()
+  const out: { id: string; token: string }[] = []
+  for (let i = 0; i < n; i += 1000) {
+    const m = Math.min(1000, n - i)
+    const visitors = await deps.db
+      .insertInto('visitors')
+      .values(Array.from({ length: m }, () => ({ license_id: licenseId, secret_hash: hmacHex(deps.config.keyPepper, randomBytes(8).toString('hex')) })))
+      .returning('id')
+      .execute()
+    const convs = await deps.db
+      .insertInto('conversations')
+      .values(visitors.map((v) => ({ license_id: licenseId, product: key.product, product_key_id: key.id, visitor_id: v.id, page_url: null })))
+      .returning(['id', 'visitor_id'])
+      .execute()
+    for (const c of convs) out.push({ id: c.id, token: (await signVisitorToken(deps, licenseId, c.visitor_id)).token })
+  }
+  return out
+}
+
+/** The ingest baseline: one-row INSERTs through the app's own pool, closed loop, as many callers as the HTTP load. */
+async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<{ rps: number; p99: number }> {
+  await sql`create table if not exists bench_rows (id bigserial primary key, conversation_id uuid not null, body text not null, created_at timestamptz not null default now())`.execute(
+    deps.db,
+  )
+  const latencies: number[] = []
+  const end = performance.now() + ms
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      const conv = randomUUID()
+      while (performance.now() < end) {
+        const t = performance.now()
+        await sql`insert into bench_rows (conversation_id, body) values (${conv}, ${'Do you offer refunds?'})`.execute(deps.db)
+        latencies.push(performance.now() - t)
+      }
+    }),
+  )
+  latencies.sort((a, b) => a - b)
+  return { rps: latencies.length / (ms / 1000), p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN }
+}
+
+/** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
+const statements = { n: 0 }
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements.n++
+  return query.apply(this, args)
+} as typeof pg.Client.prototype.query
+
+/** `messages` messages in conversations of 20 (one visitor each), spread over the last 30 days, in set-based SQL. */
+async function seedList(deps: Deps, licenseId: string, messages: number): Promise<{ conversations: number; ms: number }> {
+  const t = performance.now()
+  const key = await deps.db
+    .selectFrom('product_keys')
+    .select('id')
+    .where('license_id', '=', licenseId)
+    .where('product', '=', 'chatbot')
+    .executeTakeFirstOrThrow()
+  const conversations = Math.ceil(messages / 20)
+  await sql`
+    with v as (
+      insert into visitors (license_id, secret_hash) select ${licenseId}, md5(g::text) from generate_series(1, ${conversations}) g returning id
+    )
+    insert into conversations (license_id, product, product_key_id, visitor_id, last_seq, created_at, updated_at)
+    select ${licenseId}, 'chatbot', ${key.id}, v.id, 20, now() - interval '31 days', now() - random() * interval '30 days' from v`.execute(deps.db)
+  await sql`
+    insert into messages (license_id, conversation_id, seq, role, text, created_at)
+    select c.license_id, c.id, s, case when s % 2 = 1 then 'visitor' else 'assistant' end, 'message ' || s, c.updated_at - (20 - s) * interval '1 minute'
+    from conversations c cross join generate_series(1, 20) s
+    where c.license_id = ${licenseId} and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`.execute(deps.db)
+  await sql`analyze visitors, conversations, messages`.execute(deps.db)
+  return { conversations, ms: performance.now() - t }
+}
+
 async function main(): Promise<void> {
   if (process.env.DATABASE_URL) await withAdmin((c) => c.query(`create schema ${schema}`))
   const config = loadConfig(env)
   const deps = await createDeps(config, { db: { schema, poolSize: 20 } })
   const demo = await ensureDemo(deps)
+  // Enterprise: its widget key may hold 20,000 streams (the SSE memory scenario opens thousands).
+  await deps.db.updateTable('licenses').set({ tier: 'enterprise' }).where('id', '=', demo.license.id).execute()
   const intelagent = await createApp(deps, { demo })
   const secret = await createKey(deps.db, config.keyPepper, demo.license.id, 'setup-agent', [])
 
@@ -73,7 +161,32 @@ async function main(): Promise<void> {
     store: `${config.databaseUrl ? 'Postgres' : 'PGlite'} + ${config.redisUrl ? 'Redis' : 'in-process cache'}`,
   })
 
-  process.on('message', async (msg: { stop?: boolean }) => {
+  process.on('message', async (msg: { stop?: boolean; op?: string; n?: number; ms?: number; concurrency?: number }) => {
+    if (msg.op === 'mem') {
+      // Measured after a full collection when --expose-gc is on: what is still held, not what V8 has yet to collect.
+      const g = (globalThis as { gc?: () => void }).gc
+      if (g) g()
+      process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, streams: intelagent.streams.size })
+      return
+    }
+    if (msg.op === 'seedList') {
+      process.send?.(await seedList(deps, demo.license.id, msg.n ?? 0))
+      return
+    }
+    if (msg.op === 'countStatements') {
+      // Statements sent to Postgres since the last call (pg only; PGlite is not counted).
+      process.send?.({ statements: statements.n })
+      statements.n = 0
+      return
+    }
+    if (msg.op === 'bareInsert') {
+      process.send?.(await bareInsert(deps, msg.ms ?? 5000, msg.concurrency ?? 32))
+      return
+    }
+    if (msg.op === 'conversations') {
+      process.send?.(await widgetConversations(deps, demo.license.id, msg.n ?? 0))
+      return
+    }
     if (!msg.stop) return
     a.server.close()
     b.server.close()
