@@ -19,10 +19,19 @@ export interface TemplateData {
   'email-change': { confirmUrl: string; newEmail: string; expiresMinutes: number }
   /** Sent to the old address once the change is confirmed. */
   'email-changed': { newEmail: string }
+  /** Someone was invited to a team: the one-time link to join. */
+  'team-invitation': { invitedBy: string; role: string; acceptUrl: string; expiresDays: number }
 }
 
 export type TemplateName = keyof TemplateData
-export const TEMPLATES = ['license-issued', 'license-updated', 'password-reset', 'email-change', 'email-changed'] as const satisfies readonly TemplateName[]
+export const TEMPLATES = [
+  'license-issued',
+  'license-updated',
+  'password-reset',
+  'email-change',
+  'email-changed',
+  'team-invitation',
+] as const satisfies readonly TemplateName[]
 
 export interface Rendered {
   subject: string
@@ -151,6 +160,22 @@ If you did not ask for this, ignore this email.
         html: layout(
           'Your Intelagent email address was changed',
           html`<h1 style="font-size:20px">Your email address was changed</h1><p>The email address of your Intelagent account is now ${d.newEmail}. If you did not do this, contact support at once.</p>`,
+        ),
+      }
+    }
+    case 'team-invitation': {
+      const d = data as TemplateData['team-invitation']
+      return {
+        subject: `${d.invitedBy} invited you to their Intelagent team`,
+        text: `${d.invitedBy} invited you to join their Intelagent team as ${d.role}.
+
+Accept the invitation (the link works once, for ${d.expiresDays} days): ${d.acceptUrl}
+`,
+        html: layout(
+          'You are invited to an Intelagent team',
+          html`<h1 style="font-size:20px">Join the team</h1><p>${d.invitedBy} invited you to join their Intelagent team as ${d.role}.</p>${raw(
+            button(d.acceptUrl, 'Accept the invitation'),
+          )}<p>The link works once, for ${d.expiresDays} days.</p>`,
         ),
       }
     }

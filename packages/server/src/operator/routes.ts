@@ -206,7 +206,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
       {
         license: summary(license),
         keys: { byProduct: Object.fromEntries(productKeys.map((k) => [k.product, Number(k.n)])), apiKeys: Number(apiKeys.n) },
-        seats: { used: members.length + invitations.length, limit: seatLimit(license.tier) },
+        seats: { used: members.length + invitations.length, limit: seatLimit(deps.config.plans, license.tier) },
         members: members.map((m) => ({
           id: m.id,
           email: m.email,

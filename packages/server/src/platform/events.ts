@@ -84,14 +84,13 @@ export const eventSchemas = {
     }),
   }),
   'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
-  /** An owner or admin invited someone; acceptUrl carries the one-time token (the mail consumer sends it). */
+  /** An owner or admin invited someone (the invitation mail, sent in the same transaction, holds the one-time link). */
   'team.invitation.created': z.object({
     invitationId: z.uuid(),
     licenseId: z.uuid(),
     email: z.string(),
     role: z.enum(['admin', 'member']),
     expiresAt: z.iso.datetime({ offset: true }),
-    acceptUrl: z.string(),
   }),
   /** A quota reached 80 % or 100 %, or its forecast runs out before the period ends: once per period each. */
   'usage.warning': z.object({

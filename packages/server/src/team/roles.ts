@@ -1,6 +1,6 @@
 // Team roles and the check routes use to keep members away from keys and billing.
 
-import type { Tier } from '../platform/config.js'
+import type { Plans, Tier } from '../plans/index.js'
 import type { Principal } from '../platform/context.js'
 import type { TeamRole } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
@@ -9,13 +9,8 @@ export const TEAM_ROLES = ['owner', 'admin', 'member'] as const satisfies readon
 /** Roles an invitation or a role change can give: there is one owner per license, set at registration. */
 export const ASSIGNABLE_ROLES = ['admin', 'member'] as const
 
-/**
- * Seats per plan, pending invitations included. A stand-in until the plans table (src/plans/) lands: then the
- * seat quota of the license's plan replaces this constant (seatLimit is the one place that reads it).
- */
-export const SEATS_BY_TIER: Record<Tier, number> = { starter: 1, professional: 3, business: 10, enterprise: 50 }
-
-export const seatLimit = (tier: string): number => SEATS_BY_TIER[tier as Tier] ?? SEATS_BY_TIER.starter
+/** Seats of the license's plan (src/plans/, PLANS overrides), pending invitations included. */
+export const seatLimit = (plans: Plans, tier: string): number => (plans[tier as Tier] ?? plans.starter).quotas.seats
 
 const RANK: Record<TeamRole, number> = { member: 0, admin: 1, owner: 2 }
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { actorOf, audit } from '../audit/log.js'
 import { hashPassword, verifyPassword } from '../auth/password.js'
 import { dropCachedSessions, revokeUserSessions } from '../auth/sessions.js'
+import { sendMail } from '../mail/mailer.js'
 import type { Deps, Principal } from '../platform/context.js'
 import { randomToken } from '../platform/crypto.js'
 import { isUniqueViolation, type License, type TeamRole, type User } from '../platform/db.js'
@@ -40,7 +41,7 @@ export async function teamOf(deps: Deps, licenseId: string, tier: string) {
     pendingInvitations(deps.db, licenseId, now).selectAll().orderBy('created_at', 'desc').execute(),
   ])
   return {
-    seats: { used: members.length + invitations.length, limit: seatLimit(tier) },
+    seats: { used: members.length + invitations.length, limit: seatLimit(deps.config.plans, tier) },
     members: members.map((m) => ({
       id: m.id,
       email: m.email,
@@ -86,7 +87,7 @@ export async function createInvitation(deps: Deps, p: Principal, input: { email:
       .where('accepted_at', 'is', null)
       .where('revoked_at', 'is', null)
       .execute()
-    const limit = seatLimit(license.tier)
+    const limit = seatLimit(deps.config.plans, license.tier)
     const used = (await countMembers(trx, licenseId)) + (await countPending(trx, licenseId, now))
     if (used >= limit)
       throw new AppError('seat_limit', `Your ${license.tier} plan has ${limit} seat${limit === 1 ? '' : 's'}, all taken (pending invitations included)`, {
@@ -101,7 +102,14 @@ export async function createInvitation(deps: Deps, p: Principal, input: { email:
     await emit(trx, {
       type: 'team.invitation.created',
       licenseId,
-      data: { invitationId: row.id, licenseId, email, role: input.role, expiresAt: expiresAt.toISOString(), acceptUrl: url },
+      data: { invitationId: row.id, licenseId, email, role: input.role, expiresAt: expiresAt.toISOString() },
+    })
+    // The link holds the one-time token: it travels only in the (encrypted at rest) mail, never in an event.
+    await sendMail(trx, deps.config, {
+      to: email,
+      template: 'team-invitation',
+      licenseId,
+      data: { invitedBy: p.email ?? 'A teammate', role: input.role, acceptUrl: url, expiresDays: Math.round(INVITATION_TTL_MS / 86_400_000) },
     })
     return row
   })
@@ -159,7 +167,7 @@ export async function acceptInvitation(deps: Deps, input: { token: string; passw
         throw new AppError('invitation_invalid', 'This invitation link is not valid (used, withdrawn or mistyped)')
       const license = await trx.selectFrom('licenses').selectAll().where('id', '=', invitation.license_id).forUpdate().executeTakeFirstOrThrow()
       if (license.status !== 'active') throw new AppError('license_inactive', `This license is ${license.status}`)
-      const limit = seatLimit(license.tier)
+      const limit = seatLimit(deps.config.plans, license.tier)
       // The invitation held a seat; a downgrade since then may have taken it away.
       if ((await countMembers(trx, license.id)) >= limit) throw new AppError('seat_limit', `This team has no free seat (${limit} on the ${license.tier} plan)`)
       let user: User | undefined

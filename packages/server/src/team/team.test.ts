@@ -1,9 +1,11 @@
 // Teams end to end through the HTTP API: invitations (one-time, hashed, expiring, seat-limited), accepting them,
 // roles (members cannot manage keys), role changes applying at once, and removal ending the member's sessions.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, newCustomer, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { StreamReader } from '../../test/sse.js'
+import { mailBodies } from '../mail/mailer.js'
 import { hashInvitationToken, INVITATION_TTL_MS } from './service.js'
 
 const PASSWORD = 'member password 123'
@@ -78,7 +80,13 @@ describe('teams', () => {
       .where('type', '=', 'team.invitation.created')
       .where('license_id', '=', owner.licenseId)
       .executeTakeFirstOrThrow()
-    expect(event.data).toMatchObject({ invitationId: inv.id, licenseId: owner.licenseId, email, role: 'member', acceptUrl: inv.acceptUrl })
+    expect(event.data).toMatchObject({ invitationId: inv.id, licenseId: owner.licenseId, email, role: 'member' })
+    // The one-time link is in the invitee's mail (encrypted at rest), never in the event stream.
+    expect(JSON.stringify(event.data)).not.toContain(inv.token)
+    const mail = await app.deps.db.selectFrom('mail_outbox').selectAll().where('to_email', '=', email).execute()
+    expect(mail).toEqual([expect.objectContaining({ template: 'team-invitation', license_id: owner.licenseId })])
+    expect(mailBodies(app.deps.config, mail[0] as NonNullable<(typeof mail)[0]>).text).toContain(inv.acceptUrl)
+    expect(mail[0]?.body_text).not.toContain(inv.token)
     const audit = await app.deps.db
       .selectFrom('audit_log')
       .selectAll()
