@@ -22,7 +22,8 @@ describe('operator license console', () => {
   let ops: string
 
   beforeAll(async () => {
-    app = await createTestApp()
+    // Seats set through PLANS, as an operator would: the limits below are the plan's, not a constant in the code.
+    app = await createTestApp({ env: { PLANS: JSON.stringify({ professional: { quotas: { seats: 3 } }, business: { quotas: { seats: 10 } } }) } })
     const email = uniqueEmail('ops')
     await app.deps.db
       .insertInto('users')

@@ -29,7 +29,8 @@ describe('teams', () => {
   let app: TestApp
 
   beforeAll(async () => {
-    app = await createTestApp()
+    // Seats set through PLANS, as an operator would: the limits below are the plan's, not a constant in the code.
+    app = await createTestApp({ env: { PLANS: JSON.stringify({ professional: { quotas: { seats: 3 } }, business: { quotas: { seats: 10 } } }) } })
   })
   afterAll(async () => app.shutdown())
 
