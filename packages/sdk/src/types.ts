@@ -1,14 +1,19 @@
-// Request and response shapes of the Intelagent API, written to match packages/server's routes.
+// Request and response shapes of the Intelagent API. Those of the products, keys, settings, secrets, knowledge,
+// conversations, leads and widget routes are the server's OpenAPI document's, generated into generated/openapi.ts
+// (`pnpm gen:types`; CI's `pnpm check:types` fails when they drift); the rest are still written by hand.
+import type { components } from './generated/openapi.js'
 
-export type Product = 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+type Schemas = components['schemas']
+
+export type Product = Schemas['Product']
 /** Products with a chat widget (publishable keys, conversations, knowledge). */
-export type WidgetProduct = 'chatbot' | 'sales-agent'
+export type WidgetProduct = Schemas['WidgetProduct']
 export type Tier = 'starter' | 'professional' | 'business' | 'enterprise'
 export type Role = 'customer' | 'admin'
-export type Engine = 'knowledge' | 'webhook' | 'openai'
+export type Engine = Schemas['ProductSettings']['engine']
 /** The widget's own language; 'auto' follows the visitor's browser. */
-export type WidgetLocale = 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
-export type MessageRole = 'visitor' | 'assistant' | 'agent' | 'system'
+export type WidgetLocale = Schemas['ProductSettings']['locale']
+export type MessageRole = Schemas['MessageRole']
 
 // ---------------------------------------------------------------------------------------------------------
 // Auth
@@ -53,98 +58,20 @@ export interface MeResponse {
 // ---------------------------------------------------------------------------------------------------------
 // Products, keys, settings
 
-export interface ProductKey {
-  id: string
-  product: Product
-  kind: 'publishable' | 'secret'
-  /** The key itself for publishable keys; null for secret keys (shown once, at creation). */
-  key: string | null
-  /** The first characters, for display. */
-  start: string
-  allowedOrigins: string[]
-  status: 'active' | 'revoked' | 'expired'
-  expiresAt: string | null
-  replacedBy: string | null
-  createdAt: string
-  lastUsedAt: string | null
-}
-
-export interface ProductSettings {
-  botName: string
-  greeting: string
-  /** `#rrggbb` */
-  color: string
-  position: 'bottom-right' | 'bottom-left'
-  /** The widget's own strings (buttons, labels, errors); the page's `Intelagent('setLocale')` wins over it. */
-  locale: WidgetLocale
-  engine: Engine
-  /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
-  threshold: number
-  fallback: string
-  webhook: { url: string; timeoutMs: number } | null
-  openai: { baseUrl: string; model: string; systemPrompt: string } | null
-  sales: { questions: string[]; consentText: string }
-  /** Data enrichment: your firmographics endpoint, called signed with the product's `webhook_signing_secret`. */
-  enrichment: { webhookUrl: string; timeoutMs: number } | null
-}
-
-export type SettingsPatch = Partial<Omit<ProductSettings, 'webhook' | 'openai' | 'sales' | 'enrichment'>> & {
-  webhook?: { url: string; timeoutMs?: number } | null
-  openai?: { baseUrl?: string; model?: string; systemPrompt?: string } | null
-  sales?: { questions?: string[]; consentText?: string }
-  enrichment?: { webhookUrl: string; timeoutMs?: number } | null
-}
-
-export interface ConfigureParams {
-  /** Origins allowed to use a publishable key, e.g. `https://example.com` or `https://*.example.com`; empty = any. */
-  allowedOrigins?: string[]
-  settings?: SettingsPatch
-  /** Issue a fresh key even when an active publishable key exists. */
-  newKey?: boolean
-}
-
-export interface ConfigureResponse extends ProductKey {
-  /** The full key (secret keys: shown only in this response). */
-  key: string
-  settings: ProductSettings
-  /** The script tag to paste, for widget products. */
-  embedCode?: string
-}
-
-export interface RotateParams {
-  /** How long the old key keeps working (0 revokes it at once). Default 86400. */
-  gracePeriodSeconds?: number
-}
-
-export interface RotateResponse extends ProductKey {
-  key: string
-  previous: { id: string; expiresAt: string }
-  embedCode?: string
-}
-
-export interface SettingsResponse {
-  product: Product
-  settings: ProductSettings
-}
-
-export type SecretName = 'webhook_signing_secret' | 'openai_api_key' | 'identity_secret'
+export type ProductKey = Schemas['ProductKey']
+export type ProductSettings = Schemas['ProductSettings']
+export type SettingsPatch = Schemas['SettingsPatch']
+export type ConfigureParams = Schemas['ConfigureInput']
+export type ConfigureResponse = Schemas['ConfigureResponse']
+export type RotateParams = Schemas['RotateInput']
+export type RotateResponse = Schemas['RotateResponse']
+export type SettingsResponse = Schemas['SettingsResponse']
+export type SecretName = Schemas['SecretName']
 /** Products with integration secrets: the widget products' reply engines, data enrichment's firmographics webhook. */
-export type SecretProduct = WidgetProduct | 'data-enrichment'
-
-export interface SecretResponse {
-  name: SecretName
-  /** The last characters only: secrets are never returned. */
-  hint: string
-}
-
-export interface StoredSecret extends SecretResponse {
-  updatedAt: string
-}
-
-export interface GeneratedSecret extends SecretResponse {
-  /** The new secret, returned this once; keep it on your server (it signs user ids for the widget's identify). */
-  secret: string
-}
+export type SecretProduct = Schemas['SecretProduct']
+export type SecretResponse = Schemas['SecretResponse']
+export type StoredSecret = Schemas['StoredSecret']
+export type GeneratedSecret = Schemas['GeneratedSecret']
 
 // ---------------------------------------------------------------------------------------------------------
 // API keys (intl_sk_…)
@@ -195,73 +122,17 @@ export interface CreatedApiKey extends ApiKey {
 // ---------------------------------------------------------------------------------------------------------
 // Knowledge
 
-export interface KnowledgeInput {
-  kind: 'qa' | 'doc'
-  /** The question (qa) or the document's title (doc). */
-  title: string
-  /** The answer (qa) or the document's text (doc). */
-  body: string
-}
-
-export interface KnowledgeItem extends KnowledgeInput {
-  id: string
-  createdAt: string
-}
+export type KnowledgeInput = Schemas['KnowledgeInput']
+export type KnowledgeItem = Schemas['KnowledgeItem']
 
 // ---------------------------------------------------------------------------------------------------------
 // Conversations and leads
 
-export interface Message {
-  id: string
-  conversationId: string
-  seq: number
-  role: MessageRole
-  text: string
-  clientMessageId: string | null
-  createdAt: string
-}
-
-export interface Conversation {
-  id: string
-  product: WidgetProduct
-  status: 'open' | 'closed'
-  visitorId: string
-  pageUrl: string | null
-  /** Custom attributes the page set with `Intelagent('update', …)`. */
-  attributes: Record<string, string | number | boolean>
-  /** The verified user (`Intelagent('identify', …)`), null for an anonymous visitor. */
-  user: { id: string; email: string | null; name: string | null } | null
-  createdAt: string
-  updatedAt: string
-}
-
-export interface ConversationSummary extends Conversation {
-  lastMessage: { text: string; role: MessageRole; createdAt: string } | null
-  messageCount: number
-}
-
-export interface ConversationDetail {
-  conversation: Conversation
-  messages: Message[]
-}
-
-export interface Lead {
-  id: string
-  product: WidgetProduct
-  name: string
-  email: string
-  company: string | null
-  message: string | null
-  consent: boolean
-  answers: Record<string, string> | null
-  conversationId: string | null
-  createdAt: string
-  /** The page the lead was left on. */
-  pageUrl: string | null
-  /** What enrichment found; null until it has run (it runs right after capture). */
-  enrichment: EnrichResult | null
-  enrichedAt: string | null
-}
+export type Message = Schemas['Message']
+export type Conversation = Schemas['Conversation']
+export type ConversationSummary = Schemas['ConversationSummary']
+export type ConversationDetail = Schemas['ConversationDetail']
+export type Lead = Schemas['Lead']
 
 export interface PageParams {
   /** Items per page, 1–100 (server default 25). */
@@ -358,55 +229,11 @@ export interface Job {
 // ---------------------------------------------------------------------------------------------------------
 // Widget (public, product key)
 
-export interface WidgetConfig {
-  product: WidgetProduct
-  botName: string
-  greeting: string
-  color: string
-  position: 'bottom-right' | 'bottom-left'
-  engine: Engine
-  streaming: boolean
-  sales: { questions: string[]; consentText: string } | null
-  locale: WidgetLocale
-}
-
-export interface StartConversationParams {
-  visitorId?: string
-  visitorSecret?: string
-  /** Resume this conversation when it belongs to the visitor. */
-  conversationId?: string
-  pageUrl?: string
-}
-
-export interface StartConversationResponse {
-  conversation: { id: string; status: 'open' | 'closed'; createdAt: string }
-  visitorId: string
-  /** Only for a new visitor: keep it to resume later. */
-  visitorSecret?: string
-  /** Short-lived (1 hour) token for this visitor's conversation calls. */
-  visitorToken: string
-  expiresAt: string
-  messages: Message[]
-}
-
-export interface SendMessageResponse {
-  message: Message
-  /** Replies produced before the answer was sent (the knowledge engine answers synchronously). */
-  replies: Message[]
-}
-
-export interface LeadParams {
-  conversationId?: string
-  name: string
-  email: string
-  company?: string
-  message?: string
-  consent: true
-  answers?: Record<string, string>
-  /** The page the lead was left on (default: the conversation's page), and its referrer: enrichment reads both. */
-  pageUrl?: string
-  referrer?: string
-}
+export type WidgetConfig = Schemas['WidgetConfig']
+export type StartConversationParams = Schemas['StartConversationInput']
+export type StartConversationResponse = Schemas['StartConversationResponse']
+export type SendMessageResponse = Schemas['SendMessageResponse']
+export type LeadParams = Schemas['LeadInput']
 
 // Data enrichment
 

@@ -1,33 +1,18 @@
 // Types shared by the loader and the chat chunk: the wire format (docs/widget-api.md) and the hand-over
 // object the loader passes to the chunk's `mount`.
 import type { Attributes, IdentifyParams, WidgetEvent } from './api'
+import type { components } from './generated/openapi'
 
 export type { Attributes, IdentifyParams, WidgetEvent }
 
-export type Role = 'visitor' | 'assistant' | 'agent' | 'system'
+// The wire shapes are the server's OpenAPI document's (src/generated/openapi.ts, written by `pnpm gen:types`).
+type Schemas = components['schemas']
 
-export interface Message {
-  id: string
-  conversationId: string
-  seq: number
-  role: Role
-  text: string
-  clientMessageId: string | null
-  createdAt: string
-}
+export type Role = Schemas['MessageRole']
 
-export interface WidgetConfig {
-  product: 'chatbot' | 'sales-agent'
-  botName: string
-  greeting: string
-  color: string
-  position: Position
-  engine: 'knowledge' | 'webhook' | 'openai'
-  streaming: boolean
-  sales: { questions: string[]; consentText: string } | null
-  /** The owner's language for the widget's own strings; 'auto' follows the browser. */
-  locale: string
-}
+export type Message = Schemas['Message']
+
+export type WidgetConfig = Schemas['WidgetConfig']
 
 export type Position = 'bottom-right' | 'bottom-left'
 

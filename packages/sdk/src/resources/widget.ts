@@ -66,14 +66,17 @@ export class Widget {
     return res.messages
   }
 
-  /** Leaves the visitor's contact details (consent must be true). */
-  async createLead(params: LeadParams, options?: WidgetOptions): Promise<{ id: string; createdAt: string }> {
+  /**
+   * Leaves the visitor's contact details (consent must be true). Naming a `conversationId` needs that
+   * conversation's `visitorToken`.
+   */
+  async createLead(params: LeadParams, options?: WidgetOptions & { visitorToken?: string }): Promise<{ id: string; createdAt: string }> {
     const res = await this.#t.request<{ lead: { id: string; createdAt: string } }>({
       method: 'POST',
       path: '/api/widget/leads',
       body: params,
       productKey: this.#key(options),
-      bearer: null,
+      bearer: options?.visitorToken ?? null,
       options,
     })
     return res.lead

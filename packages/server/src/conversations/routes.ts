@@ -16,6 +16,7 @@ import {
   ConversationPageSchema,
   conversationIdParam,
   eventStream,
+  LiveEventSchema,
   MessageResponseSchema,
   pageQuery,
   ReplyInputSchema,
@@ -73,7 +74,7 @@ export const liveEventsRoute = declareRoute({
   tag: TAG,
   access: access.customer('conversations:read'),
   errors: ['too_many_streams'],
-  responses: { 200: eventStream('An event stream; `data:` of each event is LiveEventData') },
+  responses: { 200: eventStream(LiveEventSchema, 'An event stream; each event’s `data:` is JSON (LiveEventData)') },
 })
 
 export function conversationRoutes(deps: Deps, streams: StreamHub) {

@@ -93,9 +93,10 @@ export const LeadPageSchema = z
   .object({ leads: z.array(LeadSchema), nextCursor: z.string().nullable().openapi({ description: 'null on the last page' }) })
   .openapi('LeadPage')
 
-/** The dashboard's live events (GET /api/events), one `event:` name per type, `data:` the JSON below. */
+/** The `data:` of the dashboard's live events (GET /api/events): `event:` names the type (each title below). */
 export const LiveEventSchema = z
   .union([
+    z.object({}).openapi({ title: 'ready' }),
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema }).openapi({ title: 'conversation.created' }),
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema, message: MessageSchema }).openapi({ title: 'message.created' }),
     z.object({ leadId: z.uuid(), product: WidgetProductSchema, conversationId: z.uuid().nullable() }).openapi({ title: 'lead.created' }),
@@ -103,8 +104,8 @@ export const LiveEventSchema = z
   ])
   .openapi('LiveEventData')
 
-/** A text/event-stream answer: the stream itself is text; `schema` describes each event's JSON `data:`. */
-export const eventStream = (description: string) => ({
-  description,
-  content: { 'text/event-stream': { schema: z.string().openapi({ description: 'Server-Sent Events: `event:` names the type, `data:` is JSON' }) } },
-})
+/**
+ * A text/event-stream answer. The stream is text (`event:` names the type, `data:` carries JSON, `id:` where the
+ * stream is resumable); the schema given is that of each event's `data:`, so generated clients know its shape.
+ */
+export const eventStream = (data: z.ZodType, description: string) => ({ description, content: { 'text/event-stream': { schema: data } } })

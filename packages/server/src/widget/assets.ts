@@ -2,9 +2,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { Deps } from '../platform/context.js'
 import { createRouter, errorBody } from '../platform/http.js'
+import { access, declareRoute } from '../platform/route.js'
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const WIDGET_DIST = join(ROOT, 'packages/widget/dist')
@@ -43,6 +45,34 @@ function send(c: Context, body: Buffer | string, file: string, cache: string): R
   return c.body(typeof body === 'string' ? body : new Uint8Array(body))
 }
 
+const script = (description: string) => ({
+  description,
+  content: { 'text/javascript': { schema: z.string().openapi({ description: 'JavaScript' }) } },
+})
+
+export const widgetLoaderRoute = declareRoute({
+  method: 'get',
+  path: '/widget.js',
+  operationId: 'getWidgetLoader',
+  summary: 'The widget loader the embed code’s script tag loads (cached for five minutes)',
+  tag: 'widget',
+  access: access.public,
+  errors: ['not_found'],
+  responses: { 200: script('The loader; it loads the content-hashed chunks below') },
+})
+
+export const widgetChunkRoute = declareRoute({
+  method: 'get',
+  path: '/widget/{file}',
+  operationId: 'getWidgetChunk',
+  summary: 'A content-hashed widget chunk (cached for a year, immutable)',
+  tag: 'widget',
+  access: access.public,
+  errors: ['not_found'],
+  request: { params: z.object({ file: z.string().openapi({ example: 'chat-3f9a1c2b.js' }) }) },
+  responses: { 200: script('The chunk') },
+})
+
 export interface DemoKeys {
   chatbotKey: string
   salesKey: string
@@ -52,7 +82,7 @@ export function assetRoutes(deps: Deps, demoKeys: () => DemoKeys | undefined) {
   const app = createRouter()
   const missing = (c: Context, what: string) => c.json(errorBody(c as never, 'not_found', `${what} is not built; run pnpm build`), 404)
 
-  app.get('/widget.js', (c) => {
+  app.openapi(widgetLoaderRoute, (c) => {
     const file = readUnder(WIDGET_DIST, 'widget.js')
     if (!file) return missing(c, 'The widget')
     // The loader's URL never changes, so it is cached briefly; the chunks it names are immutable.
@@ -60,8 +90,8 @@ export function assetRoutes(deps: Deps, demoKeys: () => DemoKeys | undefined) {
     return send(c, file, 'widget.js', 'public, max-age=300, stale-while-revalidate=86400')
   })
 
-  app.get('/widget/:file{.+}', (c) => {
-    const name = c.req.param('file')
+  app.openapi(widgetChunkRoute, (c) => {
+    const name = c.req.valid('param').file
     const file = readUnder(join(WIDGET_DIST, 'widget'), name)
     if (!file) return missing(c, `widget/${name}`)
     c.header('Access-Control-Allow-Origin', '*')

@@ -44,6 +44,7 @@ import {
   StartConversationInputSchema,
   StartConversationResponseSchema,
   WidgetConfigSchema,
+  WidgetEventDataSchema,
 } from './schemas.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
@@ -115,7 +116,7 @@ export const widgetEventsRoute = declareRoute({
   access: access.visitor,
   errors: ['not_found', 'too_many_streams'],
   request: { params: conversationIdParam, query: eventsQuery },
-  responses: { 200: eventStream('An event stream; `data:` of each event is WidgetEventData') },
+  responses: { 200: eventStream(WidgetEventDataSchema, 'An event stream; each event’s `data:` is JSON (WidgetEventData)') },
 })
 
 export const createLeadRoute = declareRoute({
