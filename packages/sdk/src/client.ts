@@ -7,6 +7,7 @@ import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
+import { WebhookEndpoints } from './resources/webhook-endpoints.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
 
@@ -33,6 +34,8 @@ export class Intelagent {
   readonly jobs: Jobs
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
+  /** Outbound webhook endpoints, their secrets and delivery log (`webhooks:read` / `webhooks:write`). */
+  readonly webhookEndpoints: WebhookEndpoints
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
   readonly webhooks: Webhooks = webhooks
   readonly #transport: Transport
@@ -55,6 +58,7 @@ export class Intelagent {
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
     this.widget = new Widget(t)
+    this.webhookEndpoints = new WebhookEndpoints(t)
   }
 
   get baseUrl(): string {

@@ -11,6 +11,8 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { outboundWebhookRoutes } from './outbound-webhooks/routes.js'
+import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
@@ -39,6 +41,8 @@ export interface Intelagent {
   jobs: Jobs
   /** Domain events: consumers register with `events.onEvent(type, name, handler)`. */
   events: Events
+  /** Outbound webhooks: endpoints, deliveries and their retry schedule. */
+  webhooks: OutboundWebhooks
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -59,6 +63,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const events = new Events(deps.db, jobs)
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
+  const webhooks = new OutboundWebhooks(deps, jobs, events)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -114,6 +119,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
     '/api/enrich/*',
+    '/api/webhook-endpoints/*',
+    '/api/webhook-deliveries/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true }))
     app.on('POST', prefix, idempotency(deps))
@@ -130,6 +137,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', enrichmentRoutes(deps))
+  app.route('/', outboundWebhookRoutes(webhooks))
   app.route('/', widgetRoutes(deps, keys, engines, streams))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
@@ -158,6 +166,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     streams,
     jobs,
     events,
+    webhooks,
     setDemo(k) {
       demoKeys = k
     },

@@ -17,6 +17,8 @@ const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'leads:read': 'Read leads',
   'audit:read': 'Read the audit log',
   'enrichment:write': 'Enrich leads (data enrichment)',
+  'webhooks:read': 'See webhook endpoints and their delivery log',
+  'webhooks:write': 'Add, change, test and delete webhook endpoints; redeliver events',
 }
 
 const STATUS_LABELS: Record<ApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' }

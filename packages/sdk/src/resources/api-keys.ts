@@ -16,6 +16,8 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'leads:read',
   'audit:read',
   'enrichment:write',
+  'webhooks:read',
+  'webhooks:write',
 ]
 
 export class ApiKeys {

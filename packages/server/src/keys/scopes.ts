@@ -17,6 +17,8 @@ export const SCOPES = [
   'leads:read',
   'audit:read',
   'enrichment:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
@@ -60,6 +62,7 @@ export function requiredScope(method: string, path: string): Scope | 'session' |
   if (/^\/api\/products\/[^/]+\/leads$/.test(path)) return 'leads:read'
   if (path === '/api/audit') return 'audit:read'
   if (path === '/api/enrich' || path.startsWith('/api/enrich/')) return 'enrichment:write'
+  if (path.startsWith('/api/webhook-endpoints') || path.startsWith('/api/webhook-deliveries')) return rw('webhooks')
   // Anything not listed is for people, not keys: a new route must opt in here.
   return 'session'
 }

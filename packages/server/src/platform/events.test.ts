@@ -181,10 +181,11 @@ describe('domain events', () => {
         'ConversationCreatedEvent',
         'MessageCreatedEvent',
         'LeadCreatedEvent',
+        'WebhookEndpointDisabledEvent',
         'DomainEvent',
       ]),
     )
-    expect(EVENT_TYPES).toHaveLength(6)
+    expect(EVENT_TYPES).toHaveLength(7)
     expect(Object.keys(doc.components.schemas.MessageCreatedEvent?.properties ?? {})).toEqual(['id', 'type', 'licenseId', 'createdAt', 'data'])
   })
 })

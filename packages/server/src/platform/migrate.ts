@@ -10,6 +10,7 @@ import * as sessionSecretHash from './migrations/2026-11-30T04-00_session_secret
 import * as jobsEvents from './migrations/2026-11-30T08-00_jobs_events.js'
 import * as widgetIdentity from './migrations/2026-11-30T09-00_widget_identity.js'
 import * as leadEnrichment from './migrations/2026-11-30T10-00_lead_enrichment.js'
+import * as webhookEndpoints from './migrations/2026-11-30T16-00_webhook_endpoints.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T08-00_jobs_events': jobsEvents,
   '2026-11-30T09-00_widget_identity': widgetIdentity,
   '2026-11-30T10-00_lead_enrichment': leadEnrichment,
+  '2026-11-30T16-00_webhook_endpoints': webhookEndpoints,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
