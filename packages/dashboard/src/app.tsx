@@ -9,6 +9,7 @@ import { ConversationsPage } from './pages/conversations.js'
 import { EnrichmentPage } from './pages/enrichment.js'
 import { LeadsPage } from './pages/leads.js'
 import { ProductsPage } from './pages/products.js'
+import { WebhooksPage } from './pages/webhooks.js'
 import { navigate, useRoute } from './router.js'
 
 export type Me = MeResponse['user']
@@ -131,6 +132,7 @@ const NAV = [
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
   { to: '/enrichment', label: 'Enrichment' },
+  { to: '/webhooks', label: 'Webhooks' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
 ] as const
@@ -159,6 +161,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = <ApiKeysPage />
+  else if (section === '/webhooks') page = <WebhooksPage />
   else if (section !== '/') page = <NotFound />
 
   return (

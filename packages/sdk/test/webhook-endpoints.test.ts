@@ -1,11 +1,11 @@
 // client.webhookEndpoints against the real server app in process, delivering to a receiver on loopback that
 // verifies each POST with webhooks.constructEvent; and constructEvent on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { emit } from '../../server/src/platform/events.js'
+import { EVENT_TYPES, emit } from '../../server/src/platform/events.js'
 import { type FakeHost, fakeHost } from '../../server/test/fake-host.js'
 import { newCustomer } from '../../server/test/fixtures.js'
 import { createTestApp, type TestApp } from '../../server/test/harness.js'
-import { constructEvent, Intelagent, NotFoundError, SignatureVerificationError, sign, type WebhookEvent, webhooks } from '../src/index.js'
+import { constructEvent, Intelagent, NotFoundError, SignatureVerificationError, sign, WEBHOOK_EVENT_TYPES, type WebhookEvent, webhooks } from '../src/index.js'
 
 let app: TestApp
 let host: FakeHost
@@ -45,6 +45,10 @@ describe('webhooks.constructEvent', () => {
 })
 
 describe('client.webhookEndpoints against the real server', () => {
+  it('lists the same event types as the server', () => {
+    expect(WEBHOOK_EVENT_TYPES).toEqual(EVENT_TYPES)
+  })
+
   it('creates, tests, delivers, lists deliveries, redelivers, rotates, updates and deletes', async () => {
     const owner = await newCustomer(app)
     const sdk = client(owner.token)

@@ -9,8 +9,20 @@ import type {
   WebhookDeliveryStatus,
   WebhookEndpoint,
   WebhookEndpointWithSecret,
+  WebhookEventType,
   WebhookTestResult,
 } from '../types.js'
+
+/** Every event type an endpoint can subscribe to, in the server's order. */
+export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
+  'license.created',
+  'license.updated',
+  'license.suspended',
+  'conversation.created',
+  'message.created',
+  'lead.created',
+  'webhook_endpoint.disabled',
+]
 
 const path = (id: string, rest = ''): string => `/api/webhook-endpoints/${encodeURIComponent(id)}${rest}`
 
