@@ -1,6 +1,7 @@
 // Outbound webhooks: endpoints a license registers, fan-out of every domain event to the endpoints subscribed
 // to it (one durable delivery job per event and endpoint), signed POSTs through the one outbound client, the
 // retry schedule, and disabling an endpoint that has failed for three days. docs/webhooks.md has the decisions.
+import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { randomBase62 } from '../platform/crypto.js'
 import { AppError, notFound } from '../platform/errors.js'
@@ -493,7 +494,7 @@ export class OutboundWebhooks {
       if (job === null)
         await trx
           .updateTable('jobs')
-          .set({ run_at: new Date() })
+          .set({ run_at: sql<Date>`now()` })
           .where('dedupe_key', '=', `${DELIVER_JOB}:${deliveryId}`)
           .where('status', '=', 'queued')
           .execute()

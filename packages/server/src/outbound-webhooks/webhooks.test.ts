@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { constructEvent } from '../../../sdk/src/webhooks.js'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
-import { type Customer, newCustomer } from '../../test/fixtures.js'
+import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
 import { emit } from '../platform/events.js'
 import { DISABLE_AFTER_MS, PREVIOUS_SECRET_TTL_MS } from './service.js'
@@ -78,7 +78,7 @@ describe('outbound webhooks', () => {
     app.webhooks.retryScheduleMs = [20, 20]
     owner = await newCustomer(app)
     other = await newCustomer(app)
-  })
+  }, 180_000)
 
   afterAll(async () => {
     await app?.shutdown()
@@ -126,6 +126,42 @@ describe('outbound webhooks', () => {
     await emit(app.deps.db, { type: 'license.suspended', licenseId: owner.licenseId, data: { licenseId: owner.licenseId, previousStatus: 'active' } })
     await app.jobs.idle()
     expect(received.get('/signed')).toHaveLength(1)
+  })
+
+  it('delivers the real events of a widget visit: conversation.created, message.created, lead.created', async () => {
+    const ORIGIN = 'https://shop.example.com'
+    const ep = await createEndpoint(owner, receiver('/visit', [200]), ['conversation.created', 'message.created', 'lead.created'])
+    const { key } = await configure(app, owner, 'sales-agent', { allowedOrigins: [ORIGIN] })
+    const headers = { 'x-product-key': key, origin: ORIGIN }
+    const started = (await (await app.request('/api/widget/conversations', { method: 'POST', headers, json: { pageUrl: `${ORIGIN}/pricing` } })).json()) as {
+      conversation: { id: string }
+      visitorToken: string
+    }
+    const sent = await app.request(`/api/widget/conversations/${started.conversation.id}/messages`, {
+      method: 'POST',
+      headers,
+      token: started.visitorToken,
+      json: { clientMessageId: 'm1', text: 'Do you ship to Norway?' },
+    })
+    expect(sent.status).toBe(201)
+    const lead = await app.request('/api/widget/leads', {
+      method: 'POST',
+      headers,
+      token: started.visitorToken,
+      json: { conversationId: started.conversation.id, name: 'Ada', email: 'ada@example.com', consent: true },
+    })
+    expect(lead.status).toBe(201)
+    await app.jobs.idle()
+    await app.deps.tasks.idle()
+    await app.jobs.idle()
+    const events = await Promise.all((received.get('/visit') ?? []).map((r) => constructEvent(r.body, r.signature, ep.secret, 300, clock.now() / 1000)))
+    const types = new Set(events.map((e) => e.type))
+    expect([...types].sort()).toEqual(['conversation.created', 'lead.created', 'message.created'])
+    expect(events.find((e) => e.type === 'conversation.created')?.data).toMatchObject({ conversationId: started.conversation.id, pageUrl: `${ORIGIN}/pricing` })
+    const messages = events.filter((e) => e.type === 'message.created').map((e) => (e.data as { message: { role: string; text: string } }).message)
+    expect(messages).toContainEqual(expect.objectContaining({ role: 'visitor', text: 'Do you ship to Norway?' }))
+    // One POST per event, each event once.
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
   })
 
   it('retries after a 500 and logs every attempt; redeliver sends the same event again', async () => {
