@@ -375,5 +375,13 @@ describe('outbound webhooks', () => {
     await leadEvent(owner, 14)
     await app.jobs.idle()
     expect(received.get('/dead')?.length).toBe(hits)
+    // Redelivering to it waits until the owner enables it again, which starts a fresh failure window.
+    await expect(app.webhooks.redeliverFailed(owner.licenseId, ep.id)).rejects.toMatchObject({ code: 'conflict' })
+    const enabled = await app.webhooks.update(owner.licenseId, ep.id, { enabled: true })
+    expect(enabled).toMatchObject({ enabled: true, disabled_reason: null, failing_since: null })
+    receiver('/dead', [200])
+    expect(await app.webhooks.redeliverFailed(owner.licenseId, ep.id)).toBe(3)
+    await app.jobs.idle()
+    expect(received.get('/dead')).toHaveLength(3)
   })
 })
