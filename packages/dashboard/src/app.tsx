@@ -15,6 +15,7 @@ import { LeadsPage } from './pages/leads.js'
 import { LicensesPage } from './pages/licenses.js'
 import { ProductsPage } from './pages/products.js'
 import { TeamPage } from './pages/team.js'
+import { WebhooksPage } from './pages/webhooks.js'
 import { navigate, useRoute } from './router.js'
 
 export type Me = MeResponse['user']
@@ -139,6 +140,7 @@ const NAV = [
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
   { to: '/enrichment', label: 'Enrichment' },
+  { to: '/webhooks', label: 'Webhooks' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
   { to: '/billing', label: 'Billing' },
@@ -208,6 +210,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = me.teamRole === 'member' ? <NotFound /> : <ApiKeysPage />
   else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage />
+  else if (section === '/webhooks') page = me.teamRole === 'member' ? <NotFound /> : <WebhooksPage />
   else if (section !== '/') page = <NotFound />
 
   return (

@@ -11,6 +11,7 @@ import { Knowledge } from './resources/knowledge.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
 import { Team } from './resources/team.js'
 import { Usage } from './resources/usage.js'
+import { WebhookEndpoints } from './resources/webhook-endpoints.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
 
@@ -49,6 +50,8 @@ export class Intelagent {
   readonly admin: Admin
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
+  /** Outbound webhook endpoints, their secrets and delivery log (`webhooks:read` / `webhooks:write`). */
+  readonly webhookEndpoints: WebhookEndpoints
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
   readonly webhooks: Webhooks = webhooks
   readonly #transport: Transport
@@ -77,6 +80,7 @@ export class Intelagent {
     this.account = new Account(t)
     this.admin = new Admin(t)
     this.widget = new Widget(t)
+    this.webhookEndpoints = new WebhookEndpoints(t)
   }
 
   get baseUrl(): string {

@@ -16,6 +16,7 @@ export {
 export { Page, PagePromise } from './pagination.js'
 export { API_KEY_SCOPES } from './resources/api-keys.js'
 export { ENRICH_BATCH_LIMIT, isEnrichError } from './resources/enrich.js'
+export { WEBHOOK_EVENT_TYPES } from './resources/webhook-endpoints.js'
 export type { VisitorOptions, WidgetOptions } from './resources/widget.js'
 export * from './types.js'
-export { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, sign, verifySignature, webhooks } from './webhooks.js'
+export { constructEvent, DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, sign, verifySignature, webhooks } from './webhooks.js'

@@ -91,6 +91,8 @@ export type ApiKeyScope =
   | 'billing:read'
   | 'billing:write'
   | 'usage:read'
+  | 'webhooks:read'
+  | 'webhooks:write'
 
 export interface ApiKey {
   id: string
@@ -455,4 +457,104 @@ export interface Usage {
 export interface ConversationFlag {
   conversation: { id: string; flaggedAt: string }
   returned: { conversations: number; messages: number; aiReplies: number }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Outbound webhooks
+
+/** Event types a webhook endpoint can subscribe to (the server's event registry). */
+export type WebhookEventType =
+  | 'license.created'
+  | 'license.updated'
+  | 'license.suspended'
+  | 'subscription.updated'
+  | 'billing.payment_failed'
+  | 'conversation.created'
+  | 'message.created'
+  | 'lead.created'
+  | 'team.invitation.created'
+  | 'usage.warning'
+  | 'usage.limited'
+  | 'webhook_endpoint.disabled'
+
+export interface WebhookEndpoint {
+  /** `we_…` */
+  id: string
+  url: string
+  events: WebhookEventType[]
+  description: string | null
+  enabled: boolean
+  disabledReason: string | null
+  /** Since when every attempt has failed; null while deliveries succeed. */
+  failingSince: string | null
+  /** Until when the secret before the last rotation still signs (a second `v1`). */
+  previousSecretExpiresAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** Returned by create and rotate only: the signing secret is never shown again. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+  /** `whsec_…` */
+  secret: string
+}
+
+export interface CreateWebhookEndpointParams {
+  url: string
+  events: WebhookEventType[]
+  description?: string | null
+}
+
+export interface UpdateWebhookEndpointParams {
+  url?: string
+  events?: WebhookEventType[]
+  enabled?: boolean
+  description?: string | null
+}
+
+export interface WebhookAttempt {
+  at: string
+  statusCode: number | null
+  latencyMs: number
+  /** The first KiB of the endpoint's answer. */
+  responseExcerpt: string | null
+  error: string | null
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed'
+
+export interface WebhookDelivery {
+  /** `wd_…` */
+  id: string
+  endpointId: string
+  /** The event id, also the payload's `id`: use it to ignore a delivery you already handled. */
+  eventId: string
+  eventType: WebhookEventType | 'ping'
+  status: WebhookDeliveryStatus
+  lastError: string | null
+  attempts: WebhookAttempt[]
+  createdAt: string
+  updatedAt: string
+}
+
+/** What "send a test event" found out, step by step. */
+export interface WebhookTestResult {
+  ok: boolean
+  deliveryId: string
+  dns: 'ok' | 'failed' | 'refused' | 'not_reached'
+  tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
+  statusCode: number | null
+  latencyMs: number
+  responseExcerpt: string | null
+  error: { code: string; message: string } | null
+}
+
+/** The body of every webhook POST. */
+export interface WebhookEvent<D = Record<string, unknown>> {
+  /** The event id (`evt_…`): the same on every retry and redelivery, so use it to de-duplicate. */
+  id: string
+  type: WebhookEventType | 'ping'
+  /** Unix seconds. */
+  created: number
+  data: D
 }

@@ -1,6 +1,7 @@
 // The X-Intelagent-Signature scheme (`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`),
 // used by n8n calls in both directions and by outbound webhooks. WebCrypto only, so it runs anywhere.
 import { SignatureVerificationError } from './errors.js'
+import type { WebhookEvent } from './types.js'
 
 export const SIGNATURE_HEADER = 'X-Intelagent-Signature'
 export const DEFAULT_TOLERANCE_SECONDS = 300
@@ -60,6 +61,33 @@ export async function verifySignature(
   if (!v1.some((sig) => constantTimeEqual(sig, expected))) throw new SignatureVerificationError('Signature does not match', { code: 'invalid_signature' })
 }
 
+/**
+ * Verifies a webhook POST from Intelagent and returns its parsed event. `body` must be the raw request body
+ * (as text, before any JSON parsing), `header` the X-Intelagent-Signature header, `secret` the endpoint's
+ * `whsec_…` secret. Rejects with a SignatureVerificationError (`invalid_signature` / `stale_signature`).
+ * During a secret rotation the header carries two v1 values; either secret verifies.
+ */
+export async function constructEvent<D = Record<string, unknown>>(
+  body: string | Uint8Array,
+  header: string | null | undefined,
+  secret: string,
+  toleranceS: number = DEFAULT_TOLERANCE_SECONDS,
+  nowSec?: number,
+): Promise<WebhookEvent<D>> {
+  const raw = typeof body === 'string' ? body : new TextDecoder().decode(body)
+  await verifySignature(secret, header, raw, toleranceS, nowSec)
+  let event: unknown
+  try {
+    event = JSON.parse(raw)
+  } catch {
+    throw new SignatureVerificationError('The signed body is not JSON', { code: 'invalid_signature' })
+  }
+  const e = event as Partial<WebhookEvent>
+  if (typeof e?.id !== 'string' || typeof e.type !== 'string' || typeof e.created !== 'number')
+    throw new SignatureVerificationError('The signed body is not an Intelagent event', { code: 'invalid_signature' })
+  return event as WebhookEvent<D>
+}
+
 /** The same functions as `client.webhooks`, usable without a client (e.g. inside a webhook handler). */
-export const webhooks = { sign, verifySignature, SIGNATURE_HEADER } as const
+export const webhooks = { sign, verifySignature, constructEvent, SIGNATURE_HEADER } as const
 export type Webhooks = typeof webhooks

@@ -19,6 +19,8 @@ import { registerMailConsumers } from './mail/consumers.js'
 import { createMailer, MAIL_JOB } from './mail/mailer.js'
 import { mailRoutes } from './mail/routes.js'
 import { operatorRoutes } from './operator/routes.js'
+import { outboundWebhookRoutes } from './outbound-webhooks/routes.js'
+import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import type { Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
@@ -56,6 +58,8 @@ export interface Intelagent {
   billing: Billing | null
   /** Usage metering (src/usage/): tests flush it by hand. */
   usage: Usage
+  /** Outbound webhooks: endpoints, deliveries and their retry schedule. */
+  webhooks: OutboundWebhooks
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -88,6 +92,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   jobs.register(MAIL_JOB, mailer.job)
   registerMailConsumers(deps, events)
   registerLicenseCacheDrop(deps, events, keys)
+  const webhooks = new OutboundWebhooks(deps, jobs, events)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -153,6 +158,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/team/invitations/:id{[0-9a-fA-F-]{36}}',
     '/api/account/*',
     '/api/usage',
+    '/api/webhook-endpoints/*',
+    '/api/webhook-deliveries/*',
   ]) {
     app.use(prefix, requireAuth(deps, keys, { limit: true, usage }))
     app.on('POST', prefix, idempotency(deps))
@@ -174,6 +181,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))
   app.route('/', usageRoutes(deps, usage))
+  app.route('/', outboundWebhookRoutes(webhooks))
   app.route('/', widgetRoutes(deps, keys, engines, streams, usage))
   app.route('/', squarespaceRoutes(deps))
   app.route('/', n8nRoutes(deps))
@@ -208,6 +216,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     events,
     billing,
     usage,
+    webhooks,
     setDemo(k) {
       demoKeys = k
     },

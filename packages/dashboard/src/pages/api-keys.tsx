@@ -20,6 +20,8 @@ const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'billing:read': 'See the plan, subscription and invoices',
   'billing:write': 'Open Checkout and the billing portal',
   'usage:read': 'Read usage of the plan’s quotas',
+  'webhooks:read': 'See webhook endpoints and their delivery log',
+  'webhooks:write': 'Add, change, test and delete webhook endpoints; redeliver events',
 }
 
 const STATUS_LABELS: Record<ApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' }

@@ -19,6 +19,8 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'billing:read',
   'billing:write',
   'usage:read',
+  'webhooks:read',
+  'webhooks:write',
 ]
 
 export class ApiKeys {

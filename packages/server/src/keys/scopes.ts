@@ -20,6 +20,8 @@ export const SCOPES = [
   'billing:read',
   'billing:write',
   'usage:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
@@ -65,6 +67,7 @@ export function requiredScope(method: string, path: string): Scope | 'session' |
   if (path === '/api/usage') return 'usage:read'
   if (path === '/api/enrich' || path.startsWith('/api/enrich/')) return 'enrichment:write'
   if (path === '/api/billing' || path === '/api/billing/checkout' || path === '/api/billing/portal') return rw('billing')
+  if (path.startsWith('/api/webhook-endpoints') || path.startsWith('/api/webhook-deliveries')) return rw('webhooks')
   // Anything not listed is for people, not keys: a new route must opt in here.
   return 'session'
 }

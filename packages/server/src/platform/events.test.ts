@@ -183,10 +183,11 @@ describe('domain events', () => {
         'LeadCreatedEvent',
         'UsageWarningEvent',
         'UsageLimitedEvent',
+        'WebhookEndpointDisabledEvent',
         'DomainEvent',
       ]),
     )
-    expect(EVENT_TYPES).toHaveLength(8)
+    expect(EVENT_TYPES).toHaveLength(12)
     expect(Object.keys(doc.components.schemas.MessageCreatedEvent?.properties ?? {})).toEqual(['id', 'type', 'licenseId', 'createdAt', 'data'])
   })
 })

@@ -113,6 +113,13 @@ export const eventSchemas = {
     messageId: z.uuid(),
     product: z.enum(PRODUCTS),
   }),
+  /** An outbound webhook endpoint failed every delivery for three days and stopped receiving them. */
+  'webhook_endpoint.disabled': z.object({
+    endpointId: z.string(),
+    url: z.string(),
+    failingSince: z.iso.datetime({ offset: true }),
+    reason: z.string(),
+  }),
 }
 
 export type EventType = keyof typeof eventSchemas

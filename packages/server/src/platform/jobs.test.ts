@@ -130,6 +130,33 @@ describe('durable jobs', () => {
     await w.stop()
   })
 
+  it("waits a handler's own retryDelayMs instead of the worker's backoff", async () => {
+    const name = uniqueName('schedule')
+    const asked: number[] = []
+    const jobs = worker(a, {
+      [name]: {
+        run: async () => {
+          throw new Error('not yet')
+        },
+        retryDelayMs: (attempt: number) => {
+          asked.push(attempt)
+          return 3_600_000
+        },
+      },
+    })
+    const id = (await enqueue(a.deps.db, name, {}, { maxAttempts: 3 })) as string
+    await jobs.start()
+    await expect.poll(async () => (await jobRow(id)).last_error, { timeout: 10_000 }).toBe('not yet')
+    const row = await jobRow(id)
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 })
+    expect(asked).toEqual([1])
+    // An hour from the database's now, not the worker's 5–20 ms backoff.
+    const waitMs = row.run_at.getTime() - row.updated_at.getTime()
+    expect(waitMs).toBeGreaterThan(3_590_000)
+    expect(waitMs).toBeLessThan(3_610_000)
+    await a.deps.db.deleteFrom('jobs').where('id', '=', id).execute()
+  })
+
   it('takes over a job whose worker died once its lease runs out, and declares it dead if that was its last attempt', async () => {
     const name = uniqueName('lease')
     const ran: number[] = []

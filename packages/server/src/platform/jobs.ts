@@ -67,6 +67,8 @@ export interface JobHandler<P = unknown> {
   run(payload: P, job: JobContext): Promise<void>
   /** Runs in the transaction that marks the job dead: record the failure where the domain shows it. */
   onDead?(trx: Kysely<Database>, payload: P, error: string): Promise<void>
+  /** This job's own retry schedule: the delay before attempt `attempt + 1` (default: the worker's backoff). */
+  retryDelayMs?(attempt: number): number
 }
 
 export interface WorkerOptions {
@@ -357,7 +359,7 @@ export class Jobs {
   }
 
   private async failed(job: JobRow, handler: JobHandler<unknown>, error: string, dead: boolean): Promise<void> {
-    const delay = this.backoffMs(job.attempts)
+    const delay = handler.retryDelayMs?.(job.attempts) ?? this.backoffMs(job.attempts)
     await this.db.transaction().execute(async (trx) => {
       const r = await trx
         .updateTable('jobs')
