@@ -9,6 +9,7 @@ import { ConversationsPage } from './pages/conversations.js'
 import { EnrichmentPage } from './pages/enrichment.js'
 import { LeadsPage } from './pages/leads.js'
 import { ProductsPage } from './pages/products.js'
+import { UsageBanner, UsagePage } from './pages/usage.js'
 import { navigate, useRoute } from './router.js'
 
 export type Me = MeResponse['user']
@@ -131,6 +132,7 @@ const NAV = [
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
   { to: '/enrichment', label: 'Enrichment' },
+  { to: '/usage', label: 'Usage' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
 ] as const
@@ -159,6 +161,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = <ApiKeysPage />
+  else if (section === '/usage') page = <UsagePage />
   else if (section !== '/') page = <NotFound />
 
   return (
@@ -189,6 +192,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       </header>
       <ErrorNote error={error} />
       <main id="content" ref={main} tabIndex={-1}>
+        <UsageBanner section={section} />
         {page}
       </main>
     </>
