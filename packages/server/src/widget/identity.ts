@@ -1,7 +1,7 @@
 // The widget's page API beyond chatting: Intelagent('identify') (a user the host site vouches for with an HMAC of
 // their id, checked against the product's identity secret), Intelagent('update') (custom attributes on the
 // conversation), and the owner's call that generates or rotates the identity secret.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { sql } from 'kysely'
@@ -23,6 +23,7 @@ import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { getSecret, putSecret } from '../platform/secrets.js'
 import { getSettings } from '../products/settings.js'
+import { gateConversation, type Usage } from '../usage/meter.js'
 import { checkVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
 export const IDENTITY_SECRET = 'identity_secret'
@@ -104,7 +105,7 @@ async function userConversation(deps: Deps, licenseId: string, product: string, 
   return chosen ?? (await mine.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst())
 }
 
-export function identityRoutes(deps: Deps) {
+export function identityRoutes(deps: Deps, usage?: Usage) {
   const app = createRouter()
 
   app.openapi(
@@ -153,9 +154,21 @@ export function identityRoutes(deps: Deps) {
         }
         messages = (await messagesAfter(deps, w.licenseId, conv.id, 0, 500)).map(publicMessage)
       } else if (body.start) {
+        // Counted like any widget conversation start (src/usage/): past the quota a person answers it.
+        const id = randomUUID()
+        const unmetered = usage ? await gateConversation(usage, { licenseId: w.licenseId, tier: w.tier }, visitorId, id) : null
         conv = await deps.db
           .insertInto('conversations')
-          .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null, ...who })
+          .values({
+            id,
+            license_id: w.licenseId,
+            product: w.product,
+            product_key_id: w.keyId,
+            visitor_id: visitorId,
+            page_url: body.pageUrl ?? null,
+            unmetered,
+            ...who,
+          })
           .returningAll()
           .executeTakeFirstOrThrow()
         created = true

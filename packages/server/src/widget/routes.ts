@@ -381,6 +381,6 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     },
   )
 
-  app.route('/', identityRoutes(deps))
+  app.route('/', identityRoutes(deps, usage))
   return app
 }
