@@ -15,6 +15,7 @@ import { LeadsPage } from './pages/leads.js'
 import { LicensesPage } from './pages/licenses.js'
 import { ProductsPage } from './pages/products.js'
 import { TeamPage } from './pages/team.js'
+import { UsageBanner, UsagePage } from './pages/usage.js'
 import { WebhooksPage } from './pages/webhooks.js'
 import { navigate, useRoute } from './router.js'
 
@@ -141,6 +142,7 @@ const NAV = [
   { to: '/leads', label: 'Leads' },
   { to: '/enrichment', label: 'Enrichment' },
   { to: '/webhooks', label: 'Webhooks' },
+  { to: '/usage', label: 'Usage' },
   { to: '/api-keys', label: 'API keys' },
   { to: '/audit', label: 'Audit log' },
   { to: '/billing', label: 'Billing' },
@@ -211,6 +213,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/api-keys') page = me.teamRole === 'member' ? <NotFound /> : <ApiKeysPage />
   else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage />
   else if (section === '/webhooks') page = me.teamRole === 'member' ? <NotFound /> : <WebhooksPage />
+  else if (section === '/usage') page = <UsagePage />
   else if (section !== '/') page = <NotFound />
 
   return (
@@ -244,6 +247,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       </header>
       <ErrorNote error={error} />
       <main id="content" ref={main} tabIndex={-1}>
+        <UsageBanner section={section} />
         {page}
       </main>
     </>

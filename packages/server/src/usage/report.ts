@@ -16,7 +16,7 @@ export interface QuotaUse {
   forecast: number
   /** When the forecast says the quota runs out, if before the period ends. */
   runsOutAt: string | null
-  /** ok below 80 %, warning from 80 %, exceeded at the limit. */
+  /** Counted quotas: ok below 80 %, warning from 80 %, exceeded at the limit. Gauges: exceeded only past it. */
   status: 'ok' | 'warning' | 'exceeded'
 }
 
@@ -85,7 +85,8 @@ export async function usageReport(deps: Deps, license: Pick<License, 'id' | 'tie
       periodEnd: period.end.toISOString(),
       forecast: f.forecast,
       runsOutAt: f.runsOutAt && f.runsOutAt < period.end ? f.runsOutAt.toISOString() : null,
-      status: used >= limit ? 'exceeded' : used >= 0.8 * limit ? 'warning' : 'ok',
+      // A gauge (products, seats, knowledge pages) at its limit is full, not over: only passing it is news.
+      status: isMetered ? (used >= limit ? 'exceeded' : used >= 0.8 * limit ? 'warning' : 'ok') : used > limit ? 'exceeded' : 'ok',
     }
   })
   const daily = await Promise.all(

@@ -20,7 +20,9 @@ const QuotaUseSchema = z
     periodEnd: z.iso.datetime(),
     forecast: z.number().int().openapi({ description: 'The period-end figure if this period’s pace holds (gauges: the figure now)' }),
     runsOutAt: z.iso.datetime().nullable().openapi({ description: 'When the quota runs out at this pace, if before the period ends' }),
-    status: z.enum(['ok', 'warning', 'exceeded']).openapi({ description: 'warning from 80 %, exceeded at the limit' }),
+    status: z
+      .enum(['ok', 'warning', 'exceeded'])
+      .openapi({ description: 'Counted quotas: warning from 80 %, exceeded at the limit; gauges (products, seats, knowledge pages): exceeded past it' }),
   })
   .openapi('QuotaUse')
 

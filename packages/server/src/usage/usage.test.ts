@@ -239,7 +239,7 @@ describe('usage metering', () => {
     const period = periodOf({}, Date.now())
     expect(r.plan).toBe('starter')
     expect(r.quotas.map((q) => q.quota)).toEqual(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats'])
-    expect(r.quotas.find((q) => q.quota === 'products')).toMatchObject({ used: 2, limit: DEFAULT_PLANS.starter.quotas.products, status: 'exceeded' })
+    expect(r.quotas.find((q) => q.quota === 'products')).toMatchObject({ used: 2, limit: DEFAULT_PLANS.starter.quotas.products, status: 'ok' })
     expect(r.quotas.find((q) => q.quota === 'seats')).toMatchObject({ used: 1, limit: 1 })
     expect(r.quotas.find((q) => q.quota === 'conversations')).toMatchObject({
       used: 0,

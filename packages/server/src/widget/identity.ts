@@ -22,7 +22,9 @@ import { access, declareRoute, json } from '../platform/route.js'
 import { getSecret } from '../platform/secrets.js'
 import { IDENTITY_SECRET } from '../products/schemas.js'
 import { getSettings } from '../products/settings.js'
+import type { Usage } from '../usage/meter.js'
 import { AttributesResponseSchema, conversationIdParam, IdentifyInputSchema, IdentifyResponseSchema } from './schemas.js'
+import { startConversation } from './start.js'
 import { checkVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
 export { IDENTITY_SECRET }
@@ -112,7 +114,7 @@ async function userConversation(deps: Deps, licenseId: string, product: string, 
   return chosen ?? (await mine.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst())
 }
 
-export function identityRoutes(deps: Deps) {
+export function identityRoutes(deps: Deps, usage: Usage) {
   const app = createRouter()
 
   app.openapi(identifyRoute, async (c) => {
@@ -146,25 +148,11 @@ export function identityRoutes(deps: Deps) {
       }
       messages = (await messagesAfter(deps, w.licenseId, conv.id, 0, 500)).map(publicMessage)
     } else if (body.start) {
-      conv = await deps.db
-        .insertInto('conversations')
-        .values({ license_id: w.licenseId, product: w.product, product_key_id: w.keyId, visitor_id: visitorId, page_url: body.pageUrl ?? null, ...who })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      // The same start as an anonymous visitor's: counted, with its event, pushed live, greeted.
+      const started = await startConversation(deps, usage, w, { visitorId, pageUrl: body.pageUrl, user: who })
+      conv = started.conversation
+      messages = started.messages
       created = true
-      await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
-      const settings = await getSettings(deps.db, w.licenseId, w.product)
-      if (settings.greeting) {
-        const { message } = await appendMessage(deps, {
-          licenseId: w.licenseId,
-          conversationId: conv.id,
-          product: conv.product,
-          role: 'assistant',
-          text: settings.greeting,
-          meta: { greeting: true },
-        })
-        messages = [publicMessage(message)]
-      }
     }
     const { token, expiresAt } = await signVisitorToken(deps, w.licenseId, visitorId)
     return c.json(

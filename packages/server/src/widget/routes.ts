@@ -46,6 +46,7 @@ import {
   WidgetConfigSchema,
   WidgetEventDataSchema,
 } from './schemas.js'
+import { startConversation } from './start.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
 export const MESSAGE_LIMIT_PER_VISITOR_MINUTE = 30
@@ -208,44 +209,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       )
     }
     // Past the conversations quota or the visitor's daily cap the visitor is still served: a person answers.
-    const conversationId = randomUUID()
-    const unmetered = await gateConversation(usage, { licenseId: w.licenseId, tier: w.tier }, visitorId, conversationId)
-    const conv = await deps.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('conversations')
-        .values({
-          id: conversationId,
-          license_id: w.licenseId,
-          product: w.product,
-          product_key_id: w.keyId,
-          visitor_id: visitorId,
-          page_url: body.pageUrl ?? null,
-          unmetered,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await emit(trx, {
-        type: 'conversation.created',
-        licenseId: w.licenseId,
-        data: { conversationId: row.id, product: w.product as Product, visitorId, pageUrl: row.page_url },
-      })
-      return row
-    })
-    // Live pushes stay direct (not through the event dispatcher): docs/architecture.md says why.
-    await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conv.id, product: conv.product })
-    const settings = await getSettings(deps.db, w.licenseId, w.product)
-    const messages = []
-    if (settings.greeting) {
-      const { message } = await appendMessage(deps, {
-        licenseId: w.licenseId,
-        conversationId: conv.id,
-        product: conv.product,
-        role: 'assistant',
-        text: settings.greeting,
-        meta: { greeting: true },
-      })
-      messages.push(publicMessage(message))
-    }
+    const { conversation: conv, messages, unmetered } = await startConversation(deps, usage, w, { visitorId, pageUrl: body.pageUrl })
     return c.json(
       {
         conversation: publicConversation(conv),
@@ -396,6 +360,6 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
   })
 
-  app.route('/', identityRoutes(deps))
+  app.route('/', identityRoutes(deps, usage))
   return app
 }
