@@ -144,12 +144,12 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   const section = `/${path.split('/')[1] ?? ''}`
   const { busy, error, run } = useAction()
   const main = useRef<HTMLElement>(null)
-  // Billing shows only where the server has it on (GET /api/billing answers 503 not_configured otherwise).
+  // Billing shows only where the server has it on (without STRIPE_SECRET_KEY its routes answer 503 not_configured).
   const [billingOn, setBillingOn] = useState(false)
   useEffect(() => {
     if (me.role === 'admin') return
-    api.billing.get().then(
-      () => setBillingOn(true),
+    api.billing.plans().then(
+      (p) => setBillingOn(p.enabled),
       () => setBillingOn(false),
     )
   }, [me.role])

@@ -97,6 +97,12 @@ describe('Stripe billing', () => {
       expect(checkouts[1]?.body).toMatchObject({ customer, line_items: { 0: { price: PRICES.professional } } })
     })
 
+    it('says publicly that billing is on and which plans are for sale', async () => {
+      const res = await app.request('/api/billing/plans')
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ enabled: true, purchasable: ['professional', 'business', 'enterprise'] })
+    })
+
     it('opens the Customer Portal for the license’s customer', async () => {
       const owner = await newCustomer(app, { tier: 'starter' })
       const res = await app.request('/api/billing/portal', { method: 'POST', token: owner.token })
@@ -444,5 +450,8 @@ describe('billing off (no STRIPE_SECRET_KEY)', () => {
       expect(((await res.json()) as ErrorBody).error.code).toBe('not_configured')
     }
     expect(await app.deps.db.selectFrom('jobs').select('id').where('name', 'like', 'billing.%').execute()).toHaveLength(0)
+    const plans = await app.request('/api/billing/plans')
+    expect(plans.status).toBe(200)
+    expect(await plans.json()).toEqual({ enabled: false, purchasable: [] })
   })
 })

@@ -90,6 +90,21 @@ const pricingCheckout = declareRoute({
   responses: { 200: json(UrlSchema, 'Send the buyer to this URL') },
 })
 
+const plans = declareRoute({
+  method: 'get',
+  path: '/api/billing/plans',
+  operationId: 'getBillingPlans',
+  summary: 'Whether billing is on, and the plans a Checkout can be opened for (pricing pages, the dashboard)',
+  tag: 'billing',
+  access: access.public,
+  responses: {
+    200: json(
+      z.object({ enabled: z.boolean().openapi({ description: 'false when the server has no STRIPE_SECRET_KEY' }), purchasable: z.array(PaidTierSchema) }),
+      'Billing availability',
+    ),
+  },
+})
+
 const webhook = declareRoute({
   method: 'post',
   path: '/api/webhooks/stripe',
@@ -211,6 +226,8 @@ export function billingRoutes(deps: Deps, billing: Billing | null) {
     const { tier, email } = c.req.valid('json')
     return c.json({ url: await b.pricingCheckout(tier, email) }, 200)
   })
+
+  app.openapi(plans, (c) => c.json({ enabled: billing !== null, purchasable: billing ? PAID_TIERS.filter((t) => billing.config.prices[t]) : [] }, 200))
 
   app.openapi(webhook, async (c) => {
     const b = on()
