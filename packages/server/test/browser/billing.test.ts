@@ -55,15 +55,17 @@ describe('billing in the dashboard', () => {
     )
     return context
   }
+  /** Signs in on the page at `path`, which then shows (an operator has no license: the products page is not theirs). */
   const signIn = async (page: Page, email: string, password: string, path: string) => {
-    await page.goto(`${base}/dashboard`)
+    await page.goto(`${base}/dashboard${path}`)
     await visible(page.getByRole('heading', { level: 1, name: 'Sign in to Intelagent' }))
     await page.getByLabel('Email').fill(email)
     await page.getByLabel('Password').fill(password)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await visible(page.getByRole('navigation', { name: 'Main' }))
-    await page.goto(`${base}/dashboard${path}`)
   }
+  /** The signed-out check before signing in answers 401: expected, not a problem. */
+  const unexpected = (list: Problem[]) => list.filter((p) => !(p.kind === 'console' && /status of 401/.test(p.text) && p.url === `${base}/api/auth/me`))
 
   beforeAll(async () => {
     ensureBuilt('@intelagent/dashboard', 'packages/dashboard/dist/index.html')
@@ -92,7 +94,7 @@ describe('billing in the dashboard', () => {
     const watched = await watchedPage(context)
     const page = watched.page
     const h1 = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
-    await signIn(page, license.email, PASSWORD, '/')
+    await signIn(page, license.email, PASSWORD, '/audit')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Billing' }).click()
     await visible(h1('Billing'))
     await visible(page.getByText('None (free Starter plan)'))
@@ -163,7 +165,7 @@ describe('billing in the dashboard', () => {
       problems.push(...watched.problems)
       await context.close()
     }
-    expect(problems.map((p) => `${p.kind} ${p.url} ${p.text}`)).toEqual([])
+    expect(unexpected(problems).map((p) => `${p.kind} ${p.url} ${p.text}`)).toEqual([])
   })
 })
 
