@@ -6,6 +6,7 @@ import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
 import { chargeObject, checkoutSessionObject, createStripeFake, eventObject, type FakeEvent, invoiceObject, PRICES, stripeEnv } from '../../test/stripe-fake.js'
 import { hashPassword } from '../auth/password.js'
 import { toDomainEvent } from '../platform/events.js'
+import { PRICING_CHECKOUTS_PER_MINUTE } from './routes.js'
 import { GRACE_JOB, RECONCILE_JOB } from './service.js'
 
 const fake = createStripeFake()
@@ -316,6 +317,15 @@ describe('Stripe billing', () => {
       expect(fake.subscriptions.get(sub.id)?.status).toBe('canceled')
       expect((await license(owner.licenseId)).tier).toBe('starter')
       expect((await account(owner.licenseId)).refunded_at).not.toBeNull()
+    })
+
+    it('limits public pricing-page Checkouts per address', async () => {
+      const headers = { 'x-forwarded-for': '203.0.113.9' }
+      const answers = []
+      for (let i = 0; i < PRICING_CHECKOUTS_PER_MINUTE + 1; i++)
+        answers.push((await app.request('/api/billing/pricing-checkout', { method: 'POST', headers, json: { tier: 'professional' } })).status)
+      expect(answers.slice(0, PRICING_CHECKOUTS_PER_MINUTE).every((s) => s === 200)).toBe(true)
+      expect(answers.at(-1)).toBe(429)
     })
 
     it('a pricing-page buyer without a license gets exactly one, even from concurrent duplicate deliveries', async () => {
