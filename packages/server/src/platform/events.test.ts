@@ -181,10 +181,12 @@ describe('domain events', () => {
         'ConversationCreatedEvent',
         'MessageCreatedEvent',
         'LeadCreatedEvent',
+        'SubscriptionUpdatedEvent',
+        'BillingPaymentFailedEvent',
         'DomainEvent',
       ]),
     )
-    expect(EVENT_TYPES).toHaveLength(6)
+    expect(EVENT_TYPES).toHaveLength(8)
     expect(Object.keys(doc.components.schemas.MessageCreatedEvent?.properties ?? {})).toEqual(['id', 'type', 'licenseId', 'createdAt', 'data'])
   })
 })
