@@ -41,7 +41,7 @@ export function App() {
   }
   if (me === undefined) return <p class="center muted">Loading…</p>
   if (me === null) return <AuthScreen onSignedIn={refresh} />
-  return <Shell me={me} onSignedOut={() => setMe(null)} />
+  return <Shell me={me} onSignedOut={() => setMe(null)} onRefresh={refresh} />
 }
 
 function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
@@ -139,7 +139,7 @@ const NAV = [
   { to: '/figures', label: 'Figures' },
 ] as const
 
-function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void; onRefresh: () => Promise<void> }) {
   const path = useRoute()
   const section = `/${path.split('/')[1] ?? ''}`
   const { busy, error, run } = useAction()
@@ -178,7 +178,8 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = <ApiKeysPage />
-  else if (section === '/billing') page = <BillingPage />
+  // The plan the server now reports differs from the session's: reload who is signed in (the tier badge).
+  else if (section === '/billing') page = <BillingPage onPlan={(plan) => void (plan !== me.tier && onRefresh())} />
   else if (section === '/figures' && me.role === 'admin') page = <FiguresPage />
   else if (section !== '/') page = <NotFound />
 

@@ -3,6 +3,7 @@
 // (its webhook), so coming back from Checkout only says so and reloads.
 import type { Billing, PaidTier } from '@intelagent/sdk'
 import type { ComponentChildren } from 'preact'
+import { useEffect } from 'preact/hooks'
 import { api } from '../api.js'
 import { ErrorNote, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
@@ -35,8 +36,12 @@ export function ScrollRegion({ label, children }: { label: string; children: Com
   )
 }
 
-export function BillingPage() {
+export function BillingPage({ onPlan }: { onPlan?: (plan: Billing['plan']) => void }) {
   const billing = useLoad(() => api.billing.get(), [])
+  const plan = billing.data?.plan
+  useEffect(() => {
+    if (plan) onPlan?.(plan)
+  }, [plan])
   const { busy, error, run } = useAction()
   const returned = new URLSearchParams(location.search).get('checkout') === 'done'
 

@@ -123,6 +123,8 @@ describe('billing in the dashboard', () => {
     await page.getByRole('button', { name: 'Refresh' }).click()
     await visible(page.getByText('Your subscription ends at the end of the period'))
     await expect.poll(() => page.locator('.facts dd strong').textContent(), SOON).toBe('Business')
+    // The header's tier badge follows without signing in again.
+    await expect.poll(() => page.locator('.who .badge').textContent(), SOON).toBe('business')
     await visible(page.getByRole('link', { name: /^View invoice / }))
     expect(await page.getByRole('table').getByRole('cell', { name: /149/ }).count()).toBe(1)
     await page.screenshot({ path: join(OUT, 'billing-desktop.png'), fullPage: true })
