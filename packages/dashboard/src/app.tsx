@@ -49,7 +49,7 @@ export function App() {
   if (location.pathname.replace(/\/+$/, '') === '/dashboard/invite') return <AcceptInvitePage onJoined={refresh} />
   if (me === undefined) return <p class="center muted">Loading…</p>
   if (me === null) return <AuthScreen onSignedIn={refresh} />
-  return <Shell me={me} onSignedOut={() => setMe(null)} />
+  return <Shell me={me} onSignedOut={() => setMe(null)} onRefresh={refresh} />
 }
 
 function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
@@ -163,21 +163,22 @@ function navFor(me: Me) {
     (n) =>
       (n.to !== '/enrichment' || me.products.includes('data-enrichment')) &&
       (n.to !== '/api-keys' || me.teamRole !== 'member') &&
-      (n.to !== '/billing' || me.teamRole !== 'member'),
+      (n.to !== '/billing' || me.teamRole !== 'member') &&
+      (n.to !== '/webhooks' || me.teamRole !== 'member'),
   )
 }
 
-function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void; onRefresh: () => Promise<void> }) {
   const path = useRoute()
   const section = `/${path.split('/')[1] ?? ''}`
   const { busy, error, run } = useAction()
   const main = useRef<HTMLElement>(null)
-  // Billing shows only where the server has it on (GET /api/billing answers 503 not_configured otherwise).
+  // Billing shows only where the server has it on (without STRIPE_SECRET_KEY its routes answer 503 not_configured).
   const [billingOn, setBillingOn] = useState(false)
   useEffect(() => {
     if (me.role === 'admin') return
-    api.billing.get().then(
-      () => setBillingOn(true),
+    api.billing.plans().then(
+      (p) => setBillingOn(p.enabled),
       () => setBillingOn(false),
     )
   }, [me.role])
@@ -211,7 +212,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = me.teamRole === 'member' ? <NotFound /> : <ApiKeysPage />
-  else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage />
+  else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage onPlan={(plan) => void (plan !== me.tier && onRefresh())} />
   else if (section === '/webhooks') page = me.teamRole === 'member' ? <NotFound /> : <WebhooksPage />
   else if (section === '/usage') page = <UsagePage />
   else if (section !== '/') page = <NotFound />

@@ -24,6 +24,7 @@ describe('SDK billing against the real server', () => {
   it('opens Checkout and the Portal, and reads the plan once Stripe says it is paid', async () => {
     const owner = await newCustomer(app, { tier: 'starter' })
     const sdk = client({ token: owner.token })
+    expect(await client({}).billing.plans()).toEqual({ enabled: true, purchasable: ['professional', 'business', 'enterprise'] })
     const before = await sdk.billing.get()
     expect(before).toMatchObject({ plan: 'starter', status: null, cancelAtPeriodEnd: false, invoices: [] })
     expect(before.purchasable).toEqual(['professional', 'business', 'enterprise'])

@@ -2,6 +2,8 @@
 // Checkout, Manage that opens the Customer Portal, and the invoices. The plan changes when Stripe confirms payment
 // (its webhook), so coming back from Checkout only says so and reloads.
 import type { Billing, PaidTier } from '@intelagent/sdk'
+import type { ComponentChildren } from 'preact'
+import { useEffect } from 'preact/hooks'
 import { api } from '../api.js'
 import { ErrorNote, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
@@ -24,8 +26,22 @@ export const formatMoney = (minor: number, currency: string): string =>
 
 const formatDate = (iso: string): string => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' })
 
-export function BillingPage() {
+/** A table that may scroll sideways on a small screen: a labelled region that takes keyboard focus. */
+export function ScrollRegion({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must take keyboard focus (WCAG 2.1.1)
+    <section class="table-wrap" tabIndex={0} aria-label={label}>
+      {children}
+    </section>
+  )
+}
+
+export function BillingPage({ onPlan }: { onPlan?: (plan: Billing['plan']) => void }) {
   const billing = useLoad(() => api.billing.get(), [])
+  const plan = billing.data?.plan
+  useEffect(() => {
+    if (plan) onPlan?.(plan)
+  }, [plan])
   const { busy, error, run } = useAction()
   const returned = new URLSearchParams(location.search).get('checkout') === 'done'
 
@@ -102,7 +118,7 @@ export function BillingPage() {
             {b.invoices.length === 0 ? (
               <p class="muted">No invoices yet.</p>
             ) : (
-              <div class="table-wrap">
+              <ScrollRegion label="Invoices (scrolls sideways on small screens)">
                 <table>
                   <caption class="visually-hidden">Invoices, newest first</caption>
                   <thead>
@@ -136,7 +152,7 @@ export function BillingPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </ScrollRegion>
             )}
           </section>
         </>

@@ -9,7 +9,7 @@ import 'uplot/dist/uPlot.min.css'
 import { api } from '../api.js'
 import { ErrorNote, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
-import { formatMoney } from './billing.js'
+import { formatMoney, ScrollRegion } from './billing.js'
 
 const monthStart = (m: string): number => Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1) / 1000
 
@@ -110,7 +110,7 @@ export function FiguresPage() {
               months={months}
               series={[{ label: 'Net gained', values: cumulative, stroke: '#1f5fbf' }]}
             />
-            <div class="table-wrap">
+            <ScrollRegion label="Subscriptions per month (scrolls sideways on small screens)">
               <table>
                 <caption>Subscriptions per month</caption>
                 <thead>
@@ -132,7 +132,7 @@ export function FiguresPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           </section>
         </>
       )}
@@ -143,7 +143,7 @@ export function FiguresPage() {
         <ErrorNote error={runs.error} />
         {runs.data && runs.data.length === 0 && <p class="muted">No run yet.</p>}
         {runs.data && runs.data.length > 0 && (
-          <div class="table-wrap">
+          <ScrollRegion label="Reconciliation runs (scrolls sideways on small screens)">
             <table>
               <caption class="visually-hidden">Reconciliation runs, newest first</caption>
               <thead>
@@ -175,7 +175,7 @@ export function FiguresPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )}
       </section>
     </>

@@ -14,6 +14,11 @@ export class Billing {
     return this.#t.request({ method: 'GET', path: '/api/billing', options })
   }
 
+  /** Whether the server has billing on, and the plans for sale (public: no credentials needed). */
+  plans(options?: RequestOptions): Promise<{ enabled: boolean; purchasable: PaidTier[] }> {
+    return this.#t.request({ method: 'GET', path: '/api/billing/plans', options })
+  }
+
   /** A Stripe Checkout URL for a paid plan (send the buyer there). Needs `billing:write`. */
   checkout(params: { tier: PaidTier }, options?: RequestOptions): Promise<BillingRedirect> {
     return this.#t.request({ method: 'POST', path: '/api/billing/checkout', body: params, options })

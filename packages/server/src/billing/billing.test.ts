@@ -6,6 +6,7 @@ import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
 import { chargeObject, checkoutSessionObject, createStripeFake, eventObject, type FakeEvent, invoiceObject, PRICES, stripeEnv } from '../../test/stripe-fake.js'
 import { hashPassword } from '../auth/password.js'
 import { toDomainEvent } from '../platform/events.js'
+import { PRICING_CHECKOUTS_PER_MINUTE } from './routes.js'
 import { GRACE_JOB, RECONCILE_JOB } from './service.js'
 
 const fake = createStripeFake()
@@ -95,6 +96,12 @@ describe('Stripe billing', () => {
         subscription_data: { metadata: { license_id: owner.licenseId } },
       })
       expect(checkouts[1]?.body).toMatchObject({ customer, line_items: { 0: { price: PRICES.professional } } })
+    })
+
+    it('says publicly that billing is on and which plans are for sale', async () => {
+      const res = await app.request('/api/billing/plans')
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ enabled: true, purchasable: ['professional', 'business', 'enterprise'] })
     })
 
     it('opens the Customer Portal for the license’s customer', async () => {
@@ -312,6 +319,15 @@ describe('Stripe billing', () => {
       expect((await account(owner.licenseId)).refunded_at).not.toBeNull()
     })
 
+    it('limits public pricing-page Checkouts per address', async () => {
+      const headers = { 'x-forwarded-for': '203.0.113.9' }
+      const answers = []
+      for (let i = 0; i < PRICING_CHECKOUTS_PER_MINUTE + 1; i++)
+        answers.push((await app.request('/api/billing/pricing-checkout', { method: 'POST', headers, json: { tier: 'professional' } })).status)
+      expect(answers.slice(0, PRICING_CHECKOUTS_PER_MINUTE).every((s) => s === 200)).toBe(true)
+      expect(answers.at(-1)).toBe(429)
+    })
+
     it('a pricing-page buyer without a license gets exactly one, even from concurrent duplicate deliveries', async () => {
       const pricing = await app.request('/api/billing/pricing-checkout', { method: 'POST', json: { tier: 'business' } })
       expect(pricing.status).toBe(200)
@@ -444,5 +460,8 @@ describe('billing off (no STRIPE_SECRET_KEY)', () => {
       expect(((await res.json()) as ErrorBody).error.code).toBe('not_configured')
     }
     expect(await app.deps.db.selectFrom('jobs').select('id').where('name', 'like', 'billing.%').execute()).toHaveLength(0)
+    const plans = await app.request('/api/billing/plans')
+    expect(plans.status).toBe(200)
+    expect(await plans.json()).toEqual({ enabled: false, purchasable: [] })
   })
 })

@@ -5,11 +5,15 @@ import { tenantOf } from '../auth/middleware.js'
 import { requireScope } from '../keys/scopes.js'
 import type { Deps, Principal } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { createRouter, jsonBody } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { enqueue } from '../platform/jobs.js'
 import { access, declareRoute, type Guard, json } from '../platform/route.js'
+import { enforce } from '../ratelimit/index.js'
 import { platformFigures } from './figures.js'
 import { type Billing, PAID_TIERS, RECONCILE_JOB } from './service.js'
+
+/** Public Checkout sessions per client address per minute. */
+export const PRICING_CHECKOUTS_PER_MINUTE = 10
 
 const TierSchema = z.enum(['starter', 'professional', 'business', 'enterprise'])
 const PaidTierSchema = z.enum(PAID_TIERS).openapi({ description: 'The plan to subscribe to', example: 'business' })
@@ -85,9 +89,24 @@ const pricingCheckout = declareRoute({
   summary: 'A pricing page’s buy button: a Checkout for someone without a license; the license is emailed once paid',
   tag: 'billing',
   access: access.public,
-  errors: ['not_configured', 'upstream_failed'],
+  errors: ['not_configured', 'upstream_failed', 'rate_limited'],
   request: { body: jsonBody(z.strictObject({ tier: PaidTierSchema, email: z.email().max(320).optional() })) },
   responses: { 200: json(UrlSchema, 'Send the buyer to this URL') },
+})
+
+const plans = declareRoute({
+  method: 'get',
+  path: '/api/billing/plans',
+  operationId: 'getBillingPlans',
+  summary: 'Whether billing is on, and the plans a Checkout can be opened for (pricing pages, the dashboard)',
+  tag: 'billing',
+  access: access.public,
+  responses: {
+    200: json(
+      z.object({ enabled: z.boolean().openapi({ description: 'false when the server has no STRIPE_SECRET_KEY' }), purchasable: z.array(PaidTierSchema) }),
+      'Billing availability',
+    ),
+  },
 })
 
 const webhook = declareRoute({
@@ -208,9 +227,21 @@ export function billingRoutes(deps: Deps, billing: Billing | null) {
 
   app.openapi(pricingCheckout, async (c) => {
     const b = on()
+    // Public and each call costs a Stripe request: a few per minute per address is all a buyer needs.
+    const ip = clientIp(c)
+    await enforce(deps, c, [
+      {
+        policy: 'pricing_checkout',
+        key: `ip:${ip}:pricing_checkout`,
+        limit: Math.max(1, Math.floor(PRICING_CHECKOUTS_PER_MINUTE * deps.config.rateLimitScale)),
+        windowMs: 60_000,
+      },
+    ])
     const { tier, email } = c.req.valid('json')
     return c.json({ url: await b.pricingCheckout(tier, email) }, 200)
   })
+
+  app.openapi(plans, (c) => c.json({ enabled: billing !== null, purchasable: billing ? PAID_TIERS.filter((t) => billing.config.prices[t]) : [] }, 200))
 
   app.openapi(webhook, async (c) => {
     const b = on()

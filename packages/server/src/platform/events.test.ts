@@ -181,6 +181,8 @@ describe('domain events', () => {
         'ConversationCreatedEvent',
         'MessageCreatedEvent',
         'LeadCreatedEvent',
+        'SubscriptionUpdatedEvent',
+        'BillingPaymentFailedEvent',
         'UsageWarningEvent',
         'UsageLimitedEvent',
         'WebhookEndpointDisabledEvent',

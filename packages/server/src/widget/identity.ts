@@ -4,15 +4,7 @@
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { sql } from 'kysely'
-import {
-  appendMessage,
-  findConversation,
-  messagesAfter,
-  type PublicMessage,
-  publicConversation,
-  publicMessage,
-  publishLicense,
-} from '../conversations/service.js'
+import { findConversation, messagesAfter, type PublicMessage, publicConversation, publicMessage } from '../conversations/service.js'
 import type { Deps } from '../platform/context.js'
 import { hmacHex, randomToken, safeEqual } from '../platform/crypto.js'
 import type { ConversationRow } from '../platform/db.js'
@@ -21,7 +13,6 @@ import { createRouter, jsonBody } from '../platform/http.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { getSecret } from '../platform/secrets.js'
 import { IDENTITY_SECRET } from '../products/schemas.js'
-import { getSettings } from '../products/settings.js'
 import type { Usage } from '../usage/meter.js'
 import { AttributesResponseSchema, conversationIdParam, IdentifyInputSchema, IdentifyResponseSchema } from './schemas.js'
 import { startConversation } from './start.js'

@@ -1,6 +1,3 @@
-// /api/widget: the public API behind the script tag (docs/widget-api.md): config, conversations, messages,
-// the live event stream and leads.
-import { randomUUID } from 'node:crypto'
 import type { Context } from 'hono'
 import { enqueueReply, respond } from '../conversations/respond.js'
 import { eventStream } from '../conversations/schemas.js'
@@ -29,7 +26,7 @@ import { type StreamHub, streamTag } from '../platform/streams.js'
 import { getSettings } from '../products/settings.js'
 import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
-import { gateConversation, gateMessage, type Usage } from '../usage/meter.js'
+import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
 import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
 import {

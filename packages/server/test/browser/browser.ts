@@ -40,11 +40,11 @@ export interface Served {
 }
 
 /** The app on a real port; PUBLIC_URL is that address, since embed code, CSRF and demo origins depend on it. */
-export async function serveApp(env: Record<string, string> = {}): Promise<Served> {
+export async function serveApp(options: { env?: Record<string, string> } = {}): Promise<Served> {
   mkdirSync(OUT, { recursive: true })
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const app = await createTestApp({ env: { PUBLIC_URL: base, ...env } })
+  const app = await createTestApp({ env: { ...options.env, PUBLIC_URL: base } })
   const server = await listen((req, env) => app.app.fetch(req, env), port)
   return {
     app,

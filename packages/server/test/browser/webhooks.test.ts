@@ -52,7 +52,7 @@ describe('webhooks in the dashboard', () => {
   beforeAll(async () => {
     ensureBuilt('@intelagent/dashboard', 'packages/dashboard/dist/index.html')
     host = await fakeHost()
-    served = await serveApp({ OUTBOUND_ALLOW_HOSTS: host.hostPort })
+    served = await serveApp({ env: { OUTBOUND_ALLOW_HOSTS: host.hostPort } })
     app = served.app
     app.webhooks.retryScheduleMs = [20]
     base = served.base
