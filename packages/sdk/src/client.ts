@@ -6,6 +6,7 @@ import { Auth } from './resources/auth.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
+import { Mail } from './resources/mail.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
 import { Widget } from './resources/widget.js'
 import { type Webhooks, webhooks } from './webhooks.js'
@@ -31,6 +32,8 @@ export class Intelagent {
   readonly licenses: Licenses
   /** Operators only: durable jobs, and retrying dead ones. */
   readonly jobs: Jobs
+  /** Operators only: the mail outbox, and resending a license email. */
+  readonly mail: Mail
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
   /** Sign and verify X-Intelagent-Signature (no network, no client state). */
@@ -54,6 +57,7 @@ export class Intelagent {
     this.audit = new Audit(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
+    this.mail = new Mail(t)
     this.widget = new Widget(t)
   }
 
