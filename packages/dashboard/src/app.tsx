@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
 import { AccountPage } from './pages/account.js'
+import { ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage } from './pages/account-recovery.js'
 import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
 import { BillingPage } from './pages/billing.js'
@@ -24,6 +25,7 @@ export type Me = MeResponse['user']
 export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined)
   const [error, setError] = useState<unknown>(null)
+  const path = useRoute()
 
   async function refresh() {
     try {
@@ -37,6 +39,10 @@ export function App() {
     void refresh()
   }, [])
 
+  // Reached from an email or the sign-in screen, signed in or not.
+  if (path === '/forgot-password') return <ForgotPasswordPage />
+  if (path === '/reset-password') return <ResetPasswordPage />
+  if (path === '/confirm-email') return <ConfirmEmailPage />
   if (error) {
     return (
       <main class="center">
@@ -53,10 +59,14 @@ export function App() {
 }
 
 function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
-  const [mode, setMode] = useState<'login' | 'register'>(location.hash === '#register' ? 'register' : 'login')
+  // The purchase email links to /dashboard/register?license=KEY: register, with the key filled in.
+  const licenseParam = new URLSearchParams(location.search).get('license') ?? ''
+  const [mode, setMode] = useState<'login' | 'register'>(
+    location.hash === '#register' || location.pathname.endsWith('/register') || licenseParam ? 'register' : 'login',
+  )
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
-  const [licenseKey, setLicenseKey] = useState('')
+  const [licenseKey, setLicenseKey] = useState(licenseParam)
   const { busy, error, run, setError } = useAction()
   const heading = useRef<HTMLHeadingElement>(null)
 
@@ -73,7 +83,10 @@ function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
         mode === 'login' ? client.auth.login({ email, password }) : client.auth.register({ email, password, licenseKey: licenseKey.trim().toUpperCase() }),
       ),
     )
-    if (ok) await onSignedIn()
+    if (ok) {
+      if (location.pathname.endsWith('/register')) navigate('/')
+      await onSignedIn()
+    }
   }
 
   return (
@@ -126,6 +139,11 @@ function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           {busy ? 'Please wait…' : mode === 'login' ? 'Sign in' : 'Create account'}
         </button>
       </form>
+      {mode === 'login' && (
+        <p>
+          <Link to="/forgot-password">Forgot password?</Link>
+        </p>
+      )}
       <p>
         {mode === 'login' ? 'New here with a license key? ' : 'Already registered? '}
         <button type="button" class="link" onClick={() => switchTo(mode === 'login' ? 'register' : 'login')}>

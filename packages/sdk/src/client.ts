@@ -8,6 +8,7 @@ import { Billing, Figures } from './resources/billing.js'
 import { Conversations, Events, Leads } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
+import { Mail } from './resources/mail.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
 import { Team } from './resources/team.js'
 import { Usage } from './resources/usage.js'
@@ -48,6 +49,8 @@ export class Intelagent {
   readonly account: Account
   /** Operators only: the license console (`admin.licenses.search/get/update/suspend/reactivate`). */
   readonly admin: Admin
+  /** Operators only: the mail outbox, and resending a license email. */
+  readonly mail: Mail
   /** The public API behind the script tag (product key). */
   readonly widget: Widget
   /** Outbound webhook endpoints, their secrets and delivery log (`webhooks:read` / `webhooks:write`). */
@@ -79,6 +82,7 @@ export class Intelagent {
     this.team = new Team(t)
     this.account = new Account(t)
     this.admin = new Admin(t)
+    this.mail = new Mail(t)
     this.widget = new Widget(t)
     this.webhookEndpoints = new WebhookEndpoints(t)
   }

@@ -49,6 +49,12 @@ export interface AuthResponse {
   user: User
 }
 
+export interface EmailChangeResponse {
+  pending: true
+  /** The address the confirmation link went to; the account keeps its email until it is confirmed. */
+  newEmail: string
+}
+
 export interface MeResponse {
   user: Omit<User, 'createdAt'> & { id: string | null; email: string | null }
   /** How the caller authenticated: `session`, `api_key` or `product_key`. */
@@ -206,6 +212,28 @@ export interface AdminLicenseDetail {
 export interface UpdateLicenseParams {
   tier?: Tier
   products?: Product[]
+}
+
+/** queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL on the server: kept in the outbox). */
+export type MailStatus = 'queued' | 'sent' | 'failed' | 'kept'
+
+/** A message in the server's mail outbox, as operators see it. */
+export interface MailMessage {
+  /** `mail_` + 24 base62 characters. */
+  id: string
+  licenseId: string | null
+  to: string
+  template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation'
+  subject: string
+  status: MailStatus
+  attempts: number
+  /** The Message-ID the SMTP server accepted. */
+  providerMessageId: string | null
+  lastError: string | null
+  createdAt: string
+  sentAt: string | null
+  /** The plain-text body, only for messages kept in the outbox (no SMTP_URL). */
+  text: string | null
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'dead'

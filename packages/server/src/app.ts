@@ -3,7 +3,9 @@
 import { secureHeaders } from 'hono/secure-headers'
 import { accountRoutes } from './account/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { emailChangeRoutes } from './auth/email-change.js'
 import { requireAuth } from './auth/middleware.js'
+import { passwordResetRoutes } from './auth/password-reset.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { billingRoutes } from './billing/routes.js'
 import { Billing, GRACE_JOB, RECONCILE_JOB } from './billing/service.js'
@@ -141,6 +143,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   for (const prefix of [
     '/api/auth/me',
     '/api/auth/logout',
+    '/api/auth/email',
     '/api/products/*',
     '/api/conversations/*',
     '/api/events',
@@ -168,6 +171,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   app.route('/', authRoutes(deps))
   app.route('/', sessionRoutes(deps))
+  app.route('/', passwordResetRoutes(deps))
+  app.route('/', emailChangeRoutes(deps))
   app.route('/', productRoutes(deps, keys))
   app.route('/', auditRoutes(deps))
   app.route('/', apiKeyRoutes(deps, keys))

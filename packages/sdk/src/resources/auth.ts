@@ -1,6 +1,6 @@
-// /api/auth: register with a license key, log in, who am I, log out everywhere.
+// /api/auth: register with a license key, log in, who am I, log out everywhere, password reset and email change by email.
 import type { RequestOptions, Transport } from '../core.js'
-import type { AuthResponse, LoginParams, MeResponse, RegisterParams } from '../types.js'
+import type { AuthResponse, EmailChangeResponse, LoginParams, MeResponse, RegisterParams } from '../types.js'
 
 export class Auth {
   readonly #t: Transport
@@ -43,5 +43,34 @@ export class Auth {
     const res = await this.#t.request<{ loggedOut: true }>({ method: 'POST', path: '/api/auth/logout', options })
     this.#t.token = undefined
     return res
+  }
+
+  /**
+   * Emails a password-reset link to the address if an account has it. Always resolves the same way (202), so it
+   * never tells whether an account exists; throttled per address and per IP.
+   */
+  requestPasswordReset(params: { email: string }, options?: RequestOptions): Promise<{ accepted: true }> {
+    return this.#t.request({ method: 'POST', path: '/api/auth/password-reset', body: { email: params.email }, bearer: null, options })
+  }
+
+  /** Sets a new password with the token from the reset link (single use, one hour); every session of the account ends. */
+  resetPassword(params: { token: string; password: string }, options?: RequestOptions): Promise<{ reset: true }> {
+    return this.#t.request({
+      method: 'POST',
+      path: '/api/auth/password-reset/confirm',
+      body: { token: params.token, password: params.password },
+      bearer: null,
+      options,
+    })
+  }
+
+  /** Asks to change the signed-in account's email: a confirmation link goes to the new address (the current password is required). */
+  changeEmail(params: { newEmail: string; password: string }, options?: RequestOptions): Promise<EmailChangeResponse> {
+    return this.#t.request({ method: 'POST', path: '/api/auth/email', body: { newEmail: params.newEmail, password: params.password }, options })
+  }
+
+  /** Confirms a new email address with the token from the confirmation link. */
+  confirmEmail(params: { token: string }, options?: RequestOptions): Promise<{ email: string }> {
+    return this.#t.request({ method: 'POST', path: '/api/auth/email/confirm', body: { token: params.token }, bearer: null, options })
   }
 }

@@ -3,6 +3,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
 export const errorStatus = {
   bad_request: 400,
+  /** A password-reset or email-confirmation link that is unknown, used or expired. */
+  link_invalid: 400,
   invalid_request: 400,
   invalid_json: 400,
   validation_failed: 422,
@@ -23,6 +25,8 @@ export const errorStatus = {
   visitor_invalid: 401,
   identity_invalid: 401,
   forbidden: 403,
+  /** A signed-in person confirming a change with the wrong current password. */
+  wrong_password: 403,
   insufficient_scope: 403,
   origin_not_allowed: 403,
   product_not_purchased: 403,
