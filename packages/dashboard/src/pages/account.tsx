@@ -91,7 +91,7 @@ function Sessions({ sessions, onChanged, onSignedOut }: { sessions: AccountSessi
   return (
     <>
       <ErrorNote error={error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Your sessions">
         <table>
           <caption class="visually-hidden">Your sessions, this one first</caption>
           <thead>

@@ -86,7 +86,7 @@ export function LicensesPage() {
         <h2 id="licenses-results">Results</h2>
         {rows.length === 0 && !busy && <p class="muted">No licenses match.</p>}
         {rows.length > 0 && (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Licenses found">
             <table>
               <caption class="visually-hidden">Licenses, newest first</caption>
               <thead>

@@ -127,7 +127,7 @@ function Members({ me, team, onChanged }: { me: Me; team: Team; onChanged: () =>
     <section aria-labelledby="team-members">
       <h2 id="team-members">Members</h2>
       <ErrorNote error={error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Team members, scrollable table">
         <table>
           <caption class="visually-hidden">Team members</caption>
           <thead>
@@ -193,7 +193,7 @@ function Invitations({ manage, team, onChanged }: { manage: boolean; team: Team;
     <section aria-labelledby="team-invitations">
       <h2 id="team-invitations">Pending invitations</h2>
       <ErrorNote error={error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Pending invitations, scrollable table">
         <table>
           <caption class="visually-hidden">Pending invitations, newest first</caption>
           <thead>
