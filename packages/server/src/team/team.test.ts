@@ -308,6 +308,9 @@ describe('teams', () => {
     expect((await team(stranger.token)).members.map((m) => m.email)).toEqual([stranger.email])
     expect((await app.request('/api/team')).status).toBe(401)
     expect((await app.request('/api/team/invitations', { method: 'POST', json: { email: uniqueEmail() } })).status).toBe(401)
+    expect((await app.request(`/api/team/invitations/${inv.id}`, { method: 'DELETE' })).status).toBe(401)
+    expect((await app.request(`/api/team/members/${member.id}`, { method: 'PATCH', json: { role: 'admin' } })).status).toBe(401)
+    expect((await app.request(`/api/team/members/${member.id}`, { method: 'DELETE' })).status).toBe(401)
     const key = await app.request('/api/api-keys', {
       method: 'POST',
       token: owner.token,
