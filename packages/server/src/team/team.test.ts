@@ -203,7 +203,13 @@ describe('teams', () => {
     expect((await app.request('/api/products/keys', { token: member.token })).status).toBe(200)
     // The owner can do all of it.
     expect((await app.request('/api/api-keys', { token: owner.token })).status).toBe(200)
-    expect((await app.request('/api/products/chatbot/configure', { method: 'POST', token: owner.token, json: {} })).status).toBe(201)
+    const configured = await app.request('/api/products/chatbot/configure', { method: 'POST', token: owner.token, json: {} })
+    expect(configured.status).toBe(201)
+    const keyId = ((await configured.json()) as { id: string }).id
+    await forbidden(await app.request(`/api/products/keys/${keyId}/rotate`, { method: 'POST', token: member.token, json: {} }))
+    await forbidden(await app.request(`/api/products/keys/${keyId}/revoke`, { method: 'POST', token: member.token }))
+    await forbidden(await app.request(`/api/products/keys/${keyId}/origins`, { method: 'PUT', token: member.token, json: { allowedOrigins: [] } }))
+    expect((await app.request('/api/products/keys', { token: owner.token })).status).toBe(200)
 
     const admin = await joined(owner, 'admin')
     expect((await app.request('/api/api-keys', { token: admin.token })).status).toBe(200)
