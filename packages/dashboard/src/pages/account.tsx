@@ -91,7 +91,8 @@ function Sessions({ sessions, onChanged, onSignedOut }: { sessions: AccountSessi
   return (
     <>
       <ErrorNote error={error} />
-      <div class="table-wrap">
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a table that scrolls sideways on a phone must be reachable by keyboard to scroll it (axe scrollable-region-focusable) */}
+      <section class="table-wrap" tabIndex={0} aria-label="Your sessions">
         <table>
           <caption class="visually-hidden">Your sessions, this one first</caption>
           <thead>
@@ -130,7 +131,7 @@ function Sessions({ sessions, onChanged, onSignedOut }: { sessions: AccountSessi
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
       {others > 0 && (
         <div class="actions">
           <button type="button" class="button-danger" onClick={signOutOthers} disabled={busy}>

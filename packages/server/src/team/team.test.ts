@@ -212,7 +212,13 @@ describe('teams', () => {
     expect((await app.request('/api/products/keys', { token: member.token })).status).toBe(200)
     // The owner can do all of it.
     expect((await app.request('/api/api-keys', { token: owner.token })).status).toBe(200)
-    expect((await app.request('/api/products/chatbot/configure', { method: 'POST', token: owner.token, json: {} })).status).toBe(201)
+    const configured = await app.request('/api/products/chatbot/configure', { method: 'POST', token: owner.token, json: {} })
+    expect(configured.status).toBe(201)
+    const keyId = ((await configured.json()) as { id: string }).id
+    await forbidden(await app.request(`/api/products/keys/${keyId}/rotate`, { method: 'POST', token: member.token, json: {} }))
+    await forbidden(await app.request(`/api/products/keys/${keyId}/revoke`, { method: 'POST', token: member.token }))
+    await forbidden(await app.request(`/api/products/keys/${keyId}/origins`, { method: 'PUT', token: member.token, json: { allowedOrigins: [] } }))
+    expect((await app.request('/api/products/keys', { token: owner.token })).status).toBe(200)
 
     const admin = await joined(owner, 'admin')
     expect((await app.request('/api/api-keys', { token: admin.token })).status).toBe(200)
@@ -317,6 +323,9 @@ describe('teams', () => {
     expect((await team(stranger.token)).members.map((m) => m.email)).toEqual([stranger.email])
     expect((await app.request('/api/team')).status).toBe(401)
     expect((await app.request('/api/team/invitations', { method: 'POST', json: { email: uniqueEmail() } })).status).toBe(401)
+    expect((await app.request(`/api/team/invitations/${inv.id}`, { method: 'DELETE' })).status).toBe(401)
+    expect((await app.request(`/api/team/members/${member.id}`, { method: 'PATCH', json: { role: 'admin' } })).status).toBe(401)
+    expect((await app.request(`/api/team/members/${member.id}`, { method: 'DELETE' })).status).toBe(401)
     const key = await app.request('/api/api-keys', {
       method: 'POST',
       token: owner.token,
