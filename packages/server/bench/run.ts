@@ -25,7 +25,12 @@ interface Req {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 })
 
+/** One request; retried once on a connection error (a keep-alive socket closed by the server just as it was reused). */
 function send(port: number, r: Req): Promise<{ status: number; body: string }> {
+  return sendOnce(port, r).catch(() => sendOnce(port, r))
+}
+
+function sendOnce(port: number, r: Req): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent }, (res) => {
       let body = ''
@@ -54,7 +59,8 @@ async function load(port: number, make: (worker: number, i: number) => Req, dura
     Array.from({ length: concurrency }, async (_, w) => {
       for (let i = 0; performance.now() < end; i++) {
         const t = performance.now()
-        const res = await send(port, make(w, i))
+        // A reset (a keep-alive socket the server closed as it was reused) counts as an error, not a crash.
+        const res = await send(port, make(w, i)).catch(() => ({ status: 599, body: '' }))
         latencies.push(performance.now() - t)
         if (res.status >= 400) errors++
       }
