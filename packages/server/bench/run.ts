@@ -194,10 +194,19 @@ async function benchServer(): Promise<void> {
   const ready = server.ready
   console.log(`Intelagent bench: ${ready.store}, ${CONCURRENCY} connections, ${DURATION_MS / 1000}s per scenario`)
 
-  if (runs('http')) await benchHotPath(ready)
-  if (runs('ingest')) await benchIngest(ready, server.ask)
-  if (runs('sse')) await benchSseMemory(ready, server.ask)
-  if (runs('list')) await benchList(ready, server.ask)
+  // A section that fails is reported as a line of the table; the others still run.
+  const section = async (part: string, fn: () => Promise<void>) => {
+    if (!runs(part)) return
+    try {
+      await fn()
+    } catch (err) {
+      figures.push({ name: `${part}: failed`, value: String((err as Error)?.message ?? err), baseline: '', ratio: '', target: '', met: false })
+    }
+  }
+  await section('http', () => benchHotPath(ready))
+  await section('ingest', () => benchIngest(ready, server.ask))
+  await section('sse', () => benchSseMemory(ready, server.ask))
+  await section('list', () => benchList(ready, server.ask))
 
   server.child.send({ stop: true })
 }
@@ -383,7 +392,8 @@ async function benchSseMemory(ready: Ready, ask: Ask): Promise<void> {
 /** The dashboard's conversation list at BENCH_MESSAGES messages (1M by default): p95 on page 1 and page 101. */
 async function benchList(ready: Ready, ask: Ask): Promise<void> {
   const messages = Number(process.env.BENCH_MESSAGES ?? (ready.store.startsWith('Postgres') ? 1_000_000 : 20_000))
-  const seeded = await ask<{ conversations: number; ms: number }>({ op: 'seedList', n: messages })
+  const seeded = await ask<{ conversations: number; ms: number; error?: string }>({ op: 'seedList', n: messages })
+  if (seeded.error) throw new Error(`seeding ${fmt(messages)} messages: ${seeded.error}`)
   console.log(`seeded ${fmt(messages)} messages in ${fmt(seeded.conversations)} conversations in ${fmt(seeded.ms / 1000, 1)} s`)
   const headers = { authorization: `Bearer ${ready.token}` }
   const pagePath = (cursor: string | null) => `/api/products/chatbot/conversations?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
