@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServerType, serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { sql } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import pg from 'pg'
 import { createApp } from '../src/app.js'
 import { ensureDemo } from '../src/demo.js'
@@ -112,18 +112,33 @@ async function seedList(deps: Deps, licenseId: string, messages: number): Promis
     .where('product', '=', 'chatbot')
     .executeTakeFirstOrThrow()
   const conversations = Math.ceil(messages / 20)
-  await sql`
-    with v as (
-      insert into visitors (license_id, secret_hash) select ${licenseId}, md5(g::text) from generate_series(1, ${conversations}) g returning id
+  // Postgres: on a connection of its own, without the pool's query timeout (a million rows take minutes on a busy box).
+  const admin = process.env.DATABASE_URL ? new pg.Client({ connectionString: process.env.DATABASE_URL }) : undefined
+  const run = async (text: string, values: unknown[]) => {
+    if (admin) await admin.query(text, values)
+    else await deps.db.executeQuery(CompiledQuery.raw(text, values))
+  }
+  if (admin) {
+    await admin.connect()
+    await admin.query(`set search_path to ${schema}, public`)
+  }
+  await run(
+    `with v as (
+      insert into visitors (license_id, secret_hash) select $1, md5(g::text) from generate_series(1, $3::int) g returning id
     )
     insert into conversations (license_id, product, product_key_id, visitor_id, last_seq, created_at, updated_at)
-    select ${licenseId}, 'chatbot', ${key.id}, v.id, 20, now() - interval '31 days', now() - random() * interval '30 days' from v`.execute(deps.db)
-  await sql`
-    insert into messages (license_id, conversation_id, seq, role, text, created_at)
+    select $1, 'chatbot', $2, v.id, 20, now() - interval '31 days', now() - random() * interval '30 days' from v`,
+    [licenseId, key.id, conversations],
+  )
+  await run(
+    `insert into messages (license_id, conversation_id, seq, role, text, created_at)
     select c.license_id, c.id, s, case when s % 2 = 1 then 'visitor' else 'assistant' end, 'message ' || s, c.updated_at - (20 - s) * interval '1 minute'
     from conversations c cross join generate_series(1, 20) s
-    where c.license_id = ${licenseId} and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`.execute(deps.db)
-  await sql`analyze visitors, conversations, messages`.execute(deps.db)
+    where c.license_id = $1 and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`,
+    [licenseId],
+  )
+  await run('analyze visitors, conversations, messages', [])
+  await admin?.end()
   return { conversations, ms: performance.now() - t }
 }
 
@@ -170,7 +185,7 @@ async function main(): Promise<void> {
       return
     }
     if (msg.op === 'seedList') {
-      process.send?.(await seedList(deps, demo.license.id, msg.n ?? 0))
+      process.send?.(await seedList(deps, demo.license.id, msg.n ?? 0).catch((e: Error) => ({ error: e.message })))
       return
     }
     if (msg.op === 'countStatements') {

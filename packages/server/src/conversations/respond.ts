@@ -57,15 +57,19 @@ export async function respond(
   options: { signal?: AbortSignal; clientMessageId?: string } = {},
 ): Promise<MessageRow | null> {
   const settings = await getSettings(deps.db, conv.license_id, conv.product)
-  const history = await deps.db
-    .selectFrom('messages')
-    .select(['role', 'text'])
-    .where('license_id', '=', conv.license_id)
-    .where('conversation_id', '=', conv.id)
-    .where('seq', '<=', message.seq)
-    .orderBy('seq', 'desc')
-    .limit(20)
-    .execute()
+  // The offline knowledge engine answers from the message alone: only engines that read the history pay its query.
+  const history =
+    settings.engine === 'knowledge'
+      ? [{ role: message.role, text: message.text }]
+      : await deps.db
+          .selectFrom('messages')
+          .select(['role', 'text'])
+          .where('license_id', '=', conv.license_id)
+          .where('conversation_id', '=', conv.id)
+          .where('seq', '<=', message.seq)
+          .orderBy('seq', 'desc')
+          .limit(20)
+          .execute()
   const base = { licenseId: conv.license_id, conversationId: conv.id, product: conv.product }
   // The offline engine answers within the request: a typing indicator would only flicker.
   const live = settings.engine !== 'knowledge'
