@@ -1,6 +1,8 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
+import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
+import { assertKnownScope, createGuard, installGuard, UNDECLARED_API } from './access.js'
 import { auditRoutes } from './audit/routes.js'
 import { requireAuth } from './auth/middleware.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
@@ -11,7 +13,7 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
-import type { Deps } from './platform/context.js'
+import type { AppEnv, Deps } from './platform/context.js'
 import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId, UNAVAILABLE_RETRY_AFTER_S } from './platform/http.js'
@@ -20,6 +22,7 @@ import { rejectNulInUrl } from './platform/input.js'
 import { Jobs } from './platform/jobs.js'
 import { bearerMatches, observeRequests } from './platform/metrics.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
+import { assertDeclared, isDeclared } from './platform/route.js'
 import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
@@ -103,7 +106,13 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     return c.json({ status, postgres: postgres ? 'up' : 'down', redis: cache }, postgres ? 200 : 503)
   })
 
-  // Authentication and the per-license limit, mounted once per protected prefix.
+  // Declared routes (platform/route.ts) are enforced by the guard; routes not yet declared (UNDECLARED_API) by
+  // their prefix, which skips a request whose matched route is declared so nothing is authenticated or charged twice.
+  app.use('*', installGuard(createGuard(deps, keys)))
+  const legacy = (mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+    async function legacyPrefix(c, next) {
+      return isDeclared(c) ? next() : mw(c, next)
+    }
   for (const prefix of [
     '/api/auth/me',
     '/api/auth/logout',
@@ -113,12 +122,11 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     '/api/audit',
     // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
     '/api/api-keys/*',
-    '/api/enrich/*',
   ]) {
-    app.use(prefix, requireAuth(deps, keys, { limit: true }))
-    app.on('POST', prefix, idempotency(deps))
+    app.use(prefix, legacy(requireAuth(deps, keys, { limit: true })))
+    app.on('POST', prefix, legacy(idempotency(deps)))
   }
-  app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
+  app.use('/api/admin/*', legacy(requireAuth(deps, keys, { role: 'admin' })))
 
   app.route('/', authRoutes(deps))
   app.route('/', sessionRoutes(deps))
@@ -148,6 +156,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   registerEventSchemas(app.openAPIRegistry)
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
+  for (const route of assertDeclared(app.routes, UNDECLARED_API)) assertKnownScope(route)
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
   app.onError(errorHandler(deps.logger))
   await jobs.start()

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import type { KeyResolver } from '../keys/resolver.js'
 import { checkScope, keyKindOf, keyScopes } from '../keys/scopes.js'
-import type { AppEnv, Deps } from '../platform/context.js'
+import type { AppEnv, Deps, Principal } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { enforce, type LimitSpec, licenseLimit } from '../ratelimit/index.js'
 import { loadSession } from './sessions.js'
@@ -26,51 +26,61 @@ export interface RequireAuthOptions {
   limit?: boolean
 }
 
-export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthOptions = {}): MiddlewareHandler<AppEnv> {
-  const scale = deps.config.rateLimitScale
-  const limitFor = (licenseKey: string | null, tier: string | undefined): LimitSpec[] =>
-    options.limit && licenseKey && tier ? [licenseLimit(licenseKey, tier, scale)] : []
-  return async function requireAuthMiddleware(c, next) {
-    const header = c.req.header('authorization')
-    let token: string | undefined
-    let viaCookie = false
-    if (header) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header)
-      if (!m?.[1]) throw new AppError('unauthorized', 'Authorization header must be "Bearer <token>"')
-      token = m[1]
-    } else {
-      token = getCookie(c, SESSION_COOKIE)
-      viaCookie = token !== undefined
-    }
-    if (!token) throw new AppError('unauthorized', 'Log in or send a secret key as a Bearer token')
+/**
+ * Who is calling: a session JWT (Bearer or the dashboard cookie, whose writes must come from the dashboard origin)
+ * or a secret key (intl_sk_, data_, agnt_), resolved to a Principal. Refuses an absent, malformed, expired or
+ * revoked credential; roles, scopes and budgets are the caller's business (the guard, access.ts).
+ */
+export async function authenticate(deps: Deps, keys: KeyResolver, c: Context<AppEnv>): Promise<Principal> {
+  const header = c.req.header('authorization')
+  let token: string | undefined
+  let viaCookie = false
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header)
+    if (!m?.[1]) throw new AppError('unauthorized', 'Authorization header must be "Bearer <token>"')
+    token = m[1]
+  } else {
+    token = getCookie(c, SESSION_COOKIE)
+    viaCookie = token !== undefined
+  }
+  if (!token) throw new AppError('unauthorized', 'Log in or send a secret key as a Bearer token')
 
-    if (/^(data|agnt|intl_sk)_/.test(token)) {
-      const key = await keys.resolve(token)
-      c.set('principal', {
-        kind: key.kind === 'api' ? 'api_key' : 'product_key',
-        keyId: key.id,
-        keyKind: keyKindOf(key),
-        scopes: keyScopes(key),
-        userId: null,
-        sessionId: null,
-        role: 'customer',
-        email: null,
-        licenseId: key.licenseId,
-        licenseKey: key.licenseKey,
-        tier: key.tier,
-        products: key.licenseProducts,
-      })
-    } else {
-      if (viaCookie) csrfCheck(c, deps.config.publicUrl)
-      const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
-      c.set('principal', await loadSession(deps, claims.licenseKey, claims.sid, claims.sst))
+  if (/^(data|agnt|intl_sk)_/.test(token)) {
+    const key = await keys.resolve(token)
+    return {
+      kind: key.kind === 'api' ? 'api_key' : 'product_key',
+      keyId: key.id,
+      keyKind: keyKindOf(key),
+      scopes: keyScopes(key),
+      userId: null,
+      sessionId: null,
+      role: 'customer',
+      email: null,
+      licenseId: key.licenseId,
+      licenseKey: key.licenseKey,
+      tier: key.tier,
+      products: key.licenseProducts,
     }
-    if (options.role === 'admin' && c.get('principal').role !== 'admin') throw new AppError('forbidden', 'Operators only')
-    const principal = c.get('principal')
+  }
+  if (viaCookie) csrfCheck(c, deps.config.publicUrl)
+  const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
+  return loadSession(deps, claims.licenseKey, claims.sid, claims.sst)
+}
+
+/** The owner's API budget for a caller bound to a license (operators without a license are not limited). */
+export const apiBudget = (deps: Deps, p: Principal): LimitSpec[] =>
+  p.licenseKey && p.tier ? [licenseLimit(p.licenseKey, p.tier, deps.config.rateLimitScale)] : []
+
+/** The prefix-list form of the guard, for routes not yet declared with declareRoute (app.ts, UNDECLARED_API). */
+export function requireAuth(deps: Deps, keys: KeyResolver, options: RequireAuthOptions = {}): MiddlewareHandler<AppEnv> {
+  return async function requireAuthMiddleware(c, next) {
+    const principal = await authenticate(deps, keys, c)
+    c.set('principal', principal)
+    if (options.role === 'admin' && principal.role !== 'admin') throw new AppError('forbidden', 'Operators only')
     checkScope(principal, c.req.method, c.req.path)
     // Charged last: a request refused above (bad token, revoked session or key, suspended license, wrong role or
     // scope) spends no license's budget, so nobody can drain an owner's budget with requests that fail.
-    await enforce(deps, c, limitFor(principal.licenseKey, principal.tier))
+    if (options.limit) await enforce(deps, c, apiBudget(deps, principal))
     // A use is a call the key was allowed to make.
     if (principal.kind === 'api_key' && principal.keyId) keys.recordUse(principal.keyId)
     await next()
