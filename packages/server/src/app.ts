@@ -13,16 +13,16 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { DOCUMENT, opsRoutes } from './ops/routes.js'
 import type { AppEnv, Deps } from './platform/context.js'
-import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
-import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId, UNAVAILABLE_RETRY_AFTER_S } from './platform/http.js'
+import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { idempotency } from './platform/idempotency.js'
 import { rejectNulInUrl } from './platform/input.js'
 import { Jobs } from './platform/jobs.js'
-import { bearerMatches, observeRequests } from './platform/metrics.js'
+import { observeRequests } from './platform/metrics.js'
 import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
-import { assertDeclared, isDeclared } from './platform/route.js'
+import { assertDeclared, isDeclared, registerSecuritySchemes } from './platform/route.js'
 import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
@@ -76,36 +76,6 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
   for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*']) app.use(path, pageHeaders)
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  // Prometheus scrape endpoint: unset METRICS_TOKEN = no such route; a wrong token looks the same as no route.
-  deps.metrics.onCollect('sseStreams', () => deps.metrics.sseStreams.set({ kind: 'all' }, streams.size))
-  deps.metrics.onCollect('queueDepth', async () => {
-    const rows = await deps.db
-      .selectFrom('jobs')
-      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-      .groupBy('status')
-      .execute()
-    deps.metrics.queueDepth.reset()
-    for (const r of rows) deps.metrics.queueDepth.set({ status: r.status }, Number(r.n))
-  })
-  deps.metrics.onCollect('up', async () => {
-    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
-    deps.metrics.up.set({ dependency: 'postgres' }, postgres ? 1 : 0)
-    deps.metrics.up.set({ dependency: 'redis' }, redis ? 1 : 0)
-  })
-  app.get('/metrics', async (c) => {
-    const token = deps.config.metricsToken
-    if (!token || !bearerMatches(c.req.header('authorization'), token)) return c.json(errorBody(c, 'not_found', 'No such route'), 404)
-    return c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType })
-  })
-  app.get('/readyz', async (c) => {
-    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
-    const cache = deps.cache.kind === 'memory' ? 'in-process' : redis ? 'up' : 'down'
-    const status = !postgres ? 'unavailable' : cache === 'down' ? 'degraded' : 'ready'
-    if (!postgres) c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
-    return c.json({ status, postgres: postgres ? 'up' : 'down', redis: cache }, postgres ? 200 : 503)
-  })
-
   // Declared routes (platform/route.ts) are enforced by the guard; routes not yet declared (UNDECLARED_API) by
   // their prefix, which skips a request whose matched route is declared so nothing is authenticated or charged twice.
   app.use('*', installGuard(createGuard(deps, keys)))
@@ -113,21 +83,14 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     async function legacyPrefix(c, next) {
       return isDeclared(c) ? next() : mw(c, next)
     }
-  for (const prefix of [
-    '/api/auth/me',
-    '/api/auth/logout',
-    '/api/products/*',
-    '/api/conversations/*',
-    '/api/events',
-    '/api/audit',
-    // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
-    '/api/api-keys/*',
-  ]) {
+  // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
+  for (const prefix of ['/api/products/*', '/api/conversations/*', '/api/events']) {
     app.use(prefix, legacy(requireAuth(deps, keys, { limit: true })))
     app.on('POST', prefix, legacy(idempotency(deps)))
   }
-  app.use('/api/admin/*', legacy(requireAuth(deps, keys, { role: 'admin' })))
 
+  const document = () => app.getOpenAPI31Document({ ...DOCUMENT, servers: [{ url: deps.config.publicUrl, description: 'This server' }] })
+  app.route('/', opsRoutes(deps, { streams, document }))
   app.route('/', authRoutes(deps))
   app.route('/', sessionRoutes(deps))
   app.route('/', productRoutes(deps, keys))
@@ -147,14 +110,9 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     assetRoutes(deps, () => demoKeys),
   )
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'Session JWT, a secret API key (intl_sk_) or a secret product key (data_, agnt_)',
-  })
+  registerSecuritySchemes(app.openAPIRegistry)
   describeUnvalidatedRoutes(app)
   registerEventSchemas(app.openAPIRegistry)
-  app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
   for (const route of assertDeclared(app.routes, UNDECLARED_API)) assertKnownScope(route)
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))

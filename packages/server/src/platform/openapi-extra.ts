@@ -5,11 +5,6 @@ import type { AppEnv } from './context.js'
 
 type Method = 'get' | 'post'
 const described: [Method, string, string, string][] = [
-  ['get', '/healthz', 'ops', 'Alive'],
-  ['get', '/readyz', 'ops', 'Postgres and Redis reachable: ready, degraded (Redis down, local limiter) or unavailable'],
-  ['post', '/api/webhooks/squarespace', 'webhooks', 'Squarespace order.create notification, verified by Squarespace-Signature'],
-  ['post', '/api/webhooks/n8n/licenses', 'webhooks', 'Issue a license from n8n, verified by X-Intelagent-Signature'],
-  ['post', '/api/webhooks/n8n/replies', 'webhooks', 'A deferred n8n answer to a visitor, verified by X-Intelagent-Signature'],
   [
     'get',
     '/api/events',

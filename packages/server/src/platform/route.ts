@@ -132,23 +132,28 @@ function securityOf(a: Access): Partial<Record<SchemeName, string[]>>[] {
 
 /** The error codes a declaration implies: its access, its budget, its request schemas, and its own list. */
 export function impliedErrors(route: Declared): ErrorCode[] {
-  const codes = new Set<ErrorCode>(['unavailable'])
+  // Every route: a NUL in the URL is refused before routing (platform/input.ts), and a database outage answers 503.
+  const codes = new Set<ErrorCode>(['invalid_request', 'unavailable'])
   const a = route.access
   if (a.kind === 'widget') {
     for (const c of ['malformed_key', 'invalid_key', 'key_revoked', 'origin_not_allowed', 'license_inactive'] as const) codes.add(c)
     if (a.visitor) codes.add('visitor_token_invalid')
   }
   if (a.kind === 'session' || a.kind === 'customer' || a.kind === 'operator') {
-    for (const c of ['unauthorized', 'token_expired', 'token_invalid', 'session_revoked', 'csrf_rejected', 'forbidden'] as const) codes.add(c)
+    for (const c of ['unauthorized', 'token_expired', 'token_invalid', 'session_revoked', 'csrf_rejected', 'forbidden', 'license_inactive'] as const)
+      codes.add(c)
   }
   if (a.kind === 'customer') for (const c of ['malformed_key', 'invalid_key', 'key_revoked', 'license_inactive'] as const) codes.add(c)
   if (a.kind === 'customer' && a.scope !== null) codes.add('insufficient_scope')
   if (a.kind === 'signature') for (const c of ['invalid_signature', 'not_configured'] as const) codes.add(c)
+  if (a.kind === 'signature' && a.scheme !== 'squarespace') codes.add('stale_signature')
   if (route.budget !== 'none') codes.add('rate_limited')
   if (route.idempotent) codes.add('idempotency_conflict')
   const req = route.request
-  if (req?.body) for (const c of ['invalid_json', 'validation_failed', 'payload_too_large', 'unsupported_media_type', 'bad_request'] as const) codes.add(c)
-  if (req?.query || req?.params || req?.headers) codes.add('validation_failed')
+  if (req?.body)
+    for (const c of ['invalid_json', 'validation_failed', 'payload_too_large', 'unsupported_media_type', 'bad_request', 'invalid_request'] as const)
+      codes.add(c)
+  if (req?.query || req?.params || req?.headers) for (const c of ['validation_failed', 'invalid_request'] as const) codes.add(c)
   for (const c of route.errors ?? []) codes.add(c)
   return [...codes]
 }
@@ -165,6 +170,12 @@ export function errorResponses(codes: ErrorCode[]): RouteConfig['responses'] {
     }
   }
   return responses
+}
+
+/** Declared answers win over the error envelope on the same status (e.g. /readyz answers 503 with its own body). */
+function mergeResponses(declared: RouteConfig['responses'], errors: RouteConfig['responses']): RouteConfig['responses'] {
+  const all: RouteConfig['responses'] = { ...errors, ...declared }
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => Number(a) - Number(b)))
 }
 
 function withDefaults(d: Declaration): Declared {
@@ -206,18 +217,15 @@ export function declareRoute<const D extends Declaration>(declaration: D) {
     ...openapi,
     tags: [tag],
     security: securityOf(route.access),
-    responses: { ...declaration.responses, ...errorResponses(impliedErrors(route)) },
+    responses: mergeResponses(declaration.responses, errorResponses(impliedErrors(route))),
     middleware: guard,
     'x-access': route.access,
     'x-budget': route.budget,
     ...(route.idempotent ? { 'x-idempotent': true } : {}),
   }
-  return Object.assign(
-    createRoute(config as unknown as Omit<D, 'access' | 'budget' | 'idempotent' | 'errors' | 'tag'> & { middleware: MiddlewareHandler<AppEnv> }),
-    {
-      declared: route,
-    },
-  )
+  const created = createRoute(config as unknown as Omit<D, 'access' | 'budget' | 'idempotent' | 'errors' | 'tag'> & { middleware: MiddlewareHandler<AppEnv> })
+  // Not enumerable: the route object is what the OpenAPI registry describes, and `declared` is no OpenAPI field.
+  return Object.defineProperty(created, 'declared', { value: route, enumerable: false }) as typeof created & { readonly declared: Declared }
 }
 
 /** A JSON success response for a declaration. */
