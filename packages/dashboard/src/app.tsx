@@ -177,6 +177,9 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
                 </Link>
               </li>
             ))}
+            <li>
+              <a href="/api/docs">API reference</a>
+            </li>
           </ul>
         </nav>
         <span class="who">

@@ -13,6 +13,7 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { adminRoutes } from './licenses/admin.js'
+import { docsRoutes } from './ops/docs.js'
 import { DOCUMENT, opsRoutes } from './ops/routes.js'
 import type { AppEnv, Deps } from './platform/context.js'
 import { Events, registerEventSchemas } from './platform/events.js'
@@ -74,7 +75,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBody(deps.config.bodyLimitBytes))
   // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).
   const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
-  for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*']) app.use(path, pageHeaders)
+  for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*', '/api/docs']) app.use(path, pageHeaders)
 
   // Declared routes (platform/route.ts) are enforced by the guard; routes not yet declared (UNDECLARED_API) by
   // their prefix, which skips a request whose matched route is declared so nothing is authenticated or charged twice.
@@ -91,6 +92,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   const document = () => app.getOpenAPI31Document({ ...DOCUMENT, servers: [{ url: deps.config.publicUrl, description: 'This server' }] })
   app.route('/', opsRoutes(deps, { streams, document }))
+  app.route('/', docsRoutes(deps))
   app.route('/', authRoutes(deps))
   app.route('/', sessionRoutes(deps))
   app.route('/', productRoutes(deps, keys))
