@@ -90,7 +90,8 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     app.on('POST', prefix, legacy(idempotency(deps)))
   }
 
-  const document = () => app.getOpenAPI31Document({ ...DOCUMENT, servers: [{ url: deps.config.publicUrl, description: 'This server' }] })
+  // Relative: the API is wherever this document is served from.
+  const document = () => app.getOpenAPI31Document({ ...DOCUMENT, servers: [{ url: '/', description: 'This server' }] })
   app.route('/', opsRoutes(deps, { streams, document }))
   app.route('/', docsRoutes(deps))
   app.route('/', authRoutes(deps))

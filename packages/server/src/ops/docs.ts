@@ -55,6 +55,8 @@ window.Scalar.createApiReference('#app', {
   telemetry: false,
   persistAuth: false,
   defaultOpenAllTags: false,
+  // Scalar's light theme highlights strings and tints badges too faintly for WCAG AA contrast.
+  customCss: '.light-mode .hljs-string, .light-mode .hljs-attr { color: #116329; } .light-mode .badge { color: #1b1b1b !important; }',
 })
 `
 
@@ -63,6 +65,7 @@ const HTML = `<!doctype html>
   <head>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <link rel="icon" href="data:," />
     <title>Intelagent API reference</title>
   </head>
   <body>
