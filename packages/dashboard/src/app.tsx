@@ -253,6 +253,9 @@ function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void
                   </Link>
                 </li>
               ))}
+            <li>
+              <a href="/api/docs">API reference</a>
+            </li>
           </ul>
         </nav>
         <span class="who">

@@ -1,10 +1,10 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
 import { secureHeaders } from 'hono/secure-headers'
+import { assertKnownScope, createGuard, installGuard } from './access.js'
 import { accountRoutes } from './account/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { emailChangeRoutes } from './auth/email-change.js'
-import { requireAuth } from './auth/middleware.js'
 import { passwordResetRoutes } from './auth/password-reset.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { billingRoutes } from './billing/routes.js'
@@ -21,17 +21,17 @@ import { registerMailConsumers } from './mail/consumers.js'
 import { createMailer, MAIL_JOB } from './mail/mailer.js'
 import { mailRoutes } from './mail/routes.js'
 import { operatorRoutes } from './operator/routes.js'
+import { docsRoutes } from './ops/docs.js'
+import { DOCUMENT, opsRoutes } from './ops/routes.js'
 import { outboundWebhookRoutes } from './outbound-webhooks/routes.js'
 import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import type { Deps } from './platform/context.js'
-import { pingDb } from './platform/db.js'
 import { Events, registerEventSchemas } from './platform/events.js'
-import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId, UNAVAILABLE_RETRY_AFTER_S } from './platform/http.js'
-import { idempotency } from './platform/idempotency.js'
+import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
 import { rejectNulInUrl } from './platform/input.js'
 import { Jobs } from './platform/jobs.js'
-import { bearerMatches, observeRequests } from './platform/metrics.js'
-import { describeUnvalidatedRoutes } from './platform/openapi-extra.js'
+import { observeRequests } from './platform/metrics.js'
+import { assertDeclared, registerSecuritySchemes } from './platform/route.js'
 import { StreamHub } from './platform/streams.js'
 import { knowledgeRoutes } from './products/knowledge.js'
 import { productRoutes } from './products/routes.js'
@@ -107,68 +107,16 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBody(deps.config.bodyLimitBytes))
   // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).
   const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
-  for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*']) app.use(path, pageHeaders)
+  for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*', '/api/docs']) app.use(path, pageHeaders)
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  // Prometheus scrape endpoint: unset METRICS_TOKEN = no such route; a wrong token looks the same as no route.
-  deps.metrics.onCollect('sseStreams', () => deps.metrics.sseStreams.set({ kind: 'all' }, streams.size))
-  deps.metrics.onCollect('queueDepth', async () => {
-    const rows = await deps.db
-      .selectFrom('jobs')
-      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-      .groupBy('status')
-      .execute()
-    deps.metrics.queueDepth.reset()
-    for (const r of rows) deps.metrics.queueDepth.set({ status: r.status }, Number(r.n))
-  })
-  deps.metrics.onCollect('up', async () => {
-    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
-    deps.metrics.up.set({ dependency: 'postgres' }, postgres ? 1 : 0)
-    deps.metrics.up.set({ dependency: 'redis' }, redis ? 1 : 0)
-  })
-  app.get('/metrics', async (c) => {
-    const token = deps.config.metricsToken
-    if (!token || !bearerMatches(c.req.header('authorization'), token)) return c.json(errorBody(c, 'not_found', 'No such route'), 404)
-    return c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType })
-  })
-  app.get('/readyz', async (c) => {
-    const [postgres, redis] = await Promise.all([pingDb(deps.db), deps.cache.healthy()])
-    const cache = deps.cache.kind === 'memory' ? 'in-process' : redis ? 'up' : 'down'
-    const status = !postgres ? 'unavailable' : cache === 'down' ? 'degraded' : 'ready'
-    if (!postgres) c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
-    return c.json({ status, postgres: postgres ? 'up' : 'down', redis: cache }, postgres ? 200 : 503)
-  })
+  // Every route declares who may call it (platform/route.ts); the guard (access.ts) enforces it: authentication,
+  // scope, role, budget, idempotency. Nothing else lists routes.
+  app.use('*', installGuard(createGuard(deps, keys, usage)))
 
-  // Authentication and the per-license limit, mounted once per protected prefix.
-  for (const prefix of [
-    '/api/auth/me',
-    '/api/auth/logout',
-    '/api/auth/email',
-    '/api/products/*',
-    '/api/conversations/*',
-    '/api/events',
-    '/api/audit',
-    // '/x/*' also matches '/x' itself: listing both would run the middleware twice.
-    '/api/api-keys/*',
-    '/api/enrich/*',
-    '/api/billing',
-    '/api/billing/checkout',
-    '/api/billing/portal',
-    '/api/team',
-    '/api/team/members/*',
-    '/api/team/invitations',
-    // Not '/api/team/invitations/*': accepting an invitation (…/accept) is public.
-    '/api/team/invitations/:id{[0-9a-fA-F-]{36}}',
-    '/api/account/*',
-    '/api/usage',
-    '/api/webhook-endpoints/*',
-    '/api/webhook-deliveries/*',
-  ]) {
-    app.use(prefix, requireAuth(deps, keys, { limit: true, usage }))
-    app.on('POST', prefix, idempotency(deps))
-  }
-  app.use('/api/admin/*', requireAuth(deps, keys, { role: 'admin' }))
-
+  // Relative: the API is wherever this document is served from.
+  const document = () => app.getOpenAPI31Document({ ...DOCUMENT, servers: [{ url: '/', description: 'This server' }] })
+  app.route('/', opsRoutes(deps, { streams, document }))
+  app.route('/', docsRoutes(deps))
   app.route('/', authRoutes(deps))
   app.route('/', sessionRoutes(deps))
   app.route('/', passwordResetRoutes(deps))
@@ -198,15 +146,10 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     assetRoutes(deps, () => demoKeys),
   )
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'Session JWT, a secret API key (intl_sk_) or a secret product key (data_, agnt_)',
-  })
-  describeUnvalidatedRoutes(app)
+  registerSecuritySchemes(app.openAPIRegistry)
   registerEventSchemas(app.openAPIRegistry)
-  app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Intelagent API', version: '0.1.0' } })
 
+  for (const route of assertDeclared(app.routes, [])) assertKnownScope(route)
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
   app.onError(errorHandler(deps.logger))
   await jobs.start()

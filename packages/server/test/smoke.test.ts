@@ -25,8 +25,10 @@ describe('smoke', () => {
   })
 
   it('describes every route in /api/openapi.json, request bodies included', async () => {
+    type Schema = { $ref?: string; properties?: Record<string, unknown> }
     const doc = (await (await app.request('/api/openapi.json')).json()) as {
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>>
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>>
+      components: { schemas: Record<string, Schema> }
     }
     for (const path of [
       '/api/auth/register',
@@ -38,7 +40,10 @@ describe('smoke', () => {
     ]) {
       expect(doc.paths[path], path).toBeDefined()
     }
-    const register = doc.paths['/api/auth/register']?.post?.requestBody?.content['application/json']?.schema.properties ?? {}
+    // Named schemas are components, referenced from the operation.
+    const schema = doc.paths['/api/auth/register']?.post?.requestBody?.content['application/json']?.schema
+    const resolved = schema?.$ref ? doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema
+    const register = resolved?.properties ?? {}
     expect(Object.keys(register).sort()).toEqual(['email', 'license_key', 'password'])
   })
 })

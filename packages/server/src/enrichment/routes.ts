@@ -2,11 +2,10 @@
 import { z } from '@hono/zod-openapi'
 import ipaddr from 'ipaddr.js'
 import { tenantOf } from '../auth/middleware.js'
-import { requireScope } from '../keys/scopes.js'
 import type { Deps, Principal } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { createRouter, jsonBody } from '../platform/http.js'
-import { access, declareRoute, type Guard, json } from '../platform/route.js'
+import { access, declareRoute, json } from '../platform/route.js'
 import { enrichForLicense, type LicenseRef } from './enricher.js'
 import { CHANNELS, DEVICES, type EnrichInput, normalizeDomain } from './service.js'
 
@@ -136,21 +135,6 @@ const enrichBatch = declareRoute({
   },
 })
 
-/**
- * Stands in for the declaration guard until createApp installs one: app.ts mounts requireAuth (authentication,
- * the license budget and the scope rule of keys/scopes.ts) on /api/enrich/*, and this re-checks the declared scope
- * so the declaration holds even if that prefix list drifts. An installed guard takes precedence.
- */
-const prefixMountedGuard: Guard = {
-  async run(c, route, next) {
-    const principal = c.get('principal') as Principal | undefined
-    if (!principal) throw new AppError('unauthorized', 'Log in or send a secret key as a Bearer token')
-    if (route.access.kind === 'customer') requireScope(principal, route.access.scope as Parameters<typeof requireScope>[1])
-    await next()
-    return undefined
-  },
-}
-
 function licenseOf(principal: Principal, licenseId: string): LicenseRef {
   if (!principal.products.includes('data-enrichment')) throw new AppError('product_not_purchased', 'This license did not buy data-enrichment')
   return { id: licenseId, key: principal.licenseKey ?? licenseId, products: principal.products }
@@ -158,11 +142,6 @@ function licenseOf(principal: Principal, licenseId: string): LicenseRef {
 
 export function enrichmentRoutes(deps: Deps) {
   const app = createRouter()
-  app.use('/api/enrich/*', async function enrichmentGuard(c, next) {
-    if (!c.get('guard')) c.set('guard', prefixMountedGuard)
-    await next()
-  })
-
   app.openapi(enrichOne, async (c) => {
     const license = licenseOf(c.get('principal'), tenantOf(c))
     const [result] = await enrichForLicense(deps, license, [c.req.valid('json') as EnrichInput])

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { assertDeclared } from '../platform/route.js'
 import { generateApiKey, keyLookup } from './format.js'
-import { requiredScope } from './scopes.js'
 
 interface Created {
   id: string
@@ -109,20 +109,23 @@ describe('secret API keys (intl_sk_)', () => {
     expect((await create(owner, { name: 'x', scopes: ['keys:read'], expiresInDays: 0 })).status).toBe(422)
   })
 
-  it('maps every tenant route to a scope, and unknown routes to sessions only', () => {
-    expect(requiredScope('GET', '/api/products/keys')).toBe('keys:read')
-    expect(requiredScope('POST', '/api/products/keys/x/revoke')).toBe('keys:revoke')
-    expect(requiredScope('POST', '/api/products/keys/x/rotate')).toBe('keys:revoke')
-    expect(requiredScope('PUT', '/api/products/keys/x/origins')).toBe('keys:write')
-    expect(requiredScope('POST', '/api/products/setup-agent/configure')).toBe('keys:write')
-    expect(requiredScope('PUT', '/api/products/chatbot/secrets/openai_api_key')).toBe('settings:write')
-    expect(requiredScope('POST', '/api/enrich')).toBe('enrichment:write')
-    expect(requiredScope('PATCH', '/api/products/chatbot/settings')).toBe('settings:write')
-    expect(requiredScope('DELETE', '/api/products/chatbot/knowledge/x')).toBe('settings:write')
-    expect(requiredScope('POST', '/api/conversations/x/messages')).toBe('conversations:write')
-    expect(requiredScope('GET', '/api/events')).toBe('conversations:read')
-    expect(requiredScope('GET', '/api/products/sales-agent/leads')).toBe('leads:read')
-    expect(requiredScope('GET', '/api/auth/me')).toBeNull()
-    expect(requiredScope('GET', '/api/something-new')).toBe('session')
+  it('declares the scope each tenant route needs, and people-only routes as sessions', () => {
+    const declared = new Map(assertDeclared(app.app.routes).map((d) => [`${d.method.toUpperCase()} ${d.path}`, d.access]))
+    const scope = (id: string) => {
+      const a = declared.get(id)
+      return a?.kind === 'customer' ? a.scope : a?.kind
+    }
+    expect(scope('GET /api/products/keys')).toBe('keys:read')
+    expect(scope('POST /api/products/keys/{id}/revoke')).toBe('keys:revoke')
+    expect(scope('POST /api/products/keys/{id}/rotate')).toBe('keys:revoke')
+    expect(scope('PUT /api/products/keys/{id}/origins')).toBe('keys:write')
+    expect(scope('POST /api/products/{product}/configure')).toBe('keys:write')
+    expect(scope('PUT /api/products/{product}/secrets/{name}')).toBe('settings:write')
+    expect(scope('PATCH /api/products/{product}/settings')).toBe('settings:write')
+    expect(scope('DELETE /api/products/{product}/knowledge/{id}')).toBe('settings:write')
+    expect(scope('POST /api/conversations/{id}/messages')).toBe('conversations:write')
+    expect(scope('GET /api/events')).toBe('conversations:read')
+    expect(scope('GET /api/products/{product}/leads')).toBe('leads:read')
+    expect(scope('POST /api/api-keys')).toBe('session')
   })
 })

@@ -52,26 +52,6 @@ export function keyScopes(key: Pick<ResolvedKey, 'kind' | 'product' | 'scopes'>)
   return [...(PRODUCT_KEY_SCOPES[key.product as Product] ?? [])]
 }
 
-/** The scope a route needs, 'session' for routes only a logged-in person may use, null for any caller. */
-export function requiredScope(method: string, path: string): Scope | 'session' | null {
-  const write = method !== 'GET' && method !== 'HEAD'
-  const rw = (area: string) => `${area}:${write ? 'write' : 'read'}` as Scope
-  if (path === '/api/auth/me') return null
-  if (path.startsWith('/api/auth/') || path.startsWith('/api/api-keys')) return 'session'
-  if (/^\/api\/products\/keys\/[^/]+\/(rotate|revoke)$/.test(path)) return 'keys:revoke'
-  if (path.startsWith('/api/products/keys') || /^\/api\/products\/[^/]+\/configure$/.test(path)) return rw('keys')
-  if (/^\/api\/products\/[^/]+\/(settings|knowledge|secrets)(\/|$)/.test(path)) return rw('settings')
-  if (/^\/api\/products\/[^/]+\/conversations$/.test(path) || path.startsWith('/api/conversations/') || path === '/api/events') return rw('conversations')
-  if (/^\/api\/products\/[^/]+\/leads$/.test(path)) return 'leads:read'
-  if (path === '/api/audit') return 'audit:read'
-  if (path === '/api/usage') return 'usage:read'
-  if (path === '/api/enrich' || path.startsWith('/api/enrich/')) return 'enrichment:write'
-  if (path === '/api/billing' || path === '/api/billing/checkout' || path === '/api/billing/portal') return rw('billing')
-  if (path.startsWith('/api/webhook-endpoints') || path.startsWith('/api/webhook-deliveries')) return rw('webhooks')
-  // Anything not listed is for people, not keys: a new route must opt in here.
-  return 'session'
-}
-
 const keyName = (p: Principal): string => (p.keyKind ? `This ${p.keyKind}_ key` : 'This key')
 
 /** Refuses a key that lacks the scope; sessions hold every scope of their account. */
@@ -79,13 +59,6 @@ export function requireScope(p: Principal, scope: Scope): void {
   if (p.kind === 'session') return
   // A key principal without scopes is a bug somewhere upstream: refuse rather than grant everything.
   if (!p.scopes?.includes(scope)) throw new AppError('insufficient_scope', `${keyName(p)} lacks the ${scope} scope`)
-}
-
-export function checkScope(p: Principal, method: string, path: string): void {
-  const needed = requiredScope(method, path)
-  if (needed === null || p.kind === 'session') return
-  if (needed === 'session') throw new AppError('forbidden', 'This route needs a logged-in session, not a key')
-  requireScope(p, needed)
 }
 
 /**

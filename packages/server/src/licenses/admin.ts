@@ -1,5 +1,4 @@
 // /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
-import { createRoute, z } from '@hono/zod-openapi'
 import { actorOf, audit } from '../audit/log.js'
 import { dropCachedSessions } from '../auth/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
@@ -7,91 +6,91 @@ import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
 import { publicLicense } from './queries.js'
+import { AdminLicenseList, AdminLicenseResult, LicenseParams, LicenseStatusInput, LimitQuery } from './schemas.js'
+
+const listLicenses = declareRoute({
+  method: 'get',
+  path: '/api/admin/licenses',
+  operationId: 'adminListLicenses',
+  summary: 'Operators: every license, newest first',
+  tag: 'admin',
+  access: access.operator,
+  request: { query: LimitQuery },
+  responses: { 200: json(AdminLicenseList, 'Licenses, newest first') },
+})
+
+const setLicenseStatus = declareRoute({
+  method: 'post',
+  path: '/api/admin/licenses/{id}/status',
+  operationId: 'adminSetLicenseStatus',
+  summary: 'Operators: suspend, revoke or reactivate a license (its keys, sessions and streams follow within a second)',
+  tag: 'admin',
+  access: access.operator,
+  errors: ['not_found'],
+  request: { params: LicenseParams, body: jsonBody(LicenseStatusInput) },
+  responses: { 200: json(AdminLicenseResult, 'The license with its new status') },
+})
 
 export function adminRoutes(deps: Deps, keys: KeyResolver) {
   const app = createRouter()
-  const security = [{ bearerAuth: [] }]
+  app.openapi(listLicenses, async (c) => {
+    const rows = await deps.db.selectFrom('licenses').selectAll().orderBy('created_at', 'desc').limit(c.req.valid('query').limit).execute()
+    return c.json({ licenses: rows.map((l) => ({ id: l.id, ...publicLicense(l) })) }, 200)
+  })
 
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api/admin/licenses',
-      tags: ['admin'],
-      security,
-      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
-      responses: { 200: { description: 'Licenses, newest first' } },
-    }),
-    async (c) => {
-      const rows = await deps.db.selectFrom('licenses').selectAll().orderBy('created_at', 'desc').limit(c.req.valid('query').limit).execute()
-      return c.json({ licenses: rows.map((l) => ({ id: l.id, ...publicLicense(l) })) }, 200)
-    },
-  )
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/admin/licenses/{id}/status',
-      tags: ['admin'],
-      security,
-      request: {
-        params: z.object({ id: z.uuid() }),
-        body: jsonBody(z.strictObject({ status: z.enum(['active', 'suspended', 'revoked']) })),
-      },
-      responses: { 200: { description: 'License status changed' } },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param')
-      const { status } = c.req.valid('json')
-      const row = await deps.db.transaction().execute(async (trx) => {
-        // Locked while it changes, so the event names the status it really changed from.
-        const before = await trx.selectFrom('licenses').select('status').where('id', '=', id).forUpdate().executeTakeFirst()
-        if (!before) return undefined
-        const updated = await trx
-          .updateTable('licenses')
-          .set({ status, updated_at: new Date(deps.clock.now()) })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        if (before.status !== status) {
-          await emit(
-            trx,
-            status === 'suspended'
-              ? { type: 'license.suspended', licenseId: id, data: { licenseId: id, previousStatus: before.status } }
-              : { type: 'license.updated', licenseId: id, data: { licenseId: id, changes: ['status'], status, claimed: updated.claimed_at !== null } },
-          )
-        }
-        return updated
-      })
-      if (!row) throw notFound('License')
-      // Keys (product keys and intl_sk_ API keys alike) and cached sessions carry the license status: drop them
-      // on every instance so the change applies at once.
-      const lookups = await deps.db
-        .selectFrom('product_keys')
-        .select('lookup')
-        .where('license_id', '=', id)
-        .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
-        .execute()
-      await keys.invalidate(lookups.map((k) => k.lookup))
-      const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
-      await dropCachedSessions(
-        deps,
-        row.key,
-        sessions.map((s) => s.id),
-      )
-      if (status !== 'active') await closeStreams(deps.cache, [streamTag.license(id)], status === 'suspended' ? 'license_suspended' : 'license_revoked')
-      await audit(deps.db, {
-        licenseId: id,
-        ...actorOf(c.get('principal')),
-        action: status === 'active' ? 'license.reactivated' : 'license.suspended',
-        target: row.key,
-        ip: clientIp(c),
-        meta: { status },
-      })
-      return c.json({ license: { id: row.id, ...publicLicense(row) } }, 200)
-    },
-  )
+  app.openapi(setLicenseStatus, async (c) => {
+    const { id } = c.req.valid('param')
+    const { status } = c.req.valid('json')
+    const row = await deps.db.transaction().execute(async (trx) => {
+      // Locked while it changes, so the event names the status it really changed from.
+      const before = await trx.selectFrom('licenses').select('status').where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!before) return undefined
+      const updated = await trx
+        .updateTable('licenses')
+        .set({ status, updated_at: new Date(deps.clock.now()) })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      if (before.status !== status) {
+        await emit(
+          trx,
+          status === 'suspended'
+            ? { type: 'license.suspended', licenseId: id, data: { licenseId: id, previousStatus: before.status } }
+            : { type: 'license.updated', licenseId: id, data: { licenseId: id, changes: ['status'], status, claimed: updated.claimed_at !== null } },
+        )
+      }
+      return updated
+    })
+    if (!row) throw notFound('License')
+    // Keys (product keys and intl_sk_ API keys alike) and cached sessions carry the license status: drop them
+    // on every instance so the change applies at once.
+    const lookups = await deps.db
+      .selectFrom('product_keys')
+      .select('lookup')
+      .where('license_id', '=', id)
+      .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
+      .execute()
+    await keys.invalidate(lookups.map((k) => k.lookup))
+    const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
+    await dropCachedSessions(
+      deps,
+      row.key,
+      sessions.map((s) => s.id),
+    )
+    if (status !== 'active') await closeStreams(deps.cache, [streamTag.license(id)], status === 'suspended' ? 'license_suspended' : 'license_revoked')
+    await audit(deps.db, {
+      licenseId: id,
+      ...actorOf(c.get('principal')),
+      action: status === 'active' ? 'license.reactivated' : 'license.suspended',
+      target: row.key,
+      ip: clientIp(c),
+      meta: { status },
+    })
+    return c.json({ license: { id: row.id, ...publicLicense(row) } }, 200)
+  })
 
   return app
 }

@@ -13,7 +13,6 @@ import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/
 import { isProduct, isPublishable, type Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
-import { requireRole } from '../team/roles.js'
 import {
   ConfigureInputSchema,
   ConfigureResponseSchema,
@@ -52,6 +51,7 @@ export const configureRoute = declareRoute({
   summary: 'Configure a product: issue its key (or return the active publishable one), set origins and settings',
   description: 'Changing settings here also needs the settings:write scope.',
   tag: TAG,
+  teamRole: 'admin',
   access: access.customer('keys:write'),
   errors: ['product_not_purchased', 'url_not_allowed'],
   request: { params: productParam, body: optionalJsonBody(ConfigureInputSchema) },
@@ -67,6 +67,7 @@ export const rotateKeyRoute = declareRoute({
   operationId: 'rotateProductKey',
   summary: 'Rotate a key: a new key with the same powers; the old one works for a grace period',
   tag: TAG,
+  teamRole: 'admin',
   access: access.customer('keys:revoke'),
   errors: ['not_found'],
   request: { params: keyIdParam, body: optionalJsonBody(RotateInputSchema) },
@@ -79,6 +80,7 @@ export const revokeKeyRoute = declareRoute({
   operationId: 'revokeProductKey',
   summary: 'Revoke a key on every server within a second',
   tag: TAG,
+  teamRole: 'admin',
   access: access.customer('keys:revoke'),
   errors: ['not_found'],
   request: { params: keyIdParam },
@@ -91,6 +93,7 @@ export const setOriginsRoute = declareRoute({
   operationId: 'setProductKeyOrigins',
   summary: 'Replace a publishable key’s allowed origins',
   tag: TAG,
+  teamRole: 'admin',
   access: access.customer('keys:write'),
   errors: ['not_found'],
   request: { params: keyIdParam, body: jsonBody(OriginsInputSchema) },
@@ -125,12 +128,6 @@ export const embedCode = (publicUrl: string, key: string): string => `<script sr
 
 export function productRoutes(deps: Deps, keys: KeyResolver) {
   const app = createRouter()
-  // Authentication and the license rate limit are mounted once for /api/products/* in app.ts.
-  // Issuing, rotating and revoking keys and changing where they work is for the owner and admins, not members.
-  app.on(['POST', 'PUT'], ['/api/products/keys/*', '/api/products/:product/configure'], async function keyManagers(c, next) {
-    requireRole(c.get('principal'), 'admin')
-    await next()
-  })
 
   function assertPurchased(products: string[], product: string): asserts product is Product {
     if (!isProduct(product) || !products.includes(product)) throw new AppError('product_not_purchased', `This license did not buy ${product}`)

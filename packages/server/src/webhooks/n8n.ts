@@ -1,19 +1,31 @@
 // POST /api/webhooks/n8n/licenses: an n8n flow issues a license, signed with X-Intelagent-Signature.
-import { z } from 'zod'
+
+import { z } from '@hono/zod-openapi'
 import { issueLicense, publicLicense } from '../licenses/queries.js'
-import { TIERS } from '../platform/config.js'
+import { License } from '../licenses/schemas.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { createRouter } from '../platform/http.js'
+import { createRouter, jsonBody } from '../platform/http.js'
 import { parseJsonBody } from '../platform/json.js'
-import { PRODUCTS } from '../platform/products.js'
+import { access, declareRoute, json, mountRaw } from '../platform/route.js'
+import { IntelagentSignatureHeaders, N8nLicenseInput } from './schemas.js'
 import { SIGNATURE_HEADER, verifyIntelagent } from './signature.js'
 
-export const n8nLicenseSchema = z.strictObject({
-  orderId: z.string().min(1).max(200),
-  email: z.email().max(320),
-  products: z.array(z.enum(PRODUCTS)).min(1),
-  tier: z.enum(TIERS).default('starter'),
+const N8nLicenseResult = z.object({ license: License }).openapi('N8nLicenseResult')
+
+const issueFromN8n = declareRoute({
+  method: 'post',
+  path: '/api/webhooks/n8n/licenses',
+  operationId: 'n8nIssueLicense',
+  summary: 'n8n issues a license for an order, signed with N8N_WEBHOOK_SECRET (X-Intelagent-Signature)',
+  tag: 'webhooks',
+  access: access.signature('n8n'),
+  errors: ['idempotency_conflict'],
+  request: { headers: IntelagentSignatureHeaders, body: jsonBody(N8nLicenseInput) },
+  responses: {
+    200: json(N8nLicenseResult, 'The order already had this license (a retried delivery)'),
+    201: json(N8nLicenseResult, 'License issued'),
+  },
 })
 
 /** Reads and verifies a signed n8n call; the secret must be configured. */
@@ -28,9 +40,9 @@ export async function verifiedN8nBody(deps: Deps, req: { text(): Promise<string>
 export function n8nRoutes(deps: Deps) {
   const app = createRouter()
 
-  app.post('/api/webhooks/n8n/licenses', async (c) => {
+  mountRaw(app, issueFromN8n, async (c) => {
     const raw = await verifiedN8nBody(deps, c.req)
-    const body = parseJsonBody(n8nLicenseSchema, raw)
+    const body = parseJsonBody(N8nLicenseInput, raw)
     const { license, created } = await issueLicense(deps.db, {
       source: 'n8n',
       orderId: body.orderId,

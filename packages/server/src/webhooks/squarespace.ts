@@ -10,10 +10,12 @@ import { TIERS } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import { type Database, isUniqueViolation } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
-import { createRouter } from '../platform/http.js'
+import { createRouter, jsonBody } from '../platform/http.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { parseJsonBody } from '../platform/json.js'
 import type { Product } from '../platform/products.js'
+import { access, declareRoute, json, mountRaw } from '../platform/route.js'
+import { SquarespaceAck, SquarespaceNotification, SquarespaceSignatureHeaders } from './schemas.js'
 import { verifySquarespace } from './signature.js'
 
 /**
@@ -38,14 +40,16 @@ const ORDER_TOPICS: Record<string, string> = { 'order.create': SQUARESPACE_ORDER
 const enqueueOrder = (trx: Kysely<Database>, topic: string, job: OrderJob) =>
   enqueue(trx, ORDER_TOPICS[topic] ?? SQUARESPACE_ORDER_JOB, job, { dedupeKey: `squarespace:${job.eventRowId}`, maxAttempts: SQUARESPACE_ORDER_ATTEMPTS })
 
-const notificationSchema = z.object({
-  id: z.string().min(1).max(200),
-  websiteId: z.string().optional(),
-  subscriptionId: z.string().optional(),
-  topic: z.string().min(1),
-  createdOn: z.string().optional(),
-  // Each topic has its own data; only the order topics' orderId is read.
-  data: z.unknown().optional(),
+const squarespaceWebhook = declareRoute({
+  method: 'post',
+  path: '/api/webhooks/squarespace',
+  operationId: 'squarespaceWebhook',
+  summary:
+    'Squarespace order notification (order.create issues, order.update cancels or refunds): acknowledged once a durable job to fetch the order is committed',
+  tag: 'webhooks',
+  access: access.signature('squarespace'),
+  request: { headers: SquarespaceSignatureHeaders, body: jsonBody(SquarespaceNotification) },
+  responses: { 200: json(SquarespaceAck, 'Received (or a duplicate, or a topic that issues nothing)') },
 })
 const orderData = z.looseObject({ orderId: z.string().min(1).max(200) })
 
@@ -143,12 +147,12 @@ export async function markEvent(deps: Deps, db: Kysely<Database>, id: string, st
 export function squarespaceRoutes(deps: Deps) {
   const app = createRouter()
 
-  app.post('/api/webhooks/squarespace', async (c) => {
+  mountRaw(app, squarespaceWebhook, async (c) => {
     const secret = deps.config.squarespace.webhookSecret
     if (!secret) throw new AppError('not_configured', 'SQUARESPACE_WEBHOOK_SECRET is not set on this server')
     const raw = await c.req.text()
     verifySquarespace(secret, c.req.header('squarespace-signature'), raw)
-    const note = parseJsonBody(notificationSchema, raw)
+    const note = parseJsonBody(SquarespaceNotification, raw)
     if (!ORDER_TOPICS[note.topic]) return c.json({ received: true, ignored: note.topic }, 200)
     const data = orderData.safeParse(note.data)
     if (!data.success) throw new AppError('validation_failed', `data.orderId: required for ${note.topic}`)

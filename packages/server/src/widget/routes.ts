@@ -28,7 +28,7 @@ import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
-import { visitorAuth, widgetAuth, widgetBudget } from './middleware.js'
+import { widgetAuth } from './middleware.js'
 import {
   conversationIdParam,
   eventsQuery,
@@ -49,7 +49,8 @@ import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } fro
 export const MESSAGE_LIMIT_PER_VISITOR_MINUTE = 30
 const TAG = 'widget'
 
-// Access: until the declaration guard is installed, widgetAuth, visitorAuth and widgetBudget below enforce it.
+// Access is enforced by the guard (access.ts) from each declaration: key and origin, then the visitor token, then
+// the license's widget budget, in that order.
 
 export const widgetConfigRoute = declareRoute({
   method: 'get',
@@ -124,7 +125,7 @@ export const createLeadRoute = declareRoute({
   summary: 'Leave the visitor’s contact details (consent required)',
   description: 'With a conversationId the visitor token is required and the conversation must be the visitor’s.',
   tag: TAG,
-  access: access.widget,
+  access: access.visitorIfSent,
   errors: ['not_found', 'visitor_token_invalid'],
   request: { body: jsonBody(LeadInputSchema) },
   responses: { 201: json(LeadCreatedSchema, 'Lead stored; enrichment follows') },
@@ -137,12 +138,8 @@ function bearer(c: Context): string | undefined {
 
 export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, streams: StreamHub, usage: Usage) {
   const app = createRouter()
-  // Order matters: key, origin and visitor token are all checked before the license's widget budget is charged.
-  app.use('/api/widget/*', widgetAuth(deps, keys))
-  app.use('/api/widget/conversations/:id/messages', visitorAuth(deps))
-  app.use('/api/widget/conversations/:id/events', visitorAuth(deps, { queryToken: true }))
-  app.use('/api/widget/leads', visitorAuth(deps, { optional: true }))
-  app.use('/api/widget/*', widgetBudget(deps))
+  // CORS preflights carry no key: answered here (no declared route takes OPTIONS); the real request is checked.
+  app.on('OPTIONS', '/api/widget/*', widgetAuth(deps, keys))
 
   /** The caller's own conversation, or 404 (another visitor's or license's conversation does not exist for them). */
   async function ownConversation(c: Context<AppEnv>, id: string, token: string | undefined) {
