@@ -269,7 +269,7 @@ function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void
       </header>
       <ErrorNote error={error} />
       <main id="content" ref={main} tabIndex={-1}>
-        <UsageBanner section={section} />
+        {me.role !== 'admin' && <UsageBanner section={section} />}
         {page}
       </main>
     </>

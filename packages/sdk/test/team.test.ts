@@ -37,7 +37,7 @@ describe('sdk.team', () => {
   it('invites, accepts on another client, keeps the member from keys, changes the role and removes the member', async () => {
     const { c: ownerClient, license } = await owner()
     const start = await ownerClient.team.get()
-    expect(start.seats).toEqual({ used: 1, limit: 3 })
+    expect(start.seats).toEqual({ used: 1, limit: 5 })
     expect(start.members[0]).toMatchObject({ email: license.email, role: 'owner' })
 
     const email = uniqueEmail('mate')

@@ -310,6 +310,10 @@ describe('the SDK against the real server, every answer checked against /api/ope
     clearTimeout(timer)
     expect(live.map((e) => e.type)).toEqual(expect.arrayContaining(['ready', 'message.created']))
     for (const { type: _type, ...data } of live.filter((e) => e.type !== 'ready')) validateComponent('LiveEventData', data)
+
+    // The owner flags a conversation as abuse: its usage goes back to the quotas, once.
+    const flagged = await sdk.conversations.flag(second.conversation.id)
+    expect(flagged.conversation.id).toBe(second.conversation.id)
   })
 
   it('reached every operation of its tags with a success, and every answer matched the document', () => {

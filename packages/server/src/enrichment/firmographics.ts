@@ -1,6 +1,6 @@
 // The optional firmographics webhook: a signed POST of a business domain to the customer's own endpoint, through the
 // SSRF-safe outbound client, with a short timeout. Its answer adds company facts; its failure never fails enrichment.
-import { z } from 'zod'
+import { z } from '@hono/zod-openapi'
 import type { Deps } from '../platform/context.js'
 import { findUnstorable } from '../platform/input.js'
 import { OutboundError } from '../platform/outbound.js'

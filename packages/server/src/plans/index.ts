@@ -1,6 +1,6 @@
 // The plans, one table: each tier's monthly quotas, request rates, per-visitor caps and features. Operators
 // override any number with PLANS (JSON merged over these defaults, validated at start by platform/config.ts).
-import { z } from 'zod'
+import { z } from '@hono/zod-openapi'
 
 export const TIERS = ['starter', 'professional', 'business', 'enterprise'] as const
 export type Tier = (typeof TIERS)[number]

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { z } from 'zod'
+import { z } from '@hono/zod-openapi'
 import { type Plans, parsePlans, TIERS, type Tier } from '../plans/index.js'
 import { PRODUCTS, type Product } from './products.js'
 

@@ -1,8 +1,8 @@
 // Domain events: an outbox row written in the same transaction as the change it describes, then handed by the
 // job worker's dispatcher to every registered consumer as a durable job of its own. The schemas are the contract.
 import type { OpenAPIHono } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { type Kysely, sql } from 'kysely'
-import { z } from 'zod'
 import type { Database, Db, EventRow } from './db.js'
 import { newId } from './ids.js'
 import { enqueue, type JobContext, type Jobs } from './jobs.js'

@@ -1,7 +1,8 @@
 // Input rules every route shares, applied by the machinery (route validation, raw-body parsing, one middleware)
 // rather than per route: only strings Postgres can store, and integers that fit the integer columns they meet.
+
+import { z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
-import { z } from 'zod'
 import type { AppEnv } from './context.js'
 import { AppError } from './errors.js'
 

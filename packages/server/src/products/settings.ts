@@ -1,7 +1,7 @@
 // Per-product settings (widget look, reply engine, sales questions), stored as JSON per license and product.
 
+import { z } from '@hono/zod-openapi'
 import type { Kysely } from 'kysely'
-import { z } from 'zod'
 import type { Deps } from '../platform/context.js'
 import type { Database } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'

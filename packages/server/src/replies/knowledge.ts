@@ -1,7 +1,8 @@
 // The default, offline reply engine: BM25 retrieval over the owner's Q&A pairs and documents, with an honest
 // fallback below the product's confidence threshold. Also the knowledge CRUD queries the HTTP routes use.
+
+import { z } from '@hono/zod-openapi'
 import { sql } from 'kysely'
-import { z } from 'zod'
 import type { Db } from '../platform/db.js'
 import type { ReplyEngine, ReplyResult } from './types.js'
 

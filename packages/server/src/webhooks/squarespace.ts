@@ -2,8 +2,9 @@
 // cancellation or full refund take back what their order granted (squarespace-updates.ts). The notification row
 // and the durable job that fetches the order are written in one transaction, so an acknowledged order is never
 // lost. Every other topic is acknowledged and ignored.
+
+import { z } from '@hono/zod-openapi'
 import type { Kysely } from 'kysely'
-import { z } from 'zod'
 import { findByOrder, issueLicense } from '../licenses/queries.js'
 import type { ProductMap, Tier } from '../platform/config.js'
 import { TIERS } from '../platform/config.js'

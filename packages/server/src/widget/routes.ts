@@ -112,7 +112,7 @@ export const widgetEventsRoute = declareRoute({
   description:
     'Events: message (data: Message, id: its seq; resumable with Last-Event-ID), typing, token; a final revoked event ({reason}) when the key is revoked or the license suspended. EventSource cannot send headers: pass the key and visitor token as ?key= and ?token=.',
   tag: TAG,
-  access: access.visitor,
+  access: access.visitorStream,
   errors: ['not_found', 'too_many_streams'],
   request: { params: conversationIdParam, query: eventsQuery },
   responses: { 200: eventStream(WidgetEventDataSchema, 'An event stream; each event’s `data:` is JSON (WidgetEventData)') },

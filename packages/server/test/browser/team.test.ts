@@ -104,8 +104,9 @@ describe('teams, account settings and the operator console in a browser', () => 
     await signIn(owner, base, license.email, PASSWORD)
     await visible(h1(owner, 'Products'))
     await nav(owner).getByRole('link', { name: 'Team' }).click()
+    // Professional's seats: the plan table's default (src/plans).
     await visible(h1(owner, 'Team'))
-    await visible(owner.getByText('1 of 3'))
+    await visible(owner.getByText('1 of 5'))
     const mate = uniqueEmail('mate')
     await owner.getByLabel('Email').fill(mate)
     await owner.getByLabel('Role').selectOption('member')
@@ -148,7 +149,7 @@ describe('teams, account settings and the operator console in a browser', () => 
     // ── The owner sees the member, then removes them; the member's very next request is refused. ──
     await owner.reload()
     await visible(owner.getByRole('rowheader', { name: mate }))
-    await visible(owner.getByText('2 of 3'))
+    await visible(owner.getByText('2 of 5'))
     owner.once('dialog', (d) => void d.accept())
     await owner.getByRole('button', { name: `Remove ${mate}` }).click()
     await expect.poll(() => owner.getByRole('rowheader', { name: mate }).count(), SOON).toBe(0)
