@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+  '/healthz': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Alive: the process answers */
+    get: operations['healthz']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/readyz': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Ready for traffic: Postgres reachable (and Redis, or degraded to per-instance limits) */
+    get: operations['readyz']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/auth/register': {
     parameters: {
       query?: never
@@ -13,33 +47,8 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody: {
-        content: {
-          'application/json': {
-            /** Format: email */
-            email: string
-            password: string
-            license_key: string
-          }
-        }
-      }
-      responses: {
-        /** @description Account created and logged in */
-        201: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Create the account of a license (its purchase email and key) and log in */
+    post: operations['register']
     delete?: never
     options?: never
     head?: never
@@ -55,32 +64,8 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody: {
-        content: {
-          'application/json': {
-            /** Format: email */
-            email: string
-            password: string
-          }
-        }
-      }
-      responses: {
-        /** @description Logged in: JWT in the body and an HttpOnly cookie */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Log in with email and password */
+    post: operations['login']
     delete?: never
     options?: never
     head?: never
@@ -94,24 +79,8 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    get: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description The caller */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Who is calling: the logged-in person, or the license behind a secret key */
+    get: operations['getMe']
     put?: never
     post?: never
     delete?: never
@@ -129,24 +98,76 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Session revoked everywhere */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
+    /** Log out: the session is revoked everywhere and the cookie cleared */
+    post: operations['logout']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/auth/password-reset': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
     }
+    get?: never
+    put?: never
+    /** Email a password-reset link (always 202: whether an account exists is never told) */
+    post: operations['requestPasswordReset']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/auth/password-reset/confirm': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Set a new password with the emailed token; every session of the account ends */
+    post: operations['resetPassword']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/auth/email': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Change the account’s email: a confirmation link goes to the new address */
+    post: operations['changeEmail']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/auth/email/confirm': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Confirm a new email address with the emailed token */
+    post: operations['confirmEmail']
     delete?: never
     options?: never
     head?: never
@@ -317,30 +338,8 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    get: {
-      parameters: {
-        query?: {
-          limit?: number
-        }
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Audit entries */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content: {
-            'application/json': {
-              entries: components['schemas']['AuditEntry'][]
-            }
-          }
-        }
-      }
-    }
+    /** The license’s audit trail, newest first: who did what, from where */
+    get: operations['listAudit']
     put?: never
     post?: never
     delete?: never
@@ -356,63 +355,11 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    get: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description API keys of the license (never the secret) */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** The license’s API keys, newest first (never the secret) */
+    get: operations['listApiKeys']
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string
-            scopes: (
-              | 'keys:read'
-              | 'keys:write'
-              | 'keys:revoke'
-              | 'settings:read'
-              | 'settings:write'
-              | 'conversations:read'
-              | 'conversations:write'
-              | 'leads:read'
-              | 'audit:read'
-              | 'enrichment:write'
-            )[]
-            /** @default 365 */
-            expiresInDays?: number
-          }
-        }
-      }
-      responses: {
-        /** @description The key, shown this once */
-        201: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Create a scoped, expiring API key; its secret is shown this once */
+    post: operations['createApiKey']
     delete?: never
     options?: never
     head?: never
@@ -428,30 +375,47 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path: {
-          id: string
-        }
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Revoked on every instance within a second */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Revoke an API key: refused on every instance within a second, its open streams closed */
+    post: operations['revokeApiKey']
     delete?: never
     options?: never
     head?: never
     patch?: never
+    trace?: never
+  }
+  '/api/admin/licenses/search': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Find licenses by key, buyer or member email, or order id, optionally by status and tier; newest first, keyset paginated */
+    get: operations['searchLicenses']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/admin/licenses/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** One license: products, key counts, members and invitations, seats, and its recent audit trail */
+    get: operations['getLicense']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    /** Change a license’s tier and/or products; keys and sessions pick the change up at once on every instance */
+    patch: operations['updateLicense']
     trace?: never
   }
   '/api/admin/licenses': {
@@ -461,26 +425,8 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    get: {
-      parameters: {
-        query?: {
-          limit?: number
-        }
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Licenses, newest first */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Operators: every license, newest first */
+    get: operations['adminListLicenses']
     put?: never
     post?: never
     delete?: never
@@ -498,33 +444,8 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path: {
-          id: string
-        }
-        cookie?: never
-      }
-      requestBody: {
-        content: {
-          'application/json': {
-            /** @enum {string} */
-            status: 'active' | 'suspended' | 'revoked'
-          }
-        }
-      }
-      responses: {
-        /** @description License status changed */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Operators: suspend, revoke or reactivate a license (its keys, sessions and streams follow within a second) */
+    post: operations['adminSetLicenseStatus']
     delete?: never
     options?: never
     head?: never
@@ -538,27 +459,8 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    get: {
-      parameters: {
-        query?: {
-          status?: 'queued' | 'running' | 'done' | 'dead'
-          limit?: number
-        }
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Jobs, most recently changed first, without their payloads */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
+    /** Operators: durable jobs, most recently changed first (dead ones by ?status=dead), without their payloads */
+    get: operations['adminListJobs']
     put?: never
     post?: never
     delete?: never
@@ -576,26 +478,42 @@ export interface paths {
     }
     get?: never
     put?: never
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path: {
-          id: string
-        }
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description The dead job, queued again with its attempts reset */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
+    /** Operators: send a dead job round again, its attempts reset */
+    post: operations['adminRetryJob']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/admin/mail': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
     }
+    /** The mail outbox: every message, newest first */
+    get: operations['listMail']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/admin/licenses/{id}/resend-license': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Send the buyer their license email again */
+    post: operations['resendLicenseMail']
     delete?: never
     options?: never
     head?: never
@@ -759,6 +677,316 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/team': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** The team of the caller’s license: members with their roles, pending invitations and seats */
+    get: operations['getTeam']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/team/invitations': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Invite someone by email (owner: admin or member; admin: member). The accept link is returned only here, once */
+    post: operations['createTeamInvitation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/team/invitations/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    post?: never
+    /** Withdraw a pending invitation: its link stops working and its seat is free again */
+    delete: operations['revokeTeamInvitation']
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/team/invitations/accept': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Accept an invitation: creates the account (or, for an account without a team, joins with its password) and logs in */
+    post: operations['acceptTeamInvitation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/team/members/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    post?: never
+    /** Remove a member: their sessions and live streams end at once; the account can be invited again */
+    delete: operations['removeTeamMember']
+    options?: never
+    head?: never
+    /** Change a member’s role (owner only; the owner’s own role cannot change). Applies on the member’s next request */
+    patch: operations['updateTeamMember']
+    trace?: never
+  }
+  '/api/account/password': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Change your password (the current one is required); every other session of yours ends */
+    post: operations['changePassword']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/account/sessions': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Your live sessions (signed in and not expired), the current one first */
+    get: operations['listSessions']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/account/sessions/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    post?: never
+    /** Sign one of your sessions out (the current one too: that is logging out) */
+    delete: operations['revokeSession']
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/account/sessions/revoke-others': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Sign out every session of yours except this one */
+    post: operations['revokeOtherSessions']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/usage': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** This billing period’s usage of every quota, with forecasts and a daily series */
+    get: operations['getUsage']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/conversations/{id}/flag': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Flag a conversation as abuse: its usage is given back to the quotas and it counts no more */
+    post: operations['flagConversation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-endpoints': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** The license's webhook endpoints */
+    get: operations['listWebhookEndpoints']
+    put?: never
+    /** Register a URL to receive signed events; the signing secret is in this answer only */
+    post: operations['createWebhookEndpoint']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-endpoints/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** One webhook endpoint */
+    get: operations['getWebhookEndpoint']
+    put?: never
+    post?: never
+    /** Delete an endpoint and its delivery log; nothing more is sent to it */
+    delete: operations['deleteWebhookEndpoint']
+    options?: never
+    head?: never
+    /** Change the URL or events, or disable / enable the endpoint (enabling starts a fresh failure window) */
+    patch: operations['updateWebhookEndpoint']
+    trace?: never
+  }
+  '/api/webhook-endpoints/{id}/rotate-secret': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** A new signing secret (shown once); the old one keeps signing beside it for 24 hours */
+    post: operations['rotateWebhookEndpointSecret']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-endpoints/{id}/test': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Send a `ping` event now and report what happened: DNS, TLS, status, latency, the start of the answer */
+    post: operations['testWebhookEndpoint']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-endpoints/{id}/deliveries': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** An endpoint's deliveries, newest first, each with every attempt */
+    get: operations['listWebhookDeliveries']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-endpoints/{id}/redeliver-failed': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Send every failed delivery of the endpoint again (up to 1000 a call) */
+    post: operations['redeliverFailedWebhookDeliveries']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhook-deliveries/{id}/redeliver': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Send one delivery again now, whatever its status */
+    post: operations['redeliverWebhookDelivery']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/widget/config': {
     parameters: {
       query?: never
@@ -885,6 +1113,214 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/webhooks/squarespace': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Squarespace order notification (order.create issues, order.update cancels or refunds): acknowledged once a durable job to fetch the order is committed */
+    post: operations['squarespaceWebhook']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhooks/n8n/licenses': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** n8n issues a license for an order, signed with N8N_WEBHOOK_SECRET (X-Intelagent-Signature) */
+    post: operations['n8nIssueLicense']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhooks/n8n/licenses/actions': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * n8n changes a license: add or remove products, set the tier, suspend, reactivate (signed with N8N_WEBHOOK_SECRET)
+     * @description The body is an N8nLicenseAction, signed in the X-Intelagent-Signature header like every n8n call. Repeating an action changes nothing more (changed: false).
+     */
+    post: operations['n8nLicenseAction']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhooks/n8n/replies': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** A deferred n8n answer to a visitor, signed with the conversation’s product webhook signing secret */
+    post: operations['n8nReply']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/billing': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** The license’s plan, subscription status, period end, cancel-at-period-end and recent invoices */
+    get: operations['getBilling']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/billing/checkout': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Open a Stripe Checkout (subscription) for a paid plan; the plan changes when Stripe confirms payment */
+    post: operations['createBillingCheckout']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/billing/portal': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Open the Stripe Customer Portal (card, plan change, cancellation, invoices) */
+    post: operations['createBillingPortal']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/billing/pricing-checkout': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** A pricing page’s buy button: a Checkout for someone without a license; the license is emailed once paid */
+    post: operations['createPricingCheckout']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/billing/plans': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Whether billing is on, and the plans a Checkout can be opened for (pricing pages, the dashboard) */
+    get: operations['getBillingPlans']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/webhooks/stripe': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Stripe events (verified with Stripe-Signature); each event id is acted on once */
+    post: operations['stripeWebhook']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/admin/billing/reconciliations': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Nightly reconciliation runs with Stripe and what each repaired, newest first */
+    get: operations['listBillingReconciliations']
+    put?: never
+    /** Run a reconciliation with Stripe now (a durable job) */
+    post: operations['runBillingReconciliation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/admin/figures': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Active licenses, MRR and ARR from subscription state, new and churned per month, trial-to-paid */
+    get: operations['getPlatformFigures']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/widget.js': {
     parameters: {
       query?: never
@@ -913,176 +1349,6 @@ export interface paths {
     get: operations['getWidgetChunk']
     put?: never
     post?: never
-    delete?: never
-    options?: never
-    head?: never
-    patch?: never
-    trace?: never
-  }
-  '/healthz': {
-    parameters: {
-      query?: never
-      header?: never
-      path?: never
-      cookie?: never
-    }
-    /** @description Alive */
-    get: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Alive */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
-    put?: never
-    post?: never
-    delete?: never
-    options?: never
-    head?: never
-    patch?: never
-    trace?: never
-  }
-  '/readyz': {
-    parameters: {
-      query?: never
-      header?: never
-      path?: never
-      cookie?: never
-    }
-    /** @description Postgres and Redis reachable: ready, degraded (Redis down, local limiter) or unavailable */
-    get: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Postgres and Redis reachable: ready, degraded (Redis down, local limiter) or unavailable */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
-    put?: never
-    post?: never
-    delete?: never
-    options?: never
-    head?: never
-    patch?: never
-    trace?: never
-  }
-  '/api/webhooks/squarespace': {
-    parameters: {
-      query?: never
-      header?: never
-      path?: never
-      cookie?: never
-    }
-    get?: never
-    put?: never
-    /** @description Squarespace order.create notification, verified by Squarespace-Signature */
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Squarespace order.create notification, verified by Squarespace-Signature */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
-    delete?: never
-    options?: never
-    head?: never
-    patch?: never
-    trace?: never
-  }
-  '/api/webhooks/n8n/licenses': {
-    parameters: {
-      query?: never
-      header?: never
-      path?: never
-      cookie?: never
-    }
-    get?: never
-    put?: never
-    /** @description Issue a license from n8n, verified by X-Intelagent-Signature */
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description Issue a license from n8n, verified by X-Intelagent-Signature */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
-    delete?: never
-    options?: never
-    head?: never
-    patch?: never
-    trace?: never
-  }
-  '/api/webhooks/n8n/replies': {
-    parameters: {
-      query?: never
-      header?: never
-      path?: never
-      cookie?: never
-    }
-    get?: never
-    put?: never
-    /** @description A deferred n8n answer to a visitor, verified by X-Intelagent-Signature */
-    post: {
-      parameters: {
-        query?: never
-        header?: never
-        path?: never
-        cookie?: never
-      }
-      requestBody?: never
-      responses: {
-        /** @description A deferred n8n answer to a visitor, verified by X-Intelagent-Signature */
-        200: {
-          headers: {
-            [name: string]: unknown
-          }
-          content?: never
-        }
-      }
-    }
     delete?: never
     options?: never
     head?: never
@@ -1130,10 +1396,19 @@ export interface components {
       data: {
         /** Format: uuid */
         licenseId: string
-        changes: ('status' | 'claimed')[]
+        changes: ('status' | 'claimed' | 'products' | 'tier')[]
         /** @enum {string} */
         status: 'active' | 'suspended' | 'revoked'
         claimed: boolean
+        products?: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+        /** @enum {string} */
+        tier?: 'starter' | 'professional' | 'business' | 'enterprise'
+        /** @enum {string} */
+        previousTier?: 'starter' | 'professional' | 'business' | 'enterprise'
+        /** @enum {string} */
+        cause?: 'purchase' | 'order_cancelled' | 'order_refunded' | 'action' | 'operator'
+        source?: string
+        orderId?: string
       }
     }
     LicenseSuspendedEvent: {
@@ -1152,6 +1427,58 @@ export interface components {
         licenseId: string
         /** @enum {string} */
         previousStatus: 'active' | 'suspended' | 'revoked'
+      }
+    }
+    SubscriptionUpdatedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'subscription.updated'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        licenseId: string
+        subscriptionId: string | null
+        status: string | null
+        /** @enum {string} */
+        tier: 'starter' | 'professional' | 'business' | 'enterprise'
+        /** @enum {string} */
+        previousTier: 'starter' | 'professional' | 'business' | 'enterprise'
+        cancelAtPeriodEnd: boolean
+        /** Format: date-time */
+        currentPeriodEnd: string | null
+        /** Format: date-time */
+        graceEndsAt: string | null
+        reason: string
+      }
+    }
+    BillingPaymentFailedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'billing.payment_failed'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        licenseId: string
+        email: string
+        invoiceId: string
+        amountDue: number
+        currency: string
+        attempt: number
+        hostedInvoiceUrl: string | null
+        /** Format: date-time */
+        graceEndsAt: string | null
       }
     }
     ConversationCreatedEvent: {
@@ -1224,13 +1551,229 @@ export interface components {
         conversationId: string | null
       }
     }
+    TeamInvitationCreatedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'team.invitation.created'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        invitationId: string
+        /** Format: uuid */
+        licenseId: string
+        email: string
+        /** @enum {string} */
+        role: 'admin' | 'member'
+        /** Format: date-time */
+        expiresAt: string
+      }
+    }
+    UsageWarningEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'usage.warning'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** @enum {string} */
+        quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+        /** @enum {string} */
+        level: '80' | '100' | 'forecast'
+        used: number
+        limit: number
+        forecast: number
+        /** Format: date-time */
+        periodStart: string
+        /** Format: date-time */
+        periodEnd: string
+        /** Format: date-time */
+        runsOutAt: string | null
+        message: string
+      }
+    }
+    UsageLimitedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'usage.limited'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** @enum {string} */
+        quota: 'conversations' | 'messages' | 'aiReplies' | 'visitorCap'
+        /** Format: uuid */
+        conversationId: string
+        /** Format: uuid */
+        messageId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+      }
+    }
+    WebhookEndpointDisabledEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'webhook_endpoint.disabled'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        endpointId: string
+        url: string
+        /** Format: date-time */
+        failingSince: string
+        reason: string
+      }
+    }
     DomainEvent:
       | components['schemas']['LicenseCreatedEvent']
       | components['schemas']['LicenseUpdatedEvent']
       | components['schemas']['LicenseSuspendedEvent']
+      | components['schemas']['SubscriptionUpdatedEvent']
+      | components['schemas']['BillingPaymentFailedEvent']
       | components['schemas']['ConversationCreatedEvent']
       | components['schemas']['MessageCreatedEvent']
       | components['schemas']['LeadCreatedEvent']
+      | components['schemas']['TeamInvitationCreatedEvent']
+      | components['schemas']['UsageWarningEvent']
+      | components['schemas']['UsageLimitedEvent']
+      | components['schemas']['WebhookEndpointDisabledEvent']
+    Health: {
+      /** @enum {string} */
+      status: 'ok'
+    }
+    Error: {
+      error: {
+        /** @example not_found */
+        code: string
+        /** @example Conversation not found */
+        message: string
+        /** @example req_3f1c2b7a9d8e4f60a1b2c3d4e5f60718 */
+        requestId: string
+        details?: unknown
+      }
+    }
+    Readiness: {
+      /**
+       * @description degraded: Redis is down and rate limits fall back to this instance
+       * @enum {string}
+       */
+      status: 'ready' | 'degraded' | 'unavailable'
+      /** @enum {string} */
+      postgres: 'up' | 'down'
+      /**
+       * @description in-process: no REDIS_URL, the cache lives in this process
+       * @enum {string}
+       */
+      redis: 'up' | 'down' | 'in-process'
+    }
+    Session: {
+      /** @description A session JWT: send it as `Authorization: Bearer <token>` (also set as the HttpOnly intl_session cookie) */
+      token: string
+      /** Format: date-time */
+      expiresAt: string
+      user: components['schemas']['User']
+    }
+    User: {
+      /** Format: uuid */
+      id: string
+      /** @example owner@shop.example.com */
+      email: string
+      /**
+       * @description admin: an operator of this Intelagent server
+       * @enum {string}
+       */
+      role: 'customer' | 'admin'
+      /**
+       * @description The person’s role in the license’s team (null for operators)
+       * @enum {string|null}
+       */
+      teamRole: 'owner' | 'admin' | 'member' | null
+      /** @example INTL-7K3M-Q9XR-2B4F */
+      licenseKey: string | null
+      /**
+       * @example [
+       *       "chatbot",
+       *       "sales-agent"
+       *     ]
+       */
+      products: string[]
+      /** @example professional */
+      tier: string | null
+      /** Format: date-time */
+      createdAt: string
+    }
+    RegisterInput: {
+      /**
+       * Format: email
+       * @description The email address the license was bought with
+       * @example owner@shop.example.com
+       */
+      email: string
+      /** @example correct horse battery */
+      password: string
+      /**
+       * @description The license key from the purchase email
+       * @example INTL-7K3M-Q9XR-2B4F
+       */
+      license_key: string
+    }
+    LoginInput: {
+      /**
+       * Format: email
+       * @example owner@shop.example.com
+       */
+      email: string
+      /** @example correct horse battery */
+      password: string
+    }
+    Me: {
+      user: {
+        /**
+         * Format: uuid
+         * @description null when a key is calling
+         */
+        id: string | null
+        email: string | null
+        /** @enum {string} */
+        role: 'customer' | 'admin'
+        /**
+         * @description null when a key is calling, or for operators
+         * @enum {string|null}
+         */
+        teamRole: 'owner' | 'admin' | 'member' | null
+        licenseKey: string | null
+        products: string[]
+        tier: string | null
+      }
+      /**
+       * @description How the caller authenticated
+       * @enum {string}
+       */
+      via: 'session' | 'api_key' | 'product_key'
+    }
+    LoggedOut: {
+      /** @enum {boolean} */
+      loggedOut: true
+    }
     ProductKeyList: {
       keys: components['schemas']['ProductKey'][]
     }
@@ -1262,17 +1805,6 @@ export interface components {
     }
     /** @enum {string} */
     Product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
-    Error: {
-      error: {
-        /** @example not_found */
-        code: string
-        /** @example Conversation not found */
-        message: string
-        /** @example req_3f1c2b7a9d8e4f60a1b2c3d4e5f60718 */
-        requestId: string
-        details?: unknown
-      }
-    }
     ConfigureResponse: components['schemas']['ProductKey'] & {
       /** @description The full key (secret keys: shown only in this response) */
       key?: string
@@ -1439,21 +1971,229 @@ export interface components {
     }
     /** @enum {string} */
     WidgetProduct: 'chatbot' | 'sales-agent'
+    AuditList: {
+      entries: components['schemas']['AuditEntry'][]
+    }
     AuditEntry: {
+      /** @example 1042 */
       id: string
-      /** @description The person (email) who acted; null when a key acted or the platform did */
+      /**
+       * @description The person (email) who acted; null when a key acted or the platform did
+       * @example owner@shop.example.com
+       */
       actor: string | null
-      /** @description 'session' for a logged-in person, the key's prefix (intl_sk, agnt, data) when a key acted, null for the platform (sign-in, CLI, webhooks) */
+      /**
+       * @description 'session' for a logged-in person, the key's prefix (intl_sk, agnt, data) when a key acted, null for the platform (sign-in, CLI, webhooks)
+       * @example session
+       */
       actorKind: string | null
       /** @description The id of the key that acted (an API key or a product key) */
       actorKeyId: string | null
+      /** @example key.created */
       action: string
       target: string | null
+      /** @example 203.0.113.7 */
       ip: string | null
       meta: {
         [key: string]: unknown
       }
+      /** Format: date-time */
       createdAt: string
+    }
+    ApiKeyList: {
+      apiKeys: components['schemas']['ApiKey'][]
+    }
+    ApiKey: {
+      /** Format: uuid */
+      id: string
+      /** @example CRM sync */
+      name: string
+      /**
+       * @description The first characters of the key, to recognise it
+       * @example intl_sk_4f9a
+       */
+      start: string
+      /**
+       * @example [
+       *       "conversations:read",
+       *       "leads:read"
+       *     ]
+       */
+      scopes: string[]
+      /** @enum {string} */
+      status: 'active' | 'revoked' | 'expired'
+      /** Format: date-time */
+      expiresAt: string
+      /** Format: date-time */
+      lastUsedAt: string | null
+      useCount: number
+      /** Format: date-time */
+      createdAt: string
+    }
+    ApiKeyCreated: components['schemas']['ApiKey'] & {
+      /**
+       * @description The secret, shown this once: store it now
+       * @example intl_sk_4f9a0c7e1b2d3a5f6e7d8c9b0a1f2e3d
+       */
+      key: string
+    }
+    CreateApiKeyInput: {
+      /** @example CRM sync */
+      name: string
+      /**
+       * @description What the key may do (one scope per capability and direction)
+       * @example [
+       *       "conversations:read",
+       *       "leads:read"
+       *     ]
+       */
+      scopes: (
+        | 'keys:read'
+        | 'keys:write'
+        | 'keys:revoke'
+        | 'settings:read'
+        | 'settings:write'
+        | 'conversations:read'
+        | 'conversations:write'
+        | 'leads:read'
+        | 'audit:read'
+        | 'enrichment:write'
+        | 'billing:read'
+        | 'billing:write'
+        | 'usage:read'
+        | 'webhooks:read'
+        | 'webhooks:write'
+      )[]
+      /**
+       * @default 365
+       * @example 90
+       */
+      expiresInDays?: number
+    }
+    AdminLicense: {
+      /** Format: uuid */
+      id: string
+      key: string
+      email: string
+      products: string[]
+      tier: string
+      /** @enum {string} */
+      status: 'active' | 'suspended' | 'revoked'
+      source: string
+      orderId: string | null
+      claimed: boolean
+      /** Format: date-time */
+      createdAt: string
+    }
+    AdminLicenseDetail: {
+      license: components['schemas']['AdminLicense']
+      keys: {
+        /** @description Active product keys per product */
+        byProduct: {
+          [key: string]: number
+        }
+        /** @description Active API keys (intl_sk_) */
+        apiKeys: number
+      }
+      seats: {
+        used: number
+        limit: number
+      }
+      members: {
+        /** Format: uuid */
+        id: string
+        email: string
+        name: string | null
+        role: string
+        /** Format: date-time */
+        joinedAt: string
+        /** Format: date-time */
+        lastSeenAt: string | null
+      }[]
+      invitations: {
+        /** Format: uuid */
+        id: string
+        email: string
+        role: string
+        /** Format: date-time */
+        expiresAt: string
+      }[]
+      audit: {
+        id: string
+        actor: string | null
+        action: string
+        target: string | null
+        meta: {
+          [key: string]: unknown
+        }
+        /** Format: date-time */
+        createdAt: string
+      }[]
+    }
+    AdminLicenseList: {
+      licenses: components['schemas']['AdminLicense'][]
+    }
+    AdminLicenseResult: {
+      license: components['schemas']['AdminLicense']
+    }
+    LicenseStatusInput: {
+      /**
+       * @example suspended
+       * @enum {string}
+       */
+      status: 'active' | 'suspended' | 'revoked'
+    }
+    JobList: {
+      jobs: components['schemas']['Job'][]
+    }
+    Job: {
+      /** @example job_3fK9x2LmQ7vB1nR4tY6wZ8aC */
+      id: string
+      /** @example squarespace.order */
+      name: string
+      /** @enum {string} */
+      status: 'queued' | 'running' | 'done' | 'dead'
+      attempts: number
+      maxAttempts: number
+      /** Format: date-time */
+      runAt: string
+      lockedBy: string | null
+      /** Format: date-time */
+      lockedUntil: string | null
+      /** @example Squarespace Orders API answered 503 */
+      lastError: string | null
+      /** Format: date-time */
+      createdAt: string
+      /** Format: date-time */
+      updatedAt: string
+    }
+    JobResult: {
+      job: components['schemas']['Job']
+    }
+    Mail: {
+      /** @example mail_3f1c2b7a9d8e4f60a1b2c3d4 */
+      id: string
+      /** Format: uuid */
+      licenseId: string | null
+      to: string
+      /** @enum {string} */
+      template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation'
+      subject: string
+      /**
+       * @description queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL: kept here)
+       * @enum {string}
+       */
+      status: 'queued' | 'sent' | 'failed' | 'kept'
+      attempts: number
+      /** @description The Message-ID the SMTP server accepted */
+      providerMessageId: string | null
+      lastError: string | null
+      /** Format: date-time */
+      createdAt: string
+      /** Format: date-time */
+      sentAt: string | null
+      /** @description The plain-text body, for messages kept in the outbox (no SMTP_URL) only */
+      text: string | null
     }
     KnowledgeList: {
       items: components['schemas']['KnowledgeItem'][]
@@ -1684,6 +2424,191 @@ export interface components {
         details?: unknown
       }
     }
+    Team: {
+      /** @description Members plus pending invitations, and the plan’s seats */
+      seats: {
+        used: number
+        limit: number
+      }
+      members: components['schemas']['TeamMember'][]
+      /** @description Pending invitations (not accepted, withdrawn or expired), newest first */
+      invitations: components['schemas']['TeamInvitation'][]
+    }
+    TeamMember: {
+      /** Format: uuid */
+      id: string
+      email: string
+      name: string | null
+      /** @enum {string} */
+      role: 'owner' | 'admin' | 'member'
+      /** Format: date-time */
+      joinedAt: string
+      /** Format: date-time */
+      lastSeenAt: string | null
+    }
+    TeamInvitation: {
+      /** Format: uuid */
+      id: string
+      email: string
+      /** @enum {string} */
+      role: 'admin' | 'member'
+      invitedBy: string | null
+      /** Format: date-time */
+      createdAt: string
+      /** Format: date-time */
+      expiresAt: string
+    }
+    CreatedTeamInvitation: components['schemas']['TeamInvitation'] & {
+      /** @description The one-time link to send to the invitee; valid for 7 days */
+      acceptUrl: string
+    }
+    AccountSession: {
+      id: string
+      /** @description The session making this request */
+      current: boolean
+      /**
+       * @description Browser and system read from the user agent, e.g. "Chrome 126 on Windows"
+       * @example Chrome 126 on Windows
+       */
+      device: string
+      userAgent: string | null
+      ip: string | null
+      /** Format: date-time */
+      createdAt: string
+      /**
+       * Format: date-time
+       * @description Last request, to within ten minutes
+       */
+      lastSeenAt: string | null
+      /** Format: date-time */
+      expiresAt: string
+    }
+    Usage: {
+      /** @example professional */
+      plan: string
+      /** Format: date-time */
+      periodStart: string
+      /** Format: date-time */
+      periodEnd: string
+      quotas: components['schemas']['QuotaUse'][]
+      /** @description Each UTC day of the period so far, oldest first */
+      daily: {
+        /** @example 2026-11-30 */
+        day: string
+        conversations: number
+        messages: number
+        aiReplies: number
+        apiCalls: number
+      }[]
+    }
+    QuotaUse: {
+      /** @enum {string} */
+      quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+      used: number
+      limit: number
+      /** Format: date-time */
+      periodStart: string
+      /** Format: date-time */
+      periodEnd: string
+      /** @description The period-end figure if this period’s pace holds (gauges: the figure now) */
+      forecast: number
+      /**
+       * Format: date-time
+       * @description When the quota runs out at this pace, if before the period ends
+       */
+      runsOutAt: string | null
+      /**
+       * @description Counted quotas: warning from 80 %, exceeded at the limit; gauges (products, seats, knowledge pages): exceeded past it
+       * @enum {string}
+       */
+      status: 'ok' | 'warning' | 'exceeded'
+    }
+    ConversationFlag: {
+      conversation: {
+        /** Format: uuid */
+        id: string
+        /** Format: date-time */
+        flaggedAt: string
+      }
+      /** @description Usage given back to this period’s quotas by this call (zero when already flagged or counted in an earlier period) */
+      returned: {
+        conversations: number
+        messages: number
+        aiReplies: number
+      }
+    }
+    WebhookEndpointWithSecret: components['schemas']['WebhookEndpoint'] & {
+      /**
+       * @description The signing secret (whsec_…): shown once, store it now
+       * @example whsec_4eC39HqLyjWDarjtT1zdp7dc4eC39HqL
+       */
+      secret: string
+    }
+    WebhookEndpoint: {
+      /** @example we_3kTq9ZbYx1LmN0pQrStUvWx2 */
+      id: string
+      url: string
+      events: string[]
+      description: string | null
+      enabled: boolean
+      disabledReason: string | null
+      /** @description Since when every attempt has failed (null while deliveries succeed) */
+      failingSince: string | null
+      /** @description Until when the secret before the last rotation still signs */
+      previousSecretExpiresAt: string | null
+      createdAt: string
+      updatedAt: string
+    }
+    /** @enum {string} */
+    WebhookEventType:
+      | 'license.created'
+      | 'license.updated'
+      | 'license.suspended'
+      | 'subscription.updated'
+      | 'billing.payment_failed'
+      | 'conversation.created'
+      | 'message.created'
+      | 'lead.created'
+      | 'team.invitation.created'
+      | 'usage.warning'
+      | 'usage.limited'
+      | 'webhook_endpoint.disabled'
+    WebhookTestResult: {
+      ok: boolean
+      deliveryId: string
+      /** @enum {string} */
+      dns: 'ok' | 'failed' | 'refused' | 'not_reached'
+      /** @enum {string} */
+      tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
+      statusCode: number | null
+      latencyMs: number
+      responseExcerpt: string | null
+      error: {
+        code: string
+        message: string
+      } | null
+    }
+    WebhookDelivery: {
+      /** @example wd_8HfQ2LmN0pQrStUvWx2kTq9Z */
+      id: string
+      endpointId: string
+      eventId: string
+      eventType: string
+      /** @enum {string} */
+      status: 'pending' | 'succeeded' | 'failed'
+      lastError: string | null
+      attempts: components['schemas']['WebhookAttempt'][]
+      createdAt: string
+      updatedAt: string
+    }
+    WebhookAttempt: {
+      at: string
+      statusCode: number | null
+      latencyMs: number
+      /** @description The first KiB of the answer */
+      responseExcerpt: string | null
+      error: string | null
+    }
     WidgetConfig: {
       product: components['schemas']['WidgetProduct']
       botName: string
@@ -1715,6 +2640,8 @@ export interface components {
       /** Format: date-time */
       expiresAt: string
       messages: components['schemas']['Message'][]
+      /** @description Past a quota or the visitor’s cap (or flagged): no engine replies; a person answers and the widget asks for an email */
+      handoff?: boolean
     }
     StartConversationInput: {
       /** Format: uuid */
@@ -1731,6 +2658,8 @@ export interface components {
       message: components['schemas']['Message']
       /** @description Replies produced before the answer was sent (the knowledge engine answers at once) */
       replies: components['schemas']['Message'][]
+      /** @description Stored past a quota or cap: no engine reply; a person answers */
+      handoff?: boolean
     }
     SendMessageInput: {
       /** @description The sender’s id for the message: a retry with the same id is stored once */
@@ -1832,6 +2761,203 @@ export interface components {
         [key: string]: string | number | boolean | null
       }
     }
+    SquarespaceAck: {
+      /** @enum {boolean} */
+      received: true
+      /** @description The topic, when it is not an order topic */
+      ignored?: string
+      /**
+       * @description A redelivery of a notification already taken care of
+       * @enum {boolean}
+       */
+      duplicate?: true
+    }
+    SquarespaceNotification: {
+      /** @example 5f3a9c2e7b1d4e6f8a0b1c2e */
+      id: string
+      websiteId?: string
+      subscriptionId?: string
+      /**
+       * @description order.create issues a license, order.update removes what a cancelled or refunded order granted; other topics are acknowledged and ignored
+       * @example order.create
+       */
+      topic: string
+      createdOn?: string
+      /**
+       * @description The topic’s data: for the order topics, `{orderId}`
+       * @example {
+       *       "orderId": "5f3a9c2e7b1d4e6f8a0b1c2d"
+       *     }
+       */
+      data?: {
+        [key: string]: unknown
+      }
+    }
+    N8nLicenseResult: {
+      license: components['schemas']['License']
+    }
+    License: {
+      /** @example INTL-7K3M-Q9XR-2B4F */
+      key: string
+      /** @example owner@shop.example.com */
+      email: string
+      /**
+       * @example [
+       *       "chatbot",
+       *       "sales-agent"
+       *     ]
+       */
+      products: string[]
+      /** @example professional */
+      tier: string
+      /** @enum {string} */
+      status: 'active' | 'suspended' | 'revoked'
+      /**
+       * @description Where the license came from: squarespace, n8n, cli
+       * @example squarespace
+       */
+      source: string
+      /** @example 5f3a9c2e7b1d4e6f8a0b1c2d */
+      orderId: string | null
+      /** @description Whether an account has been registered with it */
+      claimed: boolean
+      /** Format: date-time */
+      createdAt: string
+    }
+    N8nLicenseInput: {
+      /** @example wc-10423 */
+      orderId: string
+      /**
+       * Format: email
+       * @example owner@shop.example.com
+       */
+      email: string
+      /**
+       * @example [
+       *       "chatbot"
+       *     ]
+       */
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /**
+       * @default starter
+       * @enum {string}
+       */
+      tier?: 'starter' | 'professional' | 'business' | 'enterprise'
+    }
+    N8nReplyResult: {
+      message: components['schemas']['WebhookMessage']
+    }
+    WebhookMessage: {
+      /** Format: uuid */
+      id: string
+      /** Format: uuid */
+      conversationId: string
+      seq: number
+      /** @enum {string} */
+      role: 'visitor' | 'assistant' | 'agent' | 'system'
+      text: string
+      clientMessageId: string | null
+      /** Format: date-time */
+      createdAt: string
+    }
+    N8nReplyInput: {
+      /** Format: uuid */
+      conversationId: string
+      /** @example Your order shipped this morning; tracking is on its way by email. */
+      text: string
+      /**
+       * @description n8n retries deliveries: the same id is stored once
+       * @example exec-8812
+       */
+      replyId?: string
+    }
+    Billing: {
+      /**
+       * @description The tier the license is on now
+       * @enum {string}
+       */
+      plan: 'starter' | 'professional' | 'business' | 'enterprise'
+      /**
+       * @description Stripe's subscription status (active, trialing, past_due, canceled…); null without a subscription
+       * @example active
+       */
+      status: string | null
+      subscriptionId: string | null
+      /** Format: date-time */
+      currentPeriodEnd: string | null
+      /** @description The plan ends at currentPeriodEnd and the license returns to starter */
+      cancelAtPeriodEnd: boolean
+      /**
+       * Format: date-time
+       * @description A renewal payment failed: the plan drops to starter at this time unless it is paid
+       */
+      graceEndsAt: string | null
+      /** @description Plans a Checkout can be opened for on this server */
+      purchasable: ('professional' | 'business' | 'enterprise')[]
+      invoices: {
+        id: string
+        number: string | null
+        /**
+         * @description In the currency’s minor unit (cents)
+         * @example 4900
+         */
+        amount: number
+        /** @example eur */
+        currency: string
+        /** @example paid */
+        status: string
+        /** @description Stripe's page for the invoice (pay, download) */
+        hostedUrl: string | null
+        /** Format: date-time */
+        createdAt: string
+      }[]
+    }
+    BillingRedirect: {
+      /**
+       * Format: uri
+       * @example https://checkout.stripe.com/c/pay/cs_test_a1b2c3
+       */
+      url: string
+    }
+    BillingReconciliation: {
+      /** Format: uuid */
+      id: string
+      /** Format: date-time */
+      startedAt: string
+      /** Format: date-time */
+      finishedAt: string | null
+      checked: number
+      missedEvents: number
+      repairs: {
+        [key: string]: unknown
+      }[]
+      error: string | null
+    }
+    PlatformFigures: {
+      activeLicenses: number
+      activeByTier: {
+        [key: string]: number
+      }
+      payingSubscriptions: number
+      revenue: {
+        currency: string
+        /** @description Monthly recurring revenue in minor units */
+        mrr: number
+        /** @description MRR × 12 */
+        arr: number
+      }[]
+      months: {
+        /** @example 2026-11 */
+        month: string
+        new: number
+        churned: number
+      }[]
+      trialToPaid: {
+        trials: number
+        converted: number
+        rate: number | null
+      }
+    }
   }
   responses: never
   parameters: never
@@ -1841,6 +2967,785 @@ export interface components {
 }
 export type $defs = Record<string, never>
 export interface operations {
+  healthz: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Alive */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Health']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  readyz: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Ready, or degraded (Redis down, local limiter) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Readiness']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Postgres is unreachable; Retry-After says when to look again */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Readiness']
+        }
+      }
+    }
+  }
+  register: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RegisterInput']
+      }
+    }
+    responses: {
+      /** @description Account created and logged in: the JWT in the body and an HttpOnly cookie */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Session']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_inactive`, `email_mismatch` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `license_already_claimed`, `email_taken` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  login: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LoginInput']
+      }
+    }
+    responses: {
+      /** @description Logged in: the JWT in the body and an HttpOnly cookie */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Session']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_credentials` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getMe: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The caller */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Me']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  logout: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Session revoked everywhere */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['LoggedOut']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  requestPasswordReset: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string
+        }
+      }
+    }
+    responses: {
+      /** @description If an account has this email, a link is on its way */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            accepted: true
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  resetPassword: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          token: string
+          password: string
+        }
+      }
+    }
+    responses: {
+      /** @description Password changed; sign in with it */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            reset: true
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request`, `link_invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  changeEmail: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          newEmail: string
+          password: string
+        }
+      }
+    }
+    responses: {
+      /** @description Confirmation link sent to the new address */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            pending: true
+            newEmail: string
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `wrong_password` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `email_taken` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  confirmEmail: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          token: string
+        }
+      }
+    }
+    responses: {
+      /** @description The account’s email is now the new address */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            email: string
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request`, `link_invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `email_taken` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
   listProductKeys: {
     parameters: {
       query?: never
@@ -1859,7 +3764,7 @@ export interface operations {
           'application/json': components['schemas']['ProductKeyList']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -1877,7 +3782,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -1939,7 +3844,7 @@ export interface operations {
           'application/json': components['schemas']['ConfigureResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
       400: {
         headers: {
           [name: string]: unknown
@@ -1957,7 +3862,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2046,7 +3951,7 @@ export interface operations {
           'application/json': components['schemas']['RotateResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2064,7 +3969,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2158,7 +4063,7 @@ export interface operations {
           'application/json': components['schemas']['ProductKey']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2176,7 +4081,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2256,7 +4161,7 @@ export interface operations {
           'application/json': components['schemas']['ProductKey']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2274,7 +4179,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2359,7 +4264,7 @@ export interface operations {
           'application/json': components['schemas']['SettingsResponse']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2377,7 +4282,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2439,7 +4344,7 @@ export interface operations {
           'application/json': components['schemas']['SettingsResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2457,7 +4362,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2533,7 +4438,7 @@ export interface operations {
           'application/json': components['schemas']['StoredSecretList']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2551,7 +4456,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2614,7 +4519,7 @@ export interface operations {
           'application/json': components['schemas']['SecretResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2632,7 +4537,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2708,7 +4613,7 @@ export interface operations {
           'application/json': components['schemas']['GeneratedSecret']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2726,7 +4631,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2737,6 +4642,1154 @@ export interface operations {
       }
       /** @description Error: `idempotency_conflict` */
       409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listAudit: {
+    parameters: {
+      query?: {
+        /** @description How many entries, newest first */
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Audit entries */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['AuditList']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listApiKeys: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description API keys of the license */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ApiKeyList']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createApiKey: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateApiKeyInput']
+      }
+    }
+    responses: {
+      /** @description The key, with its secret shown this once */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ApiKeyCreated']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  revokeApiKey: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The revoked key */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ApiKey']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  searchLicenses: {
+    parameters: {
+      query?: {
+        /** @description A license key (or its start), an email (or part of one), or an order id */
+        q?: string
+        status?: 'active' | 'suspended' | 'revoked'
+        tier?: 'starter' | 'professional' | 'business' | 'enterprise'
+        /** @description `nextCursor` of the previous page */
+        cursor?: string
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description One page of licenses */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            licenses: components['schemas']['AdminLicense'][]
+            nextCursor: string | null
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getLicense: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The license */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['AdminLicenseDetail']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  updateLicense: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          tier?: 'starter' | 'professional' | 'business' | 'enterprise'
+          products?: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+        }
+      }
+    }
+    responses: {
+      /** @description The license after the change */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            license: components['schemas']['AdminLicense']
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  adminListLicenses: {
+    parameters: {
+      query?: {
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Licenses, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['AdminLicenseList']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  adminSetLicenseStatus: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LicenseStatusInput']
+      }
+    }
+    responses: {
+      /** @description The license with its new status */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['AdminLicenseResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  adminListJobs: {
+    parameters: {
+      query?: {
+        status?: 'queued' | 'running' | 'done' | 'dead'
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Jobs, most recently changed first */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['JobList']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  adminRetryJob: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The job, queued again */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['JobResult']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listMail: {
+    parameters: {
+      query?: {
+        /** @description Only messages about this license */
+        license?: string
+        /** @description Only messages to this address (case-insensitive) */
+        email?: string
+        status?: 'queued' | 'sent' | 'failed' | 'kept'
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Messages, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            mail: components['schemas']['Mail'][]
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  resendLicenseMail: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Queued for delivery */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            mail: components['schemas']['Mail']
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
         headers: {
           [name: string]: unknown
         }
@@ -2793,7 +5846,7 @@ export interface operations {
           'application/json': components['schemas']['KnowledgeList']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2811,7 +5864,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2873,7 +5926,7 @@ export interface operations {
           'application/json': components['schemas']['KnowledgeCreated']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2891,7 +5944,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -2977,7 +6030,7 @@ export interface operations {
           'application/json': components['schemas']['Deleted']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -2995,7 +6048,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3067,7 +6120,7 @@ export interface operations {
           'application/json': components['schemas']['ConversationPage']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3085,7 +6138,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3143,7 +6196,7 @@ export interface operations {
           'application/json': components['schemas']['ConversationDetail']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3161,7 +6214,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3241,7 +6294,7 @@ export interface operations {
           'application/json': components['schemas']['MessageResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3259,7 +6312,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3351,7 +6404,7 @@ export interface operations {
           'text/event-stream': components['schemas']['LiveEventData']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3369,7 +6422,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3423,7 +6476,7 @@ export interface operations {
           'application/json': components['schemas']['LeadPage']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3441,7 +6494,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3501,7 +6554,7 @@ export interface operations {
           'application/json': components['schemas']['EnrichResult']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3519,7 +6572,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3611,7 +6664,7 @@ export interface operations {
           }
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3629,7 +6682,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
       403: {
         headers: {
           [name: string]: unknown
@@ -3694,6 +6747,2041 @@ export interface operations {
       }
     }
   }
+  getTeam: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The team */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Team']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createTeamInvitation: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string
+          /**
+           * @default member
+           * @enum {string}
+           */
+          role?: 'admin' | 'member'
+        }
+      }
+    }
+    responses: {
+      /** @description The invitation and its accept link */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['CreatedTeamInvitation']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `seat_limit`, `email_taken`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  revokeTeamInvitation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Withdrawn */
+      204: {
+        headers: {
+          [name: string]: unknown
+        }
+        content?: never
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  acceptTeamInvitation: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          token: string
+          password: string
+          name?: string
+        }
+      }
+    }
+    responses: {
+      /** @description Joined and logged in */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            token: string
+            /** Format: date-time */
+            expiresAt: string
+            user: {
+              [key: string]: unknown
+            }
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_credentials` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invitation_invalid` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `email_taken`, `seat_limit` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invitation_expired` */
+      410: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  removeTeamMember: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          [name: string]: unknown
+        }
+        content?: never
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  updateTeamMember: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          role: 'admin' | 'member'
+        }
+      }
+    }
+    responses: {
+      /** @description The member with the new role */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string
+            email: string
+            name: string | null
+            /** @enum {string} */
+            role: 'owner' | 'admin' | 'member'
+            /** Format: date-time */
+            joinedAt: string
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  changePassword: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          currentPassword: string
+          newPassword: string
+        }
+      }
+    }
+    responses: {
+      /** @description Changed */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            changed: true
+            sessionsEnded: number
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `password_incorrect` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listSessions: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Sessions */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            sessions: components['schemas']['AccountSession'][]
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  revokeSession: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Signed out */
+      204: {
+        headers: {
+          [name: string]: unknown
+        }
+        content?: never
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  revokeOtherSessions: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Signed out */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            sessionsEnded: number
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getUsage: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Usage of each quota of the plan */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Usage']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  flagConversation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Flagged (again: nothing more is given back) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationFlag']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listWebhookEndpoints: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Every endpoint, oldest first */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            data: components['schemas']['WebhookEndpoint'][]
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createWebhookEndpoint: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @example https://hooks.example.com/intelagent */
+          url: string
+          /** @description The event types this endpoint receives */
+          events: components['schemas']['WebhookEventType'][]
+          description?: string | null
+        }
+      }
+    }
+    responses: {
+      /** @description The endpoint and its signing secret (shown once) */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['WebhookEndpointWithSecret']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getWebhookEndpoint: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The endpoint */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  deleteWebhookEndpoint: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown
+        }
+        content?: never
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  updateWebhookEndpoint: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @example https://hooks.example.com/intelagent */
+          url?: string
+          /** @description The event types this endpoint receives */
+          events?: components['schemas']['WebhookEventType'][]
+          enabled?: boolean
+          description?: string | null
+        }
+      }
+    }
+    responses: {
+      /** @description The endpoint as changed */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  rotateWebhookEndpointSecret: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The endpoint and its new secret (shown once) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['WebhookEndpointWithSecret']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  testWebhookEndpoint: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description What happened (ok false is still a 200: the test ran) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['WebhookTestResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        limit?: number
+        cursor?: string
+        status?: 'pending' | 'succeeded' | 'failed'
+      }
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description A page of deliveries */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            data: components['schemas']['WebhookDelivery'][]
+            nextCursor: string | null
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  redeliverFailedWebhookDeliveries: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description How many deliveries were queued again */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            queued: number
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  redeliverWebhookDelivery: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The delivery, queued again */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @example wd_8HfQ2LmN0pQrStUvWx2kTq9Z */
+            id: string
+            endpointId: string
+            eventId: string
+            eventType: string
+            /** @enum {string} */
+            status: 'pending' | 'succeeded' | 'failed'
+            lastError: string | null
+            createdAt: string
+            updatedAt: string
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
   getWidgetConfig: {
     parameters: {
       query?: never
@@ -3712,7 +8800,7 @@ export interface operations {
           'application/json': components['schemas']['WidgetConfig']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3790,7 +8878,7 @@ export interface operations {
           'application/json': components['schemas']['StartConversationResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3887,7 +8975,7 @@ export interface operations {
           'application/json': components['schemas']['MessageList']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -3985,7 +9073,7 @@ export interface operations {
           'application/json': components['schemas']['SendMessageResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -4095,7 +9183,7 @@ export interface operations {
           'text/event-stream': components['schemas']['WidgetEventData']
         }
       }
-      /** @description Error: `malformed_key` */
+      /** @description Error: `invalid_request`, `malformed_key` */
       400: {
         headers: {
           [name: string]: unknown
@@ -4182,7 +9270,7 @@ export interface operations {
           'application/json': components['schemas']['LeadCreated']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -4296,7 +9384,7 @@ export interface operations {
           'application/json': components['schemas']['IdentifyResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -4403,7 +9491,7 @@ export interface operations {
           'application/json': components['schemas']['AttributesResponse']
         }
       }
-      /** @description Error: `malformed_key`, `invalid_json`, `bad_request` */
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
       400: {
         headers: {
           [name: string]: unknown
@@ -4486,6 +9574,1098 @@ export interface operations {
       }
     }
   }
+  squarespaceWebhook: {
+    parameters: {
+      query?: never
+      header: {
+        /** @description Hex HMAC-SHA256 of the raw body, keyed by the hex-decoded subscription secret */
+        'Squarespace-Signature': string
+      }
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SquarespaceNotification']
+      }
+    }
+    responses: {
+      /** @description Received (or a duplicate, or a topic that issues nothing) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['SquarespaceAck']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_signature` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  n8nIssueLicense: {
+    parameters: {
+      query?: never
+      header: {
+        /** @description t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">; several v1 values allowed while a secret rotates */
+        'X-Intelagent-Signature': string
+      }
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['N8nLicenseInput']
+      }
+    }
+    responses: {
+      /** @description The order already had this license (a retried delivery) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['N8nLicenseResult']
+        }
+      }
+      /** @description License issued */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['N8nLicenseResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_signature`, `stale_signature` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  n8nLicenseAction: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The license after the action */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            license: {
+              key: string
+              email: string
+              products: string[]
+              tier: string
+              status: string
+              source: string
+              orderId: string | null
+              claimed: boolean
+              createdAt: string
+            }
+            changed: boolean
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_signature`, `stale_signature` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  n8nReply: {
+    parameters: {
+      query?: never
+      header: {
+        /** @description t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">; several v1 values allowed while a secret rotates */
+        'X-Intelagent-Signature': string
+      }
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['N8nReplyInput']
+      }
+    }
+    responses: {
+      /** @description This replyId was already stored (a retried delivery) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['N8nReplyResult']
+        }
+      }
+      /** @description The reply, added to the conversation and pushed to the visitor */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['N8nReplyResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_signature`, `stale_signature` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `signing_secret_missing` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getBilling: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The plan and subscription */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Billing']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `upstream_failed` */
+      502: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createBillingCheckout: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description The plan to subscribe to
+           * @example business
+           * @enum {string}
+           */
+          tier: 'professional' | 'business' | 'enterprise'
+        }
+      }
+    }
+    responses: {
+      /** @description Send the buyer to this URL */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['BillingRedirect']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `upstream_failed` */
+      502: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createBillingPortal: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Send the owner to this URL */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['BillingRedirect']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `license_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `upstream_failed` */
+      502: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createPricingCheckout: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description The plan to subscribe to
+           * @example business
+           * @enum {string}
+           */
+          tier: 'professional' | 'business' | 'enterprise'
+          /** Format: email */
+          email?: string
+        }
+      }
+    }
+    responses: {
+      /** @description Send the buyer to this URL */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['BillingRedirect']
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `upstream_failed` */
+      502: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getBillingPlans: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Billing availability */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @description false when the server has no STRIPE_SECRET_KEY */
+            enabled: boolean
+            purchasable: ('professional' | 'business' | 'enterprise')[]
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  stripeWebhook: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Acknowledged */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            received: true
+            /**
+             * @description applied, duplicate, ignored, …
+             * @example applied
+             */
+            outcome: string
+          }
+        }
+      }
+      /** @description Error: `invalid_request`, `invalid_json` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_signature`, `stale_signature` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `upstream_failed` */
+      502: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listBillingReconciliations: {
+    parameters: {
+      query?: {
+        limit?: number
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Runs */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            reconciliations: components['schemas']['BillingReconciliation'][]
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  runBillingReconciliation: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Queued */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            jobId: string | null
+          }
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable`, `not_configured` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getPlatformFigures: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Figures */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['PlatformFigures']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
   getWidgetLoader: {
     parameters: {
       query?: never
@@ -4502,6 +10682,15 @@ export interface operations {
         }
         content: {
           'text/javascript': string
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
         }
       }
       /** @description Error: `not_found` */
@@ -4542,6 +10731,15 @@ export interface operations {
         }
         content: {
           'text/javascript': string
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
         }
       }
       /** @description Error: `not_found` */
