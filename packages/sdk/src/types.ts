@@ -223,7 +223,7 @@ export interface MailMessage {
   id: string
   licenseId: string | null
   to: string
-  template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation'
+  template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation' | 'usage-warning' | 'payment-failed'
   subject: string
   status: MailStatus
   attempts: number

@@ -27,6 +27,43 @@ export function registerMailConsumers(deps: Deps, events: Events): void {
     await sendLicenseMail(deps, deps.db, license, `license-issued:${event.id}`)
   })
 
+  // Usage warnings (80 %, 100 %, runs out before the period ends): already once per period per quota at the source.
+  events.onEvent('usage.warning', 'mail.usage-warning', async (event) => {
+    const license = event.licenseId
+      ? await deps.db.selectFrom('licenses').select(['id', 'email']).where('id', '=', event.licenseId).executeTakeFirst()
+      : undefined
+    if (!license) return
+    await sendMail(deps.db, deps.config, {
+      to: license.email,
+      template: 'usage-warning',
+      licenseId: license.id,
+      dedupeKey: `usage-warning:${event.id}`,
+      data: {
+        message: event.data.message,
+        used: event.data.used,
+        limit: event.data.limit,
+        periodEnd: event.data.periodEnd.slice(0, 10),
+        upgradeUrl: `${deps.config.publicUrl}/dashboard/billing`,
+      },
+    })
+  })
+
+  // Dunning: every failed renewal attempt tells the buyer, with the invoice to pay and when the grace ends.
+  events.onEvent('billing.payment_failed', 'mail.payment-failed', async (event) => {
+    await sendMail(deps.db, deps.config, {
+      to: event.data.email,
+      template: 'payment-failed',
+      licenseId: event.data.licenseId,
+      dedupeKey: `payment-failed:${event.id}`,
+      data: {
+        amountDue: `${(event.data.amountDue / 100).toFixed(2)} ${event.data.currency.toUpperCase()}`,
+        invoiceUrl: event.data.hostedInvoiceUrl,
+        graceEndsAt: event.data.graceEndsAt?.slice(0, 10) ?? null,
+        billingUrl: `${deps.config.publicUrl}/dashboard/billing`,
+      },
+    })
+  })
+
   events.onEvent('license.updated', 'mail.license-purchase', async (event) => {
     if (event.data.cause !== 'purchase') return
     const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()

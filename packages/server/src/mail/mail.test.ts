@@ -179,6 +179,51 @@ describe('mail without SMTP_URL (the local outbox)', () => {
     expect(lines.some((l) => l.includes('mail kept in the outbox') && !l.includes(license.key))).toBe(true)
   })
 
+  it('tells the buyer of a usage warning and of a failed renewal (dunning), once per event', async () => {
+    const { emit } = await import('../platform/events.js')
+    const email = uniqueEmail('warned')
+    const license = await newLicense(app, { email })
+    await emit(app.deps.db, {
+      type: 'usage.warning',
+      licenseId: license.id,
+      data: {
+        quota: 'conversations',
+        level: 'forecast',
+        used: 400,
+        limit: 500,
+        forecast: 620,
+        periodStart: '2026-11-01T00:00:00.000Z',
+        periodEnd: '2026-12-01T00:00:00.000Z',
+        runsOutAt: '2026-11-23T00:00:00.000Z',
+        message: 'Conversations run out around the 23rd',
+      },
+    })
+    await emit(app.deps.db, {
+      type: 'billing.payment_failed',
+      licenseId: license.id,
+      data: {
+        licenseId: license.id,
+        email,
+        invoiceId: 'in_test_1',
+        amountDue: 4900,
+        currency: 'eur',
+        attempt: 1,
+        hostedInvoiceUrl: 'https://invoice.stripe.test/in_test_1',
+        graceEndsAt: '2026-12-07T00:00:00.000Z',
+      },
+    })
+    await app.jobs.idle()
+    const admin = await operatorToken(app)
+    const list = (await (await app.request(`/api/admin/mail?license=${license.id}`, { token: admin })).json()) as MailBody
+    const byTemplate = new Map(list.mail.map((m) => [m.template, m]))
+    expect(byTemplate.get('usage-warning')).toMatchObject({ to: email })
+    expect(byTemplate.get('usage-warning')?.text).toContain('Conversations run out around the 23rd')
+    expect(byTemplate.get('usage-warning')?.text).toContain('/dashboard/billing')
+    expect(byTemplate.get('payment-failed')).toMatchObject({ to: email })
+    expect(byTemplate.get('payment-failed')?.text).toContain('49.00 EUR')
+    expect(byTemplate.get('payment-failed')?.text).toContain('https://invoice.stripe.test/in_test_1')
+  })
+
   it('sends nothing for the demo license', async () => {
     const { issueLicense } = await import('../licenses/queries.js')
     const { license } = await issueLicense(app.deps.db, { source: 'demo', orderId: null, email: uniqueEmail('demo'), products: ['chatbot'], tier: 'starter' })

@@ -19,6 +19,10 @@ export interface TemplateData {
   'email-change': { confirmUrl: string; newEmail: string; expiresMinutes: number }
   /** Sent to the old address once the change is confirmed. */
   'email-changed': { newEmail: string }
+  /** A quota reached 80 % or 100 %, or will run out before the period ends. */
+  'usage-warning': { message: string; used: number; limit: number; periodEnd: string; upgradeUrl: string }
+  /** A renewal payment failed (dunning): pay before the grace ends or the plan drops to starter. */
+  'payment-failed': { amountDue: string; invoiceUrl: string | null; graceEndsAt: string | null; billingUrl: string }
   /** Someone was invited to a team: the one-time link to join. */
   'team-invitation': { invitedBy: string; role: string; acceptUrl: string; expiresDays: number }
 }
@@ -31,6 +35,8 @@ export const TEMPLATES = [
   'email-change',
   'email-changed',
   'team-invitation',
+  'usage-warning',
+  'payment-failed',
 ] as const satisfies readonly TemplateName[]
 
 export interface Rendered {
@@ -160,6 +166,40 @@ If you did not ask for this, ignore this email.
         html: layout(
           'Your Intelagent email address was changed',
           html`<h1 style="font-size:20px">Your email address was changed</h1><p>The email address of your Intelagent account is now ${d.newEmail}. If you did not do this, contact support at once.</p>`,
+        ),
+      }
+    }
+    case 'usage-warning': {
+      const d = data as TemplateData['usage-warning']
+      return {
+        subject: `Intelagent: ${d.message}`,
+        text: `${d.message}.
+
+Used so far: ${d.used} of ${d.limit} this period (it ends ${d.periodEnd}).
+Upgrade your plan to raise the limit at once: ${d.upgradeUrl}
+`,
+        html: layout(
+          'Your plan’s usage',
+          html`<h1 style="font-size:20px">${d.message}</h1><p>Used so far: ${d.used} of ${d.limit} this period (it ends ${d.periodEnd}).</p>${raw(
+            button(d.upgradeUrl, 'Upgrade your plan'),
+          )}`,
+        ),
+      }
+    }
+    case 'payment-failed': {
+      const d = data as TemplateData['payment-failed']
+      const until = d.graceEndsAt ? ` Your plan stays until ${d.graceEndsAt}; after that it drops to starter.` : ''
+      return {
+        subject: 'Intelagent: your payment failed',
+        text: `We could not collect ${d.amountDue} for your Intelagent plan.${until}
+
+${d.invoiceUrl ? `Pay the invoice: ${d.invoiceUrl}\n` : ''}Update your card: ${d.billingUrl}
+`,
+        html: layout(
+          'Your payment failed',
+          html`<h1 style="font-size:20px">Your payment failed</h1><p>We could not collect ${d.amountDue} for your Intelagent plan.${until}</p>${raw(
+            button(d.invoiceUrl ?? d.billingUrl, d.invoiceUrl ? 'Pay the invoice' : 'Update your card'),
+          )}`,
         ),
       }
     }
