@@ -2177,7 +2177,15 @@ export interface components {
       licenseId: string | null
       to: string
       /** @enum {string} */
-      template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation'
+      template:
+        | 'license-issued'
+        | 'license-updated'
+        | 'password-reset'
+        | 'email-change'
+        | 'email-changed'
+        | 'team-invitation'
+        | 'usage-warning'
+        | 'payment-failed'
       subject: string
       /**
        * @description queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL: kept here)
