@@ -1551,6 +1551,107 @@ export interface components {
         conversationId: string | null
       }
     }
+    ConversationWaitingEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'conversation.waiting'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        conversationId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+        /** @enum {string} */
+        reason: 'unanswered' | 'visitor_request' | 'quota'
+      }
+    }
+    ConversationClosedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'conversation.closed'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        conversationId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+        /** @enum {string} */
+        by: 'owner' | 'inactivity'
+      }
+    }
+    ConversationReopenedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'conversation.reopened'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        conversationId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+      }
+    }
+    MessageRatedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'message.rated'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        conversationId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+        /** Format: uuid */
+        messageId: string
+        /** @enum {string} */
+        rating: 'helpful' | 'not_helpful'
+      }
+    }
+    QuestionUnansweredEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'question.unanswered'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        conversationId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+        /** Format: uuid */
+        messageId: string
+        question: string
+      }
+    }
     TeamInvitationCreatedEvent: {
       id: string
       /**
@@ -1652,6 +1753,11 @@ export interface components {
       | components['schemas']['ConversationCreatedEvent']
       | components['schemas']['MessageCreatedEvent']
       | components['schemas']['LeadCreatedEvent']
+      | components['schemas']['ConversationWaitingEvent']
+      | components['schemas']['ConversationClosedEvent']
+      | components['schemas']['ConversationReopenedEvent']
+      | components['schemas']['MessageRatedEvent']
+      | components['schemas']['QuestionUnansweredEvent']
       | components['schemas']['TeamInvitationCreatedEvent']
       | components['schemas']['UsageWarningEvent']
       | components['schemas']['UsageLimitedEvent']
@@ -2577,6 +2683,11 @@ export interface components {
       | 'conversation.created'
       | 'message.created'
       | 'lead.created'
+      | 'conversation.waiting'
+      | 'conversation.closed'
+      | 'conversation.reopened'
+      | 'message.rated'
+      | 'question.unanswered'
       | 'team.invitation.created'
       | 'usage.warning'
       | 'usage.limited'

@@ -84,6 +84,34 @@ export const eventSchemas = {
     }),
   }),
   'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
+  /** The bot could not answer (below its confidence threshold, or the visitor asked for a person): a person should. */
+  'conversation.waiting': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    reason: z.enum(['unanswered', 'visitor_request', 'quota']),
+  }),
+  /** The owner or a teammate closed the conversation, or it closed itself after inactivity. */
+  'conversation.closed': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    by: z.enum(['owner', 'inactivity']),
+  }),
+  /** A closed or waiting conversation is open again (a new visitor message, or the owner reopened it). */
+  'conversation.reopened': z.object({ conversationId: z.uuid(), product: z.enum(PRODUCTS) }),
+  /** A visitor rated one of the bot's answers. A later rating of the same message replaces the earlier one. */
+  'message.rated': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    messageId: z.uuid(),
+    rating: z.enum(['helpful', 'not_helpful']),
+  }),
+  /** A visitor's question the bot could not answer from the knowledge (collected as an unanswered question). */
+  'question.unanswered': z.object({
+    conversationId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    messageId: z.uuid(),
+    question: z.string(),
+  }),
   /** An owner or admin invited someone (the invitation mail, sent in the same transaction, holds the one-time link). */
   'team.invitation.created': z.object({
     invitationId: z.uuid(),
