@@ -1,5 +1,5 @@
 // The dashboard talks to its own origin with the HttpOnly session cookie; the SDK supplies types, errors and retries.
-import { Intelagent, IntelagentError } from '@intelagent/sdk'
+import { Intelagent, IntelagentError, type MeResponse } from '@intelagent/sdk'
 
 export const api = new Intelagent({
   baseUrl: location.origin,
@@ -24,3 +24,6 @@ export function errorText(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err)
 }
+
+/** The signed-in person, as /api/auth/me answers it. */
+export type Me = MeResponse['user']

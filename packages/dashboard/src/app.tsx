@@ -1,7 +1,7 @@
 // The shell: who is signed in (cookie session), the sign-in and registration screens, and the page layout.
-import { AuthenticationError, type MeResponse } from '@intelagent/sdk'
+import { AuthenticationError } from '@intelagent/sdk'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, signIn } from './api.js'
+import { api, type Me, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
 import { AccountPage } from './pages/account.js'
 import { ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage } from './pages/account-recovery.js'
@@ -19,8 +19,6 @@ import { TeamPage } from './pages/team.js'
 import { UsageBanner, UsagePage } from './pages/usage.js'
 import { WebhooksPage } from './pages/webhooks.js'
 import { navigate, useRoute } from './router.js'
-
-export type Me = MeResponse['user']
 
 export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined)

@@ -1,7 +1,7 @@
 // Password reset, email change and the operators' mail outbox through the SDK against the real server, in process
 // (no SMTP_URL: messages are kept in the outbox, which the operator reads).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashPassword } from '../../server/src/auth/password.js'
+import { hashPassword } from '../../server/src/account/password.js'
 import { newCustomer, uniqueEmail } from '../../server/test/fixtures.js'
 import { createTestApp, type TestApp } from '../../server/test/harness.js'
 import { AuthenticationError, Intelagent, PermissionError, ValidationError } from '../src/index.js'

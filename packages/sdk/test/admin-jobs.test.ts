@@ -1,7 +1,7 @@
 // The operators' job view through the SDK against the real server, in process: dead jobs are listed without
 // their payloads and can be sent round again; customers and strangers are refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashPassword } from '../../server/src/auth/password.js'
+import { hashPassword } from '../../server/src/account/password.js'
 import { enqueue } from '../../server/src/platform/jobs.js'
 import { newCustomer, uniqueEmail } from '../../server/test/fixtures.js'
 import { createTestApp, type TestApp } from '../../server/test/harness.js'

@@ -3,7 +3,7 @@
 // sessions and password; the operator finds, reads and changes a license and pages through search results.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashPassword } from '../../server/src/auth/password.js'
+import { hashPassword } from '../../server/src/account/password.js'
 import { newLicense, uniqueEmail } from '../../server/test/fixtures.js'
 import { createTestApp, type TestApp } from '../../server/test/harness.js'
 import { AuthenticationError, ConflictError, Intelagent, PermissionError } from '../src/index.js'

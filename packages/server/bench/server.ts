@@ -11,11 +11,11 @@ import pg from 'pg'
 import { createApp } from '../src/app.js'
 import { ensureDemo } from '../src/demo.js'
 import { createKey } from '../src/keys/queries.js'
+import { signVisitorToken } from '../src/keys/visitors.js'
 import { loadConfig } from '../src/platform/config.js'
 import type { Deps } from '../src/platform/context.js'
 import { hmacHex } from '../src/platform/crypto.js'
 import { closeDeps, createDeps } from '../src/platform/deps.js'
-import { signVisitorToken } from '../src/widget/visitors.js'
 
 const schema = `bench_${Date.now().toString(36)}`
 const env = {

@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer, uniqueEmail } from '../test/fixtures.js'
 import { createTestApp, type TestApp } from '../test/harness.js'
-import { hashPassword } from './auth/password.js'
+import { hashPassword } from './account/password.js'
 import { createRouter } from './platform/http.js'
 import { type Access, access, assertDeclared, type Declaration, declareRoute, json } from './platform/route.js'
 

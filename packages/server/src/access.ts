@@ -5,14 +5,14 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { apiBudget, authenticate } from './auth/middleware.js'
 import type { KeyResolver } from './keys/resolver.js'
 import { requireScope, SCOPES, type Scope } from './keys/scopes.js'
+import { visitorAuth, widgetAuth, widgetBudget } from './keys/widget-auth.js'
 import type { AppEnv, Deps } from './platform/context.js'
 import { AppError } from './platform/errors.js'
 import { idempotency } from './platform/idempotency.js'
+import { enforce } from './platform/ratelimit.js'
+import { requireRole } from './platform/roles.js'
 import type { Declared, Guard } from './platform/route.js'
-import { enforce } from './ratelimit/index.js'
-import { requireRole } from './team/roles.js'
 import { chargeApiCall, type Usage } from './usage/meter.js'
-import { visitorAuth, widgetAuth, widgetBudget } from './widget/middleware.js'
 
 /** Runs a middleware as a step: it checks, sets variables, or throws; what follows is the guard's business. */
 const step = async (mw: MiddlewareHandler<AppEnv>, c: Context<AppEnv>): Promise<void> => {

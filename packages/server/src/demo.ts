@@ -1,10 +1,10 @@
 // First-start demo data: a license with every product, and publishable keys for the /demo page.
 import { activeKeyFor, createKey } from './keys/queries.js'
+import { addKnowledge, DEMO_KNOWLEDGE, listKnowledge } from './knowledge/knowledge.js'
 import { issueLicense } from './licenses/queries.js'
 import type { Deps } from './platform/context.js'
 import type { License } from './platform/db.js'
 import type { Product } from './platform/products.js'
-import { addKnowledge, DEMO_KNOWLEDGE, listKnowledge } from './replies/knowledge.js'
 
 export interface Demo {
   license: License

@@ -2,9 +2,9 @@
 // bad signatures, stale timestamps and malformed keys, answers a 4xx with the JSON error envelope.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashPassword } from '../src/auth/password.js'
+import { hashPassword } from '../src/account/password.js'
 import { putSecret } from '../src/platform/secrets.js'
-import { signIntelagent } from '../src/webhooks/signature.js'
+import { signIntelagent } from '../src/platform/signature.js'
 import { type Customer, configure, newCustomer, uniqueEmail } from './fixtures.js'
 import { createTestApp, N8N_SECRET, SQUARESPACE_SECRET_HEX, type TestApp } from './harness.js'
 

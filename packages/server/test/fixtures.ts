@@ -4,7 +4,7 @@ import { issueLicense } from '../src/licenses/queries.js'
 import type { Cache } from '../src/platform/cache.js'
 import type { Tier } from '../src/platform/config.js'
 import type { Product } from '../src/platform/products.js'
-import { signIntelagent } from '../src/webhooks/signature.js'
+import { signIntelagent } from '../src/platform/signature.js'
 import { N8N_SECRET, type TestApp } from './harness.js'
 
 export const uniqueEmail = (tag = 'user'): string => `${tag}-${randomBytes(5).toString('hex')}@example.com`

@@ -3,8 +3,8 @@
 import type { ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
 import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
+import type { Me } from '../api.js'
 import { api } from '../api.js'
-import type { Me } from '../app.js'
 import { ErrorNote, Link, useAction, useLoad } from '../components.js'
 import { applyLiveMessage, formatWhen, mergeMessages, PRODUCT_LABELS, ROLE_LABELS, truncate } from '../format.js'
 

@@ -1,8 +1,8 @@
 // Leads left through the widgets (the sales agent's contact form), newest first.
 import type { Lead, Page, WidgetProduct } from '@intelagent/sdk'
 import { useEffect, useState } from 'preact/hooks'
+import type { Me } from '../api.js'
 import { api } from '../api.js'
-import type { Me } from '../app.js'
 import { ErrorNote, Link, useAction } from '../components.js'
 import { CompanyCell, EmailFlags, ScoreDetails, sourceText } from '../enrichment-view.js'
 import { formatWhen, PRODUCT_LABELS } from '../format.js'

@@ -2,8 +2,8 @@
 // reply settings and the knowledge Q&A the bot answers from.
 import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetLocale, WidgetProduct } from '@intelagent/sdk'
 import { useEffect, useState } from 'preact/hooks'
+import type { Me } from '../api.js'
 import { api } from '../api.js'
-import type { Me } from '../app.js'
 import { CopyButton, ErrorNote, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
 

@@ -2,8 +2,8 @@
 // is shown once so the inviter can send it). Owners and admins manage; members see the team.
 import type { CreatedTeamInvitation, Team, TeamMember, TeamRole } from '@intelagent/sdk'
 import { useEffect, useRef, useState } from 'preact/hooks'
+import type { Me } from '../api.js'
 import { api } from '../api.js'
-import type { Me } from '../app.js'
 import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
 

@@ -1,9 +1,10 @@
 // GET /api/audit: the caller's license's audit trail, newest first.
-import { tenantOf } from '../auth/middleware.js'
+
+import { listAudit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { createRouter } from '../platform/http.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { listAudit } from './log.js'
 import { AuditList, AuditQuery } from './schemas.js'
 
 const listAuditRoute = declareRoute({

@@ -3,8 +3,8 @@ import { decodeJwt, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, heldWrites, newCustomer, newLicense, recordedWrites, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { sessionCacheKey } from '../account/sessions.js'
 import { generateLicenseKey } from '../licenses/license-key.js'
-import { sessionCacheKey } from './sessions.js'
 
 const PASSWORD = 'correct horse battery'
 

@@ -3,17 +3,17 @@
 // license's buyer email with it, so a later purchase under the new address joins the same license. The old address
 // is told once the change is done.
 import { z } from '@hono/zod-openapi'
-import { actorOf, audit } from '../audit/log.js'
+import { verifyPassword } from '../account/password.js'
+import { dropCachedSessions } from '../account/sessions.js'
 import { sendMail } from '../mail/mailer.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import { isUniqueViolation } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { enforce } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { enforce } from '../ratelimit/index.js'
 import { ACCOUNT_TOKEN_TTL_MS, issueAccountToken, spendAccountToken } from './account-tokens.js'
-import { verifyPassword } from './password.js'
-import { dropCachedSessions } from './sessions.js'
 
 const requestChange = declareRoute({
   method: 'post',

@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import type { LimitSpec } from '../ratelimit/index.js'
+import type { LimitSpec } from '../platform/ratelimit.js'
 
 /** Failures a pair may make before every further attempt has to wait. */
 export const FREE_FAILURES = 5

@@ -1,15 +1,13 @@
 // authenticate: a session JWT (Bearer or the dashboard cookie) or a secret product key, resolved to a Principal.
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
+import { loadSession, SESSION_COOKIE } from '../account/sessions.js'
+import { verifySession } from '../account/tokens.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { keyKindOf, keyScopes } from '../keys/scopes.js'
 import type { AppEnv, Deps, Principal } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { type LimitSpec, licenseLimit } from '../ratelimit/index.js'
-import { loadSession } from './sessions.js'
-import { verifySession } from './tokens.js'
-
-export const SESSION_COOKIE = 'intl_session'
+import { type LimitSpec, licenseLimit } from '../platform/ratelimit.js'
 
 function csrfCheck(c: Context, publicUrl: string): void {
   if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return
@@ -64,10 +62,3 @@ export async function authenticate(deps: Deps, keys: KeyResolver, c: Context<App
 /** The owner's API budget for a caller bound to a license (operators without a license are not limited). */
 export const apiBudget = (deps: Deps, p: Principal): LimitSpec[] =>
   p.licenseKey && p.tier ? [licenseLimit(p.licenseKey, p.tier, deps.config.rateLimitScale, deps.config.plans)] : []
-
-/** The caller's license id; operators acting without a license have no tenant routes. */
-export function tenantOf(c: Context<AppEnv>): string {
-  const id = c.get('principal').licenseId
-  if (!id) throw new AppError('forbidden', 'This route needs a customer account bound to a license')
-  return id
-}

@@ -2,17 +2,17 @@
 // never told, and the work is the same either way), throttled per IP and per address; the emailed link's token sets
 // a new password once, within an hour, and every session of the account ends.
 import { z } from '@hono/zod-openapi'
-import { audit } from '../audit/log.js'
+import { hashPassword } from '../account/password.js'
+import { dropCachedSessions } from '../account/sessions.js'
 import { sendMail } from '../mail/mailer.js'
+import { audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { enforce, type LimitSpec } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
-import { enforce, type LimitSpec } from '../ratelimit/index.js'
 import { ACCOUNT_TOKEN_TTL_MS, issueAccountToken, spendAccountToken } from './account-tokens.js'
-import { hashPassword } from './password.js'
-import { dropCachedSessions } from './sessions.js'
 
 const password = z.string().min(10, 'must be at least 10 characters').max(200)
 const token = z.string().min(20).max(200)

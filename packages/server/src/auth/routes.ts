@@ -1,21 +1,21 @@
 // /api/auth: register with a license key, log in (JWT + HttpOnly cookie), who am I, log out everywhere.
 import type { Context } from 'hono'
 import { deleteCookie, setCookie } from 'hono/cookie'
-import { actorOf, audit } from '../audit/log.js'
+import { dummyHash, hashPassword, verifyPassword } from '../account/password.js'
+import { createSession, revokeSession, SESSION_COOKIE } from '../account/sessions.js'
+import { publicUser } from '../account/users.js'
 import { parseLicenseKey } from '../licenses/license-key.js'
 import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { enforce, type LimitSpec } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { enforce, type LimitSpec } from '../ratelimit/index.js'
 import { admitLogin, loginIpLimit } from './login-throttle.js'
-import { SESSION_COOKIE } from './middleware.js'
-import { dummyHash, hashPassword, verifyPassword } from './password.js'
 import { LoggedOut, LoginInput, Me, RegisterInput, Session } from './schemas.js'
-import { createSession, revokeSession } from './sessions.js'
 
 /** Registration attempts per IP and per email; login has its own throttle (login-throttle.ts), never per email alone. */
 const attemptLimits = (ip: string, mail: string, kind: 'register'): LimitSpec[] => [
@@ -70,19 +70,6 @@ const logout = declareRoute({
   idempotent: false,
   responses: { 200: json(LoggedOut, 'Session revoked everywhere') },
 })
-
-export function publicUser(user: User, license: License | undefined) {
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    teamRole: user.team_role,
-    licenseKey: license?.key ?? null,
-    products: license?.products ?? [],
-    tier: license?.tier ?? null,
-    createdAt: user.created_at.toISOString(),
-  }
-}
 
 export function authRoutes(deps: Deps) {
   const app = createRouter()

@@ -1,14 +1,14 @@
 // /api/billing (the owner's plan, Checkout, Portal), the public pricing-page Checkout, the Stripe webhook and the
 // operator's reconciliation log and figures. With STRIPE_SECRET_KEY unset every one answers 503 not_configured.
 import { z } from '@hono/zod-openapi'
-import { tenantOf } from '../auth/middleware.js'
 import { requireScope } from '../keys/scopes.js'
 import type { Deps, Principal } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { enqueue } from '../platform/jobs.js'
+import { enforce } from '../platform/ratelimit.js'
 import { access, declareRoute, type Guard, json } from '../platform/route.js'
-import { enforce } from '../ratelimit/index.js'
 import { platformFigures } from './figures.js'
 import { type Billing, PAID_TIERS, RECONCILE_JOB } from './service.js'
 

@@ -3,10 +3,10 @@
 // ever changes here from the subscription as Stripe says it is now (fetched under the license's row lock), never
 // from the copy an event carries: events arrive late, twice and out of order, and the current state does not.
 import type { Kysely } from 'kysely'
-import { audit } from '../audit/log.js'
+import { dropLicenseCaches } from '../auth/license-caches.js'
 import type { KeyResolver } from '../keys/resolver.js'
-import { dropLicenseCaches } from '../licenses/caches.js'
 import { findLicenseById, issueLicense } from '../licenses/queries.js'
+import { audit } from '../platform/audit.js'
 import type { StripeConfig, Tier } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import { type BillingAccount, type Database, isUniqueViolation } from '../platform/db.js'

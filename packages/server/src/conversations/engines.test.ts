@@ -6,8 +6,8 @@ import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fix
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { StreamReader } from '../../test/sse.js'
 import type { Lookup } from '../platform/outbound.js'
-import { SIGNATURE_HEADER, verifyIntelagent } from '../webhooks/signature.js'
-import { ENGINE_FAILED_TEXT } from './respond.js'
+import { SIGNATURE_HEADER, verifyIntelagent } from '../platform/signature.js'
+import { ENGINE_FAILED_TEXT } from '../replies/respond.js'
 
 const ORIGIN = 'https://shop.example.com'
 const PUBLIC_IP = '93.184.215.14'

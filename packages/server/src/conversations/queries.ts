@@ -1,7 +1,7 @@
 // SQL of the customer's conversation views; the caller passes `db` (or its transaction).
 import { sql } from 'kysely'
 import type { Db } from '../platform/db.js'
-import type { Cursor } from './pagination.js'
+import type { Cursor } from '../platform/pagination.js'
 
 /**
  * One page of a product's conversations, most recently active first, each with its last message and count, in one
@@ -31,11 +31,4 @@ export async function listConversations(db: Db, licenseId: string, product: stri
     .where('c.product', '=', product)
   if (after) q = q.where(sql<boolean>`(c.updated_at, c.id) < (${new Date(after.t)}, ${after.id}::uuid)`)
   return q.orderBy('c.updated_at', 'desc').orderBy('c.id', 'desc').limit(limit).execute()
-}
-
-/** One page of a product's leads, newest first. */
-export async function listLeads(db: Db, licenseId: string, product: string, limit: number, after: Cursor | undefined) {
-  let q = db.selectFrom('leads').selectAll().where('license_id', '=', licenseId).where('product', '=', product)
-  if (after) q = q.where(sql<boolean>`(created_at, id) < (${new Date(after.t)}, ${after.id}::uuid)`)
-  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { configure, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
-import { ENGINE_FAILED_TEXT, REPLY_JOB } from './respond.js'
+import { ENGINE_FAILED_TEXT, REPLY_JOB } from '../replies/respond.js'
 
 const ORIGIN = 'https://shop.example.com'
 /** The product's own signing secret: the engine signs with it, and calls nobody without one. */

@@ -1,15 +1,14 @@
 // Customer side of conversations: lists per product, one conversation with its messages, a human reply, and the
-// dashboard's live event stream (GET /api/events). Mounts the leads list (leads.ts).
-import { actorOf, audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
+// dashboard's live event stream (GET /api/events).
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { decodeCursor, encodeCursor } from '../platform/pagination.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
-import { leadRoutes } from './leads.js'
-import { decodeCursor, encodeCursor } from './pagination.js'
 import { listConversations } from './queries.js'
 import {
   ConversationDetailSchema,
@@ -151,6 +150,5 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
     })
   })
 
-  app.route('/', leadRoutes(deps))
   return app
 }

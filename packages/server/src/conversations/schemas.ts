@@ -1,18 +1,14 @@
-// Wire shapes of conversations, messages and leads, for the customer's routes (routes.ts, leads.ts) and the
+// Wire shapes of conversations and messages, for the customer's routes (routes.ts) and the
 // widget's: every success answer is a named component of the OpenAPI document.
 import { z } from '@hono/zod-openapi'
-import { EnrichResultSchema } from '../enrichment/routes.js'
-import { WidgetProductSchema } from '../products/schemas.js'
+import { WidgetProductSchema } from '../platform/products.js'
 
 const dateTime = z.iso.datetime({ offset: true })
 
-export { widgetProductParam } from '../products/schemas.js'
+export { widgetProductParam } from '../platform/products.js'
 export const conversationIdParam = z.object({ id: z.uuid() })
 
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25).openapi({ description: 'Items per page, 1–100' }),
-  cursor: z.string().max(200).optional().openapi({ description: 'The nextCursor of the previous page' }),
-})
+export { pageQuery } from '../platform/pagination.js'
 
 export const MessageRoleSchema = z.enum(['visitor', 'assistant', 'agent', 'system']).openapi('MessageRole')
 
@@ -70,28 +66,6 @@ export const ReplyInputSchema = z
   .openapi('ReplyInput')
 
 export const MessageResponseSchema = z.object({ message: MessageSchema }).openapi('MessageResponse')
-
-export const LeadSchema = z
-  .object({
-    id: z.uuid(),
-    product: WidgetProductSchema,
-    name: z.string(),
-    email: z.string(),
-    company: z.string().nullable(),
-    message: z.string().nullable(),
-    consent: z.boolean(),
-    answers: z.record(z.string(), z.string()).nullable(),
-    conversationId: z.uuid().nullable(),
-    createdAt: dateTime,
-    pageUrl: z.string().nullable().openapi({ description: 'The page the lead was left on' }),
-    enrichment: EnrichResultSchema.nullable().openapi({ description: 'What enrichment found; null until it has run' }),
-    enrichedAt: dateTime.nullable(),
-  })
-  .openapi('Lead')
-
-export const LeadPageSchema = z
-  .object({ leads: z.array(LeadSchema), nextCursor: z.string().nullable().openapi({ description: 'null on the last page' }) })
-  .openapi('LeadPage')
 
 /** The `data:` of the dashboard's live events (GET /api/events): `event:` names the type (each title below). */
 export const LiveEventSchema = z

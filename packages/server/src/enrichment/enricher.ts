@@ -2,7 +2,7 @@
 // business domain, and the monthly usage counter. The routes and lead capture both come through here.
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { getSettings } from '../products/settings.js'
+import { getSettings } from '../settings/settings.js'
 import { type FirmographicsOutcome, firmographicsSecret, lookupFirmographics } from './firmographics.js'
 import { findLeadInputs, saveLeadEnrichment } from './queries.js'
 import { type EnrichInput, type EnrichResult, enrich, withFirmographics } from './service.js'

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
-import { verifyIntelagent } from '../webhooks/signature.js'
+import { verifyIntelagent } from '../platform/signature.js'
 import { usageCounterKey } from './enricher.js'
 import type { EnrichResult } from './service.js'
 

@@ -5,7 +5,7 @@ import type { Deps } from '../platform/context.js'
 import { findUnstorable } from '../platform/input.js'
 import { OutboundError } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
-import { SIGNATURE_HEADER, signIntelagent } from '../webhooks/signature.js'
+import { SIGNATURE_HEADER, signIntelagent } from '../platform/signature.js'
 import type { Firmographics } from './service.js'
 
 export const FIRMOGRAPHICS_SECRET_NAME = 'webhook_signing_secret'

@@ -1,5 +1,5 @@
 // /api/admin/jobs: operators see durable jobs (dead ones above all) and send a dead job round again.
-import { audit } from '../audit/log.js'
+import { audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import { isUniqueViolation, type JobRow } from '../platform/db.js'
 import { AppError, notFound } from '../platform/errors.js'

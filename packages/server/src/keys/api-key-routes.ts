@@ -1,8 +1,8 @@
 // /api/api-keys: secret API keys (intl_sk_) for developers and the SDK: scoped, expiring, shown once.
 import type { Selectable } from 'kysely'
-import { actorOf, audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import type { ApiKeysTable } from '../platform/db.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'

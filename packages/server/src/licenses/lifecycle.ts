@@ -2,7 +2,7 @@
 // purchase by the same buyer joins the license and a cancelled or refunded order takes back only what it granted.
 // Every change is one transaction: the row, an audit entry and the events (license.updated, license.suspended).
 import { type Kysely, sql } from 'kysely'
-import { type AuditAction, audit } from '../audit/log.js'
+import { type AuditAction, audit } from '../platform/audit.js'
 import { TIERS, type Tier } from '../platform/config.js'
 import type { Database, License } from '../platform/db.js'
 import { type EventData, emit } from '../platform/events.js'

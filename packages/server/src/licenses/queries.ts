@@ -1,6 +1,6 @@
 // License rows: issued idempotently (unique source + order id), joined by the same buyer's next purchase, looked up by key.
 import type { Kysely } from 'kysely'
-import { audit } from '../audit/log.js'
+import { audit } from '../platform/audit.js'
 import type { Tier } from '../platform/config.js'
 import { type Database, isUniqueViolation, type License } from '../platform/db.js'
 import { emit } from '../platform/events.js'

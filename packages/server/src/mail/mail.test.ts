@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { n8nSigned, newLicense, uniqueEmail } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { type FakeSmtp, fakeSmtp } from '../../test/smtp.js'
-import { hashPassword } from '../auth/password.js'
+import { hashPassword } from '../account/password.js'
 import { MAIL_ATTEMPTS, sendMail } from './mailer.js'
 import { escapeHtml, render } from './templates.js'
 

@@ -1,7 +1,7 @@
 // /api/admin/mail: operators read the mail outbox (what was sent, kept or failed, per license or address) and send
 // a buyer their license email again.
 import { z } from '@hono/zod-openapi'
-import { actorOf, audit } from '../audit/log.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import type { MailRow } from '../platform/db.js'
 import { notFound } from '../platform/errors.js'

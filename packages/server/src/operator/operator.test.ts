@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configure, newCustomer, newLicense, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
-import { hashPassword } from '../auth/password.js'
+import { hashPassword } from '../account/password.js'
 
 interface Summary {
   id: string

@@ -1,11 +1,11 @@
 // /api/admin/licenses search, detail and plan changes: the operator's license console. Suspend and reactivate stay
-// on POST /api/admin/licenses/{id}/status (licenses/admin.ts).
+// on POST /api/admin/licenses/{id}/status (operator/license-admin.ts).
 import { z } from '@hono/zod-openapi'
 import { sql } from 'kysely'
-import { actorOf, audit, listAudit } from '../audit/log.js'
-import { dropCachedSessions } from '../auth/sessions.js'
+import { dropCachedSessions } from '../account/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { publicLicense } from '../licenses/queries.js'
+import { actorOf, audit, listAudit } from '../platform/audit.js'
 import { TIERS, type Tier } from '../platform/config.js'
 import type { Deps } from '../platform/context.js'
 import type { License } from '../platform/db.js'
@@ -13,9 +13,9 @@ import { AppError, notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { PRODUCTS, type Product } from '../platform/products.js'
+import { seatLimit } from '../platform/roles.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { listMembers, pendingInvitations } from '../team/queries.js'
-import { seatLimit } from '../team/roles.js'
 
 const TAG = 'admin'
 const STATUSES = ['active', 'suspended', 'revoked'] as const

@@ -1,8 +1,8 @@
 // /api/webhook-endpoints and /api/webhook-deliveries: declarations and thin handlers; the rules live in service.ts.
 import { z } from '@hono/zod-openapi'
-import { tenantOf } from '../auth/middleware.js'
 import { requireScope } from '../keys/scopes.js'
 import type { Principal } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { EVENT_TYPES } from '../platform/events.js'
 import { createRouter, jsonBody } from '../platform/http.js'

@@ -10,7 +10,7 @@ import { newId } from '../platform/ids.js'
 import { enqueue, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
 import { decryptSecret, encryptSecret, SecretDecryptError } from '../platform/secrets.js'
-import { SIGNATURE_HEADER, signIntelagent } from '../webhooks/signature.js'
+import { SIGNATURE_HEADER, signIntelagent } from '../platform/signature.js'
 import { appDb, type DeliveryRow, deliveryOf, type EndpointRow, endpointOf, type WebhookDb, wdb } from './store.js'
 
 export const DELIVER_JOB = 'webhook.deliver'

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from '@hono/zod-openapi'
-import { type Plans, parsePlans, TIERS, type Tier } from '../plans/index.js'
+import { type Plans, parsePlans, TIERS, type Tier } from './plans.js'
 import { PRODUCTS, type Product } from './products.js'
 
 const hexSecret = z.string().regex(/^([0-9a-fA-F]{2})+$/, 'must be a hex string')

@@ -1,9 +1,11 @@
 // The typed Hono environment and the dependencies every route receives.
 import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import type { Cache } from './cache.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Db } from './db.js'
+import { AppError } from './errors.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { Outbound } from './outbound.js'
@@ -32,7 +34,7 @@ export interface Principal {
   userId: string | null
   sessionId: string | null
   role: 'customer' | 'admin'
-  /** A session's role in its license's team (team/roles.ts); null for operators and keys (keys act by scope). */
+  /** A session's role in its license's team (platform/roles.ts); null for operators and keys (keys act by scope). */
   teamRole?: 'owner' | 'admin' | 'member' | null
   email: string | null
   licenseId: string | null
@@ -70,3 +72,10 @@ export interface AppEnv {
 }
 
 export type Router = OpenAPIHono<AppEnv>
+
+/** The caller's license id; operators acting without a license have no tenant routes. */
+export function tenantOf(c: Context<AppEnv>): string {
+  const id = c.get('principal').licenseId
+  if (!id) throw new AppError('forbidden', 'This route needs a customer account bound to a license')
+  return id
+}

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configure, newCustomer, uniqueEmail } from '../../test/fixtures.js'
 import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
-import { hashPassword } from '../auth/password.js'
+import { hashPassword } from '../account/password.js'
 import { appendMessage } from '../conversations/service.js'
 import { issueLicense } from '../licenses/queries.js'
 import { type DomainEvent, EVENT_TYPES, emit, eventEnvelope, toDomainEvent } from './events.js'

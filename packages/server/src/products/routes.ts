@@ -2,17 +2,18 @@
 // settings; mounts the integration secrets (secrets.ts). Knowledge is knowledge.ts.
 
 import type { z } from '@hono/zod-openapi'
-import { actorOf, audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
 import { activeKeyFor, createKey, findKey, listKeys, publicKey } from '../keys/queries.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { requireCanIssue, requireScope } from '../keys/scopes.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { isProduct, isPublishable, type Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
+import { getSettings, saveSettings } from '../settings/settings.js'
 import {
   ConfigureInputSchema,
   ConfigureResponseSchema,
@@ -27,7 +28,6 @@ import {
   SettingsResponseSchema,
 } from './schemas.js'
 import { secretRoutes } from './secrets.js'
-import { getSettings, saveSettings } from './settings.js'
 
 const TAG = 'products'
 

@@ -1,23 +1,22 @@
 // Wire shapes of /api/products (keys, configure, settings, knowledge, secrets): request bodies and every success
 // answer, registered as named components of the OpenAPI document (the SDK's wire types are generated from them).
 import { z } from '@hono/zod-openapi'
-import { PRODUCTS } from '../platform/products.js'
-import { knowledgeItemSchema } from '../replies/knowledge.js'
-import { ENGINES, settingsPatchSchema, WIDGET_LOCALES } from './settings.js'
+import {
+  IDENTITY_SECRET,
+  ProductSchema,
+  productParam,
+  SECRET_NAMES,
+  SecretNameSchema,
+  SecretProductSchema,
+  secretProductParam,
+  WidgetProductSchema,
+  widgetProductParam,
+} from '../platform/products.js'
+import { ENGINES, settingsPatchSchema, WIDGET_LOCALES } from '../settings/settings.js'
 
 const dateTime = z.iso.datetime({ offset: true })
 const nullableDateTime = dateTime.nullable()
 
-export const ProductSchema = z.enum(PRODUCTS).openapi('Product')
-export const WidgetProductSchema = z.enum(['chatbot', 'sales-agent']).openapi('WidgetProduct')
-/** Products with integration secrets: the widget products' reply engines, data enrichment's firmographics webhook. */
-export const SecretProductSchema = z.enum(['chatbot', 'sales-agent', 'data-enrichment']).openapi('SecretProduct')
-export const SECRET_NAMES = ['webhook_signing_secret', 'openai_api_key', 'identity_secret'] as const
-export const SecretNameSchema = z.enum(SECRET_NAMES).openapi('SecretName')
-
-export const productParam = z.object({ product: ProductSchema })
-export const widgetProductParam = z.object({ product: WidgetProductSchema })
-export const secretProductParam = z.object({ product: SecretProductSchema })
 export const keyIdParam = z.object({ id: z.uuid() })
 
 export const originSchema = z
@@ -102,24 +101,6 @@ export const RotateResponseSchema = ProductKeySchema.extend({
 
 export const OriginsInputSchema = z.strictObject({ allowedOrigins: z.array(originSchema).max(50) }).openapi('OriginsInput')
 
-// Knowledge
-
-export const KnowledgeInputSchema = knowledgeItemSchema.openapi('KnowledgeInput')
-
-export const KnowledgeItemSchema = z
-  .object({
-    id: z.uuid(),
-    kind: z.enum(['qa', 'doc']),
-    title: z.string().openapi({ description: 'The question (qa) or the document’s title (doc)' }),
-    body: z.string().openapi({ description: 'The answer (qa) or the document’s text (doc)' }),
-    createdAt: dateTime,
-  })
-  .openapi('KnowledgeItem')
-
-export const KnowledgeListSchema = z.object({ items: z.array(KnowledgeItemSchema) }).openapi('KnowledgeList')
-export const KnowledgeCreatedSchema = z.object({ item: KnowledgeItemSchema }).openapi('KnowledgeCreated')
-export const DeletedSchema = z.object({ deleted: z.literal(true) }).openapi('Deleted')
-
 // Integration secrets
 
 export const SecretInputSchema = z.strictObject({ value: z.string().min(8).max(500) }).openapi('SecretInput')
@@ -135,5 +116,14 @@ export const GeneratedSecretSchema = SecretResponseSchema.extend({
   secret: z.string().openapi({ description: 'The new secret, returned this once; it signs user ids for the widget’s identify' }),
 }).openapi('GeneratedSecret')
 
-/** The secret that signs user ids for the widget's identify (widget/identity.ts checks it). */
-export const IDENTITY_SECRET = 'identity_secret' satisfies (typeof SECRET_NAMES)[number]
+export {
+  IDENTITY_SECRET,
+  ProductSchema,
+  productParam,
+  SECRET_NAMES,
+  SecretNameSchema,
+  SecretProductSchema,
+  secretProductParam,
+  WidgetProductSchema,
+  widgetProductParam,
+}

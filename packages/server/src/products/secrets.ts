@@ -2,9 +2,9 @@
 // encrypted and only ever shown as a hint; the identity secret can also be generated here, shown once.
 import { randomBytes } from 'node:crypto'
 import type { z } from '@hono/zod-openapi'
-import { actorOf, audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { access, declareRoute, json } from '../platform/route.js'

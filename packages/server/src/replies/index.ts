@@ -1,7 +1,7 @@
 // Picks the reply engine a product's settings name; engines are built once per app from its dependencies.
 import type { Deps } from '../platform/context.js'
-import type { ProductSettings } from '../products/settings.js'
-import { createKnowledgeEngine } from './knowledge.js'
+import type { ProductSettings } from '../settings/settings.js'
+import { createKnowledgeEngine } from './knowledge-engine.js'
 import { createOpenAiEngine } from './openai.js'
 import type { ReplyEngine } from './types.js'
 import { createWebhookEngine } from './webhook.js'

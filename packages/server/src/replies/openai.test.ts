@@ -3,7 +3,7 @@ import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
-import { defaultSettings, type ProductSettings } from '../products/settings.js'
+import { defaultSettings, type ProductSettings } from '../settings/settings.js'
 import { createOpenAiEngine } from './openai.js'
 import { MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplySink } from './types.js'
 

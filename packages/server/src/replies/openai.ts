@@ -3,7 +3,7 @@
 import type { Deps } from '../platform/context.js'
 import type { OutboundResponse } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
-import { settingsSchema } from '../products/settings.js'
+import { settingsSchema } from '../settings/settings.js'
 import { capUtf8, MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplyResult, type ReplySink } from './types.js'
 
 export const OPENAI_SECRET_NAME = 'openai_api_key'

@@ -1,6 +1,6 @@
 // The contract between the conversation pipeline and a reply engine (knowledge, webhook, openai).
 import type { Deps } from '../platform/context.js'
-import type { ProductSettings } from '../products/settings.js'
+import type { ProductSettings } from '../settings/settings.js'
 
 export interface ReplyContext {
   licenseId: string

@@ -4,7 +4,7 @@
 import type { Deps } from '../platform/context.js'
 import { OutboundError, type OutboundResponse } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
-import { SIGNATURE_HEADER, signIntelagent } from '../webhooks/signature.js'
+import { SIGNATURE_HEADER, signIntelagent } from '../platform/signature.js'
 import type { ReplyContext, ReplyEngine, ReplyResult } from './types.js'
 
 export const WEBHOOK_SECRET_NAME = 'webhook_signing_secret'

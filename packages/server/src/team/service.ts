@@ -1,17 +1,17 @@
 // The team rules: who may invite whom, seats per plan (pending invitations included), one-time invitation tokens,
 // role changes and removal (which ends the member's sessions at once). Routes stay thin; the rules live here.
 import { createHash } from 'node:crypto'
-import { actorOf, audit } from '../audit/log.js'
-import { hashPassword, verifyPassword } from '../auth/password.js'
-import { dropCachedSessions, revokeUserSessions } from '../auth/sessions.js'
+import { hashPassword, verifyPassword } from '../account/password.js'
+import { dropCachedSessions, revokeUserSessions } from '../account/sessions.js'
 import { sendMail } from '../mail/mailer.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps, Principal } from '../platform/context.js'
 import { randomToken } from '../platform/crypto.js'
 import { isUniqueViolation, type License, type TeamRole, type User } from '../platform/db.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
+import { requireRole, seatLimit } from '../platform/roles.js'
 import { countMembers, countPending, findUserByEmail, listMembers, liveSessionIds, pendingInvitations } from './queries.js'
-import { requireRole, seatLimit } from './roles.js'
 
 export const INVITATION_TTL_MS = 7 * 24 * 3600_000
 

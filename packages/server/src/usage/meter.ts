@@ -2,12 +2,13 @@
 // a Lua script on Redis, one synchronous step in process), at most once per dedupe id. The cache holds the live
 // counters; this instance flushes the ones it touched to Postgres every few seconds and on shutdown, and a counter the
 // cache lost (Redis restarted) is seeded back from Postgres on its next use. docs/usage.md says why.
-import { METERED, type Metered, type Plan, planOf, type Quota } from '../plans/index.js'
+
 import type { MeterCheck, MeterResult } from '../platform/cache.js'
 import type { Deps, Principal } from '../platform/context.js'
 import type { ConversationRow } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
+import { METERED, type Metered, type Plan, planOf, type Quota } from '../platform/plans.js'
 import { dayOf, forecastOf, ordinalDay, type Period, type PeriodSource, periodOf } from './period.js'
 
 const DAY_MS = 24 * 3600_000

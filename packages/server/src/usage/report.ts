@@ -1,7 +1,8 @@
 // GET /api/usage's figures: each quota's use, limit, period and forecast, and the period's daily series.
-import { METERED, type Metered, planOf, QUOTAS, type Quota } from '../plans/index.js'
+
 import type { Deps } from '../platform/context.js'
 import type { License } from '../platform/db.js'
+import { METERED, type Metered, planOf, QUOTAS, type Quota } from '../platform/plans.js'
 import { dayOf, forecastOf, type PeriodSource, periodOf } from './period.js'
 
 const DAY_MS = 24 * 3600_000

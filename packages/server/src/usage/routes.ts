@@ -2,11 +2,11 @@
 // flags a conversation as abuse: its usage is given back to this period's quotas).
 import { z } from '@hono/zod-openapi'
 import { sql } from 'kysely'
-import { tenantOf } from '../auth/middleware.js'
-import { QUOTAS } from '../plans/index.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { createRouter } from '../platform/http.js'
+import { QUOTAS } from '../platform/plans.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import type { Usage } from './meter.js'
 import { usageReport } from './report.js'

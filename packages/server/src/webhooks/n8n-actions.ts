@@ -12,8 +12,8 @@ import { createRouter } from '../platform/http.js'
 import { parseJsonBody } from '../platform/json.js'
 import { PRODUCTS, type Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
+import { SIGNATURE_HEADER } from '../platform/signature.js'
 import { verifiedN8nBody } from './n8n.js'
-import { SIGNATURE_HEADER } from './signature.js'
 
 export const LICENSE_ACTIONS = ['add_products', 'remove_products', 'set_tier', 'suspend', 'reactivate'] as const
 

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import vm from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../platform/errors.js'
-import { signIntelagent, verifyIntelagent } from './signature.js'
+import { signIntelagent, verifyIntelagent } from '../platform/signature.js'
 
 interface WorkflowNode {
   name: string

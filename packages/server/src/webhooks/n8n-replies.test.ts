@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, N8N_SECRET, type TestApp } from '../../test/harness.js'
-import { SIGNATURE_HEADER } from './signature.js'
+import { SIGNATURE_HEADER } from '../platform/signature.js'
 
 const ORIGIN = 'https://shop.example.com'
 const SECRET_A = 'alpha-chatbot-signing-secret'

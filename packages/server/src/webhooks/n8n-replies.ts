@@ -8,9 +8,9 @@ import { createRouter, jsonBody, limitBody } from '../platform/http.js'
 import { parseJsonBody } from '../platform/json.js'
 import { access, declareRoute, json, mountRaw } from '../platform/route.js'
 import { getSecret } from '../platform/secrets.js'
+import { parseIntelagentHeader, SIGNATURE_HEADER, signatureMatches } from '../platform/signature.js'
 import { WEBHOOK_SECRET_NAME } from '../replies/webhook.js'
 import { IntelagentSignatureHeaders, N8nReplyInput, N8nReplyResult } from './schemas.js'
-import { parseIntelagentHeader, SIGNATURE_HEADER, signatureMatches } from './signature.js'
 
 const replyFromN8n = declareRoute({
   method: 'post',

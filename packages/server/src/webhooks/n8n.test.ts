@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { n8nSigned, uniqueEmail } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, N8N_SECRET, type TestApp } from '../../test/harness.js'
-import { signIntelagent } from './signature.js'
+import { signIntelagent } from '../platform/signature.js'
 
 const KEY_RE = /^INTL-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/
 

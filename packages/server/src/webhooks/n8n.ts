@@ -8,8 +8,8 @@ import { AppError } from '../platform/errors.js'
 import { createRouter, jsonBody } from '../platform/http.js'
 import { parseJsonBody } from '../platform/json.js'
 import { access, declareRoute, json, mountRaw } from '../platform/route.js'
+import { SIGNATURE_HEADER, verifyIntelagent } from '../platform/signature.js'
 import { IntelagentSignatureHeaders, N8nLicenseInput } from './schemas.js'
-import { SIGNATURE_HEADER, verifyIntelagent } from './signature.js'
 
 const N8nLicenseResult = z.object({ license: License }).openapi('N8nLicenseResult')
 

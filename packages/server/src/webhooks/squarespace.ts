@@ -16,8 +16,8 @@ import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { parseJsonBody } from '../platform/json.js'
 import type { Product } from '../platform/products.js'
 import { access, declareRoute, json, mountRaw } from '../platform/route.js'
+import { verifySquarespace } from '../platform/signature.js'
 import { SquarespaceAck, SquarespaceNotification, SquarespaceSignatureHeaders } from './schemas.js'
-import { verifySquarespace } from './signature.js'
 
 /**
  * A notification stored without a job (before durable jobs existed) and still unprocessed this long after its

@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { enqueueReply, respond } from '../conversations/respond.js'
 import { eventStream } from '../conversations/schemas.js'
 import {
   appendMessage,
@@ -14,21 +13,23 @@ import {
 import { enrichLead } from '../enrichment/enricher.js'
 import { anonymizeIp } from '../enrichment/ip-country.js'
 import type { KeyResolver } from '../keys/resolver.js'
+import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from '../keys/visitors.js'
+import { widgetAuth } from '../keys/widget-auth.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
 import { seqSchema } from '../platform/input.js'
 import type { Product } from '../platform/products.js'
+import { enforce, tierWidgetStreams } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
-import { getSettings } from '../products/settings.js'
-import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
+import { enqueueReply, respond } from '../replies/respond.js'
+import { getSettings } from '../settings/settings.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
-import { widgetAuth } from './middleware.js'
 import {
   conversationIdParam,
   eventsQuery,
@@ -44,7 +45,6 @@ import {
   WidgetEventDataSchema,
 } from './schemas.js'
 import { startConversation } from './start.js'
-import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from './visitors.js'
 
 export const MESSAGE_LIMIT_PER_VISITOR_MINUTE = 30
 const TAG = 'widget'

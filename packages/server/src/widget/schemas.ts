@@ -3,8 +3,8 @@
 import { z } from '@hono/zod-openapi'
 import { ConversationSchema, MessageSchema } from '../conversations/schemas.js'
 import { seqSchema } from '../platform/input.js'
-import { WidgetProductSchema } from '../products/schemas.js'
-import { ENGINES, WIDGET_LOCALES } from '../products/settings.js'
+import { WidgetProductSchema } from '../platform/products.js'
+import { ENGINES, WIDGET_LOCALES } from '../settings/settings.js'
 
 const dateTime = z.iso.datetime({ offset: true })
 

@@ -8,7 +8,7 @@ import type { Deps, WidgetCaller } from '../platform/context.js'
 import type { ConversationRow } from '../platform/db.js'
 import { emit } from '../platform/events.js'
 import type { Product } from '../platform/products.js'
-import { getSettings } from '../products/settings.js'
+import { getSettings } from '../settings/settings.js'
 import { gateConversation, type Usage } from '../usage/meter.js'
 
 /** The verified user an identified conversation belongs to. */

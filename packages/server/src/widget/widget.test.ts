@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { StreamReader } from '../../test/sse.js'
-import { addKnowledge } from '../replies/knowledge.js'
+import { addKnowledge } from '../knowledge/knowledge.js'
 
 const ORIGIN = 'https://shop.example.com'
 

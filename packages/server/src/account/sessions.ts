@@ -9,6 +9,8 @@ import { closeStreams, streamTag } from '../platform/streams.js'
 import { signSession } from './tokens.js'
 
 const CACHE_TTL_MS = 10 * 60_000
+/** The dashboard's session cookie (HttpOnly; its writes must come from the dashboard origin). */
+export const SESSION_COOKIE = 'intl_session'
 export const SESSION_REDROP_MS = 250
 
 export const sessionCacheKey = (licenseKey: string | null, sid: string): string => `license:${licenseKey ?? '-'}:session:${sid}`

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp, type TestStore } from '../../test/harness.js'
-import { DEFAULT_PLANS } from '../plans/index.js'
-import { RedisCache } from '../platform/cache.js'
-import { createLogger } from '../platform/logger.js'
+import { RedisCache } from './cache.js'
+import { createLogger } from './logger.js'
+import { DEFAULT_PLANS } from './plans.js'
 
 const STARTER = DEFAULT_PLANS.starter.rates.apiPerMinute
 

@@ -4,8 +4,8 @@ import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
-import { signSession } from '../auth/tokens.js'
-import { DEFAULT_PLANS } from '../plans/index.js'
+import { signSession } from '../account/tokens.js'
+import { DEFAULT_PLANS } from './plans.js'
 
 const ORIGIN = 'https://shop.example.com'
 /** RATE_LIMIT_SCALE for this file: every budget a fifth of its size, so the bursts stay short. */

@@ -12,7 +12,7 @@ export interface SessionClaims {
   role: 'customer' | 'admin'
   products: string[]
   sid: string
-  /** The session's secret: only its SHA-256 is stored (see auth/sessions.ts), so a stored sid alone opens nothing. */
+  /** The session's secret: only its SHA-256 is stored (see account/sessions.ts), so a stored sid alone opens nothing. */
   sst: string
   /** The license tier when the session began (for display; the rate limit uses the session's current tier). */
   tier?: string

@@ -1,15 +1,16 @@
 // /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
-import { actorOf, audit } from '../audit/log.js'
-import { dropCachedSessions } from '../auth/sessions.js'
+
+import { dropCachedSessions } from '../account/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
+import { publicLicense } from '../licenses/queries.js'
+import { AdminLicenseList, AdminLicenseResult, LicenseParams, LicenseStatusInput, LimitQuery } from '../licenses/schemas.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
-import { publicLicense } from './queries.js'
-import { AdminLicenseList, AdminLicenseResult, LicenseParams, LicenseStatusInput, LimitQuery } from './schemas.js'
 
 const listLicenses = declareRoute({
   method: 'get',

@@ -1,13 +1,13 @@
 // Runs the product's reply engine after the visitor's message is safely stored; a failure is told, never lost.
 // Engines that call out (webhook, OpenAI) run as a durable job enqueued with the visitor's message.
 import type { Kysely } from 'kysely'
+import { appendMessage, publishConversation } from '../conversations/service.js'
 import type { Deps } from '../platform/context.js'
 import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
-import { getSettings } from '../products/settings.js'
-import type { Engines } from '../replies/index.js'
-import { capUtf8, MAX_REPLY_BYTES } from '../replies/types.js'
-import { appendMessage, publishConversation } from './service.js'
+import { getSettings } from '../settings/settings.js'
+import type { Engines } from './index.js'
+import { capUtf8, MAX_REPLY_BYTES } from './types.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
 

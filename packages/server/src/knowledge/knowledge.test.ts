@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
-import { defaultSettings, type ProductSettings } from '../products/settings.js'
+import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
+import type { ReplyContext, ReplyEngine, ReplySink } from '../replies/types.js'
+import { defaultSettings, type ProductSettings } from '../settings/settings.js'
 import {
   addKnowledge,
   buildIndex,
-  createKnowledgeEngine,
   DEMO_KNOWLEDGE,
   deleteKnowledge,
   knowledgeItemSchema,
@@ -15,7 +16,6 @@ import {
   tokenize,
   trimText,
 } from './knowledge.js'
-import type { ReplyContext, ReplyEngine, ReplySink } from './types.js'
 
 const sink: ReplySink = { typing: () => {}, token: () => {} }
 

@@ -4,7 +4,6 @@
 import { z } from '@hono/zod-openapi'
 import { sql } from 'kysely'
 import type { Db } from '../platform/db.js'
-import type { ReplyEngine, ReplyResult } from './types.js'
 
 export const knowledgeItemSchema = z.strictObject({
   kind: z.enum(['qa', 'doc']),
@@ -273,21 +272,6 @@ export async function loadIndex(db: Db, licenseId: string, product: string): Pro
   cache.set(key, { signature, index })
   while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string)
   return index
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Engine
-
-export function createKnowledgeEngine(deps: { db: Db }): ReplyEngine {
-  return {
-    async reply(ctx): Promise<ReplyResult> {
-      const index = await loadIndex(deps.db, ctx.licenseId, ctx.product)
-      const best = search(index, ctx.message.text, 1)[0]
-      const confidence = best?.confidence ?? 0
-      if (!best || confidence < ctx.settings.threshold) return { kind: 'fallback', text: ctx.settings.fallback, meta: { confidence } }
-      return { kind: 'answer', text: best.answer, meta: { confidence, source: { id: best.itemId, title: best.title } } }
-    },
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

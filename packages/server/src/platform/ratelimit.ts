@@ -1,9 +1,9 @@
 // Per-license request limits by tier, plus the IETF RateLimit-Policy / RateLimit headers on every limited answer.
 import type { Context } from 'hono'
-import { DEFAULT_PLANS, type Plans, planOf } from '../plans/index.js'
-import type { RateDecision } from '../platform/cache.js'
-import type { Deps } from '../platform/context.js'
-import { AppError } from '../platform/errors.js'
+import type { RateDecision } from './cache.js'
+import type { Deps } from './context.js'
+import { AppError } from './errors.js'
+import { DEFAULT_PLANS, type Plans, planOf } from './plans.js'
 
 /**
  * Requests per minute per license come from the license's plan (src/plans/: `rates`). Two budgets that never share

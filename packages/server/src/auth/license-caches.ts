@@ -1,7 +1,7 @@
 // A license whose products, tier or status changed outside an operator's request (a purchase joined it, an order
 // was refunded, an n8n action) has its cached keys and sessions dropped on every instance by this event consumer,
 // so the change applies within moments wherever it came from.
-import { dropCachedSessions } from '../auth/sessions.js'
+import { dropCachedSessions } from '../account/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import type { Deps } from '../platform/context.js'
 import type { Events } from '../platform/events.js'

@@ -1,7 +1,7 @@
 // The audit trail: who did what to which license, from where. Written in the caller's transaction when given one.
 import type { Kysely } from 'kysely'
-import type { Principal } from '../platform/context.js'
-import type { Database } from '../platform/db.js'
+import type { Principal } from './context.js'
+import type { Database } from './db.js'
 
 export type AuditAction =
   | 'license.issued'

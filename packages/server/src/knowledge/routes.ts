@@ -1,13 +1,14 @@
 // /api/products/:product/knowledge: the owner's Q&A pairs and documents, which the knowledge engine answers from.
 import { z } from '@hono/zod-openapi'
-import { actorOf, audit } from '../audit/log.js'
-import { tenantOf } from '../auth/middleware.js'
+import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { widgetProductParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { addKnowledge, deleteKnowledge, listKnowledge } from '../replies/knowledge.js'
-import { DeletedSchema, KnowledgeCreatedSchema, KnowledgeInputSchema, KnowledgeListSchema, widgetProductParam } from './schemas.js'
+import { addKnowledge, deleteKnowledge, listKnowledge } from './knowledge.js'
+import { DeletedSchema, KnowledgeCreatedSchema, KnowledgeInputSchema, KnowledgeListSchema } from './schemas.js'
 
 const TAG = 'knowledge'
 

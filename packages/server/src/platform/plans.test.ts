@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../platform/config.js'
-import { licenseLimit, tierWidgetStreams } from '../ratelimit/index.js'
-import { DEFAULT_PLANS, planOf } from './index.js'
+import { ConfigError, loadConfig } from './config.js'
+import { DEFAULT_PLANS, planOf } from './plans.js'
+import { licenseLimit, tierWidgetStreams } from './ratelimit.js'
 
 const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'intl-plans-')), ...env })
 

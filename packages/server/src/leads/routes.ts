@@ -1,13 +1,15 @@
 // GET /api/products/:product/leads: the contact details visitors left (sales agent, or chatbot), with what
 // enrichment found, newest first.
-import { tenantOf } from '../auth/middleware.js'
+
 import type { EnrichResult } from '../enrichment/service.js'
 import type { Deps } from '../platform/context.js'
+import { tenantOf } from '../platform/context.js'
 import { createRouter } from '../platform/http.js'
+import { decodeCursor, encodeCursor, pageQuery } from '../platform/pagination.js'
+import { widgetProductParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { decodeCursor, encodeCursor } from './pagination.js'
 import { listLeads } from './queries.js'
-import { LeadPageSchema, pageQuery, widgetProductParam } from './schemas.js'
+import { LeadPageSchema } from './schemas.js'
 
 export const listLeadsRoute = declareRoute({
   method: 'get',

@@ -1,12 +1,12 @@
 // Widget calls: publishable key (header, or ?key= for EventSource), Origin against the key's allow-list,
 // CORS answered for that origin only, the visitor token, and the visitor-IP, key and license widget limits.
 import type { MiddlewareHandler } from 'hono'
-import type { KeyResolver } from '../keys/resolver.js'
-import { originAllowed } from '../keys/resolver.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp } from '../platform/http.js'
-import { enforce, widgetLimit } from '../ratelimit/index.js'
+import { enforce, widgetLimit } from '../platform/ratelimit.js'
+import type { KeyResolver } from './resolver.js'
+import { originAllowed } from './resolver.js'
 import { verifyVisitorToken } from './visitors.js'
 
 const ALLOW_HEADERS = 'X-Product-Key, Authorization, Content-Type, Last-Event-ID, Idempotency-Key'

@@ -1,7 +1,7 @@
 // Keyset pagination cursors for the newest-first lists (conversations by updated_at, leads by created_at): the
 // last row's timestamp and id, base64url JSON, opaque to clients.
 import { z } from '@hono/zod-openapi'
-import { AppError } from '../platform/errors.js'
+import { AppError } from './errors.js'
 
 export interface Cursor {
   t: string
@@ -24,3 +24,9 @@ export function decodeCursor(raw: string | undefined): Cursor | undefined {
     throw new AppError('validation_failed', 'cursor: not a cursor this API returned')
   }
 }
+
+/** The query of every newest-first list: a page size and the cursor the previous page returned. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25).openapi({ description: 'Items per page, 1–100' }),
+  cursor: z.string().max(200).optional().openapi({ description: 'The nextCursor of the previous page' }),
+})

@@ -1,9 +1,9 @@
 // Team roles and the check routes use to keep members away from keys and billing.
 
-import type { Plans, Tier } from '../plans/index.js'
-import type { Principal } from '../platform/context.js'
-import type { TeamRole } from '../platform/db.js'
-import { AppError } from '../platform/errors.js'
+import type { Principal } from './context.js'
+import type { TeamRole } from './db.js'
+import { AppError } from './errors.js'
+import type { Plans, Tier } from './plans.js'
 
 export const TEAM_ROLES = ['owner', 'admin', 'member'] as const satisfies readonly TeamRole[]
 /** Roles an invitation or a role change can give: there is one owner per license, set at registration. */

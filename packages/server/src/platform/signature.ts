@@ -1,7 +1,7 @@
 // Webhook signature schemes: Intelagent's own (t=…,v1=…, used with n8n, both ways) and Squarespace's.
 
-import { hmacHex, safeEqual } from '../platform/crypto.js'
-import { AppError } from '../platform/errors.js'
+import { hmacHex, safeEqual } from './crypto.js'
+import { AppError } from './errors.js'
 
 export const SIGNATURE_HEADER = 'X-Intelagent-Signature'
 export const TOLERANCE_SECONDS = 300
