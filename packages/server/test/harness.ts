@@ -14,6 +14,7 @@ import type { Deps } from '../src/platform/context.js'
 import { createDb } from '../src/platform/db.js'
 import { createCache } from '../src/platform/deps.js'
 import { createLogger } from '../src/platform/logger.js'
+import { Memo } from '../src/platform/memo.js'
 import { createMetrics } from '../src/platform/metrics.js'
 import { migrateToLatest } from '../src/platform/migrate.js'
 import { createOutbound, type Lookup } from '../src/platform/outbound.js'
@@ -132,6 +133,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       fetch: options.fetch ?? globalThis.fetch,
       outbound,
       tasks: new Tasks(logger),
+      memo: new Memo(),
       cache: options.sharedDeps.cache,
       metrics: createMetrics(),
       draining: new AbortController().signal,
@@ -149,6 +151,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       fetch: options.fetch ?? globalThis.fetch,
       outbound,
       tasks: new Tasks(logger),
+      memo: new Memo(),
       metrics: createMetrics(),
       draining: new AbortController().signal,
     }

@@ -1,5 +1,6 @@
 // Password hashing with scrypt at OWASP's recommended cost (N=2^17, r=8, p=1), self-describing so cost can rise later.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
+import type { Deps } from '../platform/context.js'
 
 const R = 8
 const P = 1
@@ -27,8 +28,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** Spent on unknown emails so a login's timing does not reveal whether the account exists. */
-let dummy: Promise<string> | undefined
-export function dummyHash(logN: number): Promise<string> {
-  dummy ??= hashPassword('not-a-real-password', logN)
-  return dummy
+export function dummyHash(deps: Pick<Deps, 'config' | 'memo'>): Promise<string> {
+  return deps.memo.slot('dummy-password-hash', () => hashPassword('not-a-real-password', deps.config.scryptLogN))
 }

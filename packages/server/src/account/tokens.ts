@@ -1,6 +1,8 @@
 // Session JWTs (jose, HS256): claims sub, email, licenseKey, role, products, sid, sst; jose errors map to stable codes.
 import { errors, jwtVerify, SignJWT } from 'jose'
+import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
+import { boundedSet } from '../platform/memo.js'
 
 const ISSUER = 'intelagent'
 const AUDIENCE = 'intelagent:api'
@@ -32,15 +34,12 @@ export async function signSession(secret: Uint8Array, claims: SessionClaims, now
 
 // A token's signature check never changes its answer, so verified tokens are remembered until they expire
 // (per secret, bounded); revocation is the session lookup's job, which still runs on every request.
-const verified = new WeakMap<Uint8Array, Map<string, { claims: SessionClaims; exp: number }>>()
 const VERIFIED_MAX = 10_000
 
-export async function verifySession(secret: Uint8Array, token: string, nowMs: number): Promise<SessionClaims> {
-  let memo = verified.get(secret)
-  if (!memo) {
-    memo = new Map()
-    verified.set(secret, memo)
-  }
+export async function verifySession(deps: Pick<Deps, 'config' | 'clock' | 'memo'>, token: string): Promise<SessionClaims> {
+  const secret = deps.config.jwtSecret
+  const nowMs = deps.clock.now()
+  const memo = deps.memo.slot('verified-sessions', () => new Map<string, { claims: SessionClaims; exp: number }>())
   const hit = memo.get(token)
   if (hit && hit.exp * 1000 > nowMs) return hit.claims
   try {
@@ -48,8 +47,7 @@ export async function verifySession(secret: Uint8Array, token: string, nowMs: nu
     if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.sst !== 'string' || typeof payload.exp !== 'number')
       throw new AppError('token_invalid', 'Session token is missing claims')
     const claims = payload as unknown as SessionClaims
-    if (memo.size >= VERIFIED_MAX) memo.delete(memo.keys().next().value as string)
-    memo.set(token, { claims, exp: payload.exp })
+    boundedSet(memo, token, { claims, exp: payload.exp }, VERIFIED_MAX)
     return claims
   } catch (err) {
     if (err instanceof AppError) throw err

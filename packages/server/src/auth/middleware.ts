@@ -55,7 +55,7 @@ export async function authenticate(deps: Deps, keys: KeyResolver, c: Context<App
     }
   }
   if (viaCookie) csrfCheck(c, deps.config.publicUrl)
-  const claims = await verifySession(deps.config.jwtSecret, token, deps.clock.now())
+  const claims = await verifySession(deps, token)
   return loadSession(deps, claims.licenseKey, claims.sid, claims.sst)
 }
 

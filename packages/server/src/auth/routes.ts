@@ -139,7 +139,7 @@ export function authRoutes(deps: Deps) {
       .selectAll()
       .where((eb) => eb(eb.fn('lower', ['email']), '=', body.email.trim().toLowerCase()))
       .executeTakeFirst()
-    const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash(deps.config.scryptLogN)))
+    const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash(deps)))
     if (!user || !valid) {
       await attempt.failed()
       await audit(deps.db, { licenseId: user?.license_id ?? null, actor: body.email.slice(0, 320), action: 'auth.login_failed', ip })

@@ -32,7 +32,7 @@ async function firmographicsFor(
   domains: string[],
 ): Promise<{ outcomes: Map<string, FirmographicsOutcome> } | { skipped: string } | null> {
   if (domains.length === 0 || !license.products.includes('data-enrichment')) return null
-  const hook = (await getSettings(deps.db, license.id, 'data-enrichment')).enrichment
+  const hook = (await getSettings(deps, license.id, 'data-enrichment')).enrichment
   if (!hook) return null
   let secret: string | null
   try {

@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import type { Db } from './db.js'
 import { AppError } from './errors.js'
 import type { Logger } from './logger.js'
+import type { Memo } from './memo.js'
 import type { Metrics } from './metrics.js'
 import type { Outbound } from './outbound.js'
 import type { Guard } from './route.js'
@@ -23,6 +24,8 @@ export interface Deps {
   /** The SSRF-guarded client for customer-chosen URLs. */
   outbound: Outbound
   tasks: Tasks
+  /** Per-process memos (verified tokens, settings, the dummy password hash): never module-level state. */
+  memo: Memo
   metrics: Metrics
   /** Aborted when the process starts shutting down: long-lived responses (SSE) end themselves with a retry hint. */
   draining: AbortSignal

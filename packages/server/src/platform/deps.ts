@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import type { Deps } from './context.js'
 import { createDb, type DbOptions } from './db.js'
 import { createLogger, type Logger } from './logger.js'
+import { Memo } from './memo.js'
 import { createMetrics } from './metrics.js'
 import { migrateToLatest } from './migrate.js'
 import { createOutbound, type Outbound } from './outbound.js'
@@ -59,6 +60,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     fetch: options.fetch ?? globalThis.fetch,
     outbound,
     tasks: new Tasks(logger),
+    memo: new Memo(),
     metrics: createMetrics(),
     draining: options.draining ?? new AbortController().signal,
   }

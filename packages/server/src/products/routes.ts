@@ -147,7 +147,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
     // Configure can change settings too: that needs the settings scope, not only keys:write.
     if (body.settings) requireScope(p, 'settings:write')
-    const settings = body.settings ? await saveSettings(deps, licenseId, product, body.settings) : await getSettings(deps.db, licenseId, product)
+    const settings = body.settings ? await saveSettings(deps, licenseId, product, body.settings) : await getSettings(deps, licenseId, product)
     if (body.settings) await audit(deps.db, { licenseId, ...actorOf(p), action: 'settings.updated', target: product, ip: clientIp(c) })
     const publishable = isPublishable(product)
     // Publishable keys can be shown again, so configure returns the current one; secret keys are issued fresh.
@@ -273,7 +273,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
   app.openapi(getSettingsRoute, async (c) => {
     const { product } = c.req.valid('param')
     assertPurchased(c.get('principal').products, product)
-    return c.json({ product, settings: await getSettings(deps.db, tenantOf(c), product) }, 200)
+    return c.json({ product, settings: await getSettings(deps, tenantOf(c), product) }, 200)
   })
 
   app.openapi(updateSettingsRoute, async (c) => {

@@ -56,7 +56,7 @@ export async function respond(
   message: MessageRow,
   options: { signal?: AbortSignal; clientMessageId?: string } = {},
 ): Promise<MessageRow | null> {
-  const settings = await getSettings(deps.db, conv.license_id, conv.product)
+  const settings = await getSettings(deps, conv.license_id, conv.product)
   // The offline knowledge engine answers from the message alone: only engines that read the history pay its query.
   const history =
     settings.engine === 'knowledge'

@@ -1,10 +1,9 @@
 // Per-product settings (widget look, reply engine, sales questions), stored as JSON per license and product.
 
 import { z } from '@hono/zod-openapi'
-import type { Kysely } from 'kysely'
 import type { Deps } from '../platform/context.js'
-import type { Database } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
+import { boundedSet } from '../platform/memo.js'
 import { OutboundError } from '../platform/outbound.js'
 import type { Product } from '../platform/products.js'
 
@@ -74,24 +73,18 @@ export function defaultSettings(product: Product | string): ProductSettings {
 // Settings are read on every widget call; a short per-database memo spares a query each time. Saving on this
 // instance clears it at once; other instances catch up within SETTINGS_TTL_MS (settings are not security state).
 const SETTINGS_TTL_MS = 5_000
-const memo = new WeakMap<object, Map<string, { value: ProductSettings; until: number }>>()
-const memoFor = (db: object) => {
-  let m = memo.get(db)
-  if (!m) {
-    m = new Map()
-    memo.set(db, m)
-  }
-  return m
-}
+const SETTINGS_MAX = 10_000
+type SettingsDeps = Pick<Deps, 'db' | 'clock' | 'memo'>
+const memoFor = (deps: Pick<Deps, 'memo'>) => deps.memo.slot('settings', () => new Map<string, { value: ProductSettings; until: number }>())
 
-export async function getSettings(db: Kysely<Database>, licenseId: string, product: string): Promise<ProductSettings> {
-  const m = memoFor(db)
+export async function getSettings(deps: SettingsDeps, licenseId: string, product: string): Promise<ProductSettings> {
+  const { db } = deps
+  const m = memoFor(deps)
   const hit = m.get(`${licenseId}:${product}`)
-  if (hit && hit.until > Date.now()) return hit.value
+  if (hit && hit.until > deps.clock.now()) return hit.value
   const row = await db.selectFrom('product_settings').select('settings').where('license_id', '=', licenseId).where('product', '=', product).executeTakeFirst()
   const value = { ...defaultSettings(product), ...(row?.settings ?? {}) } as ProductSettings
-  if (m.size > 10_000) m.clear()
-  m.set(`${licenseId}:${product}`, { value, until: Date.now() + SETTINGS_TTL_MS })
+  boundedSet(m, `${licenseId}:${product}`, { value, until: deps.clock.now() + SETTINGS_TTL_MS }, SETTINGS_MAX)
   return value
 }
 
@@ -110,14 +103,14 @@ async function assertOutboundUrl(deps: Pick<Deps, 'outbound'>, field: string, ur
 }
 
 export async function saveSettings(
-  deps: Pick<Deps, 'db' | 'outbound'>,
+  deps: Pick<Deps, 'db' | 'outbound' | 'clock' | 'memo'>,
   licenseId: string,
   product: string,
   patch: Partial<ProductSettings>,
 ): Promise<ProductSettings> {
   const { db } = deps
-  memoFor(db).delete(`${licenseId}:${product}`)
-  const next = settingsSchema.parse({ ...(await getSettings(db, licenseId, product)), ...patch })
+  memoFor(deps).delete(`${licenseId}:${product}`)
+  const next = settingsSchema.parse({ ...(await getSettings(deps, licenseId, product)), ...patch })
   if (patch.webhook && next.webhook) await assertOutboundUrl(deps, 'webhook.url', next.webhook.url)
   if (patch.openai && next.openai) await assertOutboundUrl(deps, 'openai.baseUrl', next.openai.baseUrl)
   if (patch.enrichment && next.enrichment) await assertOutboundUrl(deps, 'enrichment.webhookUrl', next.enrichment.webhookUrl)
@@ -126,6 +119,6 @@ export async function saveSettings(
     .values({ license_id: licenseId, product, settings: JSON.stringify(next) })
     .onConflict((oc) => oc.columns(['license_id', 'product']).doUpdateSet({ settings: JSON.stringify(next), updated_at: new Date() }))
     .execute()
-  memoFor(db).delete(`${licenseId}:${product}`)
+  memoFor(deps).delete(`${licenseId}:${product}`)
   return next
 }

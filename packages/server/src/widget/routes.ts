@@ -152,7 +152,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
 
   app.openapi(widgetConfigRoute, async (c) => {
     const w = c.get('widget')
-    const s = await getSettings(deps.db, w.licenseId, w.product)
+    const s = await getSettings(deps, w.licenseId, w.product)
     c.header('Cache-Control', 'private, max-age=60')
     return c.json(
       {
@@ -225,7 +225,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     await enforce(deps, c, [
       { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
-    const settings = await getSettings(deps.db, conv.license_id, conv.product)
+    const settings = await getSettings(deps, conv.license_id, conv.product)
     // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
     const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a

@@ -58,7 +58,7 @@ export async function startConversation(
   })
   // Live pushes stay direct (not through the event dispatcher): docs/architecture.md says why.
   await publishLicense(deps, w.licenseId, { type: 'conversation.created', conversationId: conversation.id, product: conversation.product })
-  const settings = await getSettings(deps.db, w.licenseId, w.product)
+  const settings = await getSettings(deps, w.licenseId, w.product)
   const messages: PublicMessage[] = []
   if (settings.greeting) {
     const { message } = await appendMessage(deps, {
