@@ -11,6 +11,7 @@ import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { billingRoutes } from './billing/routes.js'
 import { Billing, GRACE_JOB, RECONCILE_JOB } from './billing/service.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { registerLeadEnrichment } from './enrichment/enricher.js'
 import { enrichmentRoutes } from './enrichment/routes.js'
 import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
@@ -95,6 +96,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   jobs.register(MAIL_JOB, mailer.job)
   registerMailConsumers(deps, events)
   registerLicenseCacheDrop(deps, events, keys)
+  registerLeadEnrichment(deps, events)
   const webhooks = new OutboundWebhooks(deps, jobs, events)
   let demoKeys = options.demo
 

@@ -1551,6 +1551,30 @@ export interface components {
         conversationId: string | null
       }
     }
+    LeadEnrichedEvent: {
+      id: string
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: 'lead.enriched'
+      /** Format: uuid */
+      licenseId: string | null
+      /** Format: date-time */
+      createdAt: string
+      data: {
+        /** Format: uuid */
+        leadId: string
+        /** @enum {string} */
+        product: 'chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent'
+        /** Format: uuid */
+        conversationId: string | null
+        /** @description The EnrichResult of the lead (see POST /api/enrich) */
+        enrichment: {
+          [key: string]: unknown
+        }
+      }
+    }
     ConversationWaitingEvent: {
       id: string
       /**
@@ -1753,6 +1777,7 @@ export interface components {
       | components['schemas']['ConversationCreatedEvent']
       | components['schemas']['MessageCreatedEvent']
       | components['schemas']['LeadCreatedEvent']
+      | components['schemas']['LeadEnrichedEvent']
       | components['schemas']['ConversationWaitingEvent']
       | components['schemas']['ConversationClosedEvent']
       | components['schemas']['ConversationReopenedEvent']
@@ -2683,6 +2708,7 @@ export interface components {
       | 'conversation.created'
       | 'message.created'
       | 'lead.created'
+      | 'lead.enriched'
       | 'conversation.waiting'
       | 'conversation.closed'
       | 'conversation.reopened'

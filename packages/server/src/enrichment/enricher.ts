@@ -2,6 +2,8 @@
 // business domain, and the monthly usage counter. The routes and lead capture both come through here.
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
+import { type Events, emit } from '../platform/events.js'
+import type { Product } from '../platform/products.js'
 import { getSettings } from '../settings/settings.js'
 import { type FirmographicsOutcome, firmographicsSecret, lookupFirmographics } from './firmographics.js'
 import { findLeadInputs, saveLeadEnrichment } from './queries.js'
@@ -88,9 +90,9 @@ export async function enrichForLicense(deps: Deps, license: LicenseRef, inputs: 
 }
 
 /**
- * Enriches a stored lead and keeps the result on it. Today lead capture (POST /api/widget/leads) runs this as a
- * background task; once domain events land, a `lead.created` consumer calls it instead, with the same arguments.
- * Returns null for a lead that no longer exists.
+ * Enriches a stored lead and keeps the result on it, with a `lead.enriched` event in the same transaction. Run by
+ * the `lead.created` consumer below (a durable job: a crash or a retry enriches again and overwrites, never twice
+ * in part). Returns null for a lead that no longer exists.
  */
 export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResult | null> {
   const lead = await findLeadInputs(deps.db, leadId)
@@ -107,6 +109,26 @@ export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResu
     },
   ])
   if (!result) return null
-  await saveLeadEnrichment(deps.db, lead.license_id, lead.id, result, new Date(deps.clock.now()))
+  await deps.db.transaction().execute(async (trx) => {
+    await saveLeadEnrichment(trx, lead.license_id, lead.id, result, new Date(deps.clock.now()))
+    await emit(trx, {
+      type: 'lead.enriched',
+      licenseId: lead.license_id,
+      data: { leadId: lead.id, product: lead.product as Product, conversationId: lead.conversation_id, enrichment: { ...result } },
+    })
+  })
   return result
+}
+
+/** Every captured lead is enriched after it is stored, off the visitor's request, by a durable consumer job. */
+export function registerLeadEnrichment(deps: Deps, events: Events): void {
+  events.onEvent('lead.created', 'enrichment.enrich-lead', async (event) => {
+    try {
+      await enrichLead(deps, event.data.leadId)
+    } catch (err) {
+      // A refusal (quota, configuration) will not change by retrying: the lead stays as captured, shown unenriched.
+      if (!(err instanceof AppError)) throw err
+      deps.logger.warn('lead not enriched', { leadId: event.data.leadId, code: err.code })
+    }
+  })
 }

@@ -280,7 +280,7 @@ describe('enrichment API', () => {
       })
       expect(lead.status).toBe(201)
       const leadId = ((await lead.json()) as { lead: { id: string } }).lead.id
-      await app.deps.tasks.idle()
+      await app.jobs.idle()
 
       // Only the network of the visitor's address is kept.
       const row = await app.deps.db.selectFrom('leads').select(['ip_network', 'page_url', 'user_agent']).where('id', '=', leadId).executeTakeFirstOrThrow()
@@ -303,6 +303,11 @@ describe('enrichment API', () => {
         source: { channel: 'paid', referrer: 'www.google.com', utm: { source: 'google', medium: 'cpc', campaign: 'brand' } },
         score: 85,
       })
+      // The lead.created consumer wrote a lead.enriched event with it, in the enrichment's own transaction.
+      const enriched = await app.deps.db.selectFrom('events').selectAll().where('type', '=', 'lead.enriched').execute()
+      const mine = enriched.filter((e) => (e.data as { leadId: string }).leadId === leadId)
+      expect(mine).toHaveLength(1)
+      expect((mine[0]?.data as { enrichment?: { domain: string } } | undefined)?.enrichment?.domain).toBe('hooli-labs.com')
       // The same as asking the API with the same inputs.
       const direct = await enrich(dataKey, {
         email: 'ann@hooli-labs.com',

@@ -5,7 +5,7 @@ import type { EnrichResult } from './service.js'
 export function findLeadInputs(db: Db, leadId: string) {
   return db
     .selectFrom('leads')
-    .select(['id', 'license_id', 'product', 'email', 'page_url', 'referrer', 'user_agent', 'ip_network'])
+    .select(['id', 'license_id', 'product', 'conversation_id', 'email', 'page_url', 'referrer', 'user_agent', 'ip_network'])
     .where('id', '=', leadId)
     .executeTakeFirst()
 }

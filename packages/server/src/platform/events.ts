@@ -84,6 +84,13 @@ export const eventSchemas = {
     }),
   }),
   'lead.created': z.object({ leadId: z.uuid(), product: z.enum(PRODUCTS), conversationId: z.uuid().nullable() }),
+  /** Enrichment ran on a lead (a lead.created consumer): what it found, as GET /api/enrich answers it. */
+  'lead.enriched': z.object({
+    leadId: z.uuid(),
+    product: z.enum(PRODUCTS),
+    conversationId: z.uuid().nullable(),
+    enrichment: z.record(z.string(), z.unknown()).openapi({ description: 'The EnrichResult of the lead (see POST /api/enrich)' }),
+  }),
   /** The bot could not answer (below its confidence threshold, or the visitor asked for a person): a person should. */
   'conversation.waiting': z.object({
     conversationId: z.uuid(),

@@ -10,7 +10,6 @@ import {
   publicMessage,
   publishLicense,
 } from '../conversations/service.js'
-import { enrichLead } from '../enrichment/enricher.js'
 import { anonymizeIp } from '../enrichment/ip-country.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { checkVisitor, createVisitor, signVisitorToken, verifyVisitorToken } from '../keys/visitors.js'
@@ -348,9 +347,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       return row
     })
     await publishLicense(deps, w.licenseId, { type: 'lead.created', leadId: lead.id, product: w.product, conversationId })
-    // Enrichment follows the lead, off the visitor's request. When domain events land, a lead.created consumer
-    // calls this same enrichLead(deps, leadId) instead of this task.
-    deps.tasks.run('enrich-lead', () => enrichLead(deps, lead.id))
+    // Enrichment follows the lead, off the visitor's request: the lead.created consumer (enrichment/enricher.ts).
     return c.json({ lead: { id: lead.id, createdAt: lead.created_at.toISOString() } }, 201)
   })
 
