@@ -1821,9 +1821,12 @@ export interface components {
        *       "sales-agent"
        *     ]
        */
-      products: string[]
-      /** @example professional */
-      tier: string | null
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /**
+       * @example professional
+       * @enum {string|null}
+       */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise' | null
       /** Format: date-time */
       createdAt: string
     }
@@ -1867,8 +1870,9 @@ export interface components {
          */
         teamRole: 'owner' | 'admin' | 'member' | null
         licenseKey: string | null
-        products: string[]
-        tier: string | null
+        products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+        /** @enum {string|null} */
+        tier: 'starter' | 'professional' | 'business' | 'enterprise' | null
       }
       /**
        * @description How the caller authenticated
@@ -2125,7 +2129,23 @@ export interface components {
        *       "leads:read"
        *     ]
        */
-      scopes: string[]
+      scopes: (
+        | 'keys:read'
+        | 'keys:write'
+        | 'keys:revoke'
+        | 'settings:read'
+        | 'settings:write'
+        | 'conversations:read'
+        | 'conversations:write'
+        | 'leads:read'
+        | 'audit:read'
+        | 'enrichment:write'
+        | 'billing:read'
+        | 'billing:write'
+        | 'usage:read'
+        | 'webhooks:read'
+        | 'webhooks:write'
+      )[]
       /** @enum {string} */
       status: 'active' | 'revoked' | 'expired'
       /** Format: date-time */
@@ -2181,8 +2201,9 @@ export interface components {
       id: string
       key: string
       email: string
-      products: string[]
-      tier: string
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /** @enum {string} */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise'
       /** @enum {string} */
       status: 'active' | 'suspended' | 'revoked'
       source: string
@@ -2210,7 +2231,8 @@ export interface components {
         id: string
         email: string
         name: string | null
-        role: string
+        /** @enum {string} */
+        role: 'owner' | 'admin' | 'member'
         /** Format: date-time */
         joinedAt: string
         /** Format: date-time */
@@ -2220,7 +2242,8 @@ export interface components {
         /** Format: uuid */
         id: string
         email: string
-        role: string
+        /** @enum {string} */
+        role: 'admin' | 'member'
         /** Format: date-time */
         expiresAt: string
       }[]
@@ -2658,21 +2681,6 @@ export interface components {
        */
       secret: string
     }
-    WebhookEndpoint: {
-      /** @example we_3kTq9ZbYx1LmN0pQrStUvWx2 */
-      id: string
-      url: string
-      events: string[]
-      description: string | null
-      enabled: boolean
-      disabledReason: string | null
-      /** @description Since when every attempt has failed (null while deliveries succeed) */
-      failingSince: string | null
-      /** @description Until when the secret before the last rotation still signs */
-      previousSecretExpiresAt: string | null
-      createdAt: string
-      updatedAt: string
-    }
     /** @enum {string} */
     WebhookEventType:
       | 'license.created'
@@ -2692,6 +2700,21 @@ export interface components {
       | 'usage.warning'
       | 'usage.limited'
       | 'webhook_endpoint.disabled'
+    WebhookEndpoint: {
+      /** @example we_3kTq9ZbYx1LmN0pQrStUvWx2 */
+      id: string
+      url: string
+      events: components['schemas']['WebhookEventType'][]
+      description: string | null
+      enabled: boolean
+      disabledReason: string | null
+      /** @description Since when every attempt has failed (null while deliveries succeed) */
+      failingSince: string | null
+      /** @description Until when the secret before the last rotation still signs */
+      previousSecretExpiresAt: string | null
+      createdAt: string
+      updatedAt: string
+    }
     WebhookTestResult: {
       ok: boolean
       deliveryId: string
@@ -2712,7 +2735,8 @@ export interface components {
       id: string
       endpointId: string
       eventId: string
-      eventType: string
+      /** @description The event type, or `ping` for a test delivery */
+      eventType: components['schemas']['WebhookEventType'] | 'ping'
       /** @enum {string} */
       status: 'pending' | 'succeeded' | 'failed'
       lastError: string | null
@@ -2926,9 +2950,12 @@ export interface components {
        *       "sales-agent"
        *     ]
        */
-      products: string[]
-      /** @example professional */
-      tier: string
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /**
+       * @example professional
+       * @enum {string}
+       */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise'
       /** @enum {string} */
       status: 'active' | 'suspended' | 'revoked'
       /**
@@ -7150,14 +7177,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            token: string
-            /** Format: date-time */
-            expiresAt: string
-            user: {
-              [key: string]: unknown
-            }
-          }
+          'application/json': components['schemas']['Session']
         }
       }
       /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
@@ -8818,7 +8838,8 @@ export interface operations {
             id: string
             endpointId: string
             eventId: string
-            eventType: string
+            /** @description The event type, or `ping` for a test delivery */
+            eventType: components['schemas']['WebhookEventType'] | 'ping'
             /** @enum {string} */
             status: 'pending' | 'succeeded' | 'failed'
             lastError: string | null

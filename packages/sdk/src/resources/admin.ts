@@ -5,9 +5,11 @@ import type {
   AdminLicense,
   AdminLicenseDetail,
   AuditEntry,
+  AuditListParams,
   Job,
-  JobStatus,
+  JobListParams,
   License,
+  LicenseListParams,
   LicenseSearchParams,
   LicenseStatus,
   UpdateLicenseParams,
@@ -20,7 +22,7 @@ export class Audit {
   }
 
   /** Newest first; `limit` 1–500 (default 100), one page. */
-  list(params: { limit?: number } = {}, options?: RequestOptions): PagePromise<AuditEntry> {
+  list(params: AuditListParams = {}, options?: RequestOptions): PagePromise<AuditEntry> {
     return new PagePromise(async () => {
       const res = await this.#t.request<{ entries: AuditEntry[] }>({ method: 'GET', path: '/api/audit', query: { limit: params.limit }, options })
       return { data: res.entries, nextCursor: null }
@@ -36,7 +38,7 @@ export class Licenses {
   }
 
   /** Newest first; `limit` 1–500 (default 100), one page. */
-  list(params: { limit?: number } = {}, options?: RequestOptions): PagePromise<License> {
+  list(params: LicenseListParams = {}, options?: RequestOptions): PagePromise<License> {
     return new PagePromise(async () => {
       const res = await this.#t.request<{ licenses: License[] }>({ method: 'GET', path: '/api/admin/licenses', query: { limit: params.limit }, options })
       return { data: res.licenses, nextCursor: null }
@@ -63,7 +65,7 @@ export class Jobs {
   }
 
   /** Most recently changed first, optionally one status (`dead` lists what needs attention); `limit` 1–500 (default 100), one page. */
-  list(params: { status?: JobStatus; limit?: number } = {}, options?: RequestOptions): PagePromise<Job> {
+  list(params: JobListParams = {}, options?: RequestOptions): PagePromise<Job> {
     return new PagePromise(async () => {
       const res = await this.#t.request<{ jobs: Job[] }>({
         method: 'GET',

@@ -1,7 +1,7 @@
 // /api/products/:product/knowledge: the Q&A pairs and documents the knowledge engine answers from.
 import type { RequestOptions, Transport } from '../core.js'
 import { PagePromise } from '../pagination.js'
-import type { KnowledgeInput, KnowledgeItem, WidgetProduct } from '../types.js'
+import type { Deleted, KnowledgeInput, KnowledgeItem, WidgetProduct } from '../types.js'
 
 const seg = encodeURIComponent
 
@@ -24,7 +24,7 @@ export class Knowledge {
     return res.item
   }
 
-  delete(product: WidgetProduct, id: string, options?: RequestOptions): Promise<{ deleted: true }> {
+  delete(product: WidgetProduct, id: string, options?: RequestOptions): Promise<Deleted> {
     return this.#t.request({ method: 'DELETE', path: `/api/products/${seg(product)}/knowledge/${seg(id)}`, options })
   }
 }

@@ -2,7 +2,7 @@
 // a buyer their license email again.
 import type { RequestOptions, Transport } from '../core.js'
 import { PagePromise } from '../pagination.js'
-import type { MailMessage, MailStatus } from '../types.js'
+import type { MailListParams, MailMessage } from '../types.js'
 
 export class Mail {
   readonly #t: Transport
@@ -11,7 +11,7 @@ export class Mail {
   }
 
   /** Newest first, optionally for one license, one address (case-insensitive) or one status; `limit` 1–500 (default 100), one page. */
-  list(params: { licenseId?: string; email?: string; status?: MailStatus; limit?: number } = {}, options?: RequestOptions): PagePromise<MailMessage> {
+  list(params: MailListParams = {}, options?: RequestOptions): PagePromise<MailMessage> {
     return new PagePromise(async () => {
       const res = await this.#t.request<{ mail: MailMessage[] }>({
         method: 'GET',

@@ -1,9 +1,11 @@
 // /api/webhook-endpoints and /api/webhook-deliveries: where events are POSTed, their signing secrets, the delivery log.
 import type { RequestOptions, Transport } from '../core.js'
+import { allOf } from '../lists.js'
 import { PagePromise } from '../pagination.js'
 import type {
   CreateWebhookEndpointParams,
   PageParams,
+  RedeliveredWebhookDelivery,
   UpdateWebhookEndpointParams,
   WebhookDelivery,
   WebhookDeliveryStatus,
@@ -13,8 +15,8 @@ import type {
   WebhookTestResult,
 } from '../types.js'
 
-/** Every event type an endpoint can subscribe to, in the server's order. */
-export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
+/** Every event type an endpoint can subscribe to, in the server's order (typecheck fails when the document has one it lacks). */
+export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = allOf<WebhookEventType>()([
   'license.created',
   'license.updated',
   'license.suspended',
@@ -23,11 +25,16 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   'conversation.created',
   'message.created',
   'lead.created',
+  'conversation.waiting',
+  'conversation.closed',
+  'conversation.reopened',
+  'message.rated',
+  'question.unanswered',
   'team.invitation.created',
   'usage.warning',
   'usage.limited',
   'webhook_endpoint.disabled',
-]
+])
 
 const path = (id: string, rest = ''): string => `/api/webhook-endpoints/${encodeURIComponent(id)}${rest}`
 
@@ -88,7 +95,7 @@ export class WebhookEndpoints {
   }
 
   /** Sends one delivery again now. */
-  redeliver(deliveryId: string, options?: RequestOptions): Promise<Omit<WebhookDelivery, 'attempts'>> {
+  redeliver(deliveryId: string, options?: RequestOptions): Promise<RedeliveredWebhookDelivery> {
     return this.#t.request({ method: 'POST', path: `/api/webhook-deliveries/${encodeURIComponent(deliveryId)}/redeliver`, options })
   }
 

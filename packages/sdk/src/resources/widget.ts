@@ -2,7 +2,7 @@
 // server-side integrations. Authenticated by a publishable product key and, per conversation, a visitor token.
 import { type RequestOptions, randomId, type Transport } from '../core.js'
 import { IntelagentError } from '../errors.js'
-import type { LeadParams, Message, SendMessageResponse, StartConversationParams, StartConversationResponse, WidgetConfig } from '../types.js'
+import type { CreatedLead, LeadParams, Message, SendMessageResponse, StartConversationParams, StartConversationResponse, WidgetConfig } from '../types.js'
 
 export interface WidgetOptions extends RequestOptions {
   /** Overrides the client's `productKey`. */
@@ -70,8 +70,8 @@ export class Widget {
    * Leaves the visitor's contact details (consent must be true). Naming a `conversationId` needs that
    * conversation's `visitorToken`.
    */
-  async createLead(params: LeadParams, options?: WidgetOptions & { visitorToken?: string }): Promise<{ id: string; createdAt: string }> {
-    const res = await this.#t.request<{ lead: { id: string; createdAt: string } }>({
+  async createLead(params: LeadParams, options?: WidgetOptions & { visitorToken?: string }): Promise<CreatedLead> {
+    const res = await this.#t.request<{ lead: CreatedLead }>({
       method: 'POST',
       path: '/api/widget/leads',
       body: params,

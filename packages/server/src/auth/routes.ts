@@ -4,11 +4,13 @@ import { deleteCookie, setCookie } from 'hono/cookie'
 import { actorOf, audit } from '../audit/log.js'
 import { parseLicenseKey } from '../licenses/license-key.js'
 import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
+import type { Tier } from '../platform/config.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import type { Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { enforce, type LimitSpec } from '../ratelimit/index.js'
 import { admitLogin, loginIpLimit } from './login-throttle.js'
@@ -78,8 +80,9 @@ export function publicUser(user: User, license: License | undefined) {
     role: user.role,
     teamRole: user.team_role,
     licenseKey: license?.key ?? null,
-    products: license?.products ?? [],
-    tier: license?.tier ?? null,
+    // The database types them as text; its constraints hold them to the document's enums.
+    products: (license?.products ?? []) as Product[],
+    tier: (license?.tier ?? null) as Tier | null,
     createdAt: user.created_at.toISOString(),
   }
 }
@@ -183,8 +186,8 @@ export function sessionRoutes(deps: Deps) {
           role: p.role,
           teamRole: p.teamRole ?? null,
           licenseKey: p.licenseKey,
-          products: p.products,
-          tier: p.licenseId ? p.tier : null,
+          products: p.products as Product[],
+          tier: (p.licenseId ? p.tier : null) as Tier | null,
         },
         via: p.kind,
       },

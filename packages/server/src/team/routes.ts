@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { setCookie } from 'hono/cookie'
 import { SESSION_COOKIE } from '../auth/middleware.js'
 import { publicUser } from '../auth/routes.js'
+import { Session } from '../auth/schemas.js'
 import { createSession } from '../auth/sessions.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
@@ -104,7 +105,7 @@ const accept = declareRoute({
       }),
     ),
   },
-  responses: { 201: json(z.object({ token: z.string(), expiresAt: z.iso.datetime(), user: z.record(z.string(), z.unknown()) }), 'Joined and logged in') },
+  responses: { 201: json(Session, 'Joined and logged in') },
 })
 
 const patchMember = declareRoute({
