@@ -176,6 +176,8 @@ export type BillingRedirect = Schemas['BillingRedirect']
 export type PlatformFigures = Schemas['PlatformFigures']
 export type BillingReconciliation = Schemas['BillingReconciliation']
 export type ReconciliationListParams = QueryParams<'listBillingReconciliations'>
+/** The durable job a reconciliation run was queued as (null when one is queued already). */
+export type ReconciliationRun = ResponseBody<'runBillingReconciliation', 202>
 
 // ---------------------------------------------------------------------------------------------------------
 // Teams and account settings

@@ -9,6 +9,7 @@ import type {
   CheckoutParams,
   PlatformFigures,
   ReconciliationListParams,
+  ReconciliationRun,
 } from '../types.js'
 
 export class Billing {
@@ -59,5 +60,10 @@ export class Figures {
       options,
     })
     return res.reconciliations
+  }
+
+  /** Runs a reconciliation with Stripe now, as a durable job; `reconciliations()` shows it once it ran. */
+  reconcile(options?: RequestOptions): Promise<ReconciliationRun> {
+    return this.#t.request({ method: 'POST', path: '/api/admin/billing/reconciliations', options })
   }
 }
