@@ -113,6 +113,8 @@ export type LiveEvent =
   | ({ type: 'conversation.created' } & Exclude<Extract<LiveData, { conversationId: string }>, { message: unknown }>)
   | ({ type: 'message.created' } & Extract<LiveData, { message: Message }>)
   | ({ type: 'lead.created' } & Extract<LiveData, { leadId: string }>)
+  /** The last event: the session or key was revoked, or the license suspended; the server closes the stream. */
+  | ({ type: 'revoked' } & Extract<LiveData, { reason: string }>)
 
 // ---------------------------------------------------------------------------------------------------------
 // Audit and operators
