@@ -158,8 +158,8 @@ export type CreatedLead = Schemas['LeadCreated']['lead']
 
 /** At least one field. The email's domain wins over `domain`. */
 export type EnrichInput = Schemas['EnrichInput']
-export type EnrichResult = NonNullable<Schemas['EnrichResult']>
-export type EnrichCompany = NonNullable<Schemas['EnrichCompany']>
+export type EnrichResult = Schemas['EnrichResult']
+export type EnrichCompany = Schemas['EnrichCompany']
 export type TrafficChannel = EnrichResult['source']['channel']
 /** An item of a batch that could not be enriched (its input was invalid); the other items are unaffected. */
 export type EnrichItemError = Schemas['EnrichItemError']

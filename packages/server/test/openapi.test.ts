@@ -363,6 +363,12 @@ describe('the SDK against the real server, every answer checked against /api/ope
       body: JSON.stringify({ userId: '42', userHash: createHmac('sha256', secret).update('42').digest('hex'), email: 'jo@acme-widgets.com', start: true }),
     })
     expect(identify.status).toBe(201)
+    const unstarted = await recordingFetch(`${base}/api/widget/identify`, {
+      method: 'POST',
+      headers: widgetHeaders,
+      body: JSON.stringify({ userId: '43', userHash: createHmac('sha256', secret).update('43').digest('hex') }),
+    })
+    expect(((await unstarted.json()) as { conversation: unknown }).conversation).toBeNull()
     const wrong = await recordingFetch(`${base}/api/widget/identify`, {
       method: 'POST',
       headers: widgetHeaders,

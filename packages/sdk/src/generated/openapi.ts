@@ -2473,15 +2473,15 @@ export interface components {
       createdAt: string
       /** @description The page the lead was left on */
       pageUrl: string | null
-      enrichment: components['schemas']['EnrichResult']
+      /** @description What enrichment found; null until it has run */
+      enrichment: components['schemas']['EnrichResult'] | null
       /** Format: date-time */
       enrichedAt: string | null
     }
-    /** @description What enrichment found; null until it has run */
     EnrichResult: {
       /** @description The registrable domain of the email (or of `domain`), e.g. acme.co.uk for jo@mail.acme.co.uk */
       domain: string | null
-      company: components['schemas']['EnrichCompany']
+      company: components['schemas']['EnrichCompany'] | null
       /** @description A free consumer mailbox provider (gmail.com, yahoo.fr…); false for disposable ones */
       freeMail: boolean
       /** @description A throwaway mailbox provider (mailinator.com…) */
@@ -2516,7 +2516,7 @@ export interface components {
       score: number
       /** @description Why the score is what it is, one sentence per signal, points in brackets */
       reasons: string[]
-    } | null
+    }
     EnrichCompany: {
       name: string
       domain: string
@@ -2533,7 +2533,7 @@ export interface components {
       website?: string
       linkedin?: string
       description?: string
-    } | null
+    }
     EnrichInput: {
       /**
        * Format: email
@@ -2863,7 +2863,8 @@ export interface components {
       visitorToken: string
       /** Format: date-time */
       expiresAt: string
-      conversation: components['schemas']['Conversation'] & (Record<string, never> | null)
+      /** @description The user’s latest conversation, or null */
+      conversation: components['schemas']['Conversation'] | null
       messages: components['schemas']['Message'][]
     }
     IdentifyInput: {

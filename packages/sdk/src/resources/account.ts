@@ -1,6 +1,6 @@
 // /api/account: the signed-in person's password and sessions.
 import type { RequestOptions, Transport } from '../core.js'
-import type { AccountSession, ChangePasswordParams, ChangePasswordResponse, RevokeOtherSessionsResponse } from '../types.js'
+import type { AccountSession, ChangePasswordParams, ChangePasswordResponse, ResponseBody, RevokeOtherSessionsResponse } from '../types.js'
 
 export class Account {
   readonly #t: Transport
@@ -20,7 +20,7 @@ export class Account {
 
   /** Live sessions of the signed-in person, the current one first. */
   async sessions(options?: RequestOptions): Promise<AccountSession[]> {
-    return (await this.#t.request<{ sessions: AccountSession[] }>({ method: 'GET', path: '/api/account/sessions', options })).sessions
+    return (await this.#t.request<ResponseBody<'listSessions', 200>>({ method: 'GET', path: '/api/account/sessions', options })).sessions
   }
 
   /** Signs one session out (the current one too: that is logging out). */

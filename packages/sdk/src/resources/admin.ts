@@ -12,6 +12,7 @@ import type {
   LicenseListParams,
   LicenseSearchParams,
   LicenseStatus,
+  ResponseBody,
   UpdateLicenseParams,
 } from '../types.js'
 
@@ -24,7 +25,7 @@ export class Audit {
   /** Newest first; `limit` 1–500 (default 100), one page. */
   list(params: AuditListParams = {}, options?: RequestOptions): PagePromise<AuditEntry> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ entries: AuditEntry[] }>({ method: 'GET', path: '/api/audit', query: { limit: params.limit }, options })
+      const res = await this.#t.request<ResponseBody<'listAudit', 200>>({ method: 'GET', path: '/api/audit', query: { limit: params.limit }, options })
       return { data: res.entries, nextCursor: null }
     })
   }
@@ -40,14 +41,19 @@ export class Licenses {
   /** Newest first; `limit` 1–500 (default 100), one page. */
   list(params: LicenseListParams = {}, options?: RequestOptions): PagePromise<License> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ licenses: License[] }>({ method: 'GET', path: '/api/admin/licenses', query: { limit: params.limit }, options })
+      const res = await this.#t.request<ResponseBody<'adminListLicenses', 200>>({
+        method: 'GET',
+        path: '/api/admin/licenses',
+        query: { limit: params.limit },
+        options,
+      })
       return { data: res.licenses, nextCursor: null }
     })
   }
 
   /** Suspends, revokes or reactivates a license; its keys and sessions follow within a second. */
   async setStatus(id: string, status: LicenseStatus, options?: RequestOptions): Promise<License> {
-    const res = await this.#t.request<{ license: License }>({
+    const res = await this.#t.request<ResponseBody<'adminSetLicenseStatus', 200>>({
       method: 'POST',
       path: `/api/admin/licenses/${encodeURIComponent(id)}/status`,
       body: { status },
@@ -67,7 +73,7 @@ export class Jobs {
   /** Most recently changed first, optionally one status (`dead` lists what needs attention); `limit` 1–500 (default 100), one page. */
   list(params: JobListParams = {}, options?: RequestOptions): PagePromise<Job> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ jobs: Job[] }>({
+      const res = await this.#t.request<ResponseBody<'adminListJobs', 200>>({
         method: 'GET',
         path: '/api/admin/jobs',
         query: { status: params.status, limit: params.limit },
@@ -79,7 +85,7 @@ export class Jobs {
 
   /** Queues a dead job again with its attempts reset; a job in any other state is a ConflictError. */
   async retry(id: string, options?: RequestOptions): Promise<Job> {
-    const res = await this.#t.request<{ job: Job }>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
+    const res = await this.#t.request<ResponseBody<'adminRetryJob', 200>>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
     return res.job
   }
 }
@@ -95,7 +101,7 @@ export class AdminLicenses extends Licenses {
   /** By key, email (buyer or member) or order id, and status and tier; newest first. Await one page or `for await` them all. */
   search(params: LicenseSearchParams = {}, options?: RequestOptions): PagePromise<AdminLicense> {
     const load = async (cursor: string | undefined) => {
-      const res = await this.#t.request<{ licenses: AdminLicense[]; nextCursor: string | null }>({
+      const res = await this.#t.request<ResponseBody<'searchLicenses', 200>>({
         method: 'GET',
         path: '/api/admin/licenses/search',
         query: { q: params.q, status: params.status, tier: params.tier, limit: params.limit, cursor },
@@ -116,7 +122,12 @@ export class AdminLicenses extends Licenses {
     const body: UpdateLicenseParams = {}
     if (params.tier !== undefined) body.tier = params.tier
     if (params.products !== undefined) body.products = params.products
-    const res = await this.#t.request<{ license: AdminLicense }>({ method: 'PATCH', path: `/api/admin/licenses/${encodeURIComponent(id)}`, body, options })
+    const res = await this.#t.request<ResponseBody<'updateLicense', 200>>({
+      method: 'PATCH',
+      path: `/api/admin/licenses/${encodeURIComponent(id)}`,
+      body,
+      options,
+    })
     return res.license
   }
 

@@ -3,7 +3,7 @@
 import type { RequestOptions, Transport } from '../core.js'
 import { allOf } from '../lists.js'
 import { PagePromise } from '../pagination.js'
-import type { ApiKey, ApiKeyScope, CreateApiKeyParams, CreatedApiKey } from '../types.js'
+import type { ApiKey, ApiKeyScope, CreateApiKeyParams, CreatedApiKey, ResponseBody } from '../types.js'
 
 /** Every scope the server knows, in its order (for pickers; typecheck fails when the document has one it lacks). */
 export const API_KEY_SCOPES: readonly ApiKeyScope[] = allOf<ApiKeyScope>()([
@@ -33,7 +33,7 @@ export class ApiKeys {
   /** Every API key of the license, newest first (one page); never the secret itself. */
   list(options?: RequestOptions): PagePromise<ApiKey> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ apiKeys: ApiKey[] }>({ method: 'GET', path: '/api/api-keys', options })
+      const res = await this.#t.request<ResponseBody<'listApiKeys', 200>>({ method: 'GET', path: '/api/api-keys', options })
       return { data: res.apiKeys, nextCursor: null }
     })
   }

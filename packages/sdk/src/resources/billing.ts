@@ -10,6 +10,7 @@ import type {
   PlatformFigures,
   ReconciliationListParams,
   ReconciliationRun,
+  ResponseBody,
 } from '../types.js'
 
 export class Billing {
@@ -53,7 +54,7 @@ export class Figures {
 
   /** Reconciliation runs with Stripe and what each repaired, newest first. */
   async reconciliations(params: ReconciliationListParams = {}, options?: RequestOptions): Promise<BillingReconciliation[]> {
-    const res = await this.#t.request<{ reconciliations: BillingReconciliation[] }>({
+    const res = await this.#t.request<ResponseBody<'listBillingReconciliations', 200>>({
       method: 'GET',
       path: '/api/admin/billing/reconciliations',
       query: { limit: params.limit },

@@ -6,6 +6,7 @@ import type {
   CreateWebhookEndpointParams,
   PageParams,
   RedeliveredWebhookDelivery,
+  ResponseBody,
   UpdateWebhookEndpointParams,
   WebhookDelivery,
   WebhookDeliveryStatus,
@@ -52,7 +53,7 @@ export class WebhookEndpoints {
   /** Every endpoint of the license (one page). */
   list(options?: RequestOptions): PagePromise<WebhookEndpoint> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ data: WebhookEndpoint[] }>({ method: 'GET', path: '/api/webhook-endpoints', options })
+      const res = await this.#t.request<ResponseBody<'listWebhookEndpoints', 200>>({ method: 'GET', path: '/api/webhook-endpoints', options })
       return { data: res.data, nextCursor: null }
     })
   }
@@ -101,7 +102,7 @@ export class WebhookEndpoints {
 
   /** Sends every failed delivery of the endpoint again; resolves to how many were queued. */
   async redeliverFailed(id: string, options?: RequestOptions): Promise<number> {
-    const res = await this.#t.request<{ queued: number }>({ method: 'POST', path: path(id, '/redeliver-failed'), options })
+    const res = await this.#t.request<ResponseBody<'redeliverFailedWebhookDeliveries', 202>>({ method: 'POST', path: path(id, '/redeliver-failed'), options })
     return res.queued
   }
 }

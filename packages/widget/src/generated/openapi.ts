@@ -333,7 +333,8 @@ export interface components {
       visitorToken: string
       /** Format: date-time */
       expiresAt: string
-      conversation: components['schemas']['Conversation'] & (Record<string, never> | null)
+      /** @description The user’s latest conversation, or null */
+      conversation: components['schemas']['Conversation'] | null
       messages: components['schemas']['Message'][]
     }
     IdentifyInput: {
