@@ -1,15 +1,26 @@
-// Request and response shapes of the Intelagent API. Those of the products, keys, settings, secrets, knowledge,
-// conversations, leads and widget routes are the server's OpenAPI document's, generated into generated/openapi.ts
-// (`pnpm gen:types`; CI's `pnpm check:types` fails when they drift); the rest are still written by hand.
-import type { components } from './generated/openapi.js'
+// Request and response shapes of the Intelagent API, all derived from the server's OpenAPI document, generated
+// into generated/openapi.ts (`pnpm gen:types`; CI's `pnpm check:types` fails when they drift). Nothing here
+// restates a wire shape by hand: a name is either a component of the document, a part of an operation's
+// request or response, or a narrowing of one. The few shapes the document cannot express (the webhook POST's
+// envelope, the live stream's event names) are marked as such; packages/sdk/README.md lists them.
+import type { components, operations } from './generated/openapi.js'
 
 type Schemas = components['schemas']
+type Ops = operations
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never
+/** The JSON body of an operation's answer with this status. */
+export type ResponseBody<K extends keyof Ops, S extends keyof Ops[K]['responses']> = JsonOf<Ops[K]['responses'][S]>
+/** The JSON body an operation takes. */
+export type RequestBody<K extends keyof Ops> = NonNullable<Ops[K]['requestBody']> extends { content: { 'application/json': infer B } } ? B : never
+/** The query parameters an operation takes. */
+export type QueryParams<K extends keyof Ops> = NonNullable<Ops[K]['parameters']['query']>
+type Item<A> = A extends readonly (infer T)[] ? T : never
 
 export type Product = Schemas['Product']
 /** Products with a chat widget (publishable keys, conversations, knowledge). */
 export type WidgetProduct = Schemas['WidgetProduct']
-export type Tier = 'starter' | 'professional' | 'business' | 'enterprise'
-export type Role = 'customer' | 'admin'
+export type Tier = NonNullable<Schemas['User']['tier']>
+export type Role = Schemas['User']['role']
 export type Engine = Schemas['ProductSettings']['engine']
 /** The widget's own language; 'auto' follows the visitor's browser. */
 export type WidgetLocale = Schemas['ProductSettings']['locale']
@@ -18,48 +29,27 @@ export type MessageRole = Schemas['MessageRole']
 // ---------------------------------------------------------------------------------------------------------
 // Auth
 
-export interface User {
-  id: string
-  email: string
-  role: Role
-  /** The role in the license's team; null for operators. */
-  teamRole: TeamRole | null
-  licenseKey: string | null
-  products: Product[]
-  tier: Tier | null
-  createdAt: string
-}
+export type User = Schemas['User']
 
-export interface RegisterParams {
-  email: string
-  password: string
+/** `auth.register`'s parameters: the wire body's `license_key`, spelled like the rest of the SDK. */
+export type RegisterParams = Omit<Schemas['RegisterInput'], 'license_key'> & {
   /** `INTL-XXXX-XXXX-XXXX`, from the purchase email. */
-  licenseKey: string
+  licenseKey: Schemas['RegisterInput']['license_key']
 }
-
-export interface LoginParams {
-  email: string
-  password: string
-}
-
-export interface AuthResponse {
-  /** Session JWT; the client uses it for later calls. */
-  token: string
-  expiresAt: string
-  user: User
-}
-
-export interface EmailChangeResponse {
-  pending: true
-  /** The address the confirmation link went to; the account keeps its email until it is confirmed. */
-  newEmail: string
-}
-
-export interface MeResponse {
-  user: Omit<User, 'createdAt'> & { id: string | null; email: string | null }
-  /** How the caller authenticated: `session`, `api_key` or `product_key`. */
-  via: string
-}
+export type LoginParams = Schemas['LoginInput']
+/** A session: the JWT the client uses for later calls, when it expires, and the user. */
+export type AuthResponse = Schemas['Session']
+export type MeResponse = Schemas['Me']
+export type LogoutResponse = Schemas['LoggedOut']
+export type PasswordResetRequestParams = RequestBody<'requestPasswordReset'>
+export type PasswordResetRequestResponse = ResponseBody<'requestPasswordReset', 202>
+export type ResetPasswordParams = RequestBody<'resetPassword'>
+export type ResetPasswordResponse = ResponseBody<'resetPassword', 200>
+export type ChangeEmailParams = RequestBody<'changeEmail'>
+/** The address the confirmation link went to; the account keeps its email until it is confirmed. */
+export type EmailChangeResponse = ResponseBody<'changeEmail', 202>
+export type ConfirmEmailParams = RequestBody<'confirmEmail'>
+export type ConfirmEmailResponse = ResponseBody<'confirmEmail', 200>
 
 // ---------------------------------------------------------------------------------------------------------
 // Products, keys, settings
@@ -82,56 +72,19 @@ export type GeneratedSecret = Schemas['GeneratedSecret']
 // ---------------------------------------------------------------------------------------------------------
 // API keys (intl_sk_…)
 
+export type ApiKey = Schemas['ApiKey']
 /** What a secret API key may do: one scope per capability and direction (the server's SCOPES). */
-export type ApiKeyScope =
-  | 'keys:read'
-  | 'keys:write'
-  | 'keys:revoke'
-  | 'settings:read'
-  | 'settings:write'
-  | 'conversations:read'
-  | 'conversations:write'
-  | 'leads:read'
-  | 'audit:read'
-  | 'enrichment:write'
-  | 'billing:read'
-  | 'billing:write'
-  | 'usage:read'
-  | 'webhooks:read'
-  | 'webhooks:write'
-
-export interface ApiKey {
-  id: string
-  name: string
-  /** The first and last characters (`intl_sk_a…wxyz`), for display: the key itself is shown only at creation. */
-  start: string
-  scopes: ApiKeyScope[]
-  status: 'active' | 'revoked' | 'expired'
-  expiresAt: string
-  lastUsedAt: string | null
-  useCount: number
-  createdAt: string
-}
-
-export interface CreateApiKeyParams {
-  /** 1–100 characters, to tell keys apart ("CI deploy", "CRM sync"). */
-  name: string
-  /** At least one. */
-  scopes: ApiKeyScope[]
-  /** 1–3650; default 365. */
-  expiresInDays?: number
-}
-
-export interface CreatedApiKey extends ApiKey {
-  /** The full `intl_sk_…` key: returned only in this response, store it now. */
-  key: string
-}
+export type ApiKeyScope = Item<Schemas['ApiKey']['scopes']>
+export type CreateApiKeyParams = Schemas['CreateApiKeyInput']
+/** `key` is the full `intl_sk_…` key: returned only in this response, store it now. */
+export type CreatedApiKey = Schemas['ApiKeyCreated']
 
 // ---------------------------------------------------------------------------------------------------------
 // Knowledge
 
 export type KnowledgeInput = Schemas['KnowledgeInput']
 export type KnowledgeItem = Schemas['KnowledgeItem']
+export type Deleted = Schemas['Deleted']
 
 // ---------------------------------------------------------------------------------------------------------
 // Conversations and leads
@@ -141,6 +94,8 @@ export type Conversation = Schemas['Conversation']
 export type ConversationSummary = Schemas['ConversationSummary']
 export type ConversationDetail = Schemas['ConversationDetail']
 export type Lead = Schemas['Lead']
+/** `conversations.flag`: what was given back to this period's quotas (zeros when it was flagged already). */
+export type ConversationFlag = Schemas['ConversationFlag']
 
 export interface PageParams {
   /** Items per page, 1–100 (server default 25). */
@@ -148,113 +103,45 @@ export interface PageParams {
   cursor?: string
 }
 
-/** What `GET /api/events` streams to the dashboard. */
+type LiveData = Schemas['LiveEventData']
+/**
+ * What `GET /api/events` streams to the dashboard. The document describes each event's data (LiveEventData);
+ * the SSE event name, which the SDK puts in `type`, is not a JSON schema, so the pairing is written here.
+ */
 export type LiveEvent =
   | { type: 'ready' }
-  | { type: 'conversation.created'; conversationId: string; product: WidgetProduct }
-  | { type: 'message.created'; conversationId: string; product: WidgetProduct; message: Message }
-  | { type: 'lead.created'; leadId: string; product: WidgetProduct; conversationId: string | null }
+  | ({ type: 'conversation.created' } & Exclude<Extract<LiveData, { conversationId: string }>, { message: unknown }>)
+  | ({ type: 'message.created' } & Extract<LiveData, { message: Message }>)
+  | ({ type: 'lead.created' } & Extract<LiveData, { leadId: string }>)
+  /** The last event: the session or key was revoked, or the license suspended; the server closes the stream. */
+  | ({ type: 'revoked' } & Extract<LiveData, { reason: string }>)
 
 // ---------------------------------------------------------------------------------------------------------
 // Audit and operators
 
-export interface AuditEntry {
-  id: string
-  actor: string | null
-  /** 'session' for a logged-in person, the key's prefix (`intl_sk`, `agnt`, `data`) when a key acted, null otherwise. */
-  actorKind: string | null
-  /** The id of the key that acted (an API key or a product key). */
-  actorKeyId: string | null
-  action: string
-  target: string | null
-  ip: string | null
-  meta: Record<string, unknown>
-  createdAt: string
-}
+export type AuditEntry = Schemas['AuditEntry']
+export type AuditListParams = QueryParams<'listAudit'>
 
-export type LicenseStatus = 'active' | 'suspended' | 'revoked'
-
-export interface License {
-  id: string
-  key: string
-  email: string
-  products: Product[]
-  tier: Tier
-  status: LicenseStatus
-  source: string
-  orderId: string | null
-  claimed: boolean
-  createdAt: string
-}
-
+export type LicenseStatus = Schemas['AdminLicense']['status']
+export type License = Schemas['AdminLicense']
 /** A license as the operator console finds it (`admin.licenses.search`). */
-export type AdminLicense = License
-
-export interface LicenseSearchParams {
-  /** A license key or its start, an email (buyer or member) or part of one, or an order id. */
-  q?: string
-  status?: LicenseStatus
-  tier?: Tier
-  /** Page size, 1–200 (default 50). */
-  limit?: number
-  cursor?: string
-}
-
-export interface AdminLicenseDetail {
-  license: AdminLicense
-  keys: { byProduct: Partial<Record<Product, number>>; apiKeys: number }
-  seats: { used: number; limit: number }
-  members: (Omit<TeamMember, 'role'> & { role: TeamRole })[]
-  invitations: { id: string; email: string; role: Exclude<TeamRole, 'owner'>; expiresAt: string }[]
-  audit: { id: string; actor: string | null; action: string; target: string | null; meta: Record<string, unknown>; createdAt: string }[]
-}
-
-export interface UpdateLicenseParams {
-  tier?: Tier
-  products?: Product[]
-}
+export type AdminLicense = Schemas['AdminLicense']
+export type LicenseListParams = QueryParams<'adminListLicenses'>
+export type LicenseSearchParams = QueryParams<'searchLicenses'>
+export type AdminLicenseDetail = Schemas['AdminLicenseDetail']
+export type UpdateLicenseParams = RequestBody<'updateLicense'>
 
 /** queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL on the server: kept in the outbox). */
-export type MailStatus = 'queued' | 'sent' | 'failed' | 'kept'
-
+export type MailStatus = Schemas['Mail']['status']
 /** A message in the server's mail outbox, as operators see it. */
-export interface MailMessage {
-  /** `mail_` + 24 base62 characters. */
-  id: string
-  licenseId: string | null
-  to: string
-  template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation' | 'usage-warning' | 'payment-failed'
-  subject: string
-  status: MailStatus
-  attempts: number
-  /** The Message-ID the SMTP server accepted. */
-  providerMessageId: string | null
-  lastError: string | null
-  createdAt: string
-  sentAt: string | null
-  /** The plain-text body, only for messages kept in the outbox (no SMTP_URL). */
-  text: string | null
-}
+export type MailMessage = Schemas['Mail']
+/** `mail.list`'s filters: the document's query, with `license` spelled `licenseId`. */
+export type MailListParams = Omit<QueryParams<'listMail'>, 'license'> & { licenseId?: QueryParams<'listMail'>['license'] }
 
-export type JobStatus = 'queued' | 'running' | 'done' | 'dead'
-
+export type JobStatus = Schemas['Job']['status']
 /** A durable job as operators see it (never its payload). */
-export interface Job {
-  /** `job_` + 24 base62 characters. */
-  id: string
-  /** What it does, e.g. `squarespace.order`, `conversation.reply`, `event.<consumer>`. */
-  name: string
-  status: JobStatus
-  attempts: number
-  maxAttempts: number
-  runAt: string
-  /** The worker holding it while it runs (`host:pid:random`). */
-  lockedBy: string | null
-  lockedUntil: string | null
-  lastError: string | null
-  createdAt: string
-  updatedAt: string
-}
+export type Job = Schemas['Job']
+export type JobListParams = QueryParams<'adminListJobs'>
 
 // ---------------------------------------------------------------------------------------------------------
 // Widget (public, product key)
@@ -264,325 +151,104 @@ export type StartConversationParams = Schemas['StartConversationInput']
 export type StartConversationResponse = Schemas['StartConversationResponse']
 export type SendMessageResponse = Schemas['SendMessageResponse']
 export type LeadParams = Schemas['LeadInput']
+export type CreatedLead = Schemas['LeadCreated']['lead']
 
+// ---------------------------------------------------------------------------------------------------------
 // Data enrichment
 
 /** At least one field. The email's domain wins over `domain`. */
-export interface EnrichInput {
-  email?: string
-  domain?: string
-  ip?: string
-  userAgent?: string
-  referrer?: string
-  pageUrl?: string
-}
-
-export type TrafficChannel = 'paid' | 'email' | 'social' | 'search' | 'referral' | 'direct' | 'other' | 'unknown'
-
-export interface EnrichCompany {
-  name: string
-  domain: string
-  /** `known`: the built-in list; `guessed`: title-cased from the domain (a guess); `webhook`: your firmographics webhook. */
-  basis: 'known' | 'guessed' | 'webhook'
-  industry?: string
-  size?: string
-  employees?: number
-  revenue?: string
-  country?: string
-  website?: string
-  linkedin?: string
-  description?: string
-}
-
-export interface EnrichResult {
-  /** The registrable domain of the email (or of `domain`). */
-  domain: string | null
-  company: EnrichCompany | null
-  freeMail: boolean
-  disposable: boolean
-  roleAddress: boolean
-  /** ISO 3166-1 alpha-2, from a public IP address. */
-  country: string | null
-  device: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'bot' | null
-  /** e.g. `Chrome 126` */
-  browser: string | null
-  os: string | null
-  source: {
-    channel: TrafficChannel
-    /** Host of a referrer from another site. */
-    referrer: string | null
-    utm: { source?: string; medium?: string; campaign?: string; term?: string; content?: string }
-    /** The ad click id parameter on the page URL (gclid, msclkid, fbclid…), by name only. */
-    clickId: string | null
-  }
-  /** Lead quality 0–100; `reasons` explain it. */
-  score: number
-  reasons: string[]
-}
-
+export type EnrichInput = Schemas['EnrichInput']
+export type EnrichResult = Schemas['EnrichResult']
+export type EnrichCompany = Schemas['EnrichCompany']
+export type TrafficChannel = EnrichResult['source']['channel']
 /** An item of a batch that could not be enriched (its input was invalid); the other items are unaffected. */
-export interface EnrichItemError {
-  error: { code: string; message: string; details?: unknown }
-}
-
+export type EnrichItemError = Schemas['EnrichItemError']
 export type EnrichBatchItem = EnrichResult | EnrichItemError
 
+// ---------------------------------------------------------------------------------------------------------
+// Billing
+
+export type Billing = Schemas['Billing']
 /** A plan that is paid for through Stripe. */
-export type PaidTier = Exclude<Tier, 'starter'>
-
-export interface BillingInvoice {
-  id: string
-  number: string | null
-  /** In the currency's minor unit (cents). */
-  amount: number
-  currency: string
-  status: string
-  /** Stripe's page for the invoice (pay, download). */
-  hostedUrl: string | null
-  createdAt: string
-}
-
-export interface Billing {
-  /** The tier the license is on now. */
-  plan: Tier
-  /** Stripe's subscription status (active, trialing, past_due, canceled…); null without a subscription. */
-  status: string | null
-  subscriptionId: string | null
-  currentPeriodEnd: string | null
-  /** The plan ends at currentPeriodEnd and the license returns to starter. */
-  cancelAtPeriodEnd: boolean
-  /** A renewal payment failed: the plan drops to starter at this time unless it is paid. */
-  graceEndsAt: string | null
-  /** Plans a Checkout can be opened for on this server. */
-  purchasable: PaidTier[]
-  invoices: BillingInvoice[]
-}
-
-export interface BillingRedirect {
-  url: string
-}
-
-export interface PlatformFigures {
-  activeLicenses: number
-  activeByTier: Record<string, number>
-  payingSubscriptions: number
-  /** Per currency, in minor units: MRR from active and past_due subscriptions' prices, ARR = MRR × 12. */
-  revenue: { currency: string; mrr: number; arr: number }[]
-  /** The last 12 months, oldest first: subscriptions started and ended in each. */
-  months: { month: string; new: number; churned: number }[]
-  trialToPaid: { trials: number; converted: number; rate: number | null }
-}
-
-export interface BillingReconciliation {
-  id: string
-  startedAt: string
-  finishedAt: string | null
-  checked: number
-  missedEvents: number
-  repairs: Record<string, unknown>[]
-  error: string | null
-}
+export type PaidTier = Item<Schemas['Billing']['purchasable']>
+export type BillingInvoice = Item<Schemas['Billing']['invoices']>
+export type BillingPlans = ResponseBody<'getBillingPlans', 200>
+export type CheckoutParams = RequestBody<'createBillingCheckout'>
+export type BillingRedirect = Schemas['BillingRedirect']
+export type PlatformFigures = Schemas['PlatformFigures']
+export type BillingReconciliation = Schemas['BillingReconciliation']
+export type ReconciliationListParams = QueryParams<'listBillingReconciliations'>
+/** The durable job a reconciliation run was queued as (null when one is queued already). */
+export type ReconciliationRun = ResponseBody<'runBillingReconciliation', 202>
 
 // ---------------------------------------------------------------------------------------------------------
 // Teams and account settings
 
 /** owner (one per license, the person who registered it) > admin > member; members cannot manage keys or billing. */
-export type TeamRole = 'owner' | 'admin' | 'member'
+export type TeamRole = Schemas['TeamMember']['role']
+export type TeamMember = Schemas['TeamMember']
+export type TeamInvitation = Schemas['TeamInvitation']
+/** `acceptUrl` is the one-time link for the invitee (valid 7 days); returned only by `team.invite`. */
+export type CreatedTeamInvitation = Schemas['CreatedTeamInvitation']
+export type Team = Schemas['Team']
+export type InviteParams = RequestBody<'createTeamInvitation'>
+export type AcceptInvitationParams = RequestBody<'acceptTeamInvitation'>
+export type UpdateMemberParams = RequestBody<'updateTeamMember'>
+export type UpdatedTeamMember = ResponseBody<'updateTeamMember', 200>
 
-export interface TeamMember {
-  id: string
-  email: string
-  name: string | null
-  role: TeamRole
-  joinedAt: string
-  lastSeenAt: string | null
-}
+export type AccountSession = Schemas['AccountSession']
+export type ChangePasswordParams = RequestBody<'changePassword'>
+export type ChangePasswordResponse = ResponseBody<'changePassword', 200>
+export type RevokeOtherSessionsResponse = ResponseBody<'revokeOtherSessions', 200>
 
-export interface TeamInvitation {
-  id: string
-  email: string
-  role: Exclude<TeamRole, 'owner'>
-  /** The inviter's email. */
-  invitedBy: string | null
-  createdAt: string
-  expiresAt: string
-}
-
-export interface CreatedTeamInvitation extends TeamInvitation {
-  /** The one-time link for the invitee (valid 7 days); returned only by `team.invite`. */
-  acceptUrl: string
-}
-
-export interface Team {
-  /** Members plus pending invitations, and the plan's seats. */
-  seats: { used: number; limit: number }
-  members: TeamMember[]
-  invitations: TeamInvitation[]
-}
-
-export interface InviteParams {
-  email: string
-  /** Default `member`; only the owner may invite an admin. */
-  role?: Exclude<TeamRole, 'owner'>
-}
-
-export interface AcceptInvitationParams {
-  /** The `token` of the accept link. */
-  token: string
-  /** The new account's password, or the existing account's own password when it has no team. */
-  password: string
-  name?: string
-}
-
-export interface AccountSession {
-  id: string
-  /** The session making the request. */
-  current: boolean
-  /** e.g. "Chrome 126 on Windows". */
-  device: string
-  userAgent: string | null
-  ip: string | null
-  createdAt: string
-  /** Last request, to within ten minutes. */
-  lastSeenAt: string | null
-  expiresAt: string
-}
-
-export interface ChangePasswordParams {
-  currentPassword: string
-  /** At least 10 characters. */
-  newPassword: string
-}
-
-/** A quota of the plan (src/plans on the server): four counted as they happen, three read as they stand. */
-export type QuotaName = 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
-
-export interface QuotaUse {
-  quota: QuotaName
-  used: number
-  limit: number
-  periodStart: string
-  periodEnd: string
-  /** The period-end figure if this period's pace holds. */
-  forecast: number
-  /** When the quota runs out at this pace, if before the period ends. */
-  runsOutAt: string | null
-  /** `warning` from 80 %, `exceeded` at the limit. */
-  status: 'ok' | 'warning' | 'exceeded'
-}
-
+/** A quota of the plan: four counted as they happen, three read as they stand. */
+export type QuotaName = Schemas['QuotaUse']['quota']
+export type QuotaUse = Schemas['QuotaUse']
 /** `GET /api/usage`: this billing period's use of every quota, and a daily series for a chart. */
-export interface Usage {
-  plan: string
-  periodStart: string
-  periodEnd: string
-  quotas: QuotaUse[]
-  /** Each UTC day of the period so far, oldest first. */
-  daily: { day: string; conversations: number; messages: number; aiReplies: number; apiCalls: number }[]
-}
-
-/** `conversations.flag`: what was given back to this period's quotas (zeros when it was flagged already). */
-export interface ConversationFlag {
-  conversation: { id: string; flaggedAt: string }
-  returned: { conversations: number; messages: number; aiReplies: number }
-}
+export type Usage = Schemas['Usage']
 
 // ---------------------------------------------------------------------------------------------------------
 // Outbound webhooks
 
 /** Event types a webhook endpoint can subscribe to (the server's event registry). */
-export type WebhookEventType =
-  | 'license.created'
-  | 'license.updated'
-  | 'license.suspended'
-  | 'subscription.updated'
-  | 'billing.payment_failed'
-  | 'conversation.created'
-  | 'message.created'
-  | 'lead.created'
-  | 'team.invitation.created'
-  | 'usage.warning'
-  | 'usage.limited'
-  | 'webhook_endpoint.disabled'
-
-export interface WebhookEndpoint {
-  /** `we_…` */
-  id: string
-  url: string
-  events: WebhookEventType[]
-  description: string | null
-  enabled: boolean
-  disabledReason: string | null
-  /** Since when every attempt has failed; null while deliveries succeed. */
-  failingSince: string | null
-  /** Until when the secret before the last rotation still signs (a second `v1`). */
-  previousSecretExpiresAt: string | null
-  createdAt: string
-  updatedAt: string
-}
-
-/** Returned by create and rotate only: the signing secret is never shown again. */
-export interface WebhookEndpointWithSecret extends WebhookEndpoint {
-  /** `whsec_…` */
-  secret: string
-}
-
-export interface CreateWebhookEndpointParams {
-  url: string
-  events: WebhookEventType[]
-  description?: string | null
-}
-
-export interface UpdateWebhookEndpointParams {
-  url?: string
-  events?: WebhookEventType[]
-  enabled?: boolean
-  description?: string | null
-}
-
-export interface WebhookAttempt {
-  at: string
-  statusCode: number | null
-  latencyMs: number
-  /** The first KiB of the endpoint's answer. */
-  responseExcerpt: string | null
-  error: string | null
-}
-
-export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed'
-
-export interface WebhookDelivery {
-  /** `wd_…` */
-  id: string
-  endpointId: string
-  /** The event id, also the payload's `id`: use it to ignore a delivery you already handled. */
-  eventId: string
-  eventType: WebhookEventType | 'ping'
-  status: WebhookDeliveryStatus
-  lastError: string | null
-  attempts: WebhookAttempt[]
-  createdAt: string
-  updatedAt: string
-}
-
+export type WebhookEventType = Schemas['WebhookEventType']
+export type WebhookEndpoint = Schemas['WebhookEndpoint']
+/** Returned by create and rotate only: the signing secret (`whsec_…`) is never shown again. */
+export type WebhookEndpointWithSecret = Schemas['WebhookEndpointWithSecret']
+export type CreateWebhookEndpointParams = RequestBody<'createWebhookEndpoint'>
+export type UpdateWebhookEndpointParams = RequestBody<'updateWebhookEndpoint'>
+export type WebhookAttempt = Schemas['WebhookAttempt']
+export type WebhookDeliveryStatus = Schemas['WebhookDelivery']['status']
+export type WebhookDelivery = Schemas['WebhookDelivery']
+export type WebhookDeliveryListParams = QueryParams<'listWebhookDeliveries'>
+export type RedeliveredWebhookDelivery = ResponseBody<'redeliverWebhookDelivery', 202>
 /** What "send a test event" found out, step by step. */
-export interface WebhookTestResult {
-  ok: boolean
-  deliveryId: string
-  dns: 'ok' | 'failed' | 'refused' | 'not_reached'
-  tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
-  statusCode: number | null
-  latencyMs: number
-  responseExcerpt: string | null
-  error: { code: string; message: string } | null
-}
+export type WebhookTestResult = Schemas['WebhookTestResult']
 
-/** The body of every webhook POST. */
-export interface WebhookEvent<D = Record<string, unknown>> {
+/** A domain event as the document publishes it (components.schemas.DomainEvent). */
+export type DomainEvent = Schemas['DomainEvent']
+
+/**
+ * The body of a webhook POST for one event type. Written here, because the POST is not an operation of the
+ * document: the envelope (`id`, `type`, `created` in Unix seconds) is the delivery's; `data` is the document's
+ * DomainEvent data for that type.
+ */
+export interface WebhookEventOf<T extends WebhookEventType> {
   /** The event id (`evt_…`): the same on every retry and redelivery, so use it to de-duplicate. */
   id: string
-  type: WebhookEventType | 'ping'
+  type: T
   /** Unix seconds. */
   created: number
-  data: D
+  data: Extract<DomainEvent, { type: T }>['data']
 }
+
+/** The body of the test delivery `webhookEndpoints.test` sends. */
+export interface WebhookPingEvent {
+  id: string
+  type: 'ping'
+  created: number
+  data: { endpointId: string; message: string }
+}
+
+/** The body of every webhook POST; narrow on `type` to get that event's `data`. */
+export type WebhookEvent = { [T in WebhookEventType]: WebhookEventOf<T> }[WebhookEventType] | WebhookPingEvent

@@ -65,15 +65,16 @@ export async function verifySignature(
  * Verifies a webhook POST from Intelagent and returns its parsed event. `body` must be the raw request body
  * (as text, before any JSON parsing), `header` the X-Intelagent-Signature header, `secret` the endpoint's
  * `whsec_…` secret. Rejects with a SignatureVerificationError (`invalid_signature` / `stale_signature`).
- * During a secret rotation the header carries two v1 values; either secret verifies.
+ * During a secret rotation the header carries two v1 values; either secret verifies. Narrow on `event.type` for
+ * that event's `data` (the document's DomainEvent data).
  */
-export async function constructEvent<D = Record<string, unknown>>(
+export async function constructEvent(
   body: string | Uint8Array,
   header: string | null | undefined,
   secret: string,
   toleranceS: number = DEFAULT_TOLERANCE_SECONDS,
   nowSec?: number,
-): Promise<WebhookEvent<D>> {
+): Promise<WebhookEvent> {
   const raw = typeof body === 'string' ? body : new TextDecoder().decode(body)
   await verifySignature(secret, header, raw, toleranceS, nowSec)
   let event: unknown
@@ -85,7 +86,7 @@ export async function constructEvent<D = Record<string, unknown>>(
   const e = event as Partial<WebhookEvent>
   if (typeof e?.id !== 'string' || typeof e.type !== 'string' || typeof e.created !== 'number')
     throw new SignatureVerificationError('The signed body is not an Intelagent event', { code: 'invalid_signature' })
-  return event as WebhookEvent<D>
+  return event as WebhookEvent
 }
 
 /** The same functions as `client.webhooks`, usable without a client (e.g. inside a webhook handler). */

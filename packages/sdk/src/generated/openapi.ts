@@ -1846,9 +1846,12 @@ export interface components {
        *       "sales-agent"
        *     ]
        */
-      products: string[]
-      /** @example professional */
-      tier: string | null
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /**
+       * @example professional
+       * @enum {string|null}
+       */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise' | null
       /** Format: date-time */
       createdAt: string
     }
@@ -1892,8 +1895,9 @@ export interface components {
          */
         teamRole: 'owner' | 'admin' | 'member' | null
         licenseKey: string | null
-        products: string[]
-        tier: string | null
+        products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+        /** @enum {string|null} */
+        tier: 'starter' | 'professional' | 'business' | 'enterprise' | null
       }
       /**
        * @description How the caller authenticated
@@ -2150,7 +2154,23 @@ export interface components {
        *       "leads:read"
        *     ]
        */
-      scopes: string[]
+      scopes: (
+        | 'keys:read'
+        | 'keys:write'
+        | 'keys:revoke'
+        | 'settings:read'
+        | 'settings:write'
+        | 'conversations:read'
+        | 'conversations:write'
+        | 'leads:read'
+        | 'audit:read'
+        | 'enrichment:write'
+        | 'billing:read'
+        | 'billing:write'
+        | 'usage:read'
+        | 'webhooks:read'
+        | 'webhooks:write'
+      )[]
       /** @enum {string} */
       status: 'active' | 'revoked' | 'expired'
       /** Format: date-time */
@@ -2206,8 +2226,9 @@ export interface components {
       id: string
       key: string
       email: string
-      products: string[]
-      tier: string
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /** @enum {string} */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise'
       /** @enum {string} */
       status: 'active' | 'suspended' | 'revoked'
       source: string
@@ -2235,7 +2256,8 @@ export interface components {
         id: string
         email: string
         name: string | null
-        role: string
+        /** @enum {string} */
+        role: 'owner' | 'admin' | 'member'
         /** Format: date-time */
         joinedAt: string
         /** Format: date-time */
@@ -2245,7 +2267,8 @@ export interface components {
         /** Format: uuid */
         id: string
         email: string
-        role: string
+        /** @enum {string} */
+        role: 'admin' | 'member'
         /** Format: date-time */
         expiresAt: string
       }[]
@@ -2475,15 +2498,15 @@ export interface components {
       createdAt: string
       /** @description The page the lead was left on */
       pageUrl: string | null
-      enrichment: components['schemas']['EnrichResult']
+      /** @description What enrichment found; null until it has run */
+      enrichment: components['schemas']['EnrichResult'] | null
       /** Format: date-time */
       enrichedAt: string | null
     }
-    /** @description What enrichment found; null until it has run */
     EnrichResult: {
       /** @description The registrable domain of the email (or of `domain`), e.g. acme.co.uk for jo@mail.acme.co.uk */
       domain: string | null
-      company: components['schemas']['EnrichCompany']
+      company: components['schemas']['EnrichCompany'] | null
       /** @description A free consumer mailbox provider (gmail.com, yahoo.fr…); false for disposable ones */
       freeMail: boolean
       /** @description A throwaway mailbox provider (mailinator.com…) */
@@ -2518,7 +2541,7 @@ export interface components {
       score: number
       /** @description Why the score is what it is, one sentence per signal, points in brackets */
       reasons: string[]
-    } | null
+    }
     EnrichCompany: {
       name: string
       domain: string
@@ -2535,7 +2558,7 @@ export interface components {
       website?: string
       linkedin?: string
       description?: string
-    } | null
+    }
     EnrichInput: {
       /**
        * Format: email
@@ -2683,21 +2706,6 @@ export interface components {
        */
       secret: string
     }
-    WebhookEndpoint: {
-      /** @example we_3kTq9ZbYx1LmN0pQrStUvWx2 */
-      id: string
-      url: string
-      events: string[]
-      description: string | null
-      enabled: boolean
-      disabledReason: string | null
-      /** @description Since when every attempt has failed (null while deliveries succeed) */
-      failingSince: string | null
-      /** @description Until when the secret before the last rotation still signs */
-      previousSecretExpiresAt: string | null
-      createdAt: string
-      updatedAt: string
-    }
     /** @enum {string} */
     WebhookEventType:
       | 'license.created'
@@ -2718,6 +2726,21 @@ export interface components {
       | 'usage.warning'
       | 'usage.limited'
       | 'webhook_endpoint.disabled'
+    WebhookEndpoint: {
+      /** @example we_3kTq9ZbYx1LmN0pQrStUvWx2 */
+      id: string
+      url: string
+      events: components['schemas']['WebhookEventType'][]
+      description: string | null
+      enabled: boolean
+      disabledReason: string | null
+      /** @description Since when every attempt has failed (null while deliveries succeed) */
+      failingSince: string | null
+      /** @description Until when the secret before the last rotation still signs */
+      previousSecretExpiresAt: string | null
+      createdAt: string
+      updatedAt: string
+    }
     WebhookTestResult: {
       ok: boolean
       deliveryId: string
@@ -2738,7 +2761,8 @@ export interface components {
       id: string
       endpointId: string
       eventId: string
-      eventType: string
+      /** @description The event type, or `ping` for a test delivery */
+      eventType: components['schemas']['WebhookEventType'] | 'ping'
       /** @enum {string} */
       status: 'pending' | 'succeeded' | 'failed'
       lastError: string | null
@@ -2865,7 +2889,8 @@ export interface components {
       visitorToken: string
       /** Format: date-time */
       expiresAt: string
-      conversation: components['schemas']['Conversation'] & (Record<string, never> | null)
+      /** @description The user’s latest conversation, or null */
+      conversation: components['schemas']['Conversation'] | null
       messages: components['schemas']['Message'][]
     }
     IdentifyInput: {
@@ -2952,9 +2977,12 @@ export interface components {
        *       "sales-agent"
        *     ]
        */
-      products: string[]
-      /** @example professional */
-      tier: string
+      products: ('chatbot' | 'sales-agent' | 'data-enrichment' | 'setup-agent')[]
+      /**
+       * @example professional
+       * @enum {string}
+       */
+      tier: 'starter' | 'professional' | 'business' | 'enterprise'
       /** @enum {string} */
       status: 'active' | 'suspended' | 'revoked'
       /**
@@ -7176,14 +7204,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            token: string
-            /** Format: date-time */
-            expiresAt: string
-            user: {
-              [key: string]: unknown
-            }
-          }
+          'application/json': components['schemas']['Session']
         }
       }
       /** @description Error: `invalid_request`, `invalid_json`, `bad_request` */
@@ -8844,7 +8865,8 @@ export interface operations {
             id: string
             endpointId: string
             eventId: string
-            eventType: string
+            /** @description The event type, or `ping` for a test delivery */
+            eventType: components['schemas']['WebhookEventType'] | 'ping'
             /** @enum {string} */
             status: 'pending' | 'succeeded' | 'failed'
             lastError: string | null

@@ -1,6 +1,6 @@
 // /api/account: the signed-in person's password and sessions.
 import type { RequestOptions, Transport } from '../core.js'
-import type { AccountSession, ChangePasswordParams } from '../types.js'
+import type { AccountSession, ChangePasswordParams, ChangePasswordResponse, ResponseBody, RevokeOtherSessionsResponse } from '../types.js'
 
 export class Account {
   readonly #t: Transport
@@ -9,7 +9,7 @@ export class Account {
   }
 
   /** Changes the password (the current one is required); every other session ends, this one stays. */
-  changePassword(params: ChangePasswordParams, options?: RequestOptions): Promise<{ changed: true; sessionsEnded: number }> {
+  changePassword(params: ChangePasswordParams, options?: RequestOptions): Promise<ChangePasswordResponse> {
     return this.#t.request({
       method: 'POST',
       path: '/api/account/password',
@@ -20,7 +20,7 @@ export class Account {
 
   /** Live sessions of the signed-in person, the current one first. */
   async sessions(options?: RequestOptions): Promise<AccountSession[]> {
-    return (await this.#t.request<{ sessions: AccountSession[] }>({ method: 'GET', path: '/api/account/sessions', options })).sessions
+    return (await this.#t.request<ResponseBody<'listSessions', 200>>({ method: 'GET', path: '/api/account/sessions', options })).sessions
   }
 
   /** Signs one session out (the current one too: that is logging out). */
@@ -29,7 +29,7 @@ export class Account {
   }
 
   /** Signs out every other session of the signed-in person. */
-  revokeOtherSessions(options?: RequestOptions): Promise<{ sessionsEnded: number }> {
+  revokeOtherSessions(options?: RequestOptions): Promise<RevokeOtherSessionsResponse> {
     return this.#t.request({ method: 'POST', path: '/api/account/sessions/revoke-others', options })
   }
 }

@@ -5,11 +5,14 @@ import type {
   AdminLicense,
   AdminLicenseDetail,
   AuditEntry,
+  AuditListParams,
   Job,
-  JobStatus,
+  JobListParams,
   License,
+  LicenseListParams,
   LicenseSearchParams,
   LicenseStatus,
+  ResponseBody,
   UpdateLicenseParams,
 } from '../types.js'
 
@@ -20,9 +23,9 @@ export class Audit {
   }
 
   /** Newest first; `limit` 1–500 (default 100), one page. */
-  list(params: { limit?: number } = {}, options?: RequestOptions): PagePromise<AuditEntry> {
+  list(params: AuditListParams = {}, options?: RequestOptions): PagePromise<AuditEntry> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ entries: AuditEntry[] }>({ method: 'GET', path: '/api/audit', query: { limit: params.limit }, options })
+      const res = await this.#t.request<ResponseBody<'listAudit', 200>>({ method: 'GET', path: '/api/audit', query: { limit: params.limit }, options })
       return { data: res.entries, nextCursor: null }
     })
   }
@@ -36,16 +39,21 @@ export class Licenses {
   }
 
   /** Newest first; `limit` 1–500 (default 100), one page. */
-  list(params: { limit?: number } = {}, options?: RequestOptions): PagePromise<License> {
+  list(params: LicenseListParams = {}, options?: RequestOptions): PagePromise<License> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ licenses: License[] }>({ method: 'GET', path: '/api/admin/licenses', query: { limit: params.limit }, options })
+      const res = await this.#t.request<ResponseBody<'adminListLicenses', 200>>({
+        method: 'GET',
+        path: '/api/admin/licenses',
+        query: { limit: params.limit },
+        options,
+      })
       return { data: res.licenses, nextCursor: null }
     })
   }
 
   /** Suspends, revokes or reactivates a license; its keys and sessions follow within a second. */
   async setStatus(id: string, status: LicenseStatus, options?: RequestOptions): Promise<License> {
-    const res = await this.#t.request<{ license: License }>({
+    const res = await this.#t.request<ResponseBody<'adminSetLicenseStatus', 200>>({
       method: 'POST',
       path: `/api/admin/licenses/${encodeURIComponent(id)}/status`,
       body: { status },
@@ -63,9 +71,9 @@ export class Jobs {
   }
 
   /** Most recently changed first, optionally one status (`dead` lists what needs attention); `limit` 1–500 (default 100), one page. */
-  list(params: { status?: JobStatus; limit?: number } = {}, options?: RequestOptions): PagePromise<Job> {
+  list(params: JobListParams = {}, options?: RequestOptions): PagePromise<Job> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ jobs: Job[] }>({
+      const res = await this.#t.request<ResponseBody<'adminListJobs', 200>>({
         method: 'GET',
         path: '/api/admin/jobs',
         query: { status: params.status, limit: params.limit },
@@ -77,7 +85,7 @@ export class Jobs {
 
   /** Queues a dead job again with its attempts reset; a job in any other state is a ConflictError. */
   async retry(id: string, options?: RequestOptions): Promise<Job> {
-    const res = await this.#t.request<{ job: Job }>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
+    const res = await this.#t.request<ResponseBody<'adminRetryJob', 200>>({ method: 'POST', path: `/api/admin/jobs/${encodeURIComponent(id)}/retry`, options })
     return res.job
   }
 }
@@ -93,7 +101,7 @@ export class AdminLicenses extends Licenses {
   /** By key, email (buyer or member) or order id, and status and tier; newest first. Await one page or `for await` them all. */
   search(params: LicenseSearchParams = {}, options?: RequestOptions): PagePromise<AdminLicense> {
     const load = async (cursor: string | undefined) => {
-      const res = await this.#t.request<{ licenses: AdminLicense[]; nextCursor: string | null }>({
+      const res = await this.#t.request<ResponseBody<'searchLicenses', 200>>({
         method: 'GET',
         path: '/api/admin/licenses/search',
         query: { q: params.q, status: params.status, tier: params.tier, limit: params.limit, cursor },
@@ -114,7 +122,12 @@ export class AdminLicenses extends Licenses {
     const body: UpdateLicenseParams = {}
     if (params.tier !== undefined) body.tier = params.tier
     if (params.products !== undefined) body.products = params.products
-    const res = await this.#t.request<{ license: AdminLicense }>({ method: 'PATCH', path: `/api/admin/licenses/${encodeURIComponent(id)}`, body, options })
+    const res = await this.#t.request<ResponseBody<'updateLicense', 200>>({
+      method: 'PATCH',
+      path: `/api/admin/licenses/${encodeURIComponent(id)}`,
+      body,
+      options,
+    })
     return res.license
   }
 

@@ -1,11 +1,12 @@
 // /api/api-keys: secret API keys (`intl_sk_…`) with scopes and an expiry. Managing them needs a logged-in
 // session; the keys themselves authenticate the other resources (`new Intelagent({ apiKey })`).
 import type { RequestOptions, Transport } from '../core.js'
+import { allOf } from '../lists.js'
 import { PagePromise } from '../pagination.js'
-import type { ApiKey, ApiKeyScope, CreateApiKeyParams, CreatedApiKey } from '../types.js'
+import type { ApiKey, ApiKeyScope, CreateApiKeyParams, CreatedApiKey, ResponseBody } from '../types.js'
 
-/** Every scope the server knows, in its order (for pickers; kept in step with packages/server/src/keys/scopes.ts). */
-export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
+/** Every scope the server knows, in its order (for pickers; typecheck fails when the document has one it lacks). */
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = allOf<ApiKeyScope>()([
   'keys:read',
   'keys:write',
   'keys:revoke',
@@ -21,7 +22,7 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'usage:read',
   'webhooks:read',
   'webhooks:write',
-]
+])
 
 export class ApiKeys {
   readonly #t: Transport
@@ -32,7 +33,7 @@ export class ApiKeys {
   /** Every API key of the license, newest first (one page); never the secret itself. */
   list(options?: RequestOptions): PagePromise<ApiKey> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ apiKeys: ApiKey[] }>({ method: 'GET', path: '/api/api-keys', options })
+      const res = await this.#t.request<ResponseBody<'listApiKeys', 200>>({ method: 'GET', path: '/api/api-keys', options })
       return { data: res.apiKeys, nextCursor: null }
     })
   }

@@ -1,6 +1,20 @@
 // /api/auth: register with a license key, log in, who am I, log out everywhere, password reset and email change by email.
 import type { RequestOptions, Transport } from '../core.js'
-import type { AuthResponse, EmailChangeResponse, LoginParams, MeResponse, RegisterParams } from '../types.js'
+import type {
+  AuthResponse,
+  ChangeEmailParams,
+  ConfirmEmailParams,
+  ConfirmEmailResponse,
+  EmailChangeResponse,
+  LoginParams,
+  LogoutResponse,
+  MeResponse,
+  PasswordResetRequestParams,
+  PasswordResetRequestResponse,
+  RegisterParams,
+  ResetPasswordParams,
+  ResetPasswordResponse,
+} from '../types.js'
 
 export class Auth {
   readonly #t: Transport
@@ -39,8 +53,8 @@ export class Auth {
   }
 
   /** Revokes the session on every server at once and forgets it on this client. */
-  async logout(options?: RequestOptions): Promise<{ loggedOut: true }> {
-    const res = await this.#t.request<{ loggedOut: true }>({ method: 'POST', path: '/api/auth/logout', options })
+  async logout(options?: RequestOptions): Promise<LogoutResponse> {
+    const res = await this.#t.request<LogoutResponse>({ method: 'POST', path: '/api/auth/logout', options })
     this.#t.token = undefined
     return res
   }
@@ -49,12 +63,12 @@ export class Auth {
    * Emails a password-reset link to the address if an account has it. Always resolves the same way (202), so it
    * never tells whether an account exists; throttled per address and per IP.
    */
-  requestPasswordReset(params: { email: string }, options?: RequestOptions): Promise<{ accepted: true }> {
+  requestPasswordReset(params: PasswordResetRequestParams, options?: RequestOptions): Promise<PasswordResetRequestResponse> {
     return this.#t.request({ method: 'POST', path: '/api/auth/password-reset', body: { email: params.email }, bearer: null, options })
   }
 
   /** Sets a new password with the token from the reset link (single use, one hour); every session of the account ends. */
-  resetPassword(params: { token: string; password: string }, options?: RequestOptions): Promise<{ reset: true }> {
+  resetPassword(params: ResetPasswordParams, options?: RequestOptions): Promise<ResetPasswordResponse> {
     return this.#t.request({
       method: 'POST',
       path: '/api/auth/password-reset/confirm',
@@ -65,12 +79,12 @@ export class Auth {
   }
 
   /** Asks to change the signed-in account's email: a confirmation link goes to the new address (the current password is required). */
-  changeEmail(params: { newEmail: string; password: string }, options?: RequestOptions): Promise<EmailChangeResponse> {
+  changeEmail(params: ChangeEmailParams, options?: RequestOptions): Promise<EmailChangeResponse> {
     return this.#t.request({ method: 'POST', path: '/api/auth/email', body: { newEmail: params.newEmail, password: params.password }, options })
   }
 
   /** Confirms a new email address with the token from the confirmation link. */
-  confirmEmail(params: { token: string }, options?: RequestOptions): Promise<{ email: string }> {
+  confirmEmail(params: ConfirmEmailParams, options?: RequestOptions): Promise<ConfirmEmailResponse> {
     return this.#t.request({ method: 'POST', path: '/api/auth/email/confirm', body: { token: params.token }, bearer: null, options })
   }
 }

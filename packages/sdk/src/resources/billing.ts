@@ -1,7 +1,17 @@
 // /api/billing: the license's plan and Stripe subscription, and the Checkout and Customer Portal links that change it.
 // The plan itself changes when Stripe confirms (its webhook), never on the redirect back.
 import type { RequestOptions, Transport } from '../core.js'
-import type { Billing as BillingInfo, BillingReconciliation, BillingRedirect, PaidTier, PlatformFigures } from '../types.js'
+import type {
+  Billing as BillingInfo,
+  BillingPlans,
+  BillingReconciliation,
+  BillingRedirect,
+  CheckoutParams,
+  PlatformFigures,
+  ReconciliationListParams,
+  ReconciliationRun,
+  ResponseBody,
+} from '../types.js'
 
 export class Billing {
   readonly #t: Transport
@@ -15,12 +25,12 @@ export class Billing {
   }
 
   /** Whether the server has billing on, and the plans for sale (public: no credentials needed). */
-  plans(options?: RequestOptions): Promise<{ enabled: boolean; purchasable: PaidTier[] }> {
+  plans(options?: RequestOptions): Promise<BillingPlans> {
     return this.#t.request({ method: 'GET', path: '/api/billing/plans', options })
   }
 
   /** A Stripe Checkout URL for a paid plan (send the buyer there). Needs `billing:write`. */
-  checkout(params: { tier: PaidTier }, options?: RequestOptions): Promise<BillingRedirect> {
+  checkout(params: CheckoutParams, options?: RequestOptions): Promise<BillingRedirect> {
     return this.#t.request({ method: 'POST', path: '/api/billing/checkout', body: params, options })
   }
 
@@ -43,13 +53,18 @@ export class Figures {
   }
 
   /** Reconciliation runs with Stripe and what each repaired, newest first. */
-  async reconciliations(params: { limit?: number } = {}, options?: RequestOptions): Promise<BillingReconciliation[]> {
-    const res = await this.#t.request<{ reconciliations: BillingReconciliation[] }>({
+  async reconciliations(params: ReconciliationListParams = {}, options?: RequestOptions): Promise<BillingReconciliation[]> {
+    const res = await this.#t.request<ResponseBody<'listBillingReconciliations', 200>>({
       method: 'GET',
       path: '/api/admin/billing/reconciliations',
       query: { limit: params.limit },
       options,
     })
     return res.reconciliations
+  }
+
+  /** Runs a reconciliation with Stripe now, as a durable job; `reconciliations()` shows it once it ran. */
+  reconcile(options?: RequestOptions): Promise<ReconciliationRun> {
+    return this.#t.request({ method: 'POST', path: '/api/admin/billing/reconciliations', options })
   }
 }

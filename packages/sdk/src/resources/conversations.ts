@@ -2,7 +2,7 @@
 import type { RequestOptions, Transport } from '../core.js'
 import { ConnectionError } from '../errors.js'
 import { PagePromise } from '../pagination.js'
-import type { ConversationDetail, ConversationFlag, ConversationSummary, Lead, LiveEvent, Message, PageParams, WidgetProduct } from '../types.js'
+import type { ConversationDetail, ConversationFlag, ConversationSummary, Lead, LiveEvent, Message, PageParams, ResponseBody, WidgetProduct } from '../types.js'
 
 const seg = encodeURIComponent
 
@@ -15,7 +15,7 @@ export class Conversations {
   /** Most recently active first. Await for one page, or `for await` over every conversation. */
   list(product: WidgetProduct, params: PageParams = {}, options?: RequestOptions): PagePromise<ConversationSummary> {
     return new PagePromise(async (cursor) => {
-      const res = await this.#t.request<{ conversations: ConversationSummary[]; nextCursor: string | null }>({
+      const res = await this.#t.request<ResponseBody<'listConversations', 200>>({
         method: 'GET',
         path: `/api/products/${seg(product)}/conversations`,
         query: { limit: params.limit, cursor },
@@ -33,7 +33,12 @@ export class Conversations {
   /** Answers as a human agent; the visitor sees it live. */
   async reply(id: string, text: string, options?: RequestOptions & { clientMessageId?: string }): Promise<Message> {
     const body = { text, ...(options?.clientMessageId ? { clientMessageId: options.clientMessageId } : {}) }
-    const res = await this.#t.request<{ message: Message }>({ method: 'POST', path: `/api/conversations/${seg(id)}/messages`, body, options })
+    const res = await this.#t.request<ResponseBody<'replyToConversation', 201>>({
+      method: 'POST',
+      path: `/api/conversations/${seg(id)}/messages`,
+      body,
+      options,
+    })
     return res.message
   }
 
@@ -53,7 +58,7 @@ export class Leads {
   list(params: PageParams & { product?: WidgetProduct } = {}, options?: RequestOptions): PagePromise<Lead> {
     const product = params.product ?? 'sales-agent'
     return new PagePromise(async (cursor) => {
-      const res = await this.#t.request<{ leads: Lead[]; nextCursor: string | null }>({
+      const res = await this.#t.request<ResponseBody<'listLeads', 200>>({
         method: 'GET',
         path: `/api/products/${seg(product)}/leads`,
         query: { limit: params.limit, cursor },

@@ -1,6 +1,6 @@
 // /api/enrich: company, email quality, country, device, traffic source and a lead score for one item or a batch.
 import type { RequestOptions, Transport } from '../core.js'
-import type { EnrichBatchItem, EnrichInput, EnrichResult } from '../types.js'
+import type { EnrichBatchItem, EnrichInput, EnrichResult, ResponseBody } from '../types.js'
 
 /** The most items `batch` sends in one request (the server refuses more). */
 export const ENRICH_BATCH_LIMIT = 100
@@ -22,7 +22,7 @@ export class Enrich {
    */
   async batch(items: EnrichInput[], options?: RequestOptions): Promise<EnrichBatchItem[]> {
     if (items.length > ENRICH_BATCH_LIMIT) throw new RangeError(`enrich.batch takes at most ${ENRICH_BATCH_LIMIT} items (got ${items.length})`)
-    const res = await this.#t.request<{ results: EnrichBatchItem[] }>({ method: 'POST', path: '/api/enrich/batch', body: { items }, options })
+    const res = await this.#t.request<ResponseBody<'enrichBatch', 200>>({ method: 'POST', path: '/api/enrich/batch', body: { items }, options })
     return res.results
   }
 }

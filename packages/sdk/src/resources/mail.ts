@@ -2,7 +2,7 @@
 // a buyer their license email again.
 import type { RequestOptions, Transport } from '../core.js'
 import { PagePromise } from '../pagination.js'
-import type { MailMessage, MailStatus } from '../types.js'
+import type { MailListParams, MailMessage, ResponseBody } from '../types.js'
 
 export class Mail {
   readonly #t: Transport
@@ -11,9 +11,9 @@ export class Mail {
   }
 
   /** Newest first, optionally for one license, one address (case-insensitive) or one status; `limit` 1–500 (default 100), one page. */
-  list(params: { licenseId?: string; email?: string; status?: MailStatus; limit?: number } = {}, options?: RequestOptions): PagePromise<MailMessage> {
+  list(params: MailListParams = {}, options?: RequestOptions): PagePromise<MailMessage> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ mail: MailMessage[] }>({
+      const res = await this.#t.request<ResponseBody<'listMail', 200>>({
         method: 'GET',
         path: '/api/admin/mail',
         query: { license: params.licenseId, email: params.email, status: params.status, limit: params.limit },
@@ -25,7 +25,7 @@ export class Mail {
 
   /** Queues the license email (key, products, register link) to the license's buyer again. */
   async resendLicense(licenseId: string, options?: RequestOptions): Promise<MailMessage> {
-    const res = await this.#t.request<{ mail: MailMessage }>({
+    const res = await this.#t.request<ResponseBody<'resendLicenseMail', 202>>({
       method: 'POST',
       path: `/api/admin/licenses/${encodeURIComponent(licenseId)}/resend-license`,
       options,

@@ -8,6 +8,7 @@ import type {
   Product,
   ProductKey,
   ProductSettings,
+  ResponseBody,
   RotateParams,
   RotateResponse,
   SecretName,
@@ -45,7 +46,7 @@ export class Keys {
   /** Every key of the license, newest first (one page). */
   list(options?: RequestOptions): PagePromise<ProductKey> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ keys: ProductKey[] }>({ method: 'GET', path: '/api/products/keys', options })
+      const res = await this.#t.request<ResponseBody<'listProductKeys', 200>>({ method: 'GET', path: '/api/products/keys', options })
       return { data: res.keys, nextCursor: null }
     })
   }
@@ -92,7 +93,7 @@ export class Secrets {
 
   /** Which integration secrets are stored for the product, as hints only. */
   async list(product: SecretProduct, options?: RequestOptions): Promise<StoredSecret[]> {
-    const res = await this.#t.request<{ secrets: StoredSecret[] }>({ method: 'GET', path: `/api/products/${seg(product)}/secrets`, options })
+    const res = await this.#t.request<ResponseBody<'listSecrets', 200>>({ method: 'GET', path: `/api/products/${seg(product)}/secrets`, options })
     return res.secrets
   }
 

@@ -1,6 +1,14 @@
 // /api/team: the license's members and invitations, and accepting an invitation (which logs in, like register).
 import type { RequestOptions, Transport } from '../core.js'
-import type { AcceptInvitationParams, AuthResponse, CreatedTeamInvitation, InviteParams, Team as TeamData, TeamMember, TeamRole } from '../types.js'
+import type {
+  AcceptInvitationParams,
+  AuthResponse,
+  CreatedTeamInvitation,
+  InviteParams,
+  Team as TeamData,
+  UpdatedTeamMember,
+  UpdateMemberParams,
+} from '../types.js'
 
 export class Team {
   readonly #t: Transport
@@ -33,7 +41,7 @@ export class Team {
   }
 
   /** Changes a member's role (the owner only); it applies on the member's next request. */
-  updateMember(id: string, params: { role: Exclude<TeamRole, 'owner'> }, options?: RequestOptions): Promise<Omit<TeamMember, 'lastSeenAt'>> {
+  updateMember(id: string, params: UpdateMemberParams, options?: RequestOptions): Promise<UpdatedTeamMember> {
     return this.#t.request({ method: 'PATCH', path: `/api/team/members/${encodeURIComponent(id)}`, body: { role: params.role }, options })
   }
 

@@ -1,9 +1,12 @@
 // /api/webhook-endpoints and /api/webhook-deliveries: where events are POSTed, their signing secrets, the delivery log.
 import type { RequestOptions, Transport } from '../core.js'
+import { allOf } from '../lists.js'
 import { PagePromise } from '../pagination.js'
 import type {
   CreateWebhookEndpointParams,
   PageParams,
+  RedeliveredWebhookDelivery,
+  ResponseBody,
   UpdateWebhookEndpointParams,
   WebhookDelivery,
   WebhookDeliveryStatus,
@@ -13,8 +16,8 @@ import type {
   WebhookTestResult,
 } from '../types.js'
 
-/** Every event type an endpoint can subscribe to, in the server's order. */
-export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
+/** Every event type an endpoint can subscribe to, in the server's order (typecheck fails when the document has one it lacks). */
+export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = allOf<WebhookEventType>()([
   'license.created',
   'license.updated',
   'license.suspended',
@@ -23,11 +26,17 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   'conversation.created',
   'message.created',
   'lead.created',
+  'lead.enriched',
+  'conversation.waiting',
+  'conversation.closed',
+  'conversation.reopened',
+  'message.rated',
+  'question.unanswered',
   'team.invitation.created',
   'usage.warning',
   'usage.limited',
   'webhook_endpoint.disabled',
-]
+])
 
 const path = (id: string, rest = ''): string => `/api/webhook-endpoints/${encodeURIComponent(id)}${rest}`
 
@@ -45,7 +54,7 @@ export class WebhookEndpoints {
   /** Every endpoint of the license (one page). */
   list(options?: RequestOptions): PagePromise<WebhookEndpoint> {
     return new PagePromise(async () => {
-      const res = await this.#t.request<{ data: WebhookEndpoint[] }>({ method: 'GET', path: '/api/webhook-endpoints', options })
+      const res = await this.#t.request<ResponseBody<'listWebhookEndpoints', 200>>({ method: 'GET', path: '/api/webhook-endpoints', options })
       return { data: res.data, nextCursor: null }
     })
   }
@@ -88,13 +97,13 @@ export class WebhookEndpoints {
   }
 
   /** Sends one delivery again now. */
-  redeliver(deliveryId: string, options?: RequestOptions): Promise<Omit<WebhookDelivery, 'attempts'>> {
+  redeliver(deliveryId: string, options?: RequestOptions): Promise<RedeliveredWebhookDelivery> {
     return this.#t.request({ method: 'POST', path: `/api/webhook-deliveries/${encodeURIComponent(deliveryId)}/redeliver`, options })
   }
 
   /** Sends every failed delivery of the endpoint again; resolves to how many were queued. */
   async redeliverFailed(id: string, options?: RequestOptions): Promise<number> {
-    const res = await this.#t.request<{ queued: number }>({ method: 'POST', path: path(id, '/redeliver-failed'), options })
+    const res = await this.#t.request<ResponseBody<'redeliverFailedWebhookDeliveries', 202>>({ method: 'POST', path: path(id, '/redeliver-failed'), options })
     return res.queued
   }
 }

@@ -2,7 +2,16 @@
 // server-side integrations. Authenticated by a publishable product key and, per conversation, a visitor token.
 import { type RequestOptions, randomId, type Transport } from '../core.js'
 import { IntelagentError } from '../errors.js'
-import type { LeadParams, Message, SendMessageResponse, StartConversationParams, StartConversationResponse, WidgetConfig } from '../types.js'
+import type {
+  CreatedLead,
+  LeadParams,
+  Message,
+  ResponseBody,
+  SendMessageResponse,
+  StartConversationParams,
+  StartConversationResponse,
+  WidgetConfig,
+} from '../types.js'
 
 export interface WidgetOptions extends RequestOptions {
   /** Overrides the client's `productKey`. */
@@ -55,7 +64,7 @@ export class Widget {
 
   /** Messages with a seq above `after` (default 0: all), oldest first, at most 200. */
   async messages(conversationId: string, options: VisitorOptions & { after?: number }): Promise<Message[]> {
-    const res = await this.#t.request<{ messages: Message[] }>({
+    const res = await this.#t.request<ResponseBody<'listVisitorMessages', 200>>({
       method: 'GET',
       path: `/api/widget/conversations/${seg(conversationId)}/messages`,
       query: { after: options.after },
@@ -70,8 +79,8 @@ export class Widget {
    * Leaves the visitor's contact details (consent must be true). Naming a `conversationId` needs that
    * conversation's `visitorToken`.
    */
-  async createLead(params: LeadParams, options?: WidgetOptions & { visitorToken?: string }): Promise<{ id: string; createdAt: string }> {
-    const res = await this.#t.request<{ lead: { id: string; createdAt: string } }>({
+  async createLead(params: LeadParams, options?: WidgetOptions & { visitorToken?: string }): Promise<CreatedLead> {
+    const res = await this.#t.request<ResponseBody<'createLead', 201>>({
       method: 'POST',
       path: '/api/widget/leads',
       body: params,

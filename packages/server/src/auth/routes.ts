@@ -7,11 +7,13 @@ import { publicUser } from '../account/users.js'
 import { parseLicenseKey } from '../licenses/license-key.js'
 import { findLicenseById, findLicenseByKey } from '../licenses/queries.js'
 import { actorOf, audit } from '../platform/audit.js'
+import type { Tier } from '../platform/config.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { isUniqueViolation, type License, type User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import type { Product } from '../platform/products.js'
 import { enforce, type LimitSpec } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { admitLogin, loginIpLimit } from './login-throttle.js'
@@ -170,8 +172,8 @@ export function sessionRoutes(deps: Deps) {
           role: p.role,
           teamRole: p.teamRole ?? null,
           licenseKey: p.licenseKey,
-          products: p.products,
-          tier: p.licenseId ? p.tier : null,
+          products: p.products as Product[],
+          tier: (p.licenseId ? p.tier : null) as Tier | null,
         },
         via: p.kind,
       },

@@ -1,5 +1,7 @@
 // The wire shapes of /api/auth: what a client sends to register or log in, and the session and user it gets back.
 import { z } from '@hono/zod-openapi'
+import { TIERS } from '../platform/config.js'
+import { PRODUCTS } from '../platform/products.js'
 
 const email = z.email().max(320).openapi({ example: 'owner@shop.example.com' })
 const password = z.string().min(10, 'must be at least 10 characters').max(200).openapi({ example: 'correct horse battery' })
@@ -21,8 +23,8 @@ export const User = z
     role: z.enum(['customer', 'admin']).openapi({ description: 'admin: an operator of this Intelagent server' }),
     teamRole: z.enum(['owner', 'admin', 'member']).nullable().openapi({ description: 'The person’s role in the license’s team (null for operators)' }),
     licenseKey: z.string().nullable().openapi({ example: 'INTL-7K3M-Q9XR-2B4F' }),
-    products: z.array(z.string()).openapi({ example: ['chatbot', 'sales-agent'] }),
-    tier: z.string().nullable().openapi({ example: 'professional' }),
+    products: z.array(z.enum(PRODUCTS)).openapi({ example: ['chatbot', 'sales-agent'] }),
+    tier: z.enum(TIERS).nullable().openapi({ example: 'professional' }),
     createdAt: z.iso.datetime(),
   })
   .openapi('User')
@@ -43,8 +45,8 @@ export const Me = z
       role: z.enum(['customer', 'admin']),
       teamRole: z.enum(['owner', 'admin', 'member']).nullable().openapi({ description: 'null when a key is calling, or for operators' }),
       licenseKey: z.string().nullable(),
-      products: z.array(z.string()),
-      tier: z.string().nullable(),
+      products: z.array(z.enum(PRODUCTS)),
+      tier: z.enum(TIERS).nullable(),
     }),
     via: z.enum(['session', 'api_key', 'product_key']).openapi({ description: 'How the caller authenticated' }),
   })

@@ -62,7 +62,8 @@ export const CompanySchema = z
 export const EnrichResultSchema = z
   .object({
     domain: nullableString('The registrable domain of the email (or of `domain`), e.g. acme.co.uk for jo@mail.acme.co.uk'),
-    company: CompanySchema.nullable(),
+    // A union, not .nullable(): that would make the EnrichCompany component itself nullable.
+    company: z.union([CompanySchema, z.null()]),
     freeMail: z.boolean().openapi({ description: 'A free consumer mailbox provider (gmail.com, yahoo.fr…); false for disposable ones' }),
     disposable: z.boolean().openapi({ description: 'A throwaway mailbox provider (mailinator.com…)' }),
     roleAddress: z.boolean().openapi({ description: 'A shared mailbox (info@, sales@, noreply@…) rather than a person' }),

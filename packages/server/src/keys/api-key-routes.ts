@@ -11,6 +11,7 @@ import { closeStreams, streamTag } from '../platform/streams.js'
 import { generateApiKey, keyLookup, keyStart } from './format.js'
 import type { KeyResolver } from './resolver.js'
 import { ApiKey, ApiKeyCreated, ApiKeyList, ApiKeyParams, CreateApiKeyInput } from './schemas.js'
+import type { Scope } from './scopes.js'
 
 const DAY_MS = 86_400_000
 
@@ -56,7 +57,7 @@ function publicApiKey(k: Selectable<ApiKeysTable>, nowMs: number) {
     id: k.id,
     name: k.name,
     start: k.start,
-    scopes: k.scopes,
+    scopes: k.scopes as Scope[],
     status: (k.status === 'active' && k.expires_at.getTime() <= nowMs ? 'expired' : k.status) as 'active' | 'revoked' | 'expired',
     expiresAt: k.expires_at.toISOString(),
     lastUsedAt: k.last_used_at?.toISOString() ?? null,

@@ -7,7 +7,7 @@ export const ApiKey = z
     id: z.uuid(),
     name: z.string().openapi({ example: 'CRM sync' }),
     start: z.string().openapi({ description: 'The first characters of the key, to recognise it', example: 'intl_sk_4f9a' }),
-    scopes: z.array(z.string()).openapi({ example: ['conversations:read', 'leads:read'] }),
+    scopes: z.array(z.enum(SCOPES)).openapi({ example: ['conversations:read', 'leads:read'] }),
     status: z.enum(['active', 'revoked', 'expired']),
     expiresAt: z.iso.datetime(),
     lastUsedAt: z.iso.datetime().nullable(),

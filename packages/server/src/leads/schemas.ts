@@ -18,7 +18,8 @@ export const LeadSchema = z
     conversationId: z.uuid().nullable(),
     createdAt: dateTime,
     pageUrl: z.string().nullable().openapi({ description: 'The page the lead was left on' }),
-    enrichment: EnrichResultSchema.nullable().openapi({ description: 'What enrichment found; null until it has run' }),
+    // A union, not .nullable(): that would make the EnrichResult component itself nullable.
+    enrichment: z.union([EnrichResultSchema, z.null()]).openapi({ description: 'What enrichment found; null until it has run' }),
     enrichedAt: dateTime.nullable(),
   })
   .openapi('Lead')

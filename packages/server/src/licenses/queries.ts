@@ -135,8 +135,8 @@ export function publicLicense(l: License) {
   return {
     key: l.key,
     email: l.email,
-    products: l.products,
-    tier: l.tier,
+    products: l.products as Product[],
+    tier: l.tier as Tier,
     status: l.status,
     source: l.source,
     orderId: l.external_order_id,

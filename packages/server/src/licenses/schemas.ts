@@ -1,12 +1,14 @@
 // The wire shapes of licenses: what operators list and change, and what a license-issuing webhook answers.
 import { z } from '@hono/zod-openapi'
+import { TIERS } from '../platform/config.js'
+import { PRODUCTS } from '../platform/products.js'
 
 export const License = z
   .object({
     key: z.string().openapi({ example: 'INTL-7K3M-Q9XR-2B4F' }),
     email: z.string().openapi({ example: 'owner@shop.example.com' }),
-    products: z.array(z.string()).openapi({ example: ['chatbot', 'sales-agent'] }),
-    tier: z.string().openapi({ example: 'professional' }),
+    products: z.array(z.enum(PRODUCTS)).openapi({ example: ['chatbot', 'sales-agent'] }),
+    tier: z.enum(TIERS).openapi({ example: 'professional' }),
     status: z.enum(['active', 'suspended', 'revoked']),
     source: z.string().openapi({ description: 'Where the license came from: squarespace, n8n, cli', example: 'squarespace' }),
     orderId: z.string().nullable().openapi({ example: '5f3a9c2e7b1d4e6f8a0b1c2d' }),

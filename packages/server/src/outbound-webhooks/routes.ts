@@ -25,7 +25,7 @@ export const EndpointSchema = z
   .object({
     id: z.string().openapi({ example: 'we_3kTq9ZbYx1LmN0pQrStUvWx2' }),
     url: z.string(),
-    events: z.array(z.string()),
+    events: z.array(EventTypeSchema),
     description: z.string().nullable(),
     enabled: z.boolean(),
     disabledReason: z.string().nullable(),
@@ -55,7 +55,7 @@ export const DeliverySchema = z
     id: z.string().openapi({ example: 'wd_8HfQ2LmN0pQrStUvWx2kTq9Z' }),
     endpointId: z.string(),
     eventId: z.string(),
-    eventType: z.string(),
+    eventType: z.union([EventTypeSchema, z.literal('ping')]).openapi({ description: 'The event type, or `ping` for a test delivery' }),
     status: z.enum(['pending', 'succeeded', 'failed']),
     lastError: z.string().nullable(),
     attempts: z.array(AttemptSchema),

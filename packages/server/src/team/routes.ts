@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { setCookie } from 'hono/cookie'
 import { createSession, SESSION_COOKIE } from '../account/sessions.js'
 import { publicUser } from '../account/users.js'
+import { Session } from '../auth/schemas.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
@@ -103,7 +104,7 @@ const accept = declareRoute({
       }),
     ),
   },
-  responses: { 201: json(z.object({ token: z.string(), expiresAt: z.iso.datetime(), user: z.record(z.string(), z.unknown()) }), 'Joined and logged in') },
+  responses: { 201: json(Session, 'Joined and logged in') },
 })
 
 const patchMember = declareRoute({

@@ -134,7 +134,8 @@ export const IdentifyResponseSchema = z
     visitorId: z.uuid(),
     visitorToken,
     expiresAt: dateTime,
-    conversation: ConversationSchema.nullable().openapi({ description: 'The user’s latest conversation, or null' }),
+    // A union, not .nullable(): on a registered schema that documents allOf [Conversation, null], which null fails.
+    conversation: z.union([ConversationSchema, z.null()]).openapi({ description: 'The user’s latest conversation, or null' }),
     messages: z.array(MessageSchema),
   })
   .openapi('IdentifyResponse')
