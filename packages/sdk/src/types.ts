@@ -1,7 +1,7 @@
 // Request and response shapes of the Intelagent API. Those of the products, keys, settings, secrets, knowledge,
 // conversations, leads and widget routes are the server's OpenAPI document's, generated into generated/openapi.ts
 // (`pnpm gen:types`; CI's `pnpm check:types` fails when they drift); the rest are still written by hand.
-import type { components } from './generated/openapi.js'
+import type { components, operations } from './generated/openapi.js'
 
 type Schemas = components['schemas']
 
@@ -97,6 +97,7 @@ export type ApiKeyScope =
   | 'billing:read'
   | 'billing:write'
   | 'usage:read'
+  | 'analytics:read'
   | 'webhooks:read'
   | 'webhooks:write'
 
@@ -486,6 +487,19 @@ export interface ConversationFlag {
   conversation: { id: string; flaggedAt: string }
   returned: { conversations: number; messages: number; aiReplies: number }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Analytics (generated from the server's OpenAPI document)
+
+/** `analytics.get`: daily figures of a range of UTC days, their totals, and the top questions. */
+export type Analytics = Schemas['Analytics']
+/** One UTC day's figures (docs/analytics.md defines each). */
+export type AnalyticsDay = Schemas['AnalyticsDay']
+/** The whole range's figures; its median is over every conversation of the range. */
+export type AnalyticsTotals = Schemas['AnalyticsTotals']
+export type AnalyticsQuestionCount = Schemas['AnalyticsQuestionCount']
+/** `analytics.get` / `analytics.exportCsv`: every part optional (the last 30 days up to today, every product). */
+export type AnalyticsParams = NonNullable<operations['getAnalytics']['parameters']['query']>
 
 // ---------------------------------------------------------------------------------------------------------
 // Outbound webhooks

@@ -19,6 +19,7 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = [
   'billing:read',
   'billing:write',
   'usage:read',
+  'analytics:read',
   'webhooks:read',
   'webhooks:write',
 ]
