@@ -165,20 +165,22 @@ export function registerAnalyticsConsumers(deps: Deps, events: Events): void {
   }
   const now = () => new Date(deps.clock.now())
 
+  // Lock order, so concurrent jobs never wait on each other in a circle: the conversation's facts row first, then
+  // daily rows oldest day first (a conversation's start day is never after its messages' days), then question rows.
   once('conversation.created', async (trx, event, licenseId) => {
-    await bump(trx, { licenseId, product: event.data.product, day: utcDay(event.createdAt) }, { conversations: 1 })
     await lockFacts(trx, licenseId, event.data.conversationId)
+    await bump(trx, { licenseId, product: event.data.product, day: utcDay(event.createdAt) }, { conversations: 1 })
   })
 
   once('message.created', async (trx, event, licenseId) => {
     const { message, product, conversationId } = event.data
-    const at = { licenseId, product, day: utcDay(message.createdAt) }
     const counter = MESSAGE_COUNTER[message.role]
     if (!counter) return
-    await bump(trx, at, { [counter]: 1 })
-    if (message.role === 'visitor') await countQuestion(trx, at, 'asked', message.text)
     const facts = await lockFacts(trx, licenseId, conversationId)
     if (facts && mayChange(facts, message.role, message.seq)) await refreshReplies(trx, facts, now())
+    const at = { licenseId, product, day: utcDay(message.createdAt) }
+    await bump(trx, at, { [counter]: 1 })
+    if (message.role === 'visitor') await countQuestion(trx, at, 'asked', message.text)
   })
 
   once('conversation.waiting', async (trx, event, licenseId) => {
