@@ -61,8 +61,15 @@ export interface AnalyticsQuestionsTable {
   day: Day
   kind: 'asked' | 'unanswered'
   normalized: string
-  sample: string
   count: number
+}
+
+export interface AnalyticsQuestionTextsTable {
+  license_id: string
+  product: string
+  kind: 'asked' | 'unanswered'
+  normalized: string
+  sample: string
 }
 
 export interface AnalyticsCountedEventsTable {
@@ -75,6 +82,7 @@ export interface AnalyticsTables {
   analytics_conversations: AnalyticsConversationsTable
   analytics_ratings: AnalyticsRatingsTable
   analytics_questions: AnalyticsQuestionsTable
+  analytics_question_texts: AnalyticsQuestionTextsTable
   analytics_counted_events: AnalyticsCountedEventsTable
 }
 
@@ -126,8 +134,13 @@ export async function countQuestion(
   if (!normalized) return
   await trx
     .insertInto('analytics_questions')
-    .values({ license_id: at.licenseId, product: at.product, day: at.day, kind, normalized, sample: sampleOf(text), count: 1 })
+    .values({ license_id: at.licenseId, product: at.product, day: at.day, kind, normalized, count: 1 })
     .onConflict((oc) => oc.columns(['license_id', 'product', 'kind', 'day', 'normalized']).doUpdateSet({ count: sql<number>`analytics_questions.count + 1` }))
+    .execute()
+  await trx
+    .insertInto('analytics_question_texts')
+    .values({ license_id: at.licenseId, product: at.product, kind, normalized, sample: sampleOf(text) })
+    .onConflict((oc) => oc.columns(['license_id', 'product', 'kind', 'normalized']).doNothing())
     .execute()
 }
 

@@ -63,18 +63,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('event_id', 'text', (c) => c.notNull())
     .execute()
 
+  // Per day, only the normalised text and its count: the top questions of a range are summed from this primary key
+  // alone (an index-only scan, count INCLUDEd), however many days and distinct questions the range holds.
+  await sql`
+    create table analytics_questions (
+      license_id uuid not null references licenses (id) on delete cascade,
+      product text not null,
+      day date not null,
+      -- asked: a visitor's message; unanswered: a question the bot could not answer (question.unanswered).
+      kind text not null check (kind in ('asked', 'unanswered')),
+      normalized text not null,
+      count integer not null default 0,
+      constraint analytics_questions_pkey primary key (license_id, product, kind, day, normalized) include (count)
+    )`.execute(db)
+  // The wording shown for a normalised question: the first seen, once per license, product and kind.
   await db.schema
-    .createTable('analytics_questions')
+    .createTable('analytics_question_texts')
     .addColumn('license_id', 'uuid', (c) => c.notNull().references('licenses.id').onDelete('cascade'))
     .addColumn('product', 'text', (c) => c.notNull())
-    .addColumn('day', 'date', (c) => c.notNull())
-    // asked: a visitor's message; unanswered: a question the bot could not answer (question.unanswered).
-    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('asked', 'unanswered')`))
+    .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('normalized', 'text', (c) => c.notNull())
-    // The wording first seen for this normalised text that day, for display.
     .addColumn('sample', 'text', (c) => c.notNull())
-    .addColumn('count', 'integer', (c) => c.notNull().defaultTo(0))
-    .addPrimaryKeyConstraint('analytics_questions_pkey', ['license_id', 'product', 'kind', 'day', 'normalized'])
+    .addPrimaryKeyConstraint('analytics_question_texts_pkey', ['license_id', 'product', 'kind', 'normalized'])
     .execute()
 
   // Idempotency: the consumer records the event it counted in the same transaction as the counting. The row goes
@@ -88,6 +98,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['analytics_counted_events', 'analytics_questions', 'analytics_ratings', 'analytics_conversations', 'analytics_daily'])
+  for (const t of [
+    'analytics_counted_events',
+    'analytics_question_texts',
+    'analytics_questions',
+    'analytics_ratings',
+    'analytics_conversations',
+    'analytics_daily',
+  ])
     await db.schema.dropTable(t).ifExists().execute()
 }
