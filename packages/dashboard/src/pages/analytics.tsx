@@ -7,7 +7,7 @@ import 'uplot/dist/uPlot.min.css'
 import { api } from '../api.js'
 import type { Me } from '../app.js'
 import { ErrorNote, useLoad } from '../components.js'
-import { PRODUCT_LABELS } from '../format.js'
+import { analyticsExportUrl, formatDuration, PRODUCT_LABELS } from '../format.js'
 import { ScrollRegion } from './billing.js'
 
 const DAY_MS = 86_400_000
@@ -15,18 +15,6 @@ const isoDay = (t: number): string => new Date(t).toISOString().slice(0, 10)
 const dayStart = (day: string): number => Date.parse(`${day}T00:00:00Z`)
 const n = (v: number): string => v.toLocaleString('en')
 const dayLabel = (day: string): string => new Date(dayStart(day)).toLocaleDateString('en', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
-
-/** "850 ms", "12 s", "3 min 5 s", "1 h 2 min"; "none" when nothing was answered. */
-export function formatDuration(ms: number | null): string {
-  if (ms === null) return 'none'
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  const s = Math.round(ms / 1000)
-  if (s < 60) return `${s} s`
-  const m = Math.floor(s / 60)
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`
-  const h = Math.floor(m / 60)
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`
-}
 
 const percent = (v: number | null): string => (v === null ? 'none' : `${(v * 100).toLocaleString('en', { maximumFractionDigits: 1 })} %`)
 
@@ -82,13 +70,6 @@ function Questions({ id, title, empty, list }: { id: string; title: string; empt
   )
 }
 
-/** The CSV of the same figures: a plain link, so the browser downloads it with the session cookie. */
-export function exportUrl(params: AnalyticsParams): string {
-  const qs = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v) qs.set(k, String(v))
-  return `/api/analytics/export?${qs}`
-}
-
 const COLUMNS: { key: keyof AnalyticsDay; label: string; format?: (d: AnalyticsDay) => string }[] = [
   { key: 'conversations', label: 'Conversations' },
   { key: 'messages', label: 'Messages' },
@@ -140,7 +121,7 @@ export function AnalyticsPage({ me }: { me: Me }) {
         </div>
         <div class="row filters-action">
           {valid ? (
-            <a class="button" href={exportUrl(params)} download>
+            <a class="button" href={analyticsExportUrl(params)} download>
               Download CSV
             </a>
           ) : (
