@@ -5,6 +5,7 @@ import { api, type Me, signIn } from './api.js'
 import { ErrorNote, Link, useAction } from './components.js'
 import { AccountPage } from './pages/account.js'
 import { ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage } from './pages/account-recovery.js'
+import { AnalyticsPage } from './pages/analytics.js'
 import { ApiKeysPage } from './pages/api-keys.js'
 import { AuditPage } from './pages/audit.js'
 import { BillingPage } from './pages/billing.js'
@@ -156,6 +157,7 @@ const NAV = [
   { to: '/', label: 'Products' },
   { to: '/conversations', label: 'Conversations' },
   { to: '/leads', label: 'Leads' },
+  { to: '/analytics', label: 'Analytics' },
   { to: '/enrichment', label: 'Enrichment' },
   { to: '/webhooks', label: 'Webhooks' },
   { to: '/usage', label: 'Usage' },
@@ -231,6 +233,7 @@ function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void
   else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage onPlan={(plan) => void (plan !== me.tier && onRefresh())} />
   else if (section === '/webhooks') page = me.teamRole === 'member' ? <NotFound /> : <WebhooksPage />
   else if (section === '/usage') page = <UsagePage />
+  else if (section === '/analytics') page = <AnalyticsPage me={me} />
   else if (section !== '/') page = <NotFound />
 
   return (

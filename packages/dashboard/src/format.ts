@@ -1,5 +1,5 @@
 // Pure helpers for what the dashboard shows: times, origins, labels, and merging live updates into lists.
-import type { ConversationSummary, Message, Product } from '@intelagent/sdk'
+import type { AnalyticsParams, ConversationSummary, Message, Product } from '@intelagent/sdk'
 
 const pad = (n: number): string => String(n).padStart(2, '0')
 
@@ -66,4 +66,23 @@ export function applyLiveMessage(list: ConversationSummary[], conversationId: st
     updatedAt: message.createdAt,
   }
   return [updated, ...list.filter((c) => c.id !== conversationId)]
+}
+
+/** "850 ms", "12 s", "3 min 5 s", "1 h 2 min"; "none" when nothing was answered. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return 'none'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`
+  const h = Math.floor(m / 60)
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`
+}
+
+/** The CSV of the same figures: a plain link, so the browser downloads it with the session cookie. */
+export function analyticsExportUrl(params: AnalyticsParams): string {
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v) qs.set(k, String(v))
+  return `/api/analytics/export?${qs}`
 }

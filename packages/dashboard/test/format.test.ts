@@ -1,6 +1,6 @@
 import type { ConversationSummary, Message } from '@intelagent/sdk'
 import { describe, expect, it } from 'vitest'
-import { applyLiveMessage, embedCode, formatWhen, mergeMessages, parseOrigins, truncate } from '../src/format.js'
+import { analyticsExportUrl, applyLiveMessage, embedCode, formatDuration, formatWhen, mergeMessages, parseOrigins, truncate } from '../src/format.js'
 
 const msg = (id: string, seq: number, text = id): Message => ({
   id,
@@ -72,5 +72,26 @@ describe('small formatters', () => {
     expect(truncate('short', 10)).toBe('short')
     expect(truncate('a rather long sentence', 10)).toBe('a rather…')
     expect(embedCode('https://h.test', 'chat_1')).toBe('<script src="https://h.test/widget.js" data-product-key="chat_1" async></script>')
+  })
+})
+
+describe('analytics helpers', () => {
+  it('says a first-response time the way a person would', () => {
+    expect([null, 850, 12_400, 180_000, 185_000, 3_600_000, 3_720_000].map(formatDuration)).toEqual([
+      'none',
+      '850 ms',
+      '12 s',
+      '3 min',
+      '3 min 5 s',
+      '1 h',
+      '1 h 2 min',
+    ])
+  })
+
+  it('links the CSV export with the same product and range, leaving out what is not chosen', () => {
+    expect(analyticsExportUrl({ product: 'chatbot', from: '2026-11-01', to: '2026-11-30' })).toBe(
+      '/api/analytics/export?product=chatbot&from=2026-11-01&to=2026-11-30',
+    )
+    expect(analyticsExportUrl({ from: '2026-11-01', to: '2026-11-30' })).toBe('/api/analytics/export?from=2026-11-01&to=2026-11-30')
   })
 })

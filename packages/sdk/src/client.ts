@@ -2,6 +2,7 @@
 import { type ClientOptions, Transport } from './core.js'
 import { Account } from './resources/account.js'
 import { Admin, Audit, Jobs, Licenses } from './resources/admin.js'
+import { Analytics } from './resources/analytics.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Billing, Figures } from './resources/billing.js'
@@ -37,6 +38,8 @@ export class Intelagent {
   readonly billing: Billing
   /** This billing period's use of the plan's quotas (a session, or an API key with `usage:read`). */
   readonly usage: Usage
+  /** Conversation figures per UTC day, top questions, CSV export (a session, or an API key with `analytics:read`). */
+  readonly analytics: Analytics
   /** Operators only. */
   readonly licenses: Licenses
   /** Operators only: durable jobs, and retrying dead ones. */
@@ -76,6 +79,7 @@ export class Intelagent {
     this.audit = new Audit(t)
     this.billing = new Billing(t)
     this.usage = new Usage(t)
+    this.analytics = new Analytics(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)
     this.figures = new Figures(t)

@@ -208,6 +208,19 @@ export type QuotaUse = Schemas['QuotaUse']
 export type Usage = Schemas['Usage']
 
 // ---------------------------------------------------------------------------------------------------------
+// Analytics (generated from the server's OpenAPI document)
+
+/** `analytics.get`: daily figures of a range of UTC days, their totals, and the top questions. */
+export type Analytics = Schemas['Analytics']
+/** One UTC day's figures (docs/analytics.md defines each). */
+export type AnalyticsDay = Schemas['AnalyticsDay']
+/** The whole range's figures; its median is over every conversation of the range. */
+export type AnalyticsTotals = Schemas['AnalyticsTotals']
+export type AnalyticsQuestionCount = Schemas['AnalyticsQuestionCount']
+/** `analytics.get` / `analytics.exportCsv`: every part optional (the last 30 days up to today, every product). */
+export type AnalyticsParams = NonNullable<operations['getAnalytics']['parameters']['query']>
+
+// ---------------------------------------------------------------------------------------------------------
 // Outbound webhooks
 
 /** Event types a webhook endpoint can subscribe to (the server's event registry). */

@@ -3,6 +3,8 @@
 import { secureHeaders } from 'hono/secure-headers'
 import { assertKnownScope, createGuard, installGuard } from './access.js'
 import { accountRoutes } from './account/routes.js'
+import { registerAnalyticsConsumers } from './analytics/consumers.js'
+import { analyticsRoutes } from './analytics/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { emailChangeRoutes } from './auth/email-change.js'
 import { registerLicenseCacheDrop } from './auth/license-caches.js'
@@ -97,6 +99,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   registerMailConsumers(deps, events)
   registerLicenseCacheDrop(deps, events, keys)
   registerLeadEnrichment(deps, events)
+  registerAnalyticsConsumers(deps, events)
   const webhooks = new OutboundWebhooks(deps, jobs, events)
   let demoKeys = options.demo
 
@@ -138,6 +141,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))
   app.route('/', usageRoutes(deps, usage))
+  app.route('/', analyticsRoutes(deps))
   app.route('/', outboundWebhookRoutes(webhooks))
   app.route('/', widgetRoutes(deps, keys, engines, streams, usage))
   app.route('/', squarespaceRoutes(deps))

@@ -73,7 +73,17 @@ describe('tenant isolation', () => {
 
     const started = await app.request('/api/widget/conversations', { method: 'POST', headers: { 'x-product-key': chat.key, origin: ORIGIN }, json: {} })
     expect(started.status).toBe(201)
-    aIds.conversation = ((await started.json()) as { conversation: { id: string } }).conversation.id
+    const startedBody = (await started.json()) as { conversation: { id: string }; visitorToken: string }
+    aIds.conversation = startedBody.conversation.id
+    // A visitor question: analytics ranks it among A's top questions, and only A's.
+    const asked = await app.request(`/api/widget/conversations/${aIds.conversation}/messages`, {
+      method: 'POST',
+      headers: { 'x-product-key': chat.key, origin: ORIGIN },
+      token: startedBody.visitorToken,
+      json: { clientMessageId: 'alpha-q', text: 'Alpha confidential question' },
+    })
+    expect(asked.status).toBe(201)
+    aSecrets.push('Alpha confidential question')
     const lead = await app.request('/api/widget/leads', {
       method: 'POST',
       headers: { 'x-product-key': sales.key, origin: ORIGIN },
@@ -97,6 +107,7 @@ describe('tenant isolation', () => {
     const api = await app.request('/api/api-keys', { method: 'POST', token: b.token, json: { name: 'all scopes', scopes: SCOPES } })
     expect(api.status).toBe(201)
     bKeys.api = ((await api.json()) as { key: string }).key
+    await app.jobs.idle()
   })
   afterAll(async () => app.shutdown())
 
@@ -147,6 +158,8 @@ describe('tenant isolation', () => {
       expect: 404,
     },
     { name: 'list leads', method: 'GET', path: () => '/api/products/sales-agent/leads', expect: 'own' },
+    { name: 'analytics', method: 'GET', path: () => '/api/analytics?product=chatbot', expect: 'own' },
+    { name: 'analytics CSV', method: 'GET', path: () => '/api/analytics/export', expect: 'own' },
   ]
 
   for (const as of ['session', 'API key with every scope', 'agnt_ key', 'data_ key'] as const) {
@@ -193,6 +206,20 @@ describe('tenant isolation', () => {
     const audit = (await (await app.request('/api/audit', { token: a.token })).json()) as { entries: { actor: string | null }[] }
     expect(audit.entries.length).toBeGreaterThan(0)
     expect(audit.entries.every((e) => e.actor === null || e.actor === a.email || e.actor === 'cli')).toBe(true)
+  })
+
+  it('counts A’s conversations in A’s analytics only', async () => {
+    const figures = async (token: string) => {
+      const res = await app.request('/api/analytics', { token })
+      expect(res.status).toBe(200)
+      return (await res.json()) as { totals: { conversations: number; leads: number }; topQuestions: { question: string }[] }
+    }
+    const ofA = await figures(a.token)
+    expect(ofA.totals).toMatchObject({ conversations: 1, leads: 1 })
+    expect(ofA.topQuestions.map((q) => q.question)).toContain('Alpha confidential question')
+    const ofB = await figures(b.token)
+    expect(ofB.totals).toMatchObject({ conversations: 0, leads: 0 })
+    expect(ofB.topQuestions).toEqual([])
   })
 
   it('streams only the caller’s own events on /api/events', async () => {

@@ -20,6 +20,7 @@ const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   'billing:read': 'See the plan, subscription and invoices',
   'billing:write': 'Open Checkout and the billing portal',
   'usage:read': 'Read usage of the plan’s quotas',
+  'analytics:read': 'Read conversation analytics and export them as CSV',
   'webhooks:read': 'See webhook endpoints and their delivery log',
   'webhooks:write': 'Add, change, test and delete webhook endpoints; redeliver events',
 }

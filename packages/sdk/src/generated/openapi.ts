@@ -865,6 +865,40 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/analytics': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** Daily conversation figures for a range of UTC days, with totals, median first-response time and top questions */
+    get: operations['getAnalytics']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/analytics/export': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** The same daily figures as CSV (a header line, then one line per UTC day) */
+    get: operations['exportAnalytics']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/webhook-endpoints': {
     parameters: {
       query?: never
@@ -2168,6 +2202,7 @@ export interface components {
         | 'billing:read'
         | 'billing:write'
         | 'usage:read'
+        | 'analytics:read'
         | 'webhooks:read'
         | 'webhooks:write'
       )[]
@@ -2212,6 +2247,7 @@ export interface components {
         | 'billing:read'
         | 'billing:write'
         | 'usage:read'
+        | 'analytics:read'
         | 'webhooks:read'
         | 'webhooks:write'
       )[]
@@ -2698,6 +2734,99 @@ export interface components {
         messages: number
         aiReplies: number
       }
+    }
+    Analytics: {
+      product: components['schemas']['WidgetProduct'] & (string | null)
+      /**
+       * Format: date
+       * @example 2026-11-01
+       */
+      from: string
+      /**
+       * Format: date
+       * @example 2026-11-30
+       */
+      to: string
+      totals: components['schemas']['AnalyticsTotals']
+      /** @description Every UTC day of the range, oldest first, zeros included */
+      days: components['schemas']['AnalyticsDay'][]
+      /** @description The 10 most asked visitor messages (by normalised text) */
+      topQuestions: components['schemas']['AnalyticsQuestionCount'][]
+      /** @description The 10 most frequent questions the bot could not answer */
+      topUnansweredQuestions: components['schemas']['AnalyticsQuestionCount'][]
+    }
+    /** @description The whole range (the median is over every conversation of the range, not a median of medians) */
+    AnalyticsTotals: {
+      /** @description Conversations started */
+      conversations: number
+      /** @description Messages written by visitors, the bot and people (visitorMessages + botMessages + personMessages) */
+      messages: number
+      visitorMessages: number
+      /** @description The bot’s messages, greetings included */
+      botMessages: number
+      /** @description Messages written by the owner or a teammate */
+      personMessages: number
+      /** @description Conversations started that day that the bot answered without handing over (docs/analytics.md) */
+      answeredByBot: number
+      /** @description Conversations started that day in which a person replied to the visitor */
+      answeredByPerson: number
+      /** @description Conversations started that day in which the visitor wrote and neither of the above holds */
+      notAnswered: number
+      /** @description Answers rated helpful (a message’s latest rating) */
+      ratedHelpful: number
+      /** @description Answers rated not helpful (a message’s latest rating) */
+      ratedNotHelpful: number
+      leads: number
+      /**
+       * @description leads ÷ conversations (0 to 1, four decimals); null without conversations
+       * @example 0.125
+       */
+      conversion: number | null
+      /** @description Questions the bot could not answer */
+      unansweredQuestions: number
+      /** @description Median time from the visitor’s first message to the first reply (bot or person), in ms; null when none was answered */
+      medianFirstResponseMs: number | null
+    }
+    AnalyticsDay: {
+      /**
+       * Format: date
+       * @example 2026-11-30
+       */
+      day: string
+      /** @description Conversations started */
+      conversations: number
+      /** @description Messages written by visitors, the bot and people (visitorMessages + botMessages + personMessages) */
+      messages: number
+      visitorMessages: number
+      /** @description The bot’s messages, greetings included */
+      botMessages: number
+      /** @description Messages written by the owner or a teammate */
+      personMessages: number
+      /** @description Conversations started that day that the bot answered without handing over (docs/analytics.md) */
+      answeredByBot: number
+      /** @description Conversations started that day in which a person replied to the visitor */
+      answeredByPerson: number
+      /** @description Conversations started that day in which the visitor wrote and neither of the above holds */
+      notAnswered: number
+      /** @description Answers rated helpful (a message’s latest rating) */
+      ratedHelpful: number
+      /** @description Answers rated not helpful (a message’s latest rating) */
+      ratedNotHelpful: number
+      leads: number
+      /**
+       * @description leads ÷ conversations (0 to 1, four decimals); null without conversations
+       * @example 0.125
+       */
+      conversion: number | null
+      /** @description Questions the bot could not answer */
+      unansweredQuestions: number
+      /** @description Median time from the visitor’s first message to the first reply (bot or person), in ms; null when none was answered */
+      medianFirstResponseMs: number | null
+    }
+    AnalyticsQuestionCount: {
+      /** @example What are your opening hours? */
+      question: string
+      count: number
     }
     WebhookEndpointWithSecret: components['schemas']['WebhookEndpoint'] & {
       /**
@@ -7971,6 +8100,168 @@ export interface operations {
       }
       /** @description Error: `idempotency_conflict` */
       409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getAnalytics: {
+    parameters: {
+      query?: {
+        /** @description One product; omitted: every product together */
+        product?: components['schemas']['WidgetProduct'] & unknown
+        /** @description First UTC day (YYYY-MM-DD); default: 29 days before `to` */
+        from?: string
+        /** @description Last UTC day, included; default today. At most 366 days */
+        to?: string
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The figures of every day of the range */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Analytics']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_range` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  exportAnalytics: {
+    parameters: {
+      query?: {
+        /** @description One product; omitted: every product together */
+        product?: components['schemas']['WidgetProduct'] & unknown
+        /** @description First UTC day (YYYY-MM-DD); default: 29 days before `to` */
+        from?: string
+        /** @description Last UTC day, included; default today. At most 366 days */
+        to?: string
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description RFC 4180 CSV, CRLF line ends: `day`, then each daily figure under its name in the JSON report; empty cells where the JSON has null */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'text/csv': string
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_range` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
         headers: {
           [name: string]: unknown
         }

@@ -20,6 +20,7 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = allOf<ApiKeyScope>()([
   'billing:read',
   'billing:write',
   'usage:read',
+  'analytics:read',
   'webhooks:read',
   'webhooks:write',
 ])

@@ -1,5 +1,6 @@
 // The wire shapes of /api/auth: what a client sends to register or log in, and the session and user it gets back.
 import { z } from '@hono/zod-openapi'
+import { Session, User } from '../account/schemas.js'
 import { TIERS } from '../platform/config.js'
 import { PRODUCTS } from '../platform/products.js'
 
@@ -15,27 +16,6 @@ export const RegisterInput = z
   .openapi('RegisterInput')
 
 export const LoginInput = z.strictObject({ email, password: z.string().min(1).max(200).openapi({ example: 'correct horse battery' }) }).openapi('LoginInput')
-
-export const User = z
-  .object({
-    id: z.uuid(),
-    email: z.string().openapi({ example: 'owner@shop.example.com' }),
-    role: z.enum(['customer', 'admin']).openapi({ description: 'admin: an operator of this Intelagent server' }),
-    teamRole: z.enum(['owner', 'admin', 'member']).nullable().openapi({ description: 'The person’s role in the license’s team (null for operators)' }),
-    licenseKey: z.string().nullable().openapi({ example: 'INTL-7K3M-Q9XR-2B4F' }),
-    products: z.array(z.enum(PRODUCTS)).openapi({ example: ['chatbot', 'sales-agent'] }),
-    tier: z.enum(TIERS).nullable().openapi({ example: 'professional' }),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi('User')
-
-export const Session = z
-  .object({
-    token: z.string().openapi({ description: 'A session JWT: send it as `Authorization: Bearer <token>` (also set as the HttpOnly intl_session cookie)' }),
-    expiresAt: z.iso.datetime(),
-    user: User,
-  })
-  .openapi('Session')
 
 export const Me = z
   .object({
@@ -53,3 +33,5 @@ export const Me = z
   .openapi('Me')
 
 export const LoggedOut = z.object({ loggedOut: z.literal(true) }).openapi('LoggedOut')
+
+export { Session, User }

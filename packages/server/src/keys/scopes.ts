@@ -20,6 +20,7 @@ export const SCOPES = [
   'billing:read',
   'billing:write',
   'usage:read',
+  'analytics:read',
   'webhooks:read',
   'webhooks:write',
 ] as const

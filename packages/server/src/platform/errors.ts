@@ -6,6 +6,8 @@ export const errorStatus = {
   /** A password-reset or email-confirmation link that is unknown, used or expired. */
   link_invalid: 400,
   invalid_request: 400,
+  /** A date range that is not one: a day that is not YYYY-MM-DD, from after to, or longer than allowed (analytics). */
+  invalid_range: 400,
   invalid_json: 400,
   validation_failed: 422,
   url_not_allowed: 400,

@@ -10,7 +10,7 @@ import type { Deps } from '../platform/context.js'
 import { tenantOf } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
-import { isProduct, isPublishable, type Product } from '../platform/products.js'
+import { isProduct, isPublishable, type Product, productParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
 import { getSettings, saveSettings } from '../settings/settings.js'
@@ -21,7 +21,6 @@ import {
   OriginsInputSchema,
   ProductKeyListSchema,
   ProductKeySchema,
-  productParam,
   RotateInputSchema,
   RotateResponseSchema,
   SettingsPatchSchema,

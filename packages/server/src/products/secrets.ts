@@ -7,18 +7,10 @@ import type { Deps } from '../platform/context.js'
 import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { IDENTITY_SECRET, SecretNameSchema, secretProductParam, widgetProductParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { listSecretHints, putSecret } from '../platform/secrets.js'
-import {
-  GeneratedSecretSchema,
-  IDENTITY_SECRET,
-  SecretInputSchema,
-  SecretNameSchema,
-  SecretResponseSchema,
-  StoredSecretListSchema,
-  secretProductParam,
-  widgetProductParam,
-} from './schemas.js'
+import { GeneratedSecretSchema, SecretInputSchema, SecretResponseSchema, StoredSecretListSchema } from './schemas.js'
 
 /** The identity secret signs user ids (an HMAC key): shorter owner-chosen values would be guessable. */
 const MIN_IDENTITY_SECRET = 32

@@ -1,9 +1,9 @@
 // /api/team: the license's members and invitations (owner / admin / member), and accepting an invitation.
 import { z } from '@hono/zod-openapi'
 import { setCookie } from 'hono/cookie'
+import { Session } from '../account/schemas.js'
 import { createSession, SESSION_COOKIE } from '../account/sessions.js'
 import { publicUser } from '../account/users.js'
-import { Session } from '../auth/schemas.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
