@@ -223,7 +223,16 @@ export interface MailMessage {
   id: string
   licenseId: string | null
   to: string
-  template: 'license-issued' | 'license-updated' | 'password-reset' | 'email-change' | 'email-changed' | 'team-invitation' | 'usage-warning' | 'payment-failed'
+  template:
+    | 'license-issued'
+    | 'license-updated'
+    | 'password-reset'
+    | 'email-change'
+    | 'email-changed'
+    | 'team-invitation'
+    | 'usage-warning'
+    | 'payment-failed'
+    | 'webhook-disabled'
   subject: string
   status: MailStatus
   attempts: number

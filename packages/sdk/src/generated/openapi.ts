@@ -2292,6 +2292,7 @@ export interface components {
         | 'team-invitation'
         | 'usage-warning'
         | 'payment-failed'
+        | 'webhook-disabled'
       subject: string
       /**
        * @description queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL: kept here)
