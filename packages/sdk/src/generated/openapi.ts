@@ -1933,8 +1933,13 @@ export interface components {
        * @enum {string}
        */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
-      /** @enum {string} */
+      /**
+       * @description webhook and openai need a plan with AI engines (403 plan_feature_required otherwise)
+       * @enum {string}
+       */
       engine: 'knowledge' | 'webhook' | 'openai'
+      /** @description The widget’s “Powered by Intelagent” line; false needs a plan that removes branding */
+      branding: boolean
       /** @description Minimum retrieval confidence before the knowledge engine answers */
       threshold: number
       fallback: string
@@ -1984,6 +1989,8 @@ export interface components {
        * @enum {string}
        */
       engine?: 'knowledge' | 'webhook' | 'openai'
+      /** @default true */
+      branding?: boolean
       /** @default 0.35 */
       threshold?: number
       /** @default I'm not sure about that one. Leave your email and a person from our team will get back to you. */
@@ -2748,6 +2755,8 @@ export interface components {
       } | null
       /** @enum {string} */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
+      /** @description Show the “Powered by Intelagent” line (false only on plans that remove branding) */
+      branding: boolean
     }
     StartConversationResponse: {
       conversation: components['schemas']['Conversation']
@@ -3982,7 +3991,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4482,7 +4491,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4657,7 +4666,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4751,7 +4760,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -9522,7 +9531,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      /** @description Error: `origin_not_allowed`, `license_inactive`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown

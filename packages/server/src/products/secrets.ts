@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { z } from '@hono/zod-openapi'
 import { actorOf, audit } from '../audit/log.js'
 import { tenantOf } from '../auth/middleware.js'
+import { requireFeature } from '../plans/features.js'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
@@ -43,7 +44,7 @@ export const putSecretRoute = declareRoute({
   summary: 'Store an integration secret, encrypted',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased'],
+  errors: ['product_not_purchased', 'plan_feature_required'],
   request: { params: secretProductParam.extend({ name: SecretNameSchema }), body: jsonBody(SecretInputSchema) },
   responses: { 200: json(SecretResponseSchema, 'Stored encrypted; only a hint is returned') },
 })
@@ -55,7 +56,7 @@ export const rotateIdentitySecretRoute = declareRoute({
   summary: 'Generate (or replace) the identity secret that signs user ids for identify()',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased'],
+  errors: ['product_not_purchased', 'plan_feature_required'],
   request: { params: widgetProductParam },
   responses: {
     201: json(GeneratedSecretSchema, 'The new secret, shown this once (stored encrypted; later reads give only its hint). The old one stops working at once.'),
@@ -81,6 +82,7 @@ export function secretRoutes(deps: Deps) {
     const { product, name } = c.req.valid('param')
     assertBought(c.get('principal').products, product)
     const { value } = c.req.valid('json')
+    if (name === IDENTITY_SECRET) requireFeature(deps.config.plans, c.get('principal').tier, 'identity')
     if (name === IDENTITY_SECRET && value.length < MIN_IDENTITY_SECRET)
       throw new AppError('validation_failed', `value: an identity secret needs at least ${MIN_IDENTITY_SECRET} characters`)
     const hint = await putSecret(deps, licenseId, product, name, value)
@@ -100,6 +102,7 @@ export function secretRoutes(deps: Deps) {
     const { product } = c.req.valid('param')
     const principal = c.get('principal')
     assertBought(principal.products, product)
+    requireFeature(deps.config.plans, principal.tier, 'identity')
     const secret = randomBytes(32).toString('hex')
     const hint = await putSecret(deps, licenseId, product, IDENTITY_SECRET, secret)
     await audit(deps.db, {

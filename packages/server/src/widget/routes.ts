@@ -23,7 +23,7 @@ import type { Product } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
-import { getSettings } from '../products/settings.js'
+import { effectiveSettings, getSettings } from '../products/settings.js'
 import { enforce, tierWidgetStreams } from '../ratelimit/index.js'
 import type { Engines } from '../replies/index.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
@@ -152,7 +152,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
 
   app.openapi(widgetConfigRoute, async (c) => {
     const w = c.get('widget')
-    const s = await getSettings(deps.db, w.licenseId, w.product)
+    const s = effectiveSettings(deps.config.plans, w.tier, await getSettings(deps.db, w.licenseId, w.product))
     c.header('Cache-Control', 'private, max-age=60')
     return c.json(
       {
@@ -166,6 +166,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         streaming: s.engine === 'openai',
         sales: w.product === 'sales-agent' ? s.sales : null,
         locale: s.locale,
+        branding: s.branding,
       },
       200,
     )
@@ -225,7 +226,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     await enforce(deps, c, [
       { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
-    const settings = await getSettings(deps.db, conv.license_id, conv.product)
+    const settings = effectiveSettings(deps.config.plans, c.get('widget').tier, await getSettings(deps.db, conv.license_id, conv.product))
     // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
     const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
