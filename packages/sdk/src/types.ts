@@ -207,7 +207,20 @@ export interface AdminLicenseDetail {
   members: (Omit<TeamMember, 'role'> & { role: TeamRole })[]
   invitations: { id: string; email: string; role: Exclude<TeamRole, 'owner'>; expiresAt: string }[]
   audit: { id: string; actor: string | null; action: string; target: string | null; meta: Record<string, unknown>; createdAt: string }[]
+  /** This billing period: every quota of the plan, used and limit. */
+  usage: { periodStart: string; periodEnd: string; quotas: QuotaUse[] }
+  /** As Stripe last told the server (status, period end, cancel-at-period-end, grace, Stripe ids); null without a Stripe customer. */
+  subscription: AdminSubscription | null
+  /** The outbox: how many messages about this license, and the latest 20. */
+  emails: { total: number; recent: AdminSentMail[] }
 }
+
+export type AdminSubscription = Schemas['AdminSubscription']
+export type AdminSentMail = Schemas['AdminSentMail']
+
+/** `GET /api/plans`: each tier's quotas, rates and features, and the first tier with each feature. */
+export type Plans = Schemas['Plans']
+export type PlanFeature = Schemas['PlanFeature']
 
 export interface UpdateLicenseParams {
   tier?: Tier

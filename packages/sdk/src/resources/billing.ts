@@ -1,7 +1,7 @@
 // /api/billing: the license's plan and Stripe subscription, and the Checkout and Customer Portal links that change it.
 // The plan itself changes when Stripe confirms (its webhook), never on the redirect back.
 import type { RequestOptions, Transport } from '../core.js'
-import type { Billing as BillingInfo, BillingReconciliation, BillingRedirect, PaidTier, PlatformFigures } from '../types.js'
+import type { Billing as BillingInfo, BillingReconciliation, BillingRedirect, PaidTier, Plans, PlatformFigures } from '../types.js'
 
 export class Billing {
   readonly #t: Transport
@@ -17,6 +17,11 @@ export class Billing {
   /** Whether the server has billing on, and the plans for sale (public: no credentials needed). */
   plans(options?: RequestOptions): Promise<{ enabled: boolean; purchasable: PaidTier[] }> {
     return this.#t.request({ method: 'GET', path: '/api/billing/plans', options })
+  }
+
+  /** Every plan on this server: quotas, request rates and features per tier, and the first tier with each feature (public). */
+  catalog(options?: RequestOptions): Promise<Plans> {
+    return this.#t.request({ method: 'GET', path: '/api/plans', options })
   }
 
   /** A Stripe Checkout URL for a paid plan (send the buyer there). Needs `billing:write`. */

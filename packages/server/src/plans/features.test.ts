@@ -62,6 +62,19 @@ describe('plan features', () => {
     expect(e.message).toBe('Identity verification needs the professional plan or higher; this license is on starter. Upgrade to use it.')
   })
 
+  it('GET /api/plans tells anyone each tier’s features and the first tier with each', async () => {
+    const res = await app.request('/api/plans')
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      plans: { tier: string; features: Record<string, boolean>; quotas: Record<string, number> }[]
+      features: { id: string; name: string; firstTier: string | null }[]
+    }
+    expect(body.plans.map((p) => p.tier)).toEqual(['starter', 'professional', 'business', 'enterprise'])
+    expect(body.plans[0]?.features).toEqual(DEFAULT_PLANS.starter.features)
+    expect(body.plans[1]?.quotas.conversations).toBe(DEFAULT_PLANS.professional.quotas.conversations)
+    expect(body.features).toContainEqual({ id: 'removeBranding', name: 'Removing the “Powered by Intelagent” line', firstTier: 'business' })
+  })
+
   it('AI engines: starter cannot switch to the OpenAI-compatible or webhook engine; an upgrade lifts it at once', async () => {
     const owner = await newCustomer(app, { tier: 'starter' })
     const openai = await refusal(await patchSettings(owner, { engine: 'openai', openai: { model: 'gpt-4o-mini' } }))
