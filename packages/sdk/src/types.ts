@@ -388,11 +388,12 @@ export interface PlatformFigures {
   activeLicenses: number
   activeByTier: Record<string, number>
   payingSubscriptions: number
-  /** Per currency, in minor units: MRR from active and past_due subscriptions' prices, ARR = MRR × 12. */
+  /** Per currency, in minor units: MRR from active subscriptions and past_due ones inside their grace, ARR = MRR × 12. */
   revenue: { currency: string; mrr: number; arr: number }[]
-  /** The last 12 months, oldest first: subscriptions started and ended in each. */
-  months: { month: string; new: number; churned: number }[]
-  trialToPaid: { trials: number; converted: number; rate: number | null }
+  /** The last 12 months, oldest first: subscriptions started and ended in each, and MRR per currency at its end (this month: now). */
+  months: { month: string; new: number; churned: number; mrr: Record<string, number> }[]
+  /** rate = converted ÷ decided trials (trials − ongoing); null before any is decided. */
+  trialToPaid: { trials: number; ongoing: number; converted: number; rate: number | null }
 }
 
 export interface BillingReconciliation {

@@ -3191,20 +3191,35 @@ export interface components {
       payingSubscriptions: number
       revenue: {
         currency: string
-        /** @description Monthly recurring revenue in minor units */
+        /** @description Monthly recurring revenue in minor units: active subscriptions and past_due ones inside their grace */
         mrr: number
         /** @description MRR × 12 */
         arr: number
       }[]
+      /** @description The last 12 months, oldest first */
       months: {
         /** @example 2026-11 */
         month: string
+        /** @description Subscriptions started this month (trials included) */
         new: number
+        /** @description Subscriptions that ended this month */
         churned: number
+        /**
+         * @description MRR per currency at the month’s end (this month: now), from subscription dates and current prices
+         * @example {
+         *       "eur": 19800
+         *     }
+         */
+        mrr: {
+          [key: string]: number
+        }
       }[]
       trialToPaid: {
         trials: number
+        /** @description Trials still running: neither converted nor lost yet */
+        ongoing: number
         converted: number
+        /** @description converted ÷ (trials − ongoing); null before any trial is decided */
         rate: number | null
       }
     }
