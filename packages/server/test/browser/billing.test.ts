@@ -233,6 +233,80 @@ describe('billing in the dashboard', () => {
   })
 })
 
+describe('plan features in the dashboard', () => {
+  let served: Served
+  let browser: Browser
+
+  beforeAll(async () => {
+    ensureBuilt('@intelagent/dashboard', 'packages/dashboard/dist/index.html')
+    served = await serveApp()
+    browser = await launchChromium()
+  }, 180_000)
+  afterAll(async () => {
+    await browser?.close()
+    await served?.close()
+  })
+
+  it('disables what the plan lacks with an upgrade link, and opens it once the tier changes', { timeout: 240_000 }, async () => {
+    const license = await newLicense(served.app, { tier: 'starter', products: ['chatbot'] })
+    const register = await served.app.request('/api/auth/register', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '198.51.100.79' },
+      json: { email: license.email, password: PASSWORD, license_key: license.key },
+    })
+    expect(register.status).toBe(201)
+    const { token } = (await register.json()) as { token: string }
+    expect((await served.app.request('/api/products/chatbot/configure', { method: 'POST', token })).status).toBe(201)
+
+    for (const [name, viewport] of VIEWPORTS) {
+      const context = await browser.newContext({ viewport, bypassCSP: true })
+      const page = (await watchedPage(context)).page
+      await page.goto(`${served.base}/dashboard/`)
+      await page.getByLabel('Email').fill(license.email)
+      await page.getByLabel('Password').fill(PASSWORD)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      const card = page.getByRole('region', { name: 'Chatbot', exact: true })
+      await visible(card.getByLabel('Reply engine'))
+      // Starter: no AI engines, no branding removal, no identity verification; each says which plan has it.
+      await expect.poll(() => card.locator('option[value="openai"]').isDisabled(), SOON).toBe(true)
+      expect(await card.locator('option[value="webhook"]').isDisabled()).toBe(true)
+      await visible(card.getByText('AI reply engines (OpenAI-compatible and webhook): needs the professional plan or higher.'))
+      expect(await card.getByLabel('Show “Powered by Intelagent” in the widget').isDisabled()).toBe(true)
+      await visible(card.getByText(/Removing the “Powered by Intelagent” line: needs the business plan/))
+      expect(await card.getByRole('button', { name: 'Generate an identity secret' }).isDisabled()).toBe(true)
+      expect(await card.getByRole('link', { name: 'Upgrade your plan' }).count()).toBe(3)
+      expect(await card.getByRole('link', { name: 'Upgrade your plan' }).first().getAttribute('href')).toBe('/dashboard/billing')
+      await page.waitForLoadState('networkidle')
+      await page.screenshot({ path: join(OUT, `plan-features-${name}.png`), fullPage: true })
+      expect(await axe(page), name).toEqual([])
+      await context.close()
+    }
+
+    // The tier changes (an operator here; Stripe or n8n alike): the same session sees the features at once.
+    await served.app.deps.db.updateTable('licenses').set({ tier: 'business' }).where('id', '=', license.id).execute()
+    const { dropCachedSessions } = await import('../../src/auth/sessions.js')
+    const sessions = await served.app.deps.db.selectFrom('sessions').select('id').where('license_id', '=', license.id).execute()
+    await dropCachedSessions(
+      served.app.deps,
+      license.key,
+      sessions.map((x) => x.id),
+    )
+    const context = await browser.newContext({ viewport: VIEWPORTS[0][1], bypassCSP: true })
+    const page = (await watchedPage(context)).page
+    await page.goto(`${served.base}/dashboard/`)
+    await page.getByLabel('Email').fill(license.email)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const card = page.getByRole('region', { name: 'Chatbot', exact: true })
+    await visible(card.getByLabel('Reply engine'))
+    await expect.poll(() => card.getByRole('link', { name: 'Upgrade your plan' }).count(), SOON).toBe(0)
+    expect(await card.locator('option[value="openai"]').isDisabled()).toBe(false)
+    expect(await card.getByLabel('Show “Powered by Intelagent” in the widget').isDisabled()).toBe(false)
+    expect(await card.getByRole('button', { name: 'Generate an identity secret' }).isDisabled()).toBe(false)
+    await context.close()
+  })
+})
+
 describe('billing off in the dashboard', () => {
   let served: Served
   let browser: Browser
