@@ -130,6 +130,11 @@ export type LicenseListParams = QueryParams<'adminListLicenses'>
 export type LicenseSearchParams = QueryParams<'searchLicenses'>
 export type AdminLicenseDetail = Schemas['AdminLicenseDetail']
 export type UpdateLicenseParams = RequestBody<'updateLicense'>
+export type AdminSubscription = Schemas['AdminSubscription']
+export type AdminSentMail = Schemas['AdminSentMail']
+/** `GET /api/plans`: each tier's quotas, rates and features, and the first tier with each feature. */
+export type Plans = Schemas['Plans']
+export type PlanFeature = Schemas['PlanFeature']
 
 /** queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL on the server: kept in the outbox). */
 export type MailStatus = Schemas['Mail']['status']

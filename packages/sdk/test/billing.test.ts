@@ -25,6 +25,11 @@ describe('SDK billing against the real server', () => {
     const owner = await newCustomer(app, { tier: 'starter' })
     const sdk = client({ token: owner.token })
     expect(await client({}).billing.plans()).toEqual({ enabled: true, purchasable: ['professional', 'business', 'enterprise'] })
+    // The plan table with its features, public: what the dashboard disables on a plan without them.
+    const catalog = await client({}).billing.catalog()
+    expect(catalog.plans.map((p) => p.tier)).toEqual(['starter', 'professional', 'business', 'enterprise'])
+    expect(catalog.plans[0]?.features.aiEngines).toBe(false)
+    expect(catalog.features.find((f) => f.id === 'identity')?.firstTier).toBe('professional')
     const before = await sdk.billing.get()
     expect(before).toMatchObject({ plan: 'starter', status: null, cancelAtPeriodEnd: false, invoices: [] })
     expect(before.purchasable).toEqual(['professional', 'business', 'enterprise'])

@@ -29,6 +29,7 @@ import { docsRoutes } from './ops/docs.js'
 import { DOCUMENT, opsRoutes } from './ops/routes.js'
 import { outboundWebhookRoutes } from './outbound-webhooks/routes.js'
 import { OutboundWebhooks } from './outbound-webhooks/service.js'
+import { planRoutes } from './plans/routes.js'
 import type { Deps } from './platform/context.js'
 import { Events, registerEventSchemas } from './platform/events.js'
 import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
@@ -140,6 +141,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', enrichmentRoutes(deps))
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))
+  app.route('/', planRoutes(deps))
   app.route('/', usageRoutes(deps, usage))
   app.route('/', analyticsRoutes(deps))
   app.route('/', outboundWebhookRoutes(webhooks))

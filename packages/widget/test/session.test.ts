@@ -17,6 +17,7 @@ const config: WidgetConfig = {
   streaming: false,
   sales: null,
   locale: 'auto',
+  branding: true,
 }
 
 const msg = (seq: number, role: Message['role'], text: string, clientMessageId: string | null = null): Message => ({

@@ -1,5 +1,5 @@
-// Operators' platform figures: active licenses, MRR and ARR from subscription state, new and churned subscriptions
-// per month (uPlot charts, each with its numbers in a table for screen readers), trial-to-paid, and what the nightly
+// Operators' platform figures: active licenses, MRR and ARR from subscription state, the MRR history, new and
+// churned subscriptions per month (uPlot charts, each with its numbers in a table for screen readers), trial-to-paid, and what the nightly
 // Stripe reconciliation repaired.
 import type { PlatformFigures } from '@intelagent/sdk'
 import { Fragment } from 'preact'
@@ -56,6 +56,9 @@ export function FiguresPage() {
   const months = f?.months.map((m) => m.month) ?? []
   let net = 0
   const cumulative = f?.months.map((m) => (net += m.new - m.churned)) ?? []
+  // The MRR history charts the currency with the most revenue now (or the first seen in the history).
+  const currency = f?.revenue[0]?.currency ?? f?.months.flatMap((m) => Object.keys(m.mrr))[0]
+  const mrrHistory = currency ? (f?.months.map((m) => (m.mrr[currency] ?? 0) / 100) ?? []) : []
 
   return (
     <>
@@ -68,7 +71,13 @@ export function FiguresPage() {
             <h2 id="revenue-heading">Revenue and licenses</h2>
             <dl class="facts">
               <dt>Active licenses</dt>
-              <dd>{f.activeLicenses}</dd>
+              <dd>
+                {f.activeLicenses}
+                {Object.keys(f.activeByTier).length > 0 &&
+                  ` (${Object.entries(f.activeByTier)
+                    .map(([t, n]) => `${t} ${n}`)
+                    .join(', ')})`}
+              </dd>
               <dt>Paying subscriptions</dt>
               <dd>{f.payingSubscriptions}</dd>
               {f.revenue.length === 0 && (
@@ -89,10 +98,42 @@ export function FiguresPage() {
               <dd>
                 {f.trialToPaid.rate === null
                   ? 'No trials yet'
-                  : `${Math.round(f.trialToPaid.rate * 100)} % (${f.trialToPaid.converted} of ${f.trialToPaid.trials} trials)`}
+                  : `${Math.round(f.trialToPaid.rate * 100)} % (${f.trialToPaid.converted} of ${f.trialToPaid.trials - f.trialToPaid.ongoing} decided trials)`}
+                {f.trialToPaid.ongoing > 0 && `; ${f.trialToPaid.ongoing} still in trial`}
               </dd>
             </dl>
           </section>
+
+          {currency && (
+            <section class="card" aria-labelledby="mrr-heading">
+              <h2 id="mrr-heading">MRR per month ({currency.toUpperCase()})</h2>
+              <p class="hint">At each month’s end, from when subscriptions were first paid and when they ended, at today’s prices; this month is now.</p>
+              <Chart
+                label={`Line chart of monthly recurring revenue in ${currency.toUpperCase()} for the last 12 months; the numbers are in the table below`}
+                months={months}
+                series={[{ label: `MRR (${currency.toUpperCase()})`, values: mrrHistory, stroke: '#6f42c1' }]}
+              />
+              <ScrollRegion label="MRR per month (scrolls sideways on small screens)">
+                <table>
+                  <caption>MRR per month</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Month</th>
+                      <th scope="col">MRR</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {f.months.map((m) => (
+                      <tr key={m.month}>
+                        <th scope="row">{m.month}</th>
+                        <td>{formatMoney(m.mrr[currency] ?? 0, currency)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </ScrollRegion>
+            </section>
+          )}
 
           <section class="card" aria-labelledby="months-heading">
             <h2 id="months-heading">New and churned subscriptions per month</h2>

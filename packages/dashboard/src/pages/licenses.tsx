@@ -1,11 +1,14 @@
 // Operators: find licenses (key, buyer or member email, order id, status, tier), open one to see its products,
-// keys, members and audit trail, change its tier and products, suspend or reactivate it.
+// keys, usage this period, subscription, members, emails sent and audit trail; change its tier and products,
+// suspend or reactivate it, send the license email again.
 import type { AdminLicense, AdminLicenseDetail, LicenseSearchParams, LicenseStatus, Product, Tier } from '@intelagent/sdk'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import { ErrorNote, SaveFooter, useAction, useLoad } from '../components.js'
 import { formatWhen, PRODUCT_LABELS } from '../format.js'
+import { formatMoney, ScrollRegion } from './billing.js'
 import { ROLE_LABELS } from './team.js'
+import { QUOTA_LABELS } from './usage.js'
 
 const TIERS: Tier[] = ['starter', 'professional', 'business', 'enterprise']
 const STATUSES: LicenseStatus[] = ['active', 'suspended', 'revoked']
@@ -160,8 +163,10 @@ function LicenseDetail({ id, onChanged, onClose }: { id: string; onChanged: (l: 
             License <code>{detail.data.license.key}</code>
           </h2>
           <Facts d={detail.data} />
-          <StatusActions license={detail.data.license} onChanged={changed} />
+          <StatusActions license={detail.data.license} onChanged={changed} onMailed={detail.reload} />
           <PlanForm license={detail.data.license} onChanged={changed} />
+          <UsageTable d={detail.data} />
+          <Subscription d={detail.data} />
           <h3>Members</h3>
           {detail.data.members.length === 0 ? (
             <p class="muted">Not registered yet.</p>
@@ -179,6 +184,7 @@ function LicenseDetail({ id, onChanged, onClose }: { id: string; onChanged: (l: 
               ))}
             </ul>
           )}
+          <Emails d={detail.data} />
           <h3>Recent activity</h3>
           {detail.data.audit.length === 0 ? (
             <p class="muted">Nothing yet.</p>
@@ -234,8 +240,106 @@ function Facts({ d }: { d: AdminLicenseDetail }) {
   )
 }
 
-function StatusActions({ license, onChanged }: { license: AdminLicense; onChanged: (l: AdminLicense) => void }) {
+const n = (x: number) => x.toLocaleString()
+const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })
+
+function UsageTable({ d }: { d: AdminLicenseDetail }) {
+  return (
+    <>
+      <h3>
+        Usage this period ({day(d.usage.periodStart)} – {day(d.usage.periodEnd)})
+      </h3>
+      <ScrollRegion label="Usage of each quota this period">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Quota</th>
+              <th scope="col">Used</th>
+              <th scope="col">Limit</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {d.usage.quotas.map((q) => (
+              <tr key={q.quota}>
+                <th scope="row">{QUOTA_LABELS[q.quota]}</th>
+                <td>{n(q.used)}</td>
+                <td>{n(q.limit)}</td>
+                <td>{q.status === 'ok' ? 'OK' : q.status === 'warning' ? 'Over 80 %' : 'At the limit'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ScrollRegion>
+    </>
+  )
+}
+
+function Subscription({ d }: { d: AdminLicenseDetail }) {
+  const s = d.subscription
+  return (
+    <>
+      <h3>Subscription</h3>
+      {!s ? (
+        <p class="muted">No Stripe customer: this license was never billed through Stripe.</p>
+      ) : (
+        <dl class="facts">
+          <dt>Status</dt>
+          <dd>{s.status ?? 'no subscription'}</dd>
+          <dt>Price</dt>
+          <dd>
+            {s.amount !== null && s.currency ? `${formatMoney(s.amount, s.currency)} per ${s.interval ?? 'period'}` : '—'}
+            {s.plan ? ` (${s.plan})` : ''}
+          </dd>
+          <dt>Period ends</dt>
+          <dd>{s.currentPeriodEnd ? day(s.currentPeriodEnd) : '—'}</dd>
+          <dt>Cancels at period end</dt>
+          <dd>{s.cancelAtPeriodEnd ? 'Yes: back to starter when the period ends' : 'No'}</dd>
+          {s.graceEndsAt && (
+            <>
+              <dt>Grace ends</dt>
+              <dd>{formatWhen(s.graceEndsAt)}</dd>
+            </>
+          )}
+          <dt>Stripe customer</dt>
+          <dd>
+            <code>{s.stripeCustomerId}</code>
+          </dd>
+          <dt>Stripe subscription</dt>
+          <dd>{s.stripeSubscriptionId ? <code>{s.stripeSubscriptionId}</code> : '—'}</dd>
+          <dt>Last synced</dt>
+          <dd>{s.syncedAt ? formatWhen(s.syncedAt) : 'never'}</dd>
+        </dl>
+      )}
+    </>
+  )
+}
+
+function Emails({ d }: { d: AdminLicenseDetail }) {
+  return (
+    <>
+      <h3>
+        Emails sent ({d.emails.total}
+        {d.emails.total > d.emails.recent.length ? `, latest ${d.emails.recent.length}` : ''})
+      </h3>
+      {d.emails.recent.length === 0 ? (
+        <p class="muted">None yet.</p>
+      ) : (
+        <ul class="plain">
+          {d.emails.recent.map((m) => (
+            <li key={m.id}>
+              <time dateTime={m.createdAt}>{formatWhen(m.createdAt)}</time> <code>{m.template}</code> to {m.to}: {m.status}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  )
+}
+
+function StatusActions({ license, onChanged, onMailed }: { license: AdminLicense; onChanged: (l: AdminLicense) => void; onMailed: () => void }) {
   const { busy, error, run } = useAction()
+  const [mailed, setMailed] = useState('')
   const suspend = () => {
     if (!confirm(`Suspend ${license.key}? Its keys and sessions stop working within a second.`)) return
     void run(async () => onChanged(await api.admin.licenses.suspend(license.id)))
@@ -253,7 +357,24 @@ function StatusActions({ license, onChanged }: { license: AdminLicense; onChange
             Reactivate license
           </button>
         )}
+        <button
+          type="button"
+          class="button-secondary"
+          disabled={busy}
+          onClick={() =>
+            void run(async () => {
+              const m = await api.mail.resendLicense(license.id)
+              setMailed(`License email queued to ${m.to}`)
+              onMailed()
+            })
+          }
+        >
+          Resend license email
+        </button>
       </div>
+      <p class="muted" role="status">
+        {mailed}
+      </p>
     </>
   )
 }

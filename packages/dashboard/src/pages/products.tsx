@@ -1,13 +1,41 @@
 // Products: configure each bought product, its key and embed code, rotation and revocation, allowed origins,
 // reply settings and the knowledge Q&A the bot answers from.
-import type { Engine, Product, ProductKey, ProductSettings, SecretName, WidgetLocale, WidgetProduct } from '@intelagent/sdk'
+import type { Engine, PlanFeature, Product, ProductKey, ProductSettings, SecretName, WidgetLocale, WidgetProduct } from '@intelagent/sdk'
 import { useEffect, useState } from 'preact/hooks'
 import type { Me } from '../api.js'
 import { api } from '../api.js'
-import { CopyButton, ErrorNote, SaveFooter, useAction, useLoad } from '../components.js'
+import { CopyButton, ErrorNote, Link, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
 
 const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
+
+/** What the license's plan includes (GET /api/plans); until it loads every control stays open and the server decides. */
+interface PlanFeatures {
+  has: (f: PlanFeature) => boolean
+  /** "AI reply engines … need the professional plan or higher." */
+  needs: (f: PlanFeature) => string
+}
+
+function usePlanFeatures(tier: string | null): PlanFeatures {
+  const catalog = useLoad(() => api.billing.catalog(), [])
+  const plan = catalog.data?.plans.find((p) => p.tier === tier)
+  return {
+    has: (f) => (plan ? plan.features[f] === true : true),
+    needs: (f) => {
+      const info = catalog.data?.features.find((x) => x.id === f)
+      return info?.firstTier ? `${info.name}: needs the ${info.firstTier} plan or higher.` : `${info?.name ?? f}: not part of your plan.`
+    },
+  }
+}
+
+/** Why a control is off, and where to upgrade. */
+function UpgradeHint({ id, text }: { id: string; text: string }) {
+  return (
+    <p class="hint" id={id}>
+      {text} <Link to="/billing">Upgrade your plan</Link>
+    </p>
+  )
+}
 
 export function ProductsPage({ me }: { me: Me }) {
   const keys = useLoad(async () => (await api.keys.list()).data, [])
@@ -22,7 +50,14 @@ export function ProductsPage({ me }: { me: Me }) {
       {keys.data &&
         me.products.map((p) =>
           isWidget(p) ? (
-            <WidgetProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} manage={manage} />
+            <WidgetProductCard
+              key={p}
+              product={p}
+              keys={keys.data?.filter((k) => k.product === p) ?? []}
+              onChanged={keys.reload}
+              manage={manage}
+              tier={me.tier}
+            />
           ) : (
             <SecretProductCard key={p} product={p} keys={keys.data?.filter((k) => k.product === p) ?? []} onChanged={keys.reload} manage={manage} />
           ),
@@ -34,7 +69,19 @@ export function ProductsPage({ me }: { me: Me }) {
 
 const currentKey = (keys: ProductKey[]) => keys.find((k) => k.status === 'active' && k.expiresAt === null)
 
-function WidgetProductCard({ product, keys, onChanged, manage }: { product: WidgetProduct; keys: ProductKey[]; onChanged: () => void; manage: boolean }) {
+function WidgetProductCard({
+  product,
+  keys,
+  onChanged,
+  manage,
+  tier,
+}: {
+  product: WidgetProduct
+  keys: ProductKey[]
+  onChanged: () => void
+  manage: boolean
+  tier: string | null
+}) {
   const key = currentKey(keys)
   const retiring = keys.filter((k) => k.status === 'active' && k.expiresAt !== null)
   const { busy, error, run } = useAction()
@@ -105,7 +152,7 @@ function WidgetProductCard({ product, keys, onChanged, manage }: { product: Widg
             </ul>
           )}
           {manage && <OriginsForm productKey={key} onSaved={onChanged} />}
-          <SettingsForm product={product} />
+          <SettingsForm product={product} tier={tier} />
           <KnowledgePanel product={product} />
         </>
       )}
@@ -151,19 +198,21 @@ const ENGINES: { value: Engine; label: string }[] = [
   { value: 'openai', label: 'OpenAI-compatible model' },
 ]
 
-function SettingsForm({ product }: { product: WidgetProduct }) {
+function SettingsForm({ product, tier }: { product: WidgetProduct; tier: string | null }) {
   const loaded = useLoad(() => api.settings.get(product), [product])
+  const features = usePlanFeatures(tier)
   return (
     <>
       <h3>Bot settings</h3>
       <ErrorNote error={loaded.error} />
       {loaded.loading && !loaded.data && <p class="muted">Loading settings…</p>}
-      {loaded.data && <SettingsFields product={product} initial={loaded.data} />}
+      {loaded.data && <SettingsFields product={product} initial={loaded.data} features={features} />}
     </>
   )
 }
 
-function SettingsFields({ product, initial }: { product: WidgetProduct; initial: ProductSettings }) {
+function SettingsFields({ product, initial, features }: { product: WidgetProduct; initial: ProductSettings; features: PlanFeatures }) {
+  const [branding, setBranding] = useState(initial.branding ?? true)
   const [botName, setBotName] = useState(initial.botName)
   const [greeting, setGreeting] = useState(initial.greeting)
   const [engine, setEngine] = useState<Engine>(initial.engine)
@@ -187,6 +236,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
       engine,
       color,
       locale,
+      branding,
       ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
       ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
     }
@@ -206,13 +256,19 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
         </div>
         <div class="row">
           <label for={id('engine')}>Reply engine</label>
-          <select id={id('engine')} value={engine} onChange={(e) => setEngine(e.currentTarget.value as Engine)}>
+          <select
+            id={id('engine')}
+            value={engine}
+            onChange={(e) => setEngine(e.currentTarget.value as Engine)}
+            aria-describedby={features.has('aiEngines') ? undefined : id('engine-plan')}
+          >
             {ENGINES.map((o) => (
-              <option key={o.value} value={o.value}>
+              <option key={o.value} value={o.value} disabled={o.value !== 'knowledge' && o.value !== initial.engine && !features.has('aiEngines')}>
                 {o.label}
               </option>
             ))}
           </select>
+          {!features.has('aiEngines') && <UpgradeHint id={id('engine-plan')} text={features.needs('aiEngines')} />}
         </div>
         {engine === 'webhook' && (
           <>
@@ -274,6 +330,20 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
           <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
         </div>
         <div class="row">
+          <label class="check" for={id('branding')}>
+            <input
+              id={id('branding')}
+              type="checkbox"
+              checked={branding}
+              disabled={branding && !features.has('removeBranding')}
+              onChange={(e) => setBranding(e.currentTarget.checked)}
+              aria-describedby={features.has('removeBranding') ? undefined : id('branding-plan')}
+            />
+            <span>Show “Powered by Intelagent” in the widget</span>
+          </label>
+          {!features.has('removeBranding') && <UpgradeHint id={id('branding-plan')} text={features.needs('removeBranding')} />}
+        </div>
+        <div class="row">
           <label for={id('locale')}>Widget language</label>
           <select id={id('locale')} value={locale} onChange={(e) => setLocale(e.currentTarget.value as WidgetLocale)} aria-describedby={id('locale-hint')}>
             {LOCALES.map((o) => (
@@ -288,7 +358,7 @@ function SettingsFields({ product, initial }: { product: WidgetProduct; initial:
         </div>
         <SaveFooter error={error} busy={busy} label="Save settings" status={saved ? 'Saved' : ''} />
       </form>
-      <IdentitySecret product={product} />
+      <IdentitySecret product={product} features={features} />
       {engine === 'webhook' && (
         <SecretForm
           product={product}
@@ -321,7 +391,8 @@ const LOCALES: { value: WidgetLocale; label: string }[] = [
  * The identity secret behind Intelagent('identify'): generated here and shown once (the site's server keeps it and
  * signs user ids with it); afterwards only its last characters. Generating again replaces it at once.
  */
-function IdentitySecret({ product }: { product: WidgetProduct }) {
+function IdentitySecret({ product, features }: { product: WidgetProduct; features: PlanFeatures }) {
+  const allowed = features.has('identity')
   const [stored, setStored] = useState<string | null>(null)
   const [fresh, setFresh] = useState<string | null>(null)
   const { busy, error, run } = useAction()
@@ -369,10 +440,11 @@ function IdentitySecret({ product }: { product: WidgetProduct }) {
         {stored !== null ? `Stored: ends in …${stored}` : 'No identity secret yet.'}
       </p>
       <div>
-        <button type="button" class="button-secondary" onClick={generate} disabled={busy}>
+        <button type="button" class="button-secondary" onClick={generate} disabled={busy || !allowed} aria-describedby={allowed ? undefined : `${id}-plan`}>
           {stored !== null ? 'Replace the identity secret (the current one stops working)' : 'Generate an identity secret'}
         </button>
       </div>
+      {!allowed && <UpgradeHint id={`${id}-plan`} text={features.needs('identity')} />}
     </section>
   )
 }

@@ -407,7 +407,7 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** One license: products, key counts, members and invitations, seats, and its recent audit trail */
+    /** One license: products, key counts, usage this period, subscription, members and invitations, seats, emails sent and its recent audit trail */
     get: operations['getLicense']
     put?: never
     post?: never
@@ -825,6 +825,23 @@ export interface paths {
     put?: never
     /** Sign out every session of yours except this one */
     post: operations['revokeOtherSessions']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/plans': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** The plans on this server: quotas, request rates and features per tier, and the first tier with each feature */
+    get: operations['getPlans']
+    put?: never
+    post?: never
     delete?: never
     options?: never
     head?: never
@@ -1996,8 +2013,13 @@ export interface components {
        * @enum {string}
        */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
-      /** @enum {string} */
+      /**
+       * @description webhook and openai need a plan with AI engines (403 plan_feature_required otherwise)
+       * @enum {string}
+       */
       engine: 'knowledge' | 'webhook' | 'openai'
+      /** @description The widget’s “Powered by Intelagent” line; false needs a plan that removes branding */
+      branding: boolean
       /** @description Minimum retrieval confidence before the knowledge engine answers */
       threshold: number
       fallback: string
@@ -2047,6 +2069,8 @@ export interface components {
        * @enum {string}
        */
       engine?: 'knowledge' | 'webhook' | 'openai'
+      /** @default true */
+      branding?: boolean
       /** @default 0.35 */
       threshold?: number
       /** @default I'm not sure about that one. Leave your email and a person from our team will get back to you. */
@@ -2287,6 +2311,21 @@ export interface components {
         used: number
         limit: number
       }
+      /** @description This billing period, every quota of the plan */
+      usage: {
+        /** Format: date-time */
+        periodStart: string
+        /** Format: date-time */
+        periodEnd: string
+        quotas: components['schemas']['QuotaUse'][]
+      }
+      subscription: components['schemas']['AdminSubscription']
+      emails: {
+        /** @description Every message about this license in the outbox */
+        total: number
+        /** @description The latest 20, newest first */
+        recent: components['schemas']['AdminSentMail'][]
+      }
       members: {
         /** Format: uuid */
         id: string
@@ -2319,6 +2358,78 @@ export interface components {
         /** Format: date-time */
         createdAt: string
       }[]
+    }
+    QuotaUse: {
+      /** @enum {string} */
+      quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+      used: number
+      limit: number
+      /** Format: date-time */
+      periodStart: string
+      /** Format: date-time */
+      periodEnd: string
+      /** @description The period-end figure if this period’s pace holds (gauges: the figure now) */
+      forecast: number
+      /**
+       * Format: date-time
+       * @description When the quota runs out at this pace, if before the period ends
+       */
+      runsOutAt: string | null
+      /**
+       * @description Counted quotas: warning from 80 %, exceeded at the limit; gauges (products, seats, knowledge pages): exceeded past it
+       * @enum {string}
+       */
+      status: 'ok' | 'warning' | 'exceeded'
+    }
+    /** @description As Stripe last told us; null when the license never had a Stripe customer */
+    AdminSubscription: {
+      /**
+       * @description Stripe's subscription status; null when the license has a Stripe customer but no subscription
+       * @example active
+       */
+      status: string | null
+      /** @description The tier its price maps to */
+      plan: string | null
+      priceId: string | null
+      /** @description Per interval, in the currency’s minor unit */
+      amount: number | null
+      currency: string | null
+      /** @example month */
+      interval: string | null
+      /** Format: date-time */
+      currentPeriodEnd: string | null
+      cancelAtPeriodEnd: boolean
+      /**
+       * Format: date-time
+       * @description past_due: the plan drops to starter then unless paid
+       */
+      graceEndsAt: string | null
+      /** Format: date-time */
+      trialStart: string | null
+      /** Format: date-time */
+      startedAt: string | null
+      /** Format: date-time */
+      canceledAt: string | null
+      stripeCustomerId: string
+      stripeSubscriptionId: string | null
+      /**
+       * Format: date-time
+       * @description When Stripe last told us (webhook or reconciliation)
+       */
+      syncedAt: string | null
+    } | null
+    AdminSentMail: {
+      id: string
+      to: string
+      /** @example license-issued */
+      template: string
+      subject: string
+      /** @enum {string} */
+      status: 'queued' | 'sent' | 'failed' | 'kept'
+      /** Format: date-time */
+      createdAt: string
+      /** Format: date-time */
+      sentAt: string | null
     }
     AdminLicenseList: {
       licenses: components['schemas']['AdminLicense'][]
@@ -2376,6 +2487,7 @@ export interface components {
         | 'team-invitation'
         | 'usage-warning'
         | 'payment-failed'
+        | 'webhook-disabled'
       subject: string
       /**
        * @description queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL: kept here)
@@ -2681,6 +2793,45 @@ export interface components {
       /** Format: date-time */
       expiresAt: string
     }
+    Plans: {
+      plans: {
+        /** @enum {string} */
+        tier: 'starter' | 'professional' | 'business' | 'enterprise'
+        quotas: {
+          conversations: number
+          messages: number
+          aiReplies: number
+          apiCalls: number
+          knowledgePages: number
+          products: number
+          seats: number
+        }
+        rates: {
+          apiPerMinute: number
+          widgetPerMinute: number
+          widgetStreams: number
+        }
+        features: {
+          aiEngines?: boolean
+          enrichment?: boolean
+          removeBranding?: boolean
+          identity?: boolean
+          prioritySupport?: boolean
+        }
+      }[]
+      features: {
+        id: components['schemas']['PlanFeature']
+        /** @example Identity verification */
+        name: string
+        /**
+         * @description The cheapest plan with the feature; null when no plan on this server has it
+         * @enum {string|null}
+         */
+        firstTier: 'starter' | 'professional' | 'business' | 'enterprise' | null
+      }[]
+    }
+    /** @enum {string} */
+    PlanFeature: 'aiEngines' | 'enrichment' | 'removeBranding' | 'identity' | 'prioritySupport'
     Usage: {
       /** @example professional */
       plan: string
@@ -2698,28 +2849,6 @@ export interface components {
         aiReplies: number
         apiCalls: number
       }[]
-    }
-    QuotaUse: {
-      /** @enum {string} */
-      quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
-      used: number
-      limit: number
-      /** Format: date-time */
-      periodStart: string
-      /** Format: date-time */
-      periodEnd: string
-      /** @description The period-end figure if this period’s pace holds (gauges: the figure now) */
-      forecast: number
-      /**
-       * Format: date-time
-       * @description When the quota runs out at this pace, if before the period ends
-       */
-      runsOutAt: string | null
-      /**
-       * @description Counted quotas: warning from 80 %, exceeded at the limit; gauges (products, seats, knowledge pages): exceeded past it
-       * @enum {string}
-       */
-      status: 'ok' | 'warning' | 'exceeded'
     }
     ConversationFlag: {
       conversation: {
@@ -2926,6 +3055,8 @@ export interface components {
       } | null
       /** @enum {string} */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
+      /** @description Show the “Powered by Intelagent” line (false only on plans that remove branding) */
+      branding: boolean
     }
     StartConversationResponse: {
       conversation: components['schemas']['Conversation']
@@ -3243,20 +3374,35 @@ export interface components {
       payingSubscriptions: number
       revenue: {
         currency: string
-        /** @description Monthly recurring revenue in minor units */
+        /** @description Monthly recurring revenue in minor units: active subscriptions and past_due ones inside their grace */
         mrr: number
         /** @description MRR × 12 */
         arr: number
       }[]
+      /** @description The last 12 months, oldest first */
       months: {
         /** @example 2026-11 */
         month: string
+        /** @description Subscriptions started this month (trials included) */
         new: number
+        /** @description Subscriptions that ended this month */
         churned: number
+        /**
+         * @description MRR per currency at the month’s end (this month: now), from subscription dates and current prices
+         * @example {
+         *       "eur": 19800
+         *     }
+         */
+        mrr: {
+          [key: string]: number
+        }
       }[]
       trialToPaid: {
         trials: number
+        /** @description Trials still running: neither converted nor lost yet */
+        ongoing: number
         converted: number
+        /** @description converted ÷ (trials − ongoing); null before any trial is decided */
         rate: number | null
       }
     }
@@ -4164,7 +4310,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4664,7 +4810,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4839,7 +4985,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -4933,7 +5079,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
@@ -7977,6 +8123,44 @@ export interface operations {
       }
     }
   }
+  getPlans: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Every tier, cheapest first */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Plans']
+        }
+      }
+      /** @description Error: `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
   getUsage: {
     parameters: {
       query?: never
@@ -9860,7 +10044,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      /** @description Error: `origin_not_allowed`, `license_inactive`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown

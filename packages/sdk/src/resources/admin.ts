@@ -112,7 +112,7 @@ export class AdminLicenses extends Licenses {
     return new PagePromise(load, params.cursor)
   }
 
-  /** Products, key counts, members, invitations, seats and the recent audit trail. */
+  /** Products, key counts, usage this period, subscription (status, period end, Stripe ids), members, invitations, seats, emails sent and the recent audit trail. */
   get(id: string, options?: RequestOptions): Promise<AdminLicenseDetail> {
     return this.#t.request({ method: 'GET', path: `/api/admin/licenses/${encodeURIComponent(id)}`, options })
   }

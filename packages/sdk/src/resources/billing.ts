@@ -7,6 +7,7 @@ import type {
   BillingReconciliation,
   BillingRedirect,
   CheckoutParams,
+  Plans,
   PlatformFigures,
   ReconciliationListParams,
   ReconciliationRun,
@@ -27,6 +28,11 @@ export class Billing {
   /** Whether the server has billing on, and the plans for sale (public: no credentials needed). */
   plans(options?: RequestOptions): Promise<BillingPlans> {
     return this.#t.request({ method: 'GET', path: '/api/billing/plans', options })
+  }
+
+  /** Every plan on this server: quotas, request rates and features per tier, and the first tier with each feature (public). */
+  catalog(options?: RequestOptions): Promise<Plans> {
+    return this.#t.request({ method: 'GET', path: '/api/plans', options })
   }
 
   /** A Stripe Checkout URL for a paid plan (send the buyer there). Needs `billing:write`. */

@@ -172,12 +172,29 @@ export const FiguresSchema = z
     revenue: z.array(
       z.object({
         currency: z.string(),
-        mrr: z.number().int().openapi({ description: 'Monthly recurring revenue in minor units' }),
+        mrr: z.number().int().openapi({ description: 'Monthly recurring revenue in minor units: active subscriptions and past_due ones inside their grace' }),
         arr: z.number().int().openapi({ description: 'MRR × 12' }),
       }),
     ),
-    months: z.array(z.object({ month: z.string().openapi({ example: '2026-11' }), new: z.number().int(), churned: z.number().int() })),
-    trialToPaid: z.object({ trials: z.number().int(), converted: z.number().int(), rate: z.number().nullable() }),
+    months: z
+      .array(
+        z.object({
+          month: z.string().openapi({ example: '2026-11' }),
+          new: z.number().int().openapi({ description: 'Subscriptions started this month (trials included)' }),
+          churned: z.number().int().openapi({ description: 'Subscriptions that ended this month' }),
+          mrr: z.record(z.string(), z.number().int()).openapi({
+            description: 'MRR per currency at the month’s end (this month: now), from subscription dates and current prices',
+            example: { eur: 19800 },
+          }),
+        }),
+      )
+      .openapi({ description: 'The last 12 months, oldest first' }),
+    trialToPaid: z.object({
+      trials: z.number().int(),
+      ongoing: z.number().int().openapi({ description: 'Trials still running: neither converted nor lost yet' }),
+      converted: z.number().int(),
+      rate: z.number().nullable().openapi({ description: 'converted ÷ (trials − ongoing); null before any trial is decided' }),
+    }),
   })
   .openapi('PlatformFigures')
 

@@ -1,8 +1,10 @@
 // Enrichment for one license: the offline rules for each item, then the customer's firmographics webhook once per
 // business domain, and the monthly usage counter. The routes and lead capture both come through here.
+
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { type Events, emit } from '../platform/events.js'
+import { hasFeature } from '../platform/features.js'
 import type { Product } from '../platform/products.js'
 import { getSettings } from '../settings/settings.js'
 import { type FirmographicsOutcome, firmographicsSecret, lookupFirmographics } from './firmographics.js'
@@ -97,8 +99,10 @@ export async function enrichForLicense(deps: Deps, license: LicenseRef, inputs: 
 export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResult | null> {
   const lead = await findLeadInputs(deps.db, leadId)
   if (!lead) return null
-  const license = await deps.db.selectFrom('licenses').select(['id', 'key', 'products']).where('id', '=', lead.license_id).executeTakeFirst()
+  const license = await deps.db.selectFrom('licenses').select(['id', 'key', 'products', 'tier']).where('id', '=', lead.license_id).executeTakeFirst()
   if (!license) return null
+  // Lead enrichment is a plan feature: on a plan without it a lead stays as the visitor left it.
+  if (!hasFeature(deps.config.plans, license.tier, 'enrichment')) return null
   const [result] = await enrichForLicense(deps, license, [
     {
       email: lead.email,

@@ -64,6 +64,26 @@ export function registerMailConsumers(deps: Deps, events: Events): void {
     })
   })
 
+  // An outbound webhook endpoint switched off after failing for days: the owner hears of it, once per event.
+  events.onEvent('webhook_endpoint.disabled', 'mail.webhook-disabled', async (event) => {
+    const license = event.licenseId
+      ? await deps.db.selectFrom('licenses').select(['id', 'email']).where('id', '=', event.licenseId).executeTakeFirst()
+      : undefined
+    if (!license) return
+    await sendMail(deps.db, deps.config, {
+      to: license.email,
+      template: 'webhook-disabled',
+      licenseId: license.id,
+      dedupeKey: `webhook-disabled:${event.id}`,
+      data: {
+        url: event.data.url,
+        reason: event.data.reason,
+        failingSince: `${event.data.failingSince.slice(0, 16).replace('T', ' ')} UTC`,
+        webhooksUrl: `${deps.config.publicUrl}/dashboard/webhooks`,
+      },
+    })
+  })
+
   events.onEvent('license.updated', 'mail.license-purchase', async (event) => {
     if (event.data.cause !== 'purchase') return
     const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()

@@ -224,6 +224,57 @@ describe('mail without SMTP_URL (the local outbox)', () => {
     expect(byTemplate.get('payment-failed')?.text).toContain('https://invoice.stripe.test/in_test_1')
   })
 
+  it('tells the owner once when an outbound webhook endpoint is switched off', async () => {
+    const { emit } = await import('../platform/events.js')
+    const email = uniqueEmail('hooked')
+    const license = await newLicense(app, { email })
+    const event = {
+      type: 'webhook_endpoint.disabled' as const,
+      licenseId: license.id,
+      data: {
+        endpointId: 'we_test_1',
+        url: 'https://hooks.example.com/in',
+        failingSince: '2026-11-20T08:30:00.000Z',
+        reason: 'Every delivery failed for 72 hours',
+      },
+    }
+    await emit(app.deps.db, event)
+    await app.jobs.idle()
+    const admin = await operatorToken(app)
+    const read = async () =>
+      ((await (await app.request(`/api/admin/mail?license=${license.id}`, { token: admin })).json()) as MailBody).mail.filter(
+        (m) => m.template === 'webhook-disabled',
+      )
+    const sent = await read()
+    expect(sent).toHaveLength(1)
+    expect(sent[0]).toMatchObject({ to: email, status: 'kept' })
+    expect(sent[0]?.text).toContain('https://hooks.example.com/in')
+    expect(sent[0]?.text).toContain('2026-11-20 08:30 UTC')
+    expect(sent[0]?.text).toContain('Every delivery failed for 72 hours')
+    expect(sent[0]?.text).toContain('http://intelagent.test/dashboard/webhooks')
+    // The consumer running again for the same event (a retry after a crash) sends nothing more.
+    const row = await app.deps.db
+      .selectFrom('events')
+      .select('id')
+      .where('license_id', '=', license.id)
+      .where('type', '=', 'webhook_endpoint.disabled')
+      .executeTakeFirstOrThrow()
+    const { sendMail: send } = await import('./mailer.js')
+    expect(
+      await send(app.deps.db, app.config, {
+        to: email,
+        template: 'webhook-disabled',
+        licenseId: license.id,
+        dedupeKey: `webhook-disabled:${row.id}`,
+        data: { url: 'x', reason: 'x', failingSince: 'x', webhooksUrl: 'x' },
+      }),
+    ).toBeNull()
+    // A second disabling (a new event) is a new message.
+    await emit(app.deps.db, event)
+    await app.jobs.idle()
+    expect(await read()).toHaveLength(2)
+  })
+
   it('sends nothing for the demo license', async () => {
     const { issueLicense } = await import('../licenses/queries.js')
     const { license } = await issueLicense(app.deps.db, { source: 'demo', orderId: null, email: uniqueEmail('demo'), products: ['chatbot'], tier: 'starter' })

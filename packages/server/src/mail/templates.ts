@@ -23,6 +23,8 @@ export interface TemplateData {
   'usage-warning': { message: string; used: number; limit: number; periodEnd: string; upgradeUrl: string }
   /** A renewal payment failed (dunning): pay before the grace ends or the plan drops to starter. */
   'payment-failed': { amountDue: string; invoiceUrl: string | null; graceEndsAt: string | null; billingUrl: string }
+  /** An outbound webhook endpoint failed every delivery for days and was switched off: check it, then re-enable. */
+  'webhook-disabled': { url: string; reason: string; failingSince: string; webhooksUrl: string }
   /** Someone was invited to a team: the one-time link to join. */
   'team-invitation': { invitedBy: string; role: string; acceptUrl: string; expiresDays: number }
 }
@@ -37,6 +39,7 @@ export const TEMPLATES = [
   'team-invitation',
   'usage-warning',
   'payment-failed',
+  'webhook-disabled',
 ] as const satisfies readonly TemplateName[]
 
 export interface Rendered {
@@ -200,6 +203,23 @@ ${d.invoiceUrl ? `Pay the invoice: ${d.invoiceUrl}\n` : ''}Update your card: ${d
           html`<h1 style="font-size:20px">Your payment failed</h1><p>We could not collect ${d.amountDue} for your Intelagent plan.${until}</p>${raw(
             button(d.invoiceUrl ?? d.billingUrl, d.invoiceUrl ? 'Pay the invoice' : 'Update your card'),
           )}`,
+        ),
+      }
+    }
+    case 'webhook-disabled': {
+      const d = data as TemplateData['webhook-disabled']
+      return {
+        subject: 'Intelagent: a webhook endpoint was switched off',
+        text: `Every delivery to your webhook endpoint ${d.url} has failed since ${d.failingSince}, so it no longer receives events.
+Reason: ${d.reason}.
+
+Fix the endpoint, then turn it back on (and send a test event) here: ${d.webhooksUrl}
+`,
+        html: layout(
+          'A webhook endpoint was switched off',
+          html`<h1 style="font-size:20px">A webhook endpoint was switched off</h1><p>Every delivery to <code>${d.url}</code> has failed since ${d.failingSince}, so it no longer receives events.</p><p>Reason: ${d.reason}.</p>${raw(
+            button(d.webhooksUrl, 'Check your webhooks'),
+          )}<p>Fix the endpoint, then turn it back on and send a test event.</p>`,
         ),
       }
     }

@@ -119,6 +119,63 @@ describe('operator license console', () => {
     expect([missing.status, await codeOf(missing)]).toEqual([404, 'not_found'])
   })
 
+  it('shows the license’s usage this period, its subscription with the Stripe ids, and the emails sent about it', async () => {
+    const owner = await newCustomer(app, { tier: 'business', products: ['chatbot', 'sales-agent'] })
+    await app.jobs.idle()
+    const empty = (await (await app.request(`/api/admin/licenses/${owner.licenseId}`, { token: ops })).json()) as Record<string, unknown>
+    expect(empty.subscription).toBeNull()
+    // The license email went out when the license was issued (kept in the outbox: no SMTP here).
+    expect(empty.emails).toMatchObject({ total: 1, recent: [{ to: owner.email, template: 'license-issued', status: 'kept' }] })
+
+    // Usage counted through the API, a subscription as the Stripe webhook stores it.
+    const made = await app.request('/api/api-keys', { method: 'POST', token: owner.token, json: { name: 'ops', scopes: ['keys:read'] } })
+    const apiKey = ((await made.json()) as { key: string }).key
+    for (let i = 0; i < 3; i++) expect((await app.request('/api/products/keys', { token: apiKey })).status).toBe(200)
+    const periodEnd = new Date(app.deps.clock.now() + 20 * 86_400_000)
+    await app.deps.db
+      .insertInto('billing_accounts')
+      .values({
+        license_id: owner.licenseId,
+        stripe_customer_id: 'cus_ops_1',
+        stripe_subscription_id: 'sub_ops_1',
+        status: 'past_due',
+        price_id: 'price_business',
+        plan: 'business',
+        amount: 14900,
+        currency: 'eur',
+        interval: 'month',
+        interval_count: 1,
+        current_period_end: periodEnd,
+        cancel_at_period_end: true,
+        grace_ends_at: new Date(app.deps.clock.now() + 7 * 86_400_000),
+        started_at: new Date(app.deps.clock.now() - 40 * 86_400_000),
+      })
+      .execute()
+    const body = (await (await app.request(`/api/admin/licenses/${owner.licenseId}`, { token: ops })).json()) as {
+      usage: { periodStart: string; periodEnd: string; quotas: { quota: string; used: number; limit: number }[] }
+      subscription: Record<string, unknown>
+    }
+    const quota = (q: string) => body.usage.quotas.find((x) => x.quota === q)
+    expect(body.usage.quotas.map((q) => q.quota)).toEqual(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats'])
+    expect(quota('apiCalls')?.used).toBe(3)
+    expect(quota('products')).toMatchObject({ used: 2, limit: app.config.plans.business.quotas.products })
+    expect(quota('seats')).toMatchObject({ used: 1, limit: 10 })
+    expect(new Date(body.usage.periodEnd).getTime()).toBeGreaterThan(new Date(body.usage.periodStart).getTime())
+    expect(body.subscription).toMatchObject({
+      status: 'past_due',
+      plan: 'business',
+      amount: 14900,
+      currency: 'eur',
+      interval: 'month',
+      currentPeriodEnd: periodEnd.toISOString(),
+      cancelAtPeriodEnd: true,
+      stripeCustomerId: 'cus_ops_1',
+      stripeSubscriptionId: 'sub_ops_1',
+      canceledAt: null,
+    })
+    expect(body.subscription.graceEndsAt).toEqual(expect.any(String))
+  })
+
   it('changes tier and products with an event and an audit entry; the customer sees it on the next request', async () => {
     const owner = await newCustomer(app, { tier: 'starter', products: ['chatbot'] })
     // Warm the session cache with the old plan.

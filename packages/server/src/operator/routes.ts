@@ -16,6 +16,8 @@ import { PRODUCTS, type Product } from '../platform/products.js'
 import { seatLimit } from '../platform/roles.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { listMembers, pendingInvitations } from '../team/queries.js'
+import { usageReport } from '../usage/report.js'
+import { UsageSchema } from '../usage/routes.js'
 
 const TAG = 'admin'
 const STATUSES = ['active', 'suspended', 'revoked'] as const
@@ -37,6 +39,45 @@ const LicenseSummary = z
   .openapi('AdminLicense')
 
 const summary = (l: License) => ({ id: l.id, ...publicLicense(l) })
+
+const EMAILS = 20
+
+const SubscriptionSchema = z
+  .object({
+    status: z
+      .string()
+      .nullable()
+      .openapi({ description: "Stripe's subscription status; null when the license has a Stripe customer but no subscription", example: 'active' }),
+    plan: z.string().nullable().openapi({ description: 'The tier its price maps to' }),
+    priceId: z.string().nullable(),
+    amount: z.number().int().nullable().openapi({ description: 'Per interval, in the currency’s minor unit' }),
+    currency: z.string().nullable(),
+    interval: z.string().nullable().openapi({ example: 'month' }),
+    currentPeriodEnd: z.iso.datetime().nullable(),
+    cancelAtPeriodEnd: z.boolean(),
+    graceEndsAt: z.iso.datetime().nullable().openapi({ description: 'past_due: the plan drops to starter then unless paid' }),
+    trialStart: z.iso.datetime().nullable(),
+    startedAt: z.iso.datetime().nullable(),
+    canceledAt: z.iso.datetime().nullable(),
+    stripeCustomerId: z.string(),
+    stripeSubscriptionId: z.string().nullable(),
+    syncedAt: z.iso.datetime().nullable().openapi({ description: 'When Stripe last told us (webhook or reconciliation)' }),
+  })
+  .openapi('AdminSubscription')
+
+const SentMailSchema = z
+  .object({
+    id: z.string(),
+    to: z.string(),
+    template: z.string().openapi({ example: 'license-issued' }),
+    subject: z.string(),
+    status: z.enum(['queued', 'sent', 'failed', 'kept']),
+    createdAt: z.iso.datetime(),
+    sentAt: z.iso.datetime().nullable(),
+  })
+  .openapi('AdminSentMail')
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString())
 
 /** The cursor is the last row's id, opaque to clients: the next page continues after that row's (created_at, id). */
 const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
@@ -69,7 +110,7 @@ const detail = declareRoute({
   method: 'get',
   path: '/api/admin/licenses/{id}',
   operationId: 'getLicense',
-  summary: 'One license: products, key counts, members and invitations, seats, and its recent audit trail',
+  summary: 'One license: products, key counts, usage this period, subscription, members and invitations, seats, emails sent and its recent audit trail',
   tag: TAG,
   access: access.operator,
   errors: ['not_found'],
@@ -84,6 +125,14 @@ const detail = declareRoute({
             apiKeys: z.number().int().openapi({ description: 'Active API keys (intl_sk_)' }),
           }),
           seats: z.object({ used: z.number().int(), limit: z.number().int() }),
+          usage: UsageSchema.pick({ periodStart: true, periodEnd: true, quotas: true }).openapi({
+            description: 'This billing period, every quota of the plan',
+          }),
+          subscription: SubscriptionSchema.nullable().openapi({ description: 'As Stripe last told us; null when the license never had a Stripe customer' }),
+          emails: z.object({
+            total: z.number().int().openapi({ description: 'Every message about this license in the outbox' }),
+            recent: z.array(SentMailSchema).openapi({ description: `The latest ${EMAILS}, newest first` }),
+          }),
           members: z.array(
             z.object({
               id: z.uuid(),
@@ -183,7 +232,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
     const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', id).executeTakeFirst()
     if (!license) throw notFound('License')
     const now = new Date(deps.clock.now())
-    const [productKeys, apiKeys, members, invitations, entries] = await Promise.all([
+    const [productKeys, apiKeys, members, invitations, entries, usage, account, mailCount, mail] = await Promise.all([
       deps.db
         .selectFrom('product_keys')
         .select(['product', (eb) => eb.fn.countAll<string>().as('n')])
@@ -201,12 +250,59 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
       listMembers(deps.db, id),
       pendingInvitations(deps.db, id, now).select(['id', 'email', 'role', 'expires_at']).orderBy('created_at', 'desc').execute(),
       listAudit(deps.db, id, 20),
+      usageReport(deps, license),
+      deps.db.selectFrom('billing_accounts').selectAll().where('license_id', '=', id).executeTakeFirst(),
+      deps.db
+        .selectFrom('mail_outbox')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('license_id', '=', id)
+        .executeTakeFirstOrThrow(),
+      deps.db
+        .selectFrom('mail_outbox')
+        .select(['id', 'to_email', 'template', 'subject', 'status', 'created_at', 'sent_at'])
+        .where('license_id', '=', id)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(EMAILS)
+        .execute(),
     ])
     return c.json(
       {
         license: summary(license),
         keys: { byProduct: Object.fromEntries(productKeys.map((k) => [k.product, Number(k.n)])), apiKeys: Number(apiKeys.n) },
         seats: { used: members.length + invitations.length, limit: seatLimit(deps.config.plans, license.tier) },
+        usage: { periodStart: usage.periodStart, periodEnd: usage.periodEnd, quotas: usage.quotas },
+        subscription: account
+          ? {
+              status: account.status,
+              plan: account.plan,
+              priceId: account.price_id,
+              amount: account.amount === null ? null : Number(account.amount),
+              currency: account.currency,
+              interval: account.interval,
+              currentPeriodEnd: iso(account.current_period_end),
+              cancelAtPeriodEnd: account.cancel_at_period_end,
+              graceEndsAt: iso(account.grace_ends_at),
+              trialStart: iso(account.trial_start),
+              startedAt: iso(account.started_at),
+              canceledAt: iso(account.canceled_at),
+              stripeCustomerId: account.stripe_customer_id,
+              stripeSubscriptionId: account.stripe_subscription_id,
+              syncedAt: iso(account.synced_at),
+            }
+          : null,
+        emails: {
+          total: Number(mailCount.n),
+          recent: mail.map((m) => ({
+            id: m.id,
+            to: m.to_email,
+            template: m.template,
+            subject: m.subject,
+            status: m.status,
+            createdAt: m.created_at.toISOString(),
+            sentAt: iso(m.sent_at),
+          })),
+        },
         members: members.map((m) => ({
           id: m.id,
           email: m.email,

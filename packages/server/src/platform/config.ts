@@ -136,7 +136,7 @@ export interface Config {
   shutdownGraceMs: number
   /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
   jobs: { concurrency: number; leaseMs: number; retryBaseMs: number; retryMaxMs: number }
-  /** Quotas, request rates, visitor caps and features per tier (src/plans/): the defaults with PLANS merged over them. */
+  /** Quotas, request rates, visitor caps and features per tier (platform/plans.ts): the defaults with PLANS merged over them. */
   plans: Plans
 }
 

@@ -32,6 +32,8 @@ export const errorStatus = {
   insufficient_scope: 403,
   origin_not_allowed: 403,
   product_not_purchased: 403,
+  /** The license's plan lacks a feature (platform/features.ts): the message names it and the plan that has it. */
+  plan_feature_required: 403,
   license_inactive: 403,
   not_a_member: 403,
   password_incorrect: 403,

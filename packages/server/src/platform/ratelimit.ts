@@ -6,7 +6,7 @@ import { AppError } from './errors.js'
 import { DEFAULT_PLANS, type Plans, planOf } from './plans.js'
 
 /**
- * Requests per minute per license come from the license's plan (src/plans/: `rates`). Two budgets that never share
+ * Requests per minute per license come from the license's plan (platform/plans.ts: `rates`). Two budgets that never share
  * a unit: `apiPerMinute` for the owner's API (sessions, secret keys) and `widgetPerMinute` for the widget (public
  * keys, visitors), so strangers holding a page's chat_ key cannot spend the owner's budget.
  */

@@ -9,7 +9,7 @@ export const TEAM_ROLES = ['owner', 'admin', 'member'] as const satisfies readon
 /** Roles an invitation or a role change can give: there is one owner per license, set at registration. */
 export const ASSIGNABLE_ROLES = ['admin', 'member'] as const
 
-/** Seats of the license's plan (src/plans/, PLANS overrides), pending invitations included. */
+/** Seats of the license's plan (platform/plans.ts, PLANS overrides), pending invitations included. */
 export const seatLimit = (plans: Plans, tier: string): number => (plans[tier as Tier] ?? plans.starter).quotas.seats
 
 const RANK: Record<TeamRole, number> = { member: 0, admin: 1, owner: 2 }

@@ -13,7 +13,7 @@ import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/
 import { isProduct, isPublishable, type Product, productParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
-import { getSettings, saveSettings } from '../settings/settings.js'
+import { getSettings, requireSettingsFeatures, saveSettings } from '../settings/settings.js'
 import {
   ConfigureInputSchema,
   ConfigureResponseSchema,
@@ -52,7 +52,7 @@ export const configureRoute = declareRoute({
   tag: TAG,
   teamRole: 'admin',
   access: access.customer('keys:write'),
-  errors: ['product_not_purchased', 'url_not_allowed'],
+  errors: ['product_not_purchased', 'url_not_allowed', 'plan_feature_required'],
   request: { params: productParam, body: optionalJsonBody(ConfigureInputSchema) },
   responses: {
     200: json(ConfigureResponseSchema, 'The active publishable key and the settings'),
@@ -118,7 +118,7 @@ export const updateSettingsRoute = declareRoute({
   summary: 'Change some of a product’s settings',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased', 'url_not_allowed'],
+  errors: ['product_not_purchased', 'url_not_allowed', 'plan_feature_required'],
   request: { params: productParam, body: jsonBody(SettingsPatchSchema) },
   responses: { 200: json(SettingsResponseSchema, 'The full settings after the change') },
 })
@@ -146,6 +146,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     const body = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}
     // Configure can change settings too: that needs the settings scope, not only keys:write.
     if (body.settings) requireScope(p, 'settings:write')
+    if (body.settings) requireSettingsFeatures(deps.config.plans, p.tier, body.settings)
     const settings = body.settings ? await saveSettings(deps, licenseId, product, body.settings) : await getSettings(deps, licenseId, product)
     if (body.settings) await audit(deps.db, { licenseId, ...actorOf(p), action: 'settings.updated', target: product, ip: clientIp(c) })
     const publishable = isPublishable(product)
@@ -279,6 +280,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     const licenseId = tenantOf(c)
     const { product } = c.req.valid('param')
     assertPurchased(c.get('principal').products, product)
+    requireSettingsFeatures(deps.config.plans, c.get('principal').tier, c.req.valid('json'))
     const settings = await saveSettings(deps, licenseId, product, c.req.valid('json'))
     await audit(deps.db, { licenseId, ...actorOf(c.get('principal')), action: 'settings.updated', target: product, ip: clientIp(c) })
     return c.json({ product, settings }, 200)

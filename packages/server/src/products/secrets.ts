@@ -6,6 +6,7 @@ import { actorOf, audit } from '../platform/audit.js'
 import type { Deps } from '../platform/context.js'
 import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
+import { requireFeature } from '../platform/features.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { IDENTITY_SECRET, SecretNameSchema, secretProductParam, widgetProductParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
@@ -35,7 +36,7 @@ export const putSecretRoute = declareRoute({
   summary: 'Store an integration secret, encrypted',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased'],
+  errors: ['product_not_purchased', 'plan_feature_required'],
   request: { params: secretProductParam.extend({ name: SecretNameSchema }), body: jsonBody(SecretInputSchema) },
   responses: { 200: json(SecretResponseSchema, 'Stored encrypted; only a hint is returned') },
 })
@@ -47,7 +48,7 @@ export const rotateIdentitySecretRoute = declareRoute({
   summary: 'Generate (or replace) the identity secret that signs user ids for identify()',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased'],
+  errors: ['product_not_purchased', 'plan_feature_required'],
   request: { params: widgetProductParam },
   responses: {
     201: json(GeneratedSecretSchema, 'The new secret, shown this once (stored encrypted; later reads give only its hint). The old one stops working at once.'),
@@ -73,6 +74,7 @@ export function secretRoutes(deps: Deps) {
     const { product, name } = c.req.valid('param')
     assertBought(c.get('principal').products, product)
     const { value } = c.req.valid('json')
+    if (name === IDENTITY_SECRET) requireFeature(deps.config.plans, c.get('principal').tier, 'identity')
     if (name === IDENTITY_SECRET && value.length < MIN_IDENTITY_SECRET)
       throw new AppError('validation_failed', `value: an identity secret needs at least ${MIN_IDENTITY_SECRET} characters`)
     const hint = await putSecret(deps, licenseId, product, name, value)
@@ -92,6 +94,7 @@ export function secretRoutes(deps: Deps) {
     const { product } = c.req.valid('param')
     const principal = c.get('principal')
     assertBought(principal.products, product)
+    requireFeature(deps.config.plans, principal.tier, 'identity')
     const secret = randomBytes(32).toString('hex')
     const hint = await putSecret(deps, licenseId, product, IDENTITY_SECRET, secret)
     await audit(deps.db, {

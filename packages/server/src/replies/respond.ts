@@ -5,7 +5,7 @@ import { appendMessage, publishConversation } from '../conversations/service.js'
 import type { Deps } from '../platform/context.js'
 import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
-import { getSettings } from '../settings/settings.js'
+import { effectiveSettings, getSettings } from '../settings/settings.js'
 import type { Engines } from './index.js'
 import { capUtf8, MAX_REPLY_BYTES } from './types.js'
 
@@ -56,7 +56,11 @@ export async function respond(
   message: MessageRow,
   options: { signal?: AbortSignal; clientMessageId?: string } = {},
 ): Promise<MessageRow | null> {
-  const settings = await getSettings(deps, conv.license_id, conv.product)
+  const saved = await getSettings(deps, conv.license_id, conv.product)
+  // An AI engine answers only on a plan that has it (a downgrade falls back to knowledge; an upgrade restores it).
+  const tier =
+    saved.engine === 'knowledge' ? null : (await deps.db.selectFrom('licenses').select('tier').where('id', '=', conv.license_id).executeTakeFirst())?.tier
+  const settings = tier === null ? saved : effectiveSettings(deps.config.plans, tier ?? 'starter', saved)
   // The offline knowledge engine answers from the message alone: only engines that read the history pay its query.
   const history =
     settings.engine === 'knowledge'

@@ -3,8 +3,10 @@
 import { z } from '@hono/zod-openapi'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
+import { type Feature, hasFeature, requireFeature } from '../platform/features.js'
 import { boundedSet } from '../platform/memo.js'
 import { OutboundError } from '../platform/outbound.js'
+import type { Plans } from '../platform/plans.js'
 import type { Product } from '../platform/products.js'
 
 export const ENGINES = ['knowledge', 'webhook', 'openai'] as const
@@ -28,7 +30,10 @@ export const settingsSchema = z.strictObject({
   position: z.enum(['bottom-right', 'bottom-left']).default('bottom-right'),
   /** The widget's own strings (buttons, labels, errors); the page's Intelagent('setLocale') wins over it. */
   locale: z.enum(WIDGET_LOCALES).default('auto'),
+  /** knowledge answers on every plan; webhook and openai need a plan with the aiEngines feature. */
   engine: z.enum(ENGINES).default('knowledge'),
+  /** The widget's "Powered by Intelagent" line; turning it off needs a plan with the removeBranding feature. */
+  branding: z.boolean().default(true),
   /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
   threshold: z.number().min(0).max(1).default(0.35),
   fallback: z.string().max(500).default("I'm not sure about that one. Leave your email and a person from our team will get back to you."),
@@ -58,6 +63,29 @@ export const settingsSchema = z.strictObject({
 })
 
 export type ProductSettings = z.infer<typeof settingsSchema>
+
+/** What a settings change asks of the plan: an AI engine, or the widget without its branding line. */
+export function settingsFeatures(patch: Partial<ProductSettings>): Feature[] {
+  const needs: Feature[] = []
+  if (patch.engine === 'webhook' || patch.engine === 'openai') needs.push('aiEngines')
+  if (patch.branding === false) needs.push('removeBranding')
+  return needs
+}
+
+/** Refuses (403 plan_feature_required) a change the license's plan does not include; other fields save as ever. */
+export function requireSettingsFeatures(plans: Plans, tier: string, patch: Partial<ProductSettings>): void {
+  for (const f of settingsFeatures(patch)) requireFeature(plans, tier, f)
+}
+
+/**
+ * The settings as the widget and the reply engines apply them on this plan: after a downgrade a saved AI engine
+ * answers from knowledge and a hidden branding line shows again, until an upgrade brings them back at once.
+ */
+export function effectiveSettings(plans: Plans, tier: string, s: ProductSettings): ProductSettings {
+  const engine = s.engine !== 'knowledge' && !hasFeature(plans, tier, 'aiEngines') ? 'knowledge' : s.engine
+  const branding = s.branding || !hasFeature(plans, tier, 'removeBranding')
+  return engine === s.engine && branding === s.branding ? s : { ...s, engine, branding }
+}
 export const settingsPatchSchema = settingsSchema.partial()
 
 const SALES_DEFAULTS: Partial<ProductSettings> = {

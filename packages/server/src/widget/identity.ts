@@ -10,6 +10,7 @@ import type { Deps } from '../platform/context.js'
 import { hmacHex, randomToken, safeEqual } from '../platform/crypto.js'
 import type { ConversationRow } from '../platform/db.js'
 import { AppError, notFound } from '../platform/errors.js'
+import { requireFeature } from '../platform/features.js'
 import { createRouter, jsonBody } from '../platform/http.js'
 import { IDENTITY_SECRET } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
@@ -37,7 +38,7 @@ export const identifyRoute = declareRoute({
   summary: 'Identify a verified user (Intelagent("identify")): a visitor token for the user and their latest conversation',
   tag: 'widget',
   access: access.widget,
-  errors: ['identity_invalid', 'identity_not_configured'],
+  errors: ['identity_invalid', 'identity_not_configured', 'plan_feature_required'],
   request: { body: jsonBody(IdentifyInputSchema) },
   responses: {
     200: json(IdentifyResponseSchema, 'Verified: a visitor token for the user and their latest conversation (or null)'),
@@ -111,6 +112,8 @@ export function identityRoutes(deps: Deps, usage: Usage) {
   app.openapi(identifyRoute, async (c) => {
     const w = c.get('widget')
     const body = c.req.valid('json')
+    // A downgraded license's saved identity secret stops vouching for users until an upgrade.
+    requireFeature(deps.config.plans, w.tier, 'identity')
     await checkUserHash(deps, w.licenseId, w.product, body.userId, body.userHash)
     const visitor = await userVisitor(deps, w.licenseId, w.product, { id: body.userId, email: body.email, name: body.name })
     const visitorId = visitor.id

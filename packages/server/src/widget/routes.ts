@@ -26,7 +26,7 @@ import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import type { Engines } from '../replies/index.js'
 import { enqueueReply, respond } from '../replies/respond.js'
-import { getSettings } from '../settings/settings.js'
+import { effectiveSettings, getSettings } from '../settings/settings.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
 import {
@@ -151,7 +151,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
 
   app.openapi(widgetConfigRoute, async (c) => {
     const w = c.get('widget')
-    const s = await getSettings(deps, w.licenseId, w.product)
+    const s = effectiveSettings(deps.config.plans, w.tier, await getSettings(deps, w.licenseId, w.product))
     c.header('Cache-Control', 'private, max-age=60')
     return c.json(
       {
@@ -165,6 +165,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         streaming: s.engine === 'openai',
         sales: w.product === 'sales-agent' ? s.sales : null,
         locale: s.locale,
+        branding: s.branding,
       },
       200,
     )
@@ -224,7 +225,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     await enforce(deps, c, [
       { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
     ])
-    const settings = await getSettings(deps, conv.license_id, conv.product)
+    const settings = effectiveSettings(deps.config.plans, c.get('widget').tier, await getSettings(deps, conv.license_id, conv.product))
     // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
     const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a

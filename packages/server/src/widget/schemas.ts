@@ -24,6 +24,7 @@ export const WidgetConfigSchema = z
       .nullable()
       .openapi({ description: 'The sales agent’s questions' }),
     locale: z.enum(WIDGET_LOCALES),
+    branding: z.boolean().openapi({ description: 'Show the “Powered by Intelagent” line (false only on plans that remove branding)' }),
   })
   .openapi('WidgetConfig')
 

@@ -217,7 +217,7 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
         ) : (
           <span />
         )}
-        <span>{t.powered}</span>
+        {config?.branding === false ? null : <span>{t.powered}</span>}
       </div>
     </section>
   )

@@ -241,6 +241,8 @@ export interface components {
       } | null
       /** @enum {string} */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
+      /** @description Show the “Powered by Intelagent” line (false only on plans that remove branding) */
+      branding: boolean
     }
     StartConversationResponse: {
       conversation: components['schemas']['Conversation']
@@ -1004,7 +1006,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      /** @description Error: `origin_not_allowed`, `license_inactive`, `plan_feature_required` */
       403: {
         headers: {
           [name: string]: unknown
