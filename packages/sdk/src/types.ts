@@ -141,6 +141,13 @@ export type Conversation = Schemas['Conversation']
 export type ConversationSummary = Schemas['ConversationSummary']
 export type ConversationDetail = Schemas['ConversationDetail']
 export type Lead = Schemas['Lead']
+export type ConversationStatus = Schemas['ConversationStatus']
+/** A visitor's rating of one of the bot's answers. */
+export type Rating = Schemas['Rating']
+/** A question the bot could not answer, with how often visitors asked it. */
+export type UnansweredQuestion = Schemas['UnansweredQuestion']
+/** `unanswered.answer`: the question (now answered) and the Q&A pair it became. */
+export type UnansweredAnswered = Schemas['UnansweredAnswered']
 
 export interface PageParams {
   /** Items per page, 1–100 (server default 25). */
@@ -154,6 +161,14 @@ export type LiveEvent =
   | { type: 'conversation.created'; conversationId: string; product: WidgetProduct }
   | { type: 'message.created'; conversationId: string; product: WidgetProduct; message: Message }
   | { type: 'lead.created'; leadId: string; product: WidgetProduct; conversationId: string | null }
+  | {
+      type: 'conversation.updated'
+      conversationId: string
+      product: WidgetProduct
+      status: ConversationStatus
+      waitingReason: Conversation['waitingReason']
+      takenOver: boolean
+    }
 
 // ---------------------------------------------------------------------------------------------------------
 // Audit and operators

@@ -9,8 +9,10 @@ import { passwordResetRoutes } from './auth/password-reset.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { billingRoutes } from './billing/routes.js'
 import { Billing, GRACE_JOB, RECONCILE_JOB } from './billing/service.js'
+import { registerInactivitySweep } from './conversations/lifecycle.js'
 import { REPLY_JOB, replyJob } from './conversations/respond.js'
 import { conversationRoutes } from './conversations/routes.js'
+import { unansweredRoutes } from './conversations/unanswered.js'
 import { enrichmentRoutes } from './enrichment/routes.js'
 import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
@@ -85,6 +87,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(SQUARESPACE_UPDATE_JOB, squarespaceUpdateJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
+  registerInactivitySweep(deps, jobs)
   const billing = deps.config.stripe ? new Billing(deps, keys, deps.config.stripe) : null
   if (billing) {
     jobs.register(GRACE_JOB, billing.graceJob())
@@ -130,6 +133,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
+  app.route('/', unansweredRoutes(deps))
   app.route('/', enrichmentRoutes(deps))
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))

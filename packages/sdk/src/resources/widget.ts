@@ -2,7 +2,16 @@
 // server-side integrations. Authenticated by a publishable product key and, per conversation, a visitor token.
 import { type RequestOptions, randomId, type Transport } from '../core.js'
 import { IntelagentError } from '../errors.js'
-import type { LeadParams, Message, SendMessageResponse, StartConversationParams, StartConversationResponse, WidgetConfig } from '../types.js'
+import type {
+  Conversation,
+  LeadParams,
+  Message,
+  Rating,
+  SendMessageResponse,
+  StartConversationParams,
+  StartConversationResponse,
+  WidgetConfig,
+} from '../types.js'
 
 export interface WidgetOptions extends RequestOptions {
   /** Overrides the client's `productKey`. */
@@ -64,6 +73,31 @@ export class Widget {
       options,
     })
     return res.messages
+  }
+
+  /** Rates one of the bot's answers; rating it again replaces the earlier rating. Resolves to the rated message. */
+  async rate(conversationId: string, messageId: string, rating: Rating, options: VisitorOptions): Promise<Message> {
+    const res = await this.#t.request<{ message: Message }>({
+      method: 'POST',
+      path: `/api/widget/conversations/${seg(conversationId)}/messages/${seg(messageId)}/rating`,
+      body: { rating },
+      productKey: this.#key(options),
+      bearer: options.visitorToken,
+      options,
+    })
+    return res.message
+  }
+
+  /** The visitor asks for a person: the conversation waits for one and the owner is told. */
+  async requestHuman(conversationId: string, options: VisitorOptions): Promise<Conversation> {
+    const res = await this.#t.request<{ conversation: Conversation }>({
+      method: 'POST',
+      path: `/api/widget/conversations/${seg(conversationId)}/handoff`,
+      productKey: this.#key(options),
+      bearer: options.visitorToken,
+      options,
+    })
+    return res.conversation
   }
 
   /**

@@ -7,7 +7,9 @@ import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { getSettings } from '../products/settings.js'
 import type { Engines } from '../replies/index.js'
 import { capUtf8, MAX_REPLY_BYTES } from '../replies/types.js'
-import { appendMessage, publishConversation } from './service.js'
+import { announceConversation, markWaiting } from './lifecycle.js'
+import { appendMessage, findConversation, publishConversation } from './service.js'
+import { collectUnanswered } from './unanswered.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
 
@@ -56,6 +58,8 @@ export async function respond(
   message: MessageRow,
   options: { signal?: AbortSignal; clientMessageId?: string } = {},
 ): Promise<MessageRow | null> {
+  // A person took the conversation over: the bot stays quiet until it is handed back (lifecycle.ts).
+  if (conv.taken_over_at) return null
   const settings = await getSettings(deps.db, conv.license_id, conv.product)
   // The offline knowledge engine answers from the message alone: only engines that read the history pay its query.
   const history =
@@ -92,14 +96,32 @@ export async function respond(
       sink,
     )
     if (result.kind === 'deferred') return null
-    const { message: reply } = await appendMessage(deps, {
-      ...base,
-      role: 'assistant',
-      // Whatever the engine (a custom one included), a reply is bounded before it is stored.
-      text: capUtf8(result.text, MAX_REPLY_BYTES),
-      clientMessageId: options.clientMessageId ?? null,
-      meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
-    })
+    // Below the confidence threshold (or the engine said it does not know): the honest answer is stored with the
+    // conversation's move to "waiting for a person" and the question collected, in one transaction.
+    const unsure = result.kind === 'fallback'
+    let waiting = false
+    const { message: reply, created } = await appendMessage(
+      deps,
+      {
+        ...base,
+        role: 'assistant',
+        // Whatever the engine (a custom one included), a reply is bounded before it is stored.
+        text: capUtf8(result.text, MAX_REPLY_BYTES),
+        clientMessageId: options.clientMessageId ?? null,
+        meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
+      },
+      unsure
+        ? async (trx) => {
+            const now = new Date(deps.clock.now())
+            waiting = await markWaiting(trx, conv, 'unanswered', now)
+            await collectUnanswered(trx, conv, message, now)
+          }
+        : undefined,
+    )
+    if (created && waiting) {
+      const now = await findConversation(deps, conv.license_id, conv.id)
+      if (now) await announceConversation(deps, now)
+    }
     return reply
   } catch (err) {
     deps.logger.warn('reply engine failed', {

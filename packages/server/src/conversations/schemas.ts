@@ -14,6 +14,13 @@ export const pageQuery = z.object({
   cursor: z.string().max(200).optional().openapi({ description: 'The nextCursor of the previous page' }),
 })
 
+export const RatingSchema = z.enum(['helpful', 'not_helpful']).openapi('Rating')
+export const ConversationStatusSchema = z.enum(['open', 'waiting', 'closed']).openapi('ConversationStatus')
+
+export const conversationListQuery = pageQuery.extend({
+  status: ConversationStatusSchema.optional().openapi({ description: 'Only conversations in this status' }),
+})
+
 export const MessageRoleSchema = z.enum(['visitor', 'assistant', 'agent', 'system']).openapi('MessageRole')
 
 export const MessageSchema = z
@@ -25,6 +32,8 @@ export const MessageSchema = z
     text: z.string(),
     clientMessageId: z.string().nullable().openapi({ description: 'The sender’s idempotency id, when it gave one' }),
     createdAt: dateTime,
+    rating: RatingSchema.nullable().optional().openapi({ description: 'Assistant messages only: the visitor’s rating, null until rated' }),
+    unanswered: z.literal(true).optional().openapi({ description: 'Assistant messages only: the bot did not know (the conversation waits for a person)' }),
   })
   .openapi('Message')
 
@@ -36,7 +45,7 @@ export const ConversationSchema = z
   .object({
     id: z.uuid(),
     product: WidgetProductSchema,
-    status: z.enum(['open', 'closed']),
+    status: ConversationStatusSchema,
     visitorId: z.uuid(),
     pageUrl: z.string().nullable(),
     attributes: AttributesSchema,
@@ -44,6 +53,16 @@ export const ConversationSchema = z
       .object({ id: z.string(), email: z.string().nullable(), name: z.string().nullable() })
       .nullable()
       .openapi({ description: 'The verified user (Intelagent("identify", …)); null for an anonymous visitor' }),
+    waitingReason: z
+      .enum(['unanswered', 'visitor_request', 'quota'])
+      .nullable()
+      .openapi({ description: 'Why it waits for a person (status waiting), else null' }),
+    closedAt: dateTime.nullable(),
+    closedBy: z.enum(['owner', 'inactivity']).nullable(),
+    takenOver: z
+      .object({ at: dateTime, by: z.string().nullable() })
+      .nullable()
+      .openapi({ description: 'A person took the conversation over: the bot does not answer in it until handed back' }),
     createdAt: dateTime,
     updatedAt: dateTime,
   })
@@ -68,6 +87,8 @@ export const ConversationDetailSchema = z
 export const ReplyInputSchema = z
   .strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() })
   .openapi('ReplyInput')
+
+export const ConversationResponseSchema = z.object({ conversation: ConversationSchema }).openapi('ConversationResponse')
 
 export const MessageResponseSchema = z.object({ message: MessageSchema }).openapi('MessageResponse')
 
@@ -100,6 +121,15 @@ export const LiveEventSchema = z
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema }).openapi({ title: 'conversation.created' }),
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema, message: MessageSchema }).openapi({ title: 'message.created' }),
     z.object({ leadId: z.uuid(), product: WidgetProductSchema, conversationId: z.uuid().nullable() }).openapi({ title: 'lead.created' }),
+    z
+      .object({
+        conversationId: z.uuid(),
+        product: WidgetProductSchema,
+        status: ConversationStatusSchema,
+        waitingReason: z.enum(['unanswered', 'visitor_request', 'quota']).nullable(),
+        takenOver: z.boolean(),
+      })
+      .openapi({ title: 'conversation.updated' }),
     z.object({ reason: z.string() }).openapi({ title: 'revoked' }),
   ])
   .openapi('LiveEventData')

@@ -4,7 +4,7 @@ import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
 import { defaultSettings, type ProductSettings } from '../products/settings.js'
-import { createOpenAiEngine } from './openai.js'
+import { createOpenAiEngine, NO_ANSWER_INSTRUCTION } from './openai.js'
 import { MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplySink } from './types.js'
 
 const API_KEY = 'sk-proj-test-0123456789abcdefWXYZ'
@@ -132,7 +132,7 @@ describe('openai engine', () => {
       model: 'gpt-4o-mini',
       stream: true,
       messages: [
-        { role: 'system', content: 'You answer for Harbor & Pine.' },
+        { role: 'system', content: `You answer for Harbor & Pine.\n\n${NO_ANSWER_INSTRUCTION}` },
         { role: 'assistant', content: 'Hi! How can I help you today?' },
         { role: 'user', content: 'Do you ship to Norway?' },
         { role: 'assistant', content: 'Yes we do.' },
