@@ -232,6 +232,20 @@ describe('openai engine', () => {
     expect(await engine.reply(ctx(licenseId), sink)).toEqual({ kind: 'answer', text: 'Whole answer.', meta: { model: 'llama3.1:8b', finishReason: 'stop' } })
     expect(sink.tokens).toEqual(['Whole answer.'])
   })
+  it('turns the model’s NO_ANSWER into the honest fallback, never streaming the marker; a longer answer streams whole', async () => {
+    llm(() => sse(completionStream(['NO', '_ANS', 'WER'])))
+    const unsure = recorder()
+    expect(await engine.reply(ctx(licenseId, { fallback: 'Not sure, a person will follow up.' }), unsure)).toMatchObject({
+      kind: 'fallback',
+      text: 'Not sure, a person will follow up.',
+    })
+    expect(unsure.tokens).toEqual([])
+    llm(() => sse(completionStream(['NO', ' problem, ', 'we ship there.'])))
+    const sure = recorder()
+    expect(await engine.reply(ctx(licenseId), sure)).toMatchObject({ kind: 'answer', text: 'NO problem, we ship there.' })
+    expect(sure.tokens.join('')).toBe('NO problem, we ship there.')
+  })
+
   it('stops at the reply cap: no more than 16 KiB is streamed or returned, cut on a character boundary', async () => {
     // 3-byte characters, so the cap falls inside one unless the cut respects UTF-8.
     const tokens = Array.from({ length: 400 }, () => '€'.repeat(20))
