@@ -67,10 +67,10 @@ export const replyRoute = declareRoute({
 })
 
 /** close, reopen, takeover, handback: the same shape, each one guarded lifecycle change (lifecycle.ts). */
-const lifecycleRoute = <const P extends string, const O extends string>(action: P, operationId: O, summary: string, description: string) =>
+const lifecycleRoute = (action: string, operationId: string, summary: string, description: string) =>
   declareRoute({
     method: 'post',
-    path: `/api/conversations/{id}/${action}` as `/api/conversations/{id}/${P}`,
+    path: `/api/conversations/{id}/${action}`,
     operationId,
     summary,
     description,
@@ -201,9 +201,9 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
       return c.json({ conversation: publicConversation(row) }, 200)
     })
   lifecycle(closeConversationRoute, 'closed', (trx, conv, now) => closeConversation(trx, conv, 'owner', now))
-  lifecycle(reopenConversationRoute as unknown as typeof closeConversationRoute, 'reopened', (trx, conv, now) => reopenConversation(trx, conv, now))
-  lifecycle(takeOverConversationRoute as unknown as typeof closeConversationRoute, 'taken_over', (trx, conv, now, by) => takeOver(trx, conv, by, now))
-  lifecycle(handBackConversationRoute as unknown as typeof closeConversationRoute, 'handed_back', (trx, conv, now) => handBack(trx, conv, now))
+  lifecycle(reopenConversationRoute, 'reopened', (trx, conv, now) => reopenConversation(trx, conv, now))
+  lifecycle(takeOverConversationRoute, 'taken_over', (trx, conv, now, by) => takeOver(trx, conv, by, now))
+  lifecycle(handBackConversationRoute, 'handed_back', (trx, conv, now) => handBack(trx, conv, now))
 
   app.openapi(liveEventsRoute, async (c) => {
     const licenseId = tenantOf(c)
