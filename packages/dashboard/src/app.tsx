@@ -17,6 +17,7 @@ import { LeadsPage } from './pages/leads.js'
 import { LicensesPage } from './pages/licenses.js'
 import { ProductsPage } from './pages/products.js'
 import { TeamPage } from './pages/team.js'
+import { UnansweredPage } from './pages/unanswered.js'
 import { UsageBanner, UsagePage } from './pages/usage.js'
 import { WebhooksPage } from './pages/webhooks.js'
 import { navigate, useRoute } from './router.js'
@@ -156,6 +157,7 @@ function AuthScreen({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
 const NAV = [
   { to: '/', label: 'Products' },
   { to: '/conversations', label: 'Conversations' },
+  { to: '/unanswered', label: 'Unanswered' },
   { to: '/leads', label: 'Leads' },
   { to: '/analytics', label: 'Analytics' },
   { to: '/enrichment', label: 'Enrichment' },
@@ -227,6 +229,7 @@ function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void
   } else if (section === '/team') page = <TeamPage me={me} />
   else if (section === '/conversations') page = <ConversationsPage me={me} selectedId={path.split('/')[2]} />
   else if (section === '/leads') page = <LeadsPage me={me} />
+  else if (section === '/unanswered') page = <UnansweredPage me={me} />
   else if (section === '/enrichment') page = <EnrichmentPage me={me} />
   else if (section === '/audit') page = <AuditPage />
   else if (section === '/api-keys') page = me.teamRole === 'member' ? <NotFound /> : <ApiKeysPage />

@@ -6,7 +6,7 @@ import { Analytics } from './resources/analytics.js'
 import { ApiKeys } from './resources/api-keys.js'
 import { Auth } from './resources/auth.js'
 import { Billing, Figures } from './resources/billing.js'
-import { Conversations, Events, Leads } from './resources/conversations.js'
+import { Conversations, Events, Leads, Unanswered } from './resources/conversations.js'
 import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Mail } from './resources/mail.js'
@@ -29,6 +29,8 @@ export class Intelagent {
   readonly secrets: Secrets
   readonly knowledge: Knowledge
   readonly conversations: Conversations
+  /** Questions the bot could not answer, ranked by frequency; answer them into the knowledge base. */
+  readonly unanswered: Unanswered
   readonly leads: Leads
   /** Data enrichment (a `data_` key, an API key with `enrichment:write`, or a session). */
   readonly enrich: Enrich
@@ -73,6 +75,7 @@ export class Intelagent {
     this.secrets = new Secrets(t)
     this.knowledge = new Knowledge(t)
     this.conversations = new Conversations(t)
+    this.unanswered = new Unanswered(t)
     this.leads = new Leads(t)
     this.enrich = new Enrich(t)
     this.events = new Events(t)

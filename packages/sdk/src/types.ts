@@ -96,6 +96,13 @@ export type ConversationDetail = Schemas['ConversationDetail']
 export type Lead = Schemas['Lead']
 /** `conversations.flag`: what was given back to this period's quotas (zeros when it was flagged already). */
 export type ConversationFlag = Schemas['ConversationFlag']
+export type ConversationStatus = Schemas['ConversationStatus']
+/** A visitor's rating of one of the bot's answers. */
+export type Rating = Schemas['Rating']
+/** A question the bot could not answer, with how often visitors asked it. */
+export type UnansweredQuestion = Schemas['UnansweredQuestion']
+/** `unanswered.answer`: the question (now answered) and the Q&A pair it became. */
+export type UnansweredAnswered = Schemas['UnansweredAnswered']
 
 export interface PageParams {
   /** Items per page, 1–100 (server default 25). */
@@ -110,7 +117,9 @@ type LiveData = Schemas['LiveEventData']
  */
 export type LiveEvent =
   | { type: 'ready' }
-  | ({ type: 'conversation.created' } & Exclude<Extract<LiveData, { conversationId: string }>, { message: unknown }>)
+  | ({ type: 'conversation.created' } & Exclude<Extract<LiveData, { conversationId: string }>, { message: unknown } | { takenOver: boolean }>)
+  /** A conversation's status (open, waiting, closed) or takeover changed. */
+  | ({ type: 'conversation.updated' } & Extract<LiveData, { takenOver: boolean }>)
   | ({ type: 'message.created' } & Extract<LiveData, { message: Message }>)
   | ({ type: 'lead.created' } & Extract<LiveData, { leadId: string }>)
   /** The last event: the session or key was revoked, or the license suspended; the server closes the stream. */

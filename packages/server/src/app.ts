@@ -12,6 +12,7 @@ import { passwordResetRoutes } from './auth/password-reset.js'
 import { authRoutes, sessionRoutes } from './auth/routes.js'
 import { billingRoutes } from './billing/routes.js'
 import { Billing, GRACE_JOB, RECONCILE_JOB } from './billing/service.js'
+import { registerInactivitySweep } from './conversations/lifecycle.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { registerLeadEnrichment } from './enrichment/enricher.js'
 import { enrichmentRoutes } from './enrichment/routes.js'
@@ -19,6 +20,7 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { knowledgeRoutes } from './knowledge/routes.js'
+import { unansweredRoutes } from './knowledge/unanswered.js'
 import { leadRoutes } from './leads/routes.js'
 import { registerMailConsumers } from './mail/consumers.js'
 import { createMailer, MAIL_JOB } from './mail/mailer.js'
@@ -90,6 +92,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   jobs.register(SQUARESPACE_ORDER_JOB, squarespaceOrderJob(deps))
   jobs.register(SQUARESPACE_UPDATE_JOB, squarespaceUpdateJob(deps))
   jobs.register(REPLY_JOB, replyJob(deps, engines))
+  registerInactivitySweep(deps, jobs)
   const billing = deps.config.stripe ? new Billing(deps, keys, deps.config.stripe) : null
   if (billing) {
     jobs.register(GRACE_JOB, billing.graceJob())
@@ -138,6 +141,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', knowledgeRoutes(deps))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', leadRoutes(deps))
+  app.route('/', unansweredRoutes(deps))
   app.route('/', enrichmentRoutes(deps))
   app.route('/', teamRoutes(deps))
   app.route('/', accountRoutes(deps))

@@ -444,6 +444,28 @@ describe('the SDK against the real server, every answer checked against /api/ope
     // The owner flags a conversation as abuse: its usage goes back to the quotas, once.
     const flagged = await sdk.conversations.flag(second.conversation.id)
     expect(flagged.conversation.id).toBe(second.conversation.id)
+
+    // The lifecycle: close, reopen, take over (the reply above did too), hand back; the list filters by status.
+    expect((await sdk.conversations.close(conversationId)).status).toBe('closed')
+    expect((await sdk.conversations.list('chatbot', { status: 'closed' })).data.map((c) => c.id)).toContain(conversationId)
+    expect((await sdk.conversations.reopen(conversationId)).status).toBe('open')
+    expect((await sdk.conversations.takeOver(conversationId)).takenOver).not.toBeNull()
+    expect((await sdk.conversations.handBack(conversationId)).takenOver).toBeNull()
+
+    // What the bot does not know: an honest answer, a rating, a person asked for, the question collected and answered.
+    const opts = { visitorToken }
+    const unknown = await visitor.widget.sendMessage(conversationId, 'Is there parking near the zoo?', opts)
+    const honest = unknown.replies[0]
+    expect(honest?.unanswered).toBe(true)
+    expect((await visitor.widget.rate(conversationId, honest?.id ?? '', 'not_helpful', opts)).rating).toBe('not_helpful')
+    expect((await visitor.widget.requestHuman(conversationId, opts)).status).toBe('waiting')
+    await visitor.widget.sendMessage(conversationId, 'Do you repair antique clocks?', opts)
+    const questions = await sdk.unanswered.list('chatbot')
+    const parking = questions.find((q) => q.question === 'Is there parking near the zoo?')
+    const clocks = questions.find((q) => q.question === 'Do you repair antique clocks?')
+    const answered = await sdk.unanswered.answer('chatbot', parking?.id ?? '', 'Yes, the zoo car park is two minutes away.')
+    expect(answered.item.title).toBe('Is there parking near the zoo?')
+    expect((await sdk.unanswered.dismiss('chatbot', clocks?.id ?? '')).status).toBe('dismissed')
   })
 
   it('auth: register, log in, me, log out, password reset and email change', async () => {

@@ -1,6 +1,6 @@
 // Live conversations: the list per product and one conversation's messages, both kept current by the
 // dashboard event stream (GET /api/events, cookie-authenticated), and a reply box for a human answer.
-import type { ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
+import type { Conversation, ConversationStatus, ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
 import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Me } from '../api.js'
@@ -9,6 +9,13 @@ import { ErrorNote, Link, useAction, useLoad } from '../components.js'
 import { applyLiveMessage, formatWhen, mergeMessages, PRODUCT_LABELS, ROLE_LABELS, truncate } from '../format.js'
 
 type Live = 'connecting' | 'live' | 'reconnecting'
+
+const STATUS_LABELS: Record<ConversationStatus, string> = { open: 'Open', waiting: 'Waiting for a person', closed: 'Closed' }
+const WAITING_LABELS: Record<NonNullable<Conversation['waitingReason']>, string> = {
+  unanswered: 'the bot did not know',
+  visitor_request: 'the visitor asked for a person',
+  quota: 'the plan’s quota is used up',
+}
 
 /** Subscribes to the license's live events while mounted; EventSource reconnects by itself. */
 function useLiveEvents(onEvent: (e: LiveEvent) => void): Live {
@@ -25,7 +32,7 @@ function useLiveEvents(onEvent: (e: LiveEvent) => void): Live {
           // A malformed event is skipped; the next reload shows the truth.
         }
       })
-    for (const t of ['conversation.created', 'message.created', 'lead.created'] as const) listen(t)
+    for (const t of ['conversation.created', 'message.created', 'lead.created', 'conversation.updated'] as const) listen(t)
     source.onopen = () => setState('live')
     source.onerror = () => setState('reconnecting')
     return () => source.close()
@@ -36,7 +43,9 @@ function useLiveEvents(onEvent: (e: LiveEvent) => void): Live {
 export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: string | undefined }) {
   const products = me.products.filter((p): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent')
   const [product, setProduct] = useState<WidgetProduct | undefined>(products[0])
+  const [status, setStatus] = useState<ConversationStatus | ''>('')
   const [list, setList] = useState<ConversationSummary[]>([])
+  const [updatedTick, setUpdatedTick] = useState(0)
   const [page, setPage] = useState<Page<ConversationSummary> | null>(null)
   const [detailMessages, setDetailMessages] = useState<Message[] | null>(null)
   const { busy, error, run } = useAction()
@@ -48,7 +57,7 @@ export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: stri
     if (!product) return
     let live = true
     void run(async () => {
-      const first = await api.conversations.list(product, { limit: 25 })
+      const first = await api.conversations.list(product, { limit: 25, ...(status ? { status } : {}) })
       if (!live) return
       setPage(first)
       setList(first.data)
@@ -56,10 +65,18 @@ export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: stri
     return () => {
       live = false
     }
-  }, [product, reloadTick, run])
+  }, [product, status, reloadTick, run])
 
   const live = useLiveEvents((e) => {
     if (e.type === 'conversation.created' && e.product === product) setReloadTick((t) => t + 1)
+    if (e.type === 'conversation.updated') {
+      if (e.product === product) {
+        // A status the filter hides (or shows) now: reload the list; otherwise update the row in place.
+        if (status && e.status !== status) setReloadTick((t) => t + 1)
+        else setList((prev) => prev.map((c) => (c.id === e.conversationId ? { ...c, status: e.status, waitingReason: e.waitingReason } : c)))
+      }
+      if (e.conversationId === selectedId) setUpdatedTick((t) => t + 1)
+    }
     if (e.type === 'message.created') {
       if (e.product === product) {
         const next = applyLiveMessage(listRef.current, e.conversationId, e.message)
@@ -108,6 +125,15 @@ export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: stri
           ))}
         </fieldset>
       )}
+      <fieldset class="tabs">
+        <legend class="visually-hidden">Status</legend>
+        {(['', 'open', 'waiting', 'closed'] as const).map((st) => (
+          <label key={st || 'all'} class={st === status ? 'tab tab-active' : 'tab'}>
+            <input type="radio" name="conv-status" value={st} checked={st === status} onChange={() => setStatus(st)} />
+            {st ? STATUS_LABELS[st] : 'All'}
+          </label>
+        ))}
+      </fieldset>
       <ErrorNote error={error} />
       <div class="split">
         <section aria-labelledby="conv-list-title" class="conv-list">
@@ -123,6 +149,7 @@ export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: stri
                     <span>{c.pageUrl ? truncate(c.pageUrl.replace(/^https?:\/\//, ''), 40) : 'Visitor'}</span>
                     <time dateTime={c.updatedAt}>{formatWhen(c.updatedAt)}</time>
                   </span>
+                  {c.status !== 'open' && <span class={`status status-${c.status}`}>{STATUS_LABELS[c.status]}</span>}
                   <span class="conv-last">{c.lastMessage ? `${ROLE_LABELS[c.lastMessage.role]}: ${truncate(c.lastMessage.text, 80)}` : 'No messages'}</span>
                   <span class="muted">{c.messageCount} messages</span>
                 </Link>
@@ -137,7 +164,7 @@ export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: stri
         </section>
         <section aria-labelledby="conv-detail-title" class="conv-detail">
           {selectedId ? (
-            <ConversationDetail key={selectedId} id={selectedId} messages={detailMessages} setMessages={setDetailMessages} />
+            <ConversationDetail key={selectedId} id={selectedId} messages={detailMessages} setMessages={setDetailMessages} updatedTick={updatedTick} />
           ) : (
             <>
               <h2 id="conv-detail-title">No conversation open</h2>
@@ -154,14 +181,25 @@ function ConversationDetail({
   id,
   messages,
   setMessages,
+  updatedTick,
 }: {
   id: string
   messages: Message[] | null
   setMessages: (update: (prev: Message[] | null) => Message[] | null) => void
+  updatedTick: number
 }) {
-  const loaded = useLoad(() => api.conversations.get(id), [id])
+  const loaded = useLoad(() => api.conversations.get(id), [id, updatedTick])
   const [text, setText] = useState('')
   const { busy, error, run } = useAction()
+  const action = useAction()
+  const [conversation, setConversation] = useState<Conversation | undefined>(undefined)
+  useEffect(() => {
+    if (loaded.data) setConversation(loaded.data.conversation)
+  }, [loaded.data])
+  const lifecycle = (call: (id: string) => Promise<Conversation>) =>
+    action.run(async () => {
+      setConversation(await call(id))
+    })
   const end = useRef<HTMLLIElement>(null)
 
   useEffect(() => {
@@ -182,19 +220,47 @@ function ConversationDetail({
     const ok = await run(async () => {
       const message = await api.conversations.reply(id, body)
       setMessages((prev) => mergeMessages(prev ?? [], [message]))
+      // Replying takes the conversation over: show it as the server now has it.
+      loaded.reload()
     })
     if (ok) setText('')
   }
 
-  const conv = loaded.data?.conversation
+  const conv = conversation ?? loaded.data?.conversation
   return (
     <>
       <h2 id="conv-detail-title">{conv?.pageUrl ? `Visitor on ${conv.pageUrl.replace(/^https?:\/\//, '')}` : 'Conversation'}</h2>
       {conv && (
         <p class="muted">
-          Started {formatWhen(conv.createdAt)} · {conv.status}
+          Started {formatWhen(conv.createdAt)} · <span class={`status status-${conv.status}`}>{STATUS_LABELS[conv.status]}</span>
+          {conv.status === 'waiting' && conv.waitingReason ? ` (${WAITING_LABELS[conv.waitingReason]})` : ''}
+          {conv.status === 'closed' && conv.closedBy === 'inactivity' ? ' (no activity)' : ''}
+          {conv.takenOver ? ' · A person has taken over: the bot is paused' : ''}
         </p>
       )}
+      {conv && (
+        <div class="actions conv-actions">
+          {conv.status === 'closed' ? (
+            <button type="button" class="button-secondary" disabled={action.busy} onClick={() => lifecycle((i) => api.conversations.reopen(i))}>
+              Reopen
+            </button>
+          ) : (
+            <button type="button" class="button-secondary" disabled={action.busy} onClick={() => lifecycle((i) => api.conversations.close(i))}>
+              Close conversation
+            </button>
+          )}
+          {conv.takenOver ? (
+            <button type="button" class="button-secondary" disabled={action.busy} onClick={() => lifecycle((i) => api.conversations.handBack(i))}>
+              Hand back to the bot
+            </button>
+          ) : (
+            <button type="button" class="button-secondary" disabled={action.busy} onClick={() => lifecycle((i) => api.conversations.takeOver(i))}>
+              Take over
+            </button>
+          )}
+        </div>
+      )}
+      <ErrorNote error={action.error} />
       {conv && (conv.user || Object.keys(conv.attributes ?? {}).length > 0) && (
         // Who the visitor is (a user the site verified) and what the site told us (Intelagent('update')).
         <dl class="conv-facts" aria-label="About this visitor">
@@ -242,7 +308,7 @@ function ConversationDetail({
           aria-describedby="reply-hint"
         />
         <p id="reply-hint" class="hint">
-          The visitor sees your answer at once. Ctrl+Enter sends.
+          The visitor sees your answer at once, and the bot pauses in this conversation until you hand it back. Ctrl+Enter sends.
         </p>
         <ErrorNote error={error} />
         <button type="submit" disabled={busy || !text.trim()}>

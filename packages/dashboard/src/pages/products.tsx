@@ -218,6 +218,7 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
   const [engine, setEngine] = useState<Engine>(initial.engine)
   const [color, setColor] = useState(initial.color)
   const [locale, setLocale] = useState<WidgetLocale>(initial.locale ?? 'auto')
+  const [autoClose, setAutoClose] = useState(String(initial.autoCloseHours ?? 24))
   const [webhookUrl, setWebhookUrl] = useState(initial.webhook?.url ?? '')
   const [webhookTimeout, setWebhookTimeout] = useState(String(initial.webhook?.timeoutMs ?? 8000))
   const [baseUrl, setBaseUrl] = useState(initial.openai?.baseUrl ?? 'https://api.openai.com/v1')
@@ -237,6 +238,7 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
       color,
       locale,
       branding,
+      autoCloseHours: Number(autoClose),
       ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
       ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
     }
@@ -354,6 +356,24 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
           </select>
           <p class="hint" id={id('locale-hint')}>
             The widget's own buttons and messages. Your greeting and answers stay as you write them. A page can still choose with Intelagent('setLocale', …).
+          </p>
+        </div>
+        <div class="row">
+          <label for={id('auto-close')}>Close conversations after (hours without a message)</label>
+          <input
+            id={id('auto-close')}
+            class="narrow"
+            type="number"
+            required
+            min={0}
+            max={720}
+            step={1}
+            value={autoClose}
+            onInput={(e) => setAutoClose(e.currentTarget.value)}
+            aria-describedby={id('auto-close-hint')}
+          />
+          <p class="hint" id={id('auto-close-hint')}>
+            0 keeps conversations open until you close them. A new visitor message reopens a closed conversation.
           </p>
         </div>
         <SaveFooter error={error} busy={busy} label="Save settings" status={saved ? 'Saved' : ''} />

@@ -598,8 +598,88 @@ export interface paths {
     }
     get?: never
     put?: never
-    /** Reply as a human agent; the visitor sees it live */
+    /** Reply as a human agent; the visitor sees it live and the bot pauses in this conversation (takeover) */
     post: operations['replyToConversation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/conversations/{id}/close': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Close a conversation
+     * @description Emits conversation.closed {by: "owner"} and hands the conversation back to the bot. A new visitor message reopens it.
+     */
+    post: operations['closeConversation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/conversations/{id}/reopen': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Reopen a closed or waiting conversation
+     * @description Emits conversation.reopened when it was not open.
+     */
+    post: operations['reopenConversation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/conversations/{id}/takeover': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Take a conversation over: the bot stops answering in it
+     * @description A reply from the dashboard does the same. The bot answers again after handback or close.
+     */
+    post: operations['takeOverConversation']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/conversations/{id}/handback': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Hand a conversation back to the bot
+     * @description The bot answers the next visitor message again.
+     */
+    post: operations['handBackConversation']
     delete?: never
     options?: never
     head?: never
@@ -615,7 +695,7 @@ export interface paths {
     }
     /**
      * Stream the license’s live events (Server-Sent Events) to the dashboard
-     * @description Events: ready, conversation.created, message.created, lead.created (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.
+     * @description Events: ready, conversation.created, message.created, lead.created, conversation.updated (status or takeover changed) (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.
      */
     get: operations['streamLiveEvents']
     put?: never
@@ -637,6 +717,57 @@ export interface paths {
     get: operations['listLeads']
     put?: never
     post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/products/{product}/unanswered': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** List the questions the bot could not answer, most asked first */
+    get: operations['listUnanswered']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/products/{product}/unanswered/{id}/answer': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Answer an unanswered question: it becomes a Q&A pair in the knowledge base and leaves the list */
+    post: operations['answerUnanswered']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/products/{product}/unanswered/{id}/dismiss': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Dismiss an unanswered question (it leaves the list; asked again, it comes back as new) */
+    post: operations['dismissUnanswered']
     delete?: never
     options?: never
     head?: never
@@ -1084,6 +1215,43 @@ export interface paths {
     put?: never
     /** Send a visitor message; the knowledge engine’s reply comes in the answer, others on the stream */
     post: operations['sendVisitorMessage']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/widget/conversations/{id}/messages/{messageId}/rating': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Rate one of the bot’s answers helpful or not helpful (a later rating replaces the earlier one)
+     * @description Only assistant answers (not the greeting) of the visitor’s own conversation: other messages answer 400 message_not_rateable.
+     */
+    post: operations['rateMessage']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/widget/conversations/{id}/handoff': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Ask for a person: the conversation waits for one and the owner is told (once per wait) */
+    post: operations['requestHuman']
     delete?: never
     options?: never
     head?: never
@@ -2022,7 +2190,10 @@ export interface components {
       branding: boolean
       /** @description Minimum retrieval confidence before the knowledge engine answers */
       threshold: number
+      /** @description What the bot says when it does not know; the conversation then waits for a person */
       fallback: string
+      /** @description Hours without a message before a conversation closes itself; 0 = never */
+      autoCloseHours: number
       webhook: {
         url: string
         timeoutMs: number
@@ -2075,6 +2246,8 @@ export interface components {
       threshold?: number
       /** @default I'm not sure about that one. Leave your email and a person from our team will get back to you. */
       fallback?: string
+      /** @default 24 */
+      autoCloseHours?: number
       /** @default null */
       webhook?: {
         /** @description A public http(s) URL; private, loopback and metadata addresses are refused */
@@ -2488,6 +2661,7 @@ export interface components {
         | 'usage-warning'
         | 'payment-failed'
         | 'webhook-disabled'
+        | 'conversation-waiting'
       subject: string
       /**
        * @description queued (being sent, retried on failure), sent, failed (gave up), kept (no SMTP_URL: kept here)
@@ -2547,6 +2721,8 @@ export interface components {
       } | null
       messageCount: number
     }
+    /** @enum {string} */
+    ConversationStatus: 'open' | 'waiting' | 'closed'
     /** @description Custom attributes the page set with Intelagent("update", …) */
     ConversationAttributes: {
       [key: string]: string | number | boolean
@@ -2557,8 +2733,7 @@ export interface components {
       /** Format: uuid */
       id: string
       product: components['schemas']['WidgetProduct']
-      /** @enum {string} */
-      status: 'open' | 'closed'
+      status: components['schemas']['ConversationStatus']
       /** Format: uuid */
       visitorId: string
       pageUrl: string | null
@@ -2568,6 +2743,21 @@ export interface components {
         id: string
         email: string | null
         name: string | null
+      } | null
+      /**
+       * @description Why it waits for a person (status waiting), else null
+       * @enum {string|null}
+       */
+      waitingReason: 'unanswered' | 'visitor_request' | 'quota' | null
+      /** Format: date-time */
+      closedAt: string | null
+      /** @enum {string|null} */
+      closedBy: 'owner' | 'inactivity' | null
+      /** @description A person took the conversation over: the bot does not answer in it until handed back */
+      takenOver: {
+        /** Format: date-time */
+        at: string
+        by: string | null
       } | null
       /** Format: date-time */
       createdAt: string
@@ -2592,6 +2782,16 @@ export interface components {
       clientMessageId: string | null
       /** Format: date-time */
       createdAt: string
+      /**
+       * @description Assistant messages only: the visitor’s rating, null until rated
+       * @enum {string|null}
+       */
+      rating?: 'helpful' | 'not_helpful' | null
+      /**
+       * @description Assistant messages only: the bot did not know (the conversation waits for a person)
+       * @enum {boolean}
+       */
+      unanswered?: true
     }
     MessageResponse: {
       message: components['schemas']['Message']
@@ -2599,6 +2799,9 @@ export interface components {
     ReplyInput: {
       text: string
       clientMessageId?: string
+    }
+    ConversationResponse: {
+      conversation: components['schemas']['Conversation']
     }
     LiveEventData:
       | Record<string, never>
@@ -2619,6 +2822,15 @@ export interface components {
           product: components['schemas']['WidgetProduct']
           /** Format: uuid */
           conversationId: string | null
+        }
+      | {
+          /** Format: uuid */
+          conversationId: string
+          product: components['schemas']['WidgetProduct']
+          status: components['schemas']['ConversationStatus']
+          /** @enum {string|null} */
+          waitingReason: 'unanswered' | 'visitor_request' | 'quota' | null
+          takenOver: boolean
         }
       | {
           reason: string
@@ -2706,6 +2918,41 @@ export interface components {
       website?: string
       linkedin?: string
       description?: string
+    }
+    UnansweredList: {
+      /** @description Most asked first */
+      questions: components['schemas']['UnansweredQuestion'][]
+    }
+    UnansweredQuestion: {
+      /** Format: uuid */
+      id: string
+      /** @description The latest wording a visitor used */
+      question: string
+      /** @description What groups repeats: lowercase, accents and punctuation dropped */
+      normalized: string
+      /** @description How many times it was asked */
+      count: number
+      /** Format: date-time */
+      firstAskedAt: string
+      /** Format: date-time */
+      lastAskedAt: string
+      /**
+       * Format: uuid
+       * @description The conversation it was last asked in
+       */
+      exampleConversationId: string | null
+      /** @enum {string} */
+      status: 'open' | 'answered' | 'dismissed'
+    }
+    UnansweredAnswered: {
+      question: components['schemas']['UnansweredQuestion']
+      item: components['schemas']['KnowledgeItem']
+    }
+    AnswerUnansweredInput: {
+      answer: string
+    }
+    UnansweredDismissed: {
+      question: components['schemas']['UnansweredQuestion']
     }
     EnrichInput: {
       /**
@@ -3097,6 +3344,11 @@ export interface components {
       /** @description The page the visitor is on as they send */
       pageUrl?: string
     }
+    RateInput: {
+      rating: components['schemas']['Rating']
+    }
+    /** @enum {string} */
+    Rating: 'helpful' | 'not_helpful'
     MessageList: {
       messages: components['schemas']['Message'][]
     }
@@ -6550,6 +6802,8 @@ export interface operations {
         limit?: number
         /** @description The nextCursor of the previous page */
         cursor?: string
+        /** @description Only conversations in this status */
+        status?: components['schemas']['ConversationStatus'] & unknown
       }
       header?: never
       path: {
@@ -6834,6 +7088,382 @@ export interface operations {
       }
     }
   }
+  closeConversation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation as it is now (unchanged when it already was) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  reopenConversation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation as it is now (unchanged when it already was) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  takeOverConversation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation as it is now (unchanged when it already was) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  handBackConversation: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation as it is now (unchanged when it already was) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
   streamLiveEvents: {
     parameters: {
       query?: never
@@ -6944,6 +7574,297 @@ export interface operations {
       }
       /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
       403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listUnanswered: {
+    parameters: {
+      query?: {
+        /** @description How many, 1–200 */
+        limit?: number
+      }
+      header?: never
+      path: {
+        product: components['schemas']['WidgetProduct']
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The open unanswered questions, by how often they were asked, then most recent */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['UnansweredList']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  answerUnanswered: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        product: components['schemas']['WidgetProduct']
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AnswerUnansweredInput']
+      }
+    }
+    responses: {
+      /** @description Answered: the knowledge engine answers it from now on */
+      201: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['UnansweredAnswered']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict`, `conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  dismissUnanswered: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        product: components['schemas']['WidgetProduct']
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Dismissed (or already dismissed) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['UnansweredDismissed']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
         headers: {
           [name: string]: unknown
         }
@@ -9762,6 +10683,199 @@ export interface operations {
       }
       /** @description Error: `unsupported_media_type` */
       415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  rateMessage: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+        messageId: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RateInput']
+      }
+    }
+    responses: {
+      /** @description Rated (or already rated so): the message with its rating */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['MessageResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `message_not_rateable` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_key`, `key_revoked`, `visitor_token_invalid` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  requestHuman: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation, waiting for a person */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_key`, `key_revoked`, `visitor_token_invalid` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
         headers: {
           [name: string]: unknown
         }

@@ -2,7 +2,21 @@
 import type { RequestOptions, Transport } from '../core.js'
 import { ConnectionError } from '../errors.js'
 import { PagePromise } from '../pagination.js'
-import type { ConversationDetail, ConversationFlag, ConversationSummary, Lead, LiveEvent, Message, PageParams, ResponseBody, WidgetProduct } from '../types.js'
+import type {
+  Conversation,
+  ConversationDetail,
+  ConversationFlag,
+  ConversationStatus,
+  ConversationSummary,
+  Lead,
+  LiveEvent,
+  Message,
+  PageParams,
+  ResponseBody,
+  UnansweredAnswered,
+  UnansweredQuestion,
+  WidgetProduct,
+} from '../types.js'
 
 const seg = encodeURIComponent
 
@@ -13,12 +27,12 @@ export class Conversations {
   }
 
   /** Most recently active first. Await for one page, or `for await` over every conversation. */
-  list(product: WidgetProduct, params: PageParams = {}, options?: RequestOptions): PagePromise<ConversationSummary> {
+  list(product: WidgetProduct, params: PageParams & { status?: ConversationStatus } = {}, options?: RequestOptions): PagePromise<ConversationSummary> {
     return new PagePromise(async (cursor) => {
       const res = await this.#t.request<ResponseBody<'listConversations', 200>>({
         method: 'GET',
         path: `/api/products/${seg(product)}/conversations`,
-        query: { limit: params.limit, cursor },
+        query: { limit: params.limit, cursor, status: params.status },
         options,
       })
       return { data: res.conversations, nextCursor: res.nextCursor }
@@ -42,9 +56,68 @@ export class Conversations {
     return res.message
   }
 
+  async #lifecycle(id: string, action: 'close' | 'reopen' | 'takeover' | 'handback', options?: RequestOptions): Promise<Conversation> {
+    const res = await this.#t.request<{ conversation: Conversation }>({ method: 'POST', path: `/api/conversations/${seg(id)}/${action}`, options })
+    return res.conversation
+  }
+
+  /** Closes the conversation (and hands it back to the bot). A new visitor message reopens it. */
+  close(id: string, options?: RequestOptions): Promise<Conversation> {
+    return this.#lifecycle(id, 'close', options)
+  }
+
+  /** Opens a closed or waiting conversation again. */
+  reopen(id: string, options?: RequestOptions): Promise<Conversation> {
+    return this.#lifecycle(id, 'reopen', options)
+  }
+
+  /** A person takes the conversation over: the bot stops answering in it (a `reply` does the same). */
+  takeOver(id: string, options?: RequestOptions): Promise<Conversation> {
+    return this.#lifecycle(id, 'takeover', options)
+  }
+
+  /** The bot answers again in this conversation. */
+  handBack(id: string, options?: RequestOptions): Promise<Conversation> {
+    return this.#lifecycle(id, 'handback', options)
+  }
+
   /** Flags a conversation as abuse: its usage is given back to this period's quotas (once) and it counts no more. */
   flag(id: string, options?: RequestOptions): Promise<ConversationFlag> {
     return this.#t.request({ method: 'POST', path: `/api/conversations/${seg(id)}/flag`, options })
+  }
+}
+
+/** The questions the bot could not answer, per widget product: answer one (it becomes a Q&A pair) or dismiss it. */
+export class Unanswered {
+  readonly #t: Transport
+  constructor(t: Transport) {
+    this.#t = t
+  }
+
+  /** The open questions, most asked first (one page of up to `limit`, default 50, at most 200). */
+  async list(product: WidgetProduct, params: { limit?: number } = {}, options?: RequestOptions): Promise<UnansweredQuestion[]> {
+    const res = await this.#t.request<{ questions: UnansweredQuestion[] }>({
+      method: 'GET',
+      path: `/api/products/${seg(product)}/unanswered`,
+      query: { limit: params.limit },
+      options,
+    })
+    return res.questions
+  }
+
+  /** Answers the question: it becomes a Q&A pair in the knowledge base and leaves the list. */
+  answer(product: WidgetProduct, id: string, answer: string, options?: RequestOptions): Promise<UnansweredAnswered> {
+    return this.#t.request({ method: 'POST', path: `/api/products/${seg(product)}/unanswered/${seg(id)}/answer`, body: { answer }, options })
+  }
+
+  /** Drops the question from the list (asked again, it comes back as new). */
+  async dismiss(product: WidgetProduct, id: string, options?: RequestOptions): Promise<UnansweredQuestion> {
+    const res = await this.#t.request<{ question: UnansweredQuestion }>({
+      method: 'POST',
+      path: `/api/products/${seg(product)}/unanswered/${seg(id)}/dismiss`,
+      options,
+    })
+    return res.question
   }
 }
 

@@ -3,9 +3,11 @@
 import { type RequestOptions, randomId, type Transport } from '../core.js'
 import { IntelagentError } from '../errors.js'
 import type {
+  Conversation,
   CreatedLead,
   LeadParams,
   Message,
+  Rating,
   ResponseBody,
   SendMessageResponse,
   StartConversationParams,
@@ -73,6 +75,31 @@ export class Widget {
       options,
     })
     return res.messages
+  }
+
+  /** Rates one of the bot's answers; rating it again replaces the earlier rating. Resolves to the rated message. */
+  async rate(conversationId: string, messageId: string, rating: Rating, options: VisitorOptions): Promise<Message> {
+    const res = await this.#t.request<{ message: Message }>({
+      method: 'POST',
+      path: `/api/widget/conversations/${seg(conversationId)}/messages/${seg(messageId)}/rating`,
+      body: { rating },
+      productKey: this.#key(options),
+      bearer: options.visitorToken,
+      options,
+    })
+    return res.message
+  }
+
+  /** The visitor asks for a person: the conversation waits for one and the owner is told. */
+  async requestHuman(conversationId: string, options: VisitorOptions): Promise<Conversation> {
+    const res = await this.#t.request<{ conversation: Conversation }>({
+      method: 'POST',
+      path: `/api/widget/conversations/${seg(conversationId)}/handoff`,
+      productKey: this.#key(options),
+      bearer: options.visitorToken,
+      options,
+    })
+    return res.conversation
   }
 
   /**

@@ -21,7 +21,7 @@ import type { Cursor } from '../platform/pagination.js'
  *                 Index Cond: ((conversation_id = c.id) AND (seq = c.last_seq))
  *   Execution Time: 0.325 ms (the first page: 0.272 ms)
  */
-export async function listConversations(db: Db, licenseId: string, product: string, limit: number, after: Cursor | undefined) {
+export async function listConversations(db: Db, licenseId: string, product: string, limit: number, after: Cursor | undefined, status?: string) {
   let q = db
     .selectFrom('conversations as c')
     .leftJoin('messages as m', (j) => j.onRef('m.conversation_id', '=', 'c.id').onRef('m.seq', '=', 'c.last_seq'))
@@ -30,5 +30,7 @@ export async function listConversations(db: Db, licenseId: string, product: stri
     .where('c.license_id', '=', licenseId)
     .where('c.product', '=', product)
   if (after) q = q.where(sql<boolean>`(c.updated_at, c.id) < (${new Date(after.t)}, ${after.id}::uuid)`)
+  // The status filter walks the same index and skips other statuses (waiting ones are few; closed ones recent).
+  if (status) q = q.where('c.status', '=', status as 'open' | 'waiting' | 'closed')
   return q.orderBy('c.updated_at', 'desc').orderBy('c.id', 'desc').limit(limit).execute()
 }

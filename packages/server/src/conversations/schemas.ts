@@ -8,7 +8,16 @@ const dateTime = z.iso.datetime({ offset: true })
 export { widgetProductParam } from '../platform/products.js'
 export const conversationIdParam = z.object({ id: z.uuid() })
 
-export { pageQuery } from '../platform/pagination.js'
+import { pageQuery } from '../platform/pagination.js'
+
+export { pageQuery }
+
+export const RatingSchema = z.enum(['helpful', 'not_helpful']).openapi('Rating')
+export const ConversationStatusSchema = z.enum(['open', 'waiting', 'closed']).openapi('ConversationStatus')
+
+export const conversationListQuery = pageQuery.extend({
+  status: ConversationStatusSchema.optional().openapi({ description: 'Only conversations in this status' }),
+})
 
 export const MessageRoleSchema = z.enum(['visitor', 'assistant', 'agent', 'system']).openapi('MessageRole')
 
@@ -21,6 +30,8 @@ export const MessageSchema = z
     text: z.string(),
     clientMessageId: z.string().nullable().openapi({ description: 'The sender’s idempotency id, when it gave one' }),
     createdAt: dateTime,
+    rating: RatingSchema.nullable().optional().openapi({ description: 'Assistant messages only: the visitor’s rating, null until rated' }),
+    unanswered: z.literal(true).optional().openapi({ description: 'Assistant messages only: the bot did not know (the conversation waits for a person)' }),
   })
   .openapi('Message')
 
@@ -32,7 +43,7 @@ export const ConversationSchema = z
   .object({
     id: z.uuid(),
     product: WidgetProductSchema,
-    status: z.enum(['open', 'closed']),
+    status: ConversationStatusSchema,
     visitorId: z.uuid(),
     pageUrl: z.string().nullable(),
     attributes: AttributesSchema,
@@ -40,6 +51,16 @@ export const ConversationSchema = z
       .object({ id: z.string(), email: z.string().nullable(), name: z.string().nullable() })
       .nullable()
       .openapi({ description: 'The verified user (Intelagent("identify", …)); null for an anonymous visitor' }),
+    waitingReason: z
+      .enum(['unanswered', 'visitor_request', 'quota'])
+      .nullable()
+      .openapi({ description: 'Why it waits for a person (status waiting), else null' }),
+    closedAt: dateTime.nullable(),
+    closedBy: z.enum(['owner', 'inactivity']).nullable(),
+    takenOver: z
+      .object({ at: dateTime, by: z.string().nullable() })
+      .nullable()
+      .openapi({ description: 'A person took the conversation over: the bot does not answer in it until handed back' }),
     createdAt: dateTime,
     updatedAt: dateTime,
   })
@@ -65,6 +86,8 @@ export const ReplyInputSchema = z
   .strictObject({ text: z.string().trim().min(1).max(4000), clientMessageId: z.string().min(1).max(64).optional() })
   .openapi('ReplyInput')
 
+export const ConversationResponseSchema = z.object({ conversation: ConversationSchema }).openapi('ConversationResponse')
+
 export const MessageResponseSchema = z.object({ message: MessageSchema }).openapi('MessageResponse')
 
 /** The `data:` of the dashboard's live events (GET /api/events): `event:` names the type (each title below). */
@@ -74,6 +97,15 @@ export const LiveEventSchema = z
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema }).openapi({ title: 'conversation.created' }),
     z.object({ conversationId: z.uuid(), product: WidgetProductSchema, message: MessageSchema }).openapi({ title: 'message.created' }),
     z.object({ leadId: z.uuid(), product: WidgetProductSchema, conversationId: z.uuid().nullable() }).openapi({ title: 'lead.created' }),
+    z
+      .object({
+        conversationId: z.uuid(),
+        product: WidgetProductSchema,
+        status: ConversationStatusSchema,
+        waitingReason: z.enum(['unanswered', 'visitor_request', 'quota']).nullable(),
+        takenOver: z.boolean(),
+      })
+      .openapi({ title: 'conversation.updated' }),
     z.object({ reason: z.string() }).openapi({ title: 'revoked' }),
   ])
   .openapi('LiveEventData')

@@ -17,6 +17,10 @@ export function publicMessage(m: MessageRow) {
     text: m.text,
     clientMessageId: m.client_message_id,
     createdAt: m.created_at.toISOString(),
+    // The visitor's rating of a bot answer (assistant messages only).
+    ...(m.role === 'assistant' ? { rating: m.rating ?? null } : {}),
+    // The bot did not know (below its confidence threshold, or the engine said so): the widget offers a person.
+    ...(m.role === 'assistant' && (m.meta as { outcome?: string } | null)?.outcome === 'fallback' ? { unanswered: true as const } : {}),
   }
 }
 export type PublicMessage = ReturnType<typeof publicMessage>
@@ -32,6 +36,10 @@ export function publicConversation(c: ConversationRow) {
     // jsonb arrives parsed from pg and PGlite; a string would mean a driver that does not parse it.
     attributes: (typeof c.attributes === 'string' ? JSON.parse(c.attributes) : (c.attributes ?? {})) as Record<string, string | number | boolean>,
     user: c.user_id ? { id: c.user_id, email: c.user_email, name: c.user_name } : null,
+    waitingReason: c.waiting_reason ?? null,
+    closedAt: c.closed_at?.toISOString() ?? null,
+    closedBy: c.closed_by ?? null,
+    takenOver: c.taken_over_at ? { at: c.taken_over_at.toISOString(), by: c.taken_over_by } : null,
     createdAt: c.created_at.toISOString(),
     updatedAt: c.updated_at.toISOString(),
   }
@@ -44,6 +52,14 @@ export type LicenseEvent =
   | { type: 'conversation.created'; conversationId: string; product: string }
   | { type: 'message.created'; conversationId: string; product: string; message: PublicMessage }
   | { type: 'lead.created'; leadId: string; product: string; conversationId: string | null }
+  | {
+      type: 'conversation.updated'
+      conversationId: string
+      product: string
+      status: ConversationRow['status']
+      waitingReason: ConversationRow['waiting_reason']
+      takenOver: boolean
+    }
 
 export const conversationChannel = (id: string): string => `events:conv:${id}`
 export const licenseChannel = (id: string): string => `events:license:${id}`

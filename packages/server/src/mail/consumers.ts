@@ -84,6 +84,37 @@ export function registerMailConsumers(deps: Deps, events: Events): void {
     })
   })
 
+  // A visitor waits for a person: the owner hears of it once per wait (the event fires only on the move to waiting).
+  events.onEvent('conversation.waiting', 'mail.conversation-waiting', async (event) => {
+    const license = event.licenseId
+      ? await deps.db.selectFrom('licenses').select(['id', 'email', 'source']).where('id', '=', event.licenseId).executeTakeFirst()
+      : undefined
+    if (!license || license.source === 'demo') return
+    const question =
+      event.data.reason === 'unanswered'
+        ? await deps.db
+            .selectFrom('messages')
+            .select('text')
+            .where('conversation_id', '=', event.data.conversationId)
+            .where('role', '=', 'visitor')
+            .orderBy('seq', 'desc')
+            .limit(1)
+            .executeTakeFirst()
+        : undefined
+    await sendMail(deps.db, deps.config, {
+      to: license.email,
+      template: 'conversation-waiting',
+      licenseId: license.id,
+      dedupeKey: `conversation-waiting:${event.id}`,
+      data: {
+        product: event.data.product,
+        reason: event.data.reason,
+        question: question ? question.text.slice(0, 300) : null,
+        conversationUrl: `${deps.config.publicUrl}/dashboard/conversations/${event.data.conversationId}`,
+      },
+    })
+  })
+
   events.onEvent('license.updated', 'mail.license-purchase', async (event) => {
     if (event.data.cause !== 'purchase') return
     const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()

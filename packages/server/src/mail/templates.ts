@@ -27,6 +27,8 @@ export interface TemplateData {
   'webhook-disabled': { url: string; reason: string; failingSince: string; webhooksUrl: string }
   /** Someone was invited to a team: the one-time link to join. */
   'team-invitation': { invitedBy: string; role: string; acceptUrl: string; expiresDays: number }
+  /** A conversation waits for a person (the bot did not know, or the visitor asked for one): once per wait. */
+  'conversation-waiting': { product: string; reason: 'unanswered' | 'visitor_request' | 'quota'; question: string | null; conversationUrl: string }
 }
 
 export type TemplateName = keyof TemplateData
@@ -40,6 +42,7 @@ export const TEMPLATES = [
   'usage-warning',
   'payment-failed',
   'webhook-disabled',
+  'conversation-waiting',
 ] as const satisfies readonly TemplateName[]
 
 export interface Rendered {
@@ -236,6 +239,30 @@ Accept the invitation (the link works once, for ${d.expiresDays} days): ${d.acce
           html`<h1 style="font-size:20px">Join the team</h1><p>${d.invitedBy} invited you to join their Intelagent team as ${d.role}.</p>${raw(
             button(d.acceptUrl, 'Accept the invitation'),
           )}<p>The link works once, for ${d.expiresDays} days.</p>`,
+        ),
+      }
+    }
+    case 'conversation-waiting': {
+      const d = data as TemplateData['conversation-waiting']
+      const product = PRODUCT_NAMES[d.product as Product] ?? d.product
+      const why =
+        d.reason === 'visitor_request'
+          ? 'A visitor asked to talk to a person.'
+          : d.reason === 'quota'
+            ? 'Your plan’s quota is used up, so the bot did not answer.'
+            : 'The bot did not know the answer and told the visitor a person would follow up.'
+      const asked = d.question ? `\n\nThey asked: “${d.question}”` : ''
+      return {
+        subject: `Intelagent ${product}: a visitor is waiting for a person`,
+        text: `${why}${asked}
+
+Answer them in the dashboard: ${d.conversationUrl}
+`,
+        html: layout(
+          'A visitor is waiting for a person',
+          html`<h1 style="font-size:20px">A visitor is waiting for a person</h1><p>${why}</p>${raw(
+            d.question ? html`<p>They asked: “${d.question}”</p>` : '',
+          )}${raw(button(d.conversationUrl, 'Answer in the dashboard'))}`,
         ),
       }
     }

@@ -138,7 +138,7 @@ export interface ConversationsTable {
   product: string
   product_key_id: string
   visitor_id: string
-  status: Generated<'open' | 'closed'>
+  status: Generated<'open' | 'waiting' | 'closed'>
   last_seq: Generated<number>
   page_url: string | null
   /** Custom attributes from Intelagent('update'): at most 20 scalar values. */
@@ -151,8 +151,35 @@ export interface ConversationsTable {
   unmetered: ColumnType<'quota' | 'visitor_cap' | null, 'quota' | 'visitor_cap' | null | undefined, 'quota' | 'visitor_cap' | null>
   /** Flagged as abuse by the owner: its usage was given back and it counts no more. */
   flagged_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** Why it waits for a person (src/conversations/lifecycle.ts); null unless status is 'waiting'. */
+  waiting_reason: ColumnType<WaitingReason | null, WaitingReason | null | undefined, WaitingReason | null>
+  waiting_since: ColumnType<Date | null, Date | null | undefined, Date | null>
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  closed_by: ColumnType<'owner' | 'inactivity' | null, 'owner' | 'inactivity' | null | undefined, 'owner' | 'inactivity' | null>
+  /** Human takeover: while set, no engine replies in this conversation. */
+  taken_over_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  taken_over_by: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Generated<Date>
   updated_at: Generated<Date>
+}
+
+export type WaitingReason = 'unanswered' | 'visitor_request' | 'quota'
+export type Rating = 'helpful' | 'not_helpful'
+
+export interface UnansweredQuestionsTable {
+  id: Generated<string>
+  license_id: string
+  product: string
+  normalized: string
+  question: string
+  count: Generated<number>
+  first_asked_at: Generated<Date>
+  last_asked_at: Generated<Date>
+  example_conversation_id: string | null
+  example_message_id: string | null
+  status: Generated<'open' | 'answered' | 'dismissed'>
+  knowledge_item_id: string | null
+  resolved_at: Date | null
 }
 
 export interface MessagesTable {
@@ -164,6 +191,8 @@ export interface MessagesTable {
   text: string
   client_message_id: string | null
   meta: Json<Record<string, unknown>>
+  rating: ColumnType<Rating | null, Rating | null | undefined, Rating | null>
+  rated_at: ColumnType<Date | null, Date | null | undefined, Date | null>
   created_at: Generated<Date>
 }
 
@@ -369,6 +398,7 @@ export interface Database {
   messages: MessagesTable
   leads: LeadsTable
   knowledge_items: KnowledgeItemsTable
+  unanswered_questions: UnansweredQuestionsTable
   integration_secrets: IntegrationSecretsTable
   api_keys: ApiKeysTable
   jobs: JobsTable

@@ -11,6 +11,8 @@ export const errorStatus = {
   invalid_json: 400,
   validation_failed: 422,
   url_not_allowed: 400,
+  /** A rating for a message that is not one of the bot's answers (a visitor's, a person's, the greeting). */
+  message_not_rateable: 400,
   malformed_key: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,

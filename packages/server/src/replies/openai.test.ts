@@ -4,7 +4,7 @@ import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
 import { defaultSettings, type ProductSettings } from '../settings/settings.js'
-import { createOpenAiEngine } from './openai.js'
+import { createOpenAiEngine, NO_ANSWER_INSTRUCTION } from './openai.js'
 import { MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplySink } from './types.js'
 
 const API_KEY = 'sk-proj-test-0123456789abcdefWXYZ'
@@ -132,7 +132,7 @@ describe('openai engine', () => {
       model: 'gpt-4o-mini',
       stream: true,
       messages: [
-        { role: 'system', content: 'You answer for Harbor & Pine.' },
+        { role: 'system', content: `You answer for Harbor & Pine.\n\n${NO_ANSWER_INSTRUCTION}` },
         { role: 'assistant', content: 'Hi! How can I help you today?' },
         { role: 'user', content: 'Do you ship to Norway?' },
         { role: 'assistant', content: 'Yes we do.' },
@@ -232,6 +232,20 @@ describe('openai engine', () => {
     expect(await engine.reply(ctx(licenseId), sink)).toEqual({ kind: 'answer', text: 'Whole answer.', meta: { model: 'llama3.1:8b', finishReason: 'stop' } })
     expect(sink.tokens).toEqual(['Whole answer.'])
   })
+  it('turns the model’s NO_ANSWER into the honest fallback, never streaming the marker; a longer answer streams whole', async () => {
+    llm(() => sse(completionStream(['NO', '_ANS', 'WER'])))
+    const unsure = recorder()
+    expect(await engine.reply(ctx(licenseId, { fallback: 'Not sure, a person will follow up.' }), unsure)).toMatchObject({
+      kind: 'fallback',
+      text: 'Not sure, a person will follow up.',
+    })
+    expect(unsure.tokens).toEqual([])
+    llm(() => sse(completionStream(['NO', ' problem, ', 'we ship there.'])))
+    const sure = recorder()
+    expect(await engine.reply(ctx(licenseId), sure)).toMatchObject({ kind: 'answer', text: 'NO problem, we ship there.' })
+    expect(sure.tokens.join('')).toBe('NO problem, we ship there.')
+  })
+
   it('stops at the reply cap: no more than 16 KiB is streamed or returned, cut on a character boundary', async () => {
     // 3-byte characters, so the cap falls inside one unless the cut respects UTF-8.
     const tokens = Array.from({ length: 400 }, () => '€'.repeat(20))

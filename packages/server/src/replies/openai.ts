@@ -18,8 +18,16 @@ type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
 /** Defaults for a product that picked the engine without saving OpenAI settings. */
 const DEFAULTS = settingsSchema.shape.openai.unwrap().unwrap().parse({})
 
+/**
+ * How the model says "I don't know": this exact reply. The engine turns it into the honest fallback (the
+ * conversation then waits for a person, docs/conversation-lifecycle.md), and the visitor never sees the marker.
+ */
+export const NO_ANSWER = 'NO_ANSWER'
+export const NO_ANSWER_INSTRUCTION = `If you cannot answer the visitor's question with confidence, reply with exactly ${NO_ANSWER} and nothing else.`
+
 export function chatMessages(ctx: ReplyContext, systemPrompt: string): ChatMessage[] {
-  const messages: ChatMessage[] = systemPrompt.trim() ? [{ role: 'system', content: systemPrompt }] : []
+  const system = [systemPrompt.trim(), NO_ANSWER_INSTRUCTION].filter(Boolean).join('\n\n')
+  const messages: ChatMessage[] = [{ role: 'system', content: system }]
   for (const m of ctx.history) {
     // 'system' rows are notices shown to the visitor ("your message is saved…"), not instructions for the model.
     if (m.role === 'system') continue
@@ -141,9 +149,27 @@ async function readStream(body: ReadableStream<Uint8Array>, state: ChunkState, s
   }
 }
 
+/** Holds streamed tokens back while the reply could still be the NO_ANSWER marker, so the visitor never sees it. */
+function markerGuard(sink: ReplySink): ReplySink {
+  let held = ''
+  let passing = false
+  return {
+    typing: (on) => sink.typing(on),
+    token(delta) {
+      if (passing) return sink.token(delta)
+      held += delta
+      const t = held.trim()
+      if (NO_ANSWER.startsWith(t)) return
+      passing = true
+      sink.token(held)
+    },
+  }
+}
+
 export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
   return {
-    async reply(ctx, sink): Promise<ReplyResult> {
+    async reply(ctx, outerSink): Promise<ReplyResult> {
+      const sink = markerGuard(outerSink)
       const cfg = ctx.settings.openai ?? DEFAULTS
       const apiKey = await getSecret(deps, ctx.licenseId, ctx.product, OPENAI_SECRET_NAME)
       if (!apiKey) throw new Error('The openai engine is selected but no OpenAI API key is stored for this product')
@@ -170,6 +196,7 @@ export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
       }
       const text = state.text.trim()
       if (!text) throw new Error(`OpenAI-compatible endpoint returned no text (finish_reason: ${state.finishReason ?? 'none'})`)
+      if (text === NO_ANSWER) return { kind: 'fallback', text: ctx.settings.fallback, meta: { model: state.model ?? cfg.model, noAnswer: true } }
       return { kind: 'answer', text, meta: { model: state.model ?? cfg.model, finishReason: state.finishReason } }
     },
   }

@@ -1,7 +1,9 @@
 // Runs the product's reply engine after the visitor's message is safely stored; a failure is told, never lost.
 // Engines that call out (webhook, OpenAI) run as a durable job enqueued with the visitor's message.
 import type { Kysely } from 'kysely'
-import { appendMessage, publishConversation } from '../conversations/service.js'
+import { announceConversation, markWaiting } from '../conversations/lifecycle.js'
+import { appendMessage, findConversation, publishConversation } from '../conversations/service.js'
+import { collectUnanswered } from '../knowledge/unanswered.js'
 import type { Deps } from '../platform/context.js'
 import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
@@ -56,6 +58,8 @@ export async function respond(
   message: MessageRow,
   options: { signal?: AbortSignal; clientMessageId?: string } = {},
 ): Promise<MessageRow | null> {
+  // A person took the conversation over: the bot stays quiet until it is handed back (lifecycle.ts).
+  if (conv.taken_over_at) return null
   const saved = await getSettings(deps, conv.license_id, conv.product)
   // An AI engine answers only on a plan that has it (a downgrade falls back to knowledge; an upgrade restores it).
   const tier =
@@ -96,14 +100,32 @@ export async function respond(
       sink,
     )
     if (result.kind === 'deferred') return null
-    const { message: reply } = await appendMessage(deps, {
-      ...base,
-      role: 'assistant',
-      // Whatever the engine (a custom one included), a reply is bounded before it is stored.
-      text: capUtf8(result.text, MAX_REPLY_BYTES),
-      clientMessageId: options.clientMessageId ?? null,
-      meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
-    })
+    // Below the confidence threshold (or the engine said it does not know): the honest answer is stored with the
+    // conversation's move to "waiting for a person" and the question collected, in one transaction.
+    const unsure = result.kind === 'fallback'
+    let waiting = false
+    const { message: reply, created } = await appendMessage(
+      deps,
+      {
+        ...base,
+        role: 'assistant',
+        // Whatever the engine (a custom one included), a reply is bounded before it is stored.
+        text: capUtf8(result.text, MAX_REPLY_BYTES),
+        clientMessageId: options.clientMessageId ?? null,
+        meta: { engine: settings.engine, outcome: result.kind, ...result.meta },
+      },
+      unsure
+        ? async (trx) => {
+            const now = new Date(deps.clock.now())
+            waiting = await markWaiting(trx, conv, 'unanswered', now)
+            await collectUnanswered(trx, conv, message, now)
+          }
+        : undefined,
+    )
+    if (created && waiting) {
+      const now = await findConversation(deps, conv.license_id, conv.id)
+      if (now) await announceConversation(deps, now)
+    }
     return reply
   } catch (err) {
     deps.logger.warn('reply engine failed', {

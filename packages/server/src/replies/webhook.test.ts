@@ -117,6 +117,13 @@ describe('webhook engine', () => {
     expect(answers).toEqual(['from text', 'from output', 'from an array'])
   })
 
+  it('says it does not know when the flow answers {unanswered: true}: the product fallback, or the flow’s own words', async () => {
+    n8n(PRODUCT_SECRET, () => Response.json({ unanswered: true }))
+    expect(await engine.reply(ctx(withSecret, { fallback: 'No idea, sorry.' }), sink)).toMatchObject({ kind: 'fallback', text: 'No idea, sorry.' })
+    n8n(PRODUCT_SECRET, () => Response.json([{ unanswered: true, reply: 'A colleague will check.' }]))
+    expect(await engine.reply(ctx(withSecret), sink)).toMatchObject({ kind: 'fallback', text: 'A colleague will check.' })
+  })
+
   it('defers only when n8n says so: 202, 204 or {deferred:true}', async () => {
     const responses = [
       () => new Response(null, { status: 202 }),

@@ -57,6 +57,11 @@ const isDeferred = (body: unknown): boolean => {
   return typeof first === 'object' && first !== null && (first as Record<string, unknown>).deferred === true
 }
 
+const isUnanswered = (body: unknown): boolean => {
+  const first = Array.isArray(body) ? body[0] : body
+  return typeof first === 'object' && first !== null && (first as Record<string, unknown>).unanswered === true
+}
+
 /** Thrown for a failure worth one more try (network error, timeout, 5xx). */
 class RetryableError extends Error {}
 
@@ -102,6 +107,8 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
       }
     }
     const reply = extractReply(body)
+    // The flow does not know: {"unanswered": true} (with an optional reply to say instead of the product's fallback).
+    if (isUnanswered(body)) return { kind: 'fallback', text: reply ?? '', meta: { status: res.status } }
     if (reply) return { kind: 'answer', text: reply, meta: { status: res.status } }
     if (DEFERRED_STATUSES.has(res.status) || isDeferred(body)) return { kind: 'deferred', meta: { status: res.status } }
     // n8n answers 200 with an empty body when a Code node throws: a silent failure, not a promise to answer later.
@@ -117,8 +124,9 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
       const secret = await getSecret(deps, ctx.licenseId, ctx.product, WEBHOOK_SECRET_NAME)
       if (!secret) throw new Error(`No webhook signing secret: set ${WEBHOOK_SECRET_NAME} for this product`)
       const raw = JSON.stringify(webhookPayload(ctx, deps.config.publicUrl))
+      const honest = (r: ReplyResult): ReplyResult => (r.kind === 'fallback' && !r.text ? { ...r, text: ctx.settings.fallback } : r)
       try {
-        return await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal)
+        return honest(await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal))
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err
       }
@@ -126,7 +134,7 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS))
       ctx.signal.throwIfAborted()
       try {
-        const result = await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal)
+        const result = honest(await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal))
         return { ...result, meta: { ...result.meta, attempts: 2 } }
       } catch (err) {
         if (err instanceof RetryableError) throw new Error(`${err.message} (after one retry)`)

@@ -37,6 +37,8 @@ export const settingsSchema = z.strictObject({
   /** Minimum retrieval confidence (0–1) before the knowledge engine answers instead of falling back. */
   threshold: z.number().min(0).max(1).default(0.35),
   fallback: z.string().max(500).default("I'm not sure about that one. Leave your email and a person from our team will get back to you."),
+  /** Hours without a message after which a conversation closes itself (0 = never); docs/conversation-lifecycle.md. */
+  autoCloseHours: z.number().int().min(0).max(720).default(24),
   webhook: z
     .strictObject({ url: outboundUrl, timeoutMs: z.number().int().min(500).max(30_000).default(8_000) })
     .nullable()

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import { eventStream } from '../conversations/schemas.js'
+import { announceConversation, markWaiting, reopenConversation } from '../conversations/lifecycle.js'
+import { ConversationResponseSchema, eventStream, MessageResponseSchema } from '../conversations/schemas.js'
 import {
   appendMessage,
   type ConversationEvent,
@@ -35,7 +36,9 @@ import {
   LeadCreatedSchema,
   LeadInputSchema,
   MessageListSchema,
+  messageIdParam,
   messagesQuery,
+  RateInputSchema,
   SendMessageInputSchema,
   SendMessageResponseSchema,
   StartConversationInputSchema,
@@ -128,6 +131,31 @@ export const createLeadRoute = declareRoute({
   errors: ['not_found', 'visitor_token_invalid'],
   request: { body: jsonBody(LeadInputSchema) },
   responses: { 201: json(LeadCreatedSchema, 'Lead stored; enrichment follows') },
+})
+
+export const rateMessageRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/conversations/{id}/messages/{messageId}/rating',
+  operationId: 'rateMessage',
+  summary: 'Rate one of the bot’s answers helpful or not helpful (a later rating replaces the earlier one)',
+  description: 'Only assistant answers (not the greeting) of the visitor’s own conversation: other messages answer 400 message_not_rateable.',
+  tag: TAG,
+  access: access.visitor,
+  errors: ['not_found', 'message_not_rateable'],
+  request: { params: messageIdParam, body: jsonBody(RateInputSchema) },
+  responses: { 200: json(MessageResponseSchema, 'Rated (or already rated so): the message with its rating') },
+})
+
+export const requestHumanRoute = declareRoute({
+  method: 'post',
+  path: '/api/widget/conversations/{id}/handoff',
+  operationId: 'requestHuman',
+  summary: 'Ask for a person: the conversation waits for one and the owner is told (once per wait)',
+  tag: TAG,
+  access: access.visitor,
+  errors: ['not_found'],
+  request: { params: conversationIdParam },
+  responses: { 200: json(ConversationResponseSchema, 'The conversation, waiting for a person') },
 })
 
 function bearer(c: Context): string | undefined {
@@ -231,6 +259,8 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
     // durable job committed with the message, so a crash after this answer still produces the reply.
     const inline = settings.engine === 'knowledge' && !handoff
+    const now = new Date(deps.clock.now())
+    let statusChanged = false
     const { message, created } = await appendMessage(
       deps,
       {
@@ -242,19 +272,26 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         clientMessageId: body.clientMessageId,
         ...(body.pageUrl || handoff ? { meta: { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) } } : {}),
       },
-      handoff
-        ? (trx, m) =>
-            handoff === 'flagged'
-              ? Promise.resolve()
-              : emit(trx, {
-                  type: 'usage.limited',
-                  licenseId: conv.license_id,
-                  data: { quota: handoff, conversationId: conv.id, messageId: m.id, product: conv.product as Product },
-                })
-        : inline
-          ? undefined
-          : enqueueReply,
+      async (trx, m) => {
+        // A new visitor message reopens a closed conversation (conversation.reopened), in the message's transaction.
+        if (conv.status === 'closed') statusChanged = Boolean(await reopenConversation(trx, conv, now))
+        if (handoff && handoff !== 'flagged') {
+          await emit(trx, {
+            type: 'usage.limited',
+            licenseId: conv.license_id,
+            data: { quota: handoff, conversationId: conv.id, messageId: m.id, product: conv.product as Product },
+          })
+          // No engine answers past a quota: a person must.
+          statusChanged = (await markWaiting(trx, conv, 'quota', now)) || statusChanged
+        }
+        // Engines that call out answer from a durable job; a conversation a person took over gets no engine reply.
+        if (!handoff && !inline && !conv.taken_over_at) await enqueueReply(trx, m)
+      },
     )
+    if (created && statusChanged) {
+      const fresh = await findConversation(deps, conv.license_id, conv.id)
+      if (fresh) await announceConversation(deps, fresh)
+    }
     if (!created) return c.json({ message: publicMessage(message), replies: [], ...(handoff ? { handoff: true } : {}) }, 200)
     if (handoff) return c.json({ message: publicMessage(message), replies: [], handoff: true }, 201)
     const replies = []
@@ -264,6 +301,49 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
       if (reply) replies.push(publicMessage(reply))
     }
     return c.json({ message: publicMessage(message), replies }, 201)
+  })
+
+  app.openapi(rateMessageRoute, async (c) => {
+    const { id, messageId } = c.req.valid('param')
+    const { rating } = c.req.valid('json')
+    const conv = await ownConversation(c, id, bearer(c))
+    const result = await deps.db.transaction().execute(async (trx) => {
+      const m = await trx
+        .selectFrom('messages')
+        .selectAll()
+        .where('license_id', '=', conv.license_id)
+        .where('conversation_id', '=', conv.id)
+        .where('id', '=', messageId)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!m) throw notFound('Message')
+      if (m.role !== 'assistant' || (m.meta as { greeting?: boolean } | null)?.greeting)
+        throw new AppError('message_not_rateable', 'Only the bot’s answers can be rated (not the greeting, a person’s or the visitor’s messages)')
+      // The same rating again changes nothing and tells nobody twice.
+      if (m.rating === rating) return m
+      const rated = await trx
+        .updateTable('messages')
+        .set({ rating, rated_at: new Date(deps.clock.now()) })
+        .where('id', '=', m.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await emit(trx, {
+        type: 'message.rated',
+        licenseId: conv.license_id,
+        data: { conversationId: conv.id, product: conv.product as Product, messageId: m.id, rating },
+      })
+      return rated
+    })
+    return c.json({ message: publicMessage(result) }, 200)
+  })
+
+  app.openapi(requestHumanRoute, async (c) => {
+    const conv = await ownConversation(c, c.req.valid('param').id, bearer(c))
+    const now = new Date(deps.clock.now())
+    const changed = await deps.db.transaction().execute((trx) => markWaiting(trx, conv, 'visitor_request', now))
+    const fresh = (await findConversation(deps, conv.license_id, conv.id)) ?? conv
+    if (changed) await announceConversation(deps, fresh)
+    return c.json({ conversation: publicConversation(fresh) }, 200)
   })
 
   app.openapi(listMessagesRoute, async (c) => {

@@ -1,7 +1,7 @@
 // Wire shapes of the public widget API (/api/widget/*): request bodies and every success answer, as named
 // components of the OpenAPI document (the widget's and the SDK's wire types are generated from them).
 import { z } from '@hono/zod-openapi'
-import { ConversationSchema, MessageSchema } from '../conversations/schemas.js'
+import { ConversationSchema, MessageSchema, RatingSchema } from '../conversations/schemas.js'
 import { seqSchema } from '../platform/input.js'
 import { WidgetProductSchema } from '../platform/products.js'
 import { ENGINES, WIDGET_LOCALES } from '../settings/settings.js'
@@ -9,6 +9,9 @@ import { ENGINES, WIDGET_LOCALES } from '../settings/settings.js'
 const dateTime = z.iso.datetime({ offset: true })
 
 export const conversationIdParam = z.object({ id: z.uuid() })
+export const messageIdParam = z.object({ id: z.uuid(), messageId: z.uuid() })
+
+export const RateInputSchema = z.strictObject({ rating: RatingSchema }).openapi('RateInput')
 
 export const WidgetConfigSchema = z
   .object({

@@ -84,6 +84,15 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
     setPhase('form')
   }, [st.handoff, phase])
 
+  // The sales agent did not know: it asks for an email (lead capture) so a person can follow up. Once per visit.
+  const askedEmail = useRef(false)
+  const unsure = st.messages.some((m) => m.unanswered)
+  useEffect(() => {
+    if (!unsure || askedEmail.current || phase !== 'chat' || config?.product !== 'sales-agent') return
+    askedEmail.current = true
+    setPhase('form')
+  }, [unsure, phase])
+
   // Intelagent('prefill', text): into the composer whenever one is on screen, without sending it.
   useEffect(() => {
     const el = input.current
@@ -123,8 +132,8 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
   const name = config?.botName ?? 'Chat'
   const unavailable = st.status === 'failed' || (!config && st.status === 'reconnecting')
   // Server messages in seq order, each local bubble right after the message that was last when it appeared.
-  const timeline: { id: string; role: Message['role']; text: string; order: number }[] = [
-    ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq })),
+  const timeline: { id: string; role: Message['role']; text: string; order: number; m?: Message }[] = [
+    ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq, m })),
     ...locals.map((l, i) => ({ id: l.id, role: l.role, text: l.text, order: l.at + 0.5 + i / 1e4 })),
   ].sort((a, b) => a.order - b.order)
   const shown = new Set(st.messages.map((m) => m.clientMessageId))
@@ -165,7 +174,7 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
       ) : (
         <div class="m" ref={log} role="log" aria-live="polite" aria-label={t.messages}>
           {timeline.map((m) => (
-            <Bubble key={m.id} t={t} from={m.role} name={name} text={m.text} />
+            <Bubble key={m.id} t={t} from={m.role} name={name} text={m.text} m={m.m} s={s} />
           ))}
           {st.pending
             .filter((p) => !shown.has(p.id))
@@ -211,9 +220,16 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
       ) : null}
       <div class="f">
         {phase === 'chat' && !unavailable ? (
-          <button type="button" class="lk" onClick={() => setPhase('form')}>
-            {config?.product === 'sales-agent' ? t.talkToSales : t.leaveEmail}
-          </button>
+          <span>
+            <button type="button" class="lk" onClick={() => setPhase('form')}>
+              {config?.product === 'sales-agent' ? t.talkToSales : t.leaveEmail}
+            </button>
+            {st.handoff ? null : (
+              <button type="button" class="lk" onClick={() => void s.askHuman()}>
+                {t.talkToPerson}
+              </button>
+            )}
+          </span>
         ) : (
           <span />
         )}
@@ -234,14 +250,50 @@ function focusFirst(root: HTMLElement | null): void {
   }
 }
 
-function Bubble({ t, from, name, text, note }: { t: Strings; from: Message['role']; name: string; text: string; note?: string }) {
+function Bubble({
+  t,
+  from,
+  name,
+  text,
+  note,
+  m,
+  s,
+}: {
+  t: Strings
+  from: Message['role']
+  name: string
+  text: string
+  note?: string
+  m?: Message
+  s?: Session
+}) {
   const mine = from === 'visitor'
+  // The bot's answers (not the greeting, seq 1) carry helpful / not helpful buttons; pressed shows the choice.
+  const rateable = m && s && m.role === 'assistant' && m.seq > 1
   return (
     // dir="auto": each message reads in its own direction (an English answer inside a right-to-left widget).
     <div class={`b ${mine ? 'v' : from === 'agent' ? 'a g' : 'a'}`} dir="auto">
       <span class="sr">{mine ? t.you : from === 'agent' ? t.agent : name}: </span>
       {linkify(text)}
       {note ? <small>{note}</small> : null}
+      {rateable ? (
+        <span class="r">
+          {(['helpful', 'not_helpful'] as const).map((r) => (
+            <button
+              key={r}
+              type="button"
+              class={r}
+              aria-label={r === 'helpful' ? t.helpful : t.notHelpful}
+              aria-pressed={m.rating === r}
+              onClick={() => void s.rate(m.id, r)}
+            >
+              <svg viewBox="0 0 24 24" aria-hidden="true">
+                <path d="M2 21h4V9H2zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6V3a1.5 1.5 0 0 0-.5-1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1.2-.7z" />
+              </svg>
+            </button>
+          ))}
+        </span>
+      ) : null}
     </div>
   )
 }

@@ -431,6 +431,30 @@ export class Session {
     this.set({ pending: this.saved.outbox })
   }
 
+  /** Rates a bot answer (shown at once; put back if the server refuses). */
+  async rate(id: string, rating: 'helpful' | 'not_helpful'): Promise<void> {
+    const put = (r: Message['rating']) => this.set({ messages: this.state.messages.map((m) => (m.id === id ? { ...m, rating: r } : m)) })
+    const before = this.state.messages.find((m) => m.id === id)?.rating ?? null
+    put(rating)
+    try {
+      await this.authed((t) => this.deps.api('POST', `${this.conversationPath}/messages/${encodeURIComponent(id)}/rating`, { rating }, t))
+    } catch (err) {
+      put(before)
+      this.report(err)
+    }
+  }
+
+  /** The visitor asks for a person: the conversation waits for one, and the view asks for an email. */
+  async askHuman(): Promise<void> {
+    this.set({ handoff: true })
+    try {
+      await this.start()
+      await this.authed((t) => this.deps.api('POST', `${this.conversationPath}/handoff`, undefined, t))
+    } catch (err) {
+      this.report(err)
+    }
+  }
+
   async submitLead(input: LeadInput): Promise<{ id: string; createdAt: string }> {
     const { referrer } = this.deps
     const body = {

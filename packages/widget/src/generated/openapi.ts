@@ -56,6 +56,43 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/widget/conversations/{id}/messages/{messageId}/rating': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Rate one of the bot’s answers helpful or not helpful (a later rating replaces the earlier one)
+     * @description Only assistant answers (not the greeting) of the visitor’s own conversation: other messages answer 400 message_not_rateable.
+     */
+    post: operations['rateMessage']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/widget/conversations/{id}/handoff': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Ask for a person: the conversation waits for one and the owner is told (once per wait) */
+    post: operations['requestHuman']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/widget/conversations/{id}/events': {
     parameters: {
       query?: never
@@ -181,6 +218,8 @@ export interface components {
     }
     /** @enum {string} */
     WidgetProduct: 'chatbot' | 'sales-agent'
+    /** @enum {string} */
+    ConversationStatus: 'open' | 'waiting' | 'closed'
     /** @description Custom attributes the page set with Intelagent("update", …) */
     ConversationAttributes: {
       [key: string]: string | number | boolean
@@ -191,8 +230,7 @@ export interface components {
       /** Format: uuid */
       id: string
       product: components['schemas']['WidgetProduct']
-      /** @enum {string} */
-      status: 'open' | 'closed'
+      status: components['schemas']['ConversationStatus']
       /** Format: uuid */
       visitorId: string
       pageUrl: string | null
@@ -202,6 +240,21 @@ export interface components {
         id: string
         email: string | null
         name: string | null
+      } | null
+      /**
+       * @description Why it waits for a person (status waiting), else null
+       * @enum {string|null}
+       */
+      waitingReason: 'unanswered' | 'visitor_request' | 'quota' | null
+      /** Format: date-time */
+      closedAt: string | null
+      /** @enum {string|null} */
+      closedBy: 'owner' | 'inactivity' | null
+      /** @description A person took the conversation over: the bot does not answer in it until handed back */
+      takenOver: {
+        /** Format: date-time */
+        at: string
+        by: string | null
       } | null
       /** Format: date-time */
       createdAt: string
@@ -221,6 +274,22 @@ export interface components {
       clientMessageId: string | null
       /** Format: date-time */
       createdAt: string
+      /**
+       * @description Assistant messages only: the visitor’s rating, null until rated
+       * @enum {string|null}
+       */
+      rating?: 'helpful' | 'not_helpful' | null
+      /**
+       * @description Assistant messages only: the bot did not know (the conversation waits for a person)
+       * @enum {boolean}
+       */
+      unanswered?: true
+    }
+    MessageResponse: {
+      message: components['schemas']['Message']
+    }
+    ConversationResponse: {
+      conversation: components['schemas']['Conversation']
     }
     WidgetConfig: {
       product: components['schemas']['WidgetProduct']
@@ -283,6 +352,11 @@ export interface components {
       /** @description The page the visitor is on as they send */
       pageUrl?: string
     }
+    RateInput: {
+      rating: components['schemas']['Rating']
+    }
+    /** @enum {string} */
+    Rating: 'helpful' | 'not_helpful'
     MessageList: {
       messages: components['schemas']['Message'][]
     }
@@ -724,6 +798,199 @@ export interface operations {
       }
       /** @description Error: `unsupported_media_type` */
       415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  rateMessage: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+        messageId: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RateInput']
+      }
+    }
+    responses: {
+      /** @description Rated (or already rated so): the message with its rating */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['MessageResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `message_not_rateable` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_key`, `key_revoked`, `visitor_token_invalid` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  requestHuman: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The conversation, waiting for a person */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['ConversationResponse']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `invalid_key`, `key_revoked`, `visitor_token_invalid` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `origin_not_allowed`, `license_inactive` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
         headers: {
           [name: string]: unknown
         }

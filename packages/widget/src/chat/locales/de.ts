@@ -41,4 +41,7 @@ export default {
   tooMany: 'Zu viele Anfragen; bitte versuchen Sie es später erneut.',
   leadFailed: 'Ihre Angaben konnten nicht gesendet werden. Bitte versuchen Sie es erneut.',
   human: 'Eine Person antwortet hier bald. Hinterlassen Sie Ihre E-Mail, damit wir auch antworten können, wenn Sie gehen.',
+  talkToPerson: 'Mit einer Person sprechen',
+  helpful: 'Hilfreich',
+  notHelpful: 'Nicht hilfreich',
 } satisfies Strings

@@ -41,4 +41,7 @@ export default {
   tooMany: 'Demasiadas solicitudes; inténtalo de nuevo más tarde.',
   leadFailed: 'No se pudieron enviar tus datos. Inténtalo de nuevo.',
   human: 'Una persona le responderá aquí pronto. Deje su correo para que podamos responderle aunque se vaya.',
+  talkToPerson: 'Hablar con una persona',
+  helpful: 'Útil',
+  notHelpful: 'No es útil',
 } satisfies Strings

@@ -41,4 +41,7 @@ export default {
   tooMany: 'יותר מדי בקשות; נא לנסות שוב מאוחר יותר.',
   leadFailed: 'לא ניתן היה לשלוח את הפרטים. נא לנסות שוב.',
   human: 'נציג יענה כאן בקרוב. השאירו אימייל כדי שנוכל לענות גם אם תצאו.',
+  talkToPerson: 'לדבר עם נציג',
+  helpful: 'מועיל',
+  notHelpful: 'לא מועיל',
 } satisfies Strings

@@ -41,4 +41,7 @@ export default {
   tooMany: 'Troppe richieste; riprova più tardi.',
   leadFailed: 'Impossibile inviare i tuoi dati. Riprova.',
   human: 'Una persona ti risponderà qui a breve. Lascia la tua email così possiamo risponderti anche se esci.',
+  talkToPerson: 'Parla con una persona',
+  helpful: 'Utile',
+  notHelpful: 'Non utile',
 } satisfies Strings

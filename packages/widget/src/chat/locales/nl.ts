@@ -41,4 +41,7 @@ export default {
   tooMany: 'Te veel verzoeken; probeer het later opnieuw.',
   leadFailed: 'Je gegevens konden niet worden verzonden. Probeer het opnieuw.',
   human: 'Een medewerker antwoordt hier snel. Laat uw e-mailadres achter, dan antwoorden we ook als u weggaat.',
+  talkToPerson: 'Met een medewerker praten',
+  helpful: 'Nuttig',
+  notHelpful: 'Niet nuttig',
 } satisfies Strings

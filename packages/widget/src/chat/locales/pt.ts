@@ -41,4 +41,7 @@ export default {
   tooMany: 'Demasiados pedidos; tente novamente mais tarde.',
   leadFailed: 'Não foi possível enviar os seus dados. Tente novamente.',
   human: 'Uma pessoa vai responder aqui em breve. Deixe o seu e-mail para podermos responder mesmo que saia.',
+  talkToPerson: 'Falar com uma pessoa',
+  helpful: 'Útil',
+  notHelpful: 'Não foi útil',
 } satisfies Strings
