@@ -16,6 +16,8 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { knowledgeRoutes } from './knowledge/routes.js'
+import { knowledgeSourceRoutes } from './knowledge/source-routes.js'
+import { KnowledgeSources } from './knowledge/sources.js'
 import { leadRoutes } from './leads/routes.js'
 import { registerMailConsumers } from './mail/consumers.js'
 import { createMailer, MAIL_JOB } from './mail/mailer.js'
@@ -63,6 +65,8 @@ export interface Intelagent {
   usage: Usage
   /** Outbound webhooks: endpoints, deliveries and their retry schedule. */
   webhooks: OutboundWebhooks
+  /** Knowledge sources and their crawler (tests shrink its limits). */
+  knowledge: KnowledgeSources
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -96,6 +100,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   registerMailConsumers(deps, events)
   registerLicenseCacheDrop(deps, events, keys)
   const webhooks = new OutboundWebhooks(deps, jobs, events)
+  const knowledge = new KnowledgeSources(deps, jobs)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -130,6 +135,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', jobAdminRoutes(deps))
   app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
+  app.route('/', knowledgeSourceRoutes(knowledge))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', leadRoutes(deps))
   app.route('/', enrichmentRoutes(deps))
@@ -167,6 +173,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     billing,
     usage,
     webhooks,
+    knowledge,
     setDemo(k) {
       demoKeys = k
     },

@@ -16,6 +16,7 @@ import * as mail from './migrations/2026-11-30T13-00_mail.js'
 import * as teams from './migrations/2026-11-30T14-00_teams.js'
 import * as conversationListIndex from './migrations/2026-11-30T15-00_conversation_list_index.js'
 import * as webhookEndpoints from './migrations/2026-11-30T16-00_webhook_endpoints.js'
+import * as knowledgeSources from './migrations/2026-12-01T03-00_knowledge_sources.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T13-00_mail': mail,
   '2026-11-30T11-00_usage': usage,
   '2026-11-30T16-00_webhook_endpoints': webhookEndpoints,
+  '2026-12-01T03-00_knowledge_sources': knowledgeSources,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
