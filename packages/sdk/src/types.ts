@@ -132,6 +132,13 @@ export interface CreatedApiKey extends ApiKey {
 
 export type KnowledgeInput = Schemas['KnowledgeInput']
 export type KnowledgeItem = Schemas['KnowledgeItem']
+export type KnowledgeSourceKind = Schemas['KnowledgeSourceKind']
+export type KnowledgeSourceInput = Schemas['KnowledgeSourceInput']
+export type KnowledgeSource = Schemas['KnowledgeSource']
+export type KnowledgeSourcePage = Schemas['KnowledgeSourcePage']
+export type KnowledgeSourceDetail = Schemas['KnowledgeSourceDetail']
+/** A page an answer cites (`message.sources`). */
+export type MessageSource = Schemas['MessageSource']
 
 // ---------------------------------------------------------------------------------------------------------
 // Conversations and leads

@@ -6,6 +6,7 @@ import type { Me } from '../api.js'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
+import { KnowledgeSourcesPanel } from './knowledge-sources.js'
 
 const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
 
@@ -107,6 +108,7 @@ function WidgetProductCard({ product, keys, onChanged, manage }: { product: Widg
           {manage && <OriginsForm productKey={key} onSaved={onChanged} />}
           <SettingsForm product={product} />
           <KnowledgePanel product={product} />
+          <KnowledgeSourcesPanel product={product} manage={manage} />
         </>
       )}
     </section>

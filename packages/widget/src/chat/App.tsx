@@ -123,8 +123,8 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
   const name = config?.botName ?? 'Chat'
   const unavailable = st.status === 'failed' || (!config && st.status === 'reconnecting')
   // Server messages in seq order, each local bubble right after the message that was last when it appeared.
-  const timeline: { id: string; role: Message['role']; text: string; order: number }[] = [
-    ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq })),
+  const timeline: { id: string; role: Message['role']; text: string; order: number; sources?: Message['sources'] }[] = [
+    ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq, sources: m.sources })),
     ...locals.map((l, i) => ({ id: l.id, role: l.role, text: l.text, order: l.at + 0.5 + i / 1e4 })),
   ].sort((a, b) => a.order - b.order)
   const shown = new Set(st.messages.map((m) => m.clientMessageId))
@@ -165,7 +165,7 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
       ) : (
         <div class="m" ref={log} role="log" aria-live="polite" aria-label={t.messages}>
           {timeline.map((m) => (
-            <Bubble key={m.id} t={t} from={m.role} name={name} text={m.text} />
+            <Bubble key={m.id} t={t} from={m.role} name={name} text={m.text} sources={m.sources} />
           ))}
           {st.pending
             .filter((p) => !shown.has(p.id))
@@ -234,7 +234,21 @@ function focusFirst(root: HTMLElement | null): void {
   }
 }
 
-function Bubble({ t, from, name, text, note }: { t: Strings; from: Message['role']; name: string; text: string; note?: string }) {
+function Bubble({
+  t,
+  from,
+  name,
+  text,
+  note,
+  sources,
+}: {
+  t: Strings
+  from: Message['role']
+  name: string
+  text: string
+  note?: string
+  sources?: Message['sources'] | undefined
+}) {
   const mine = from === 'visitor'
   return (
     // dir="auto": each message reads in its own direction (an English answer inside a right-to-left widget).
@@ -242,6 +256,22 @@ function Bubble({ t, from, name, text, note }: { t: Strings; from: Message['role
       <span class="sr">{mine ? t.you : from === 'agent' ? t.agent : name}: </span>
       {linkify(text)}
       {note ? <small>{note}</small> : null}
+      {sources?.length ? (
+        // The pages the answer comes from: links for crawled pages, the title alone for an uploaded file.
+        <small class="s">
+          {t.sources}:{' '}
+          {sources.map((s, i) => [
+            i ? ', ' : '',
+            s.url && /^https?:\/\//.test(s.url) ? (
+              <a href={s.url} target="_blank" rel="noopener noreferrer">
+                {s.title}
+              </a>
+            ) : (
+              s.title
+            ),
+          ])}
+        </small>
+      ) : null}
     </div>
   )
 }

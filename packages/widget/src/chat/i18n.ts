@@ -42,6 +42,7 @@ export const en = {
   tooMany: 'Too many requests; please try again later.',
   leadFailed: 'Could not send your details. Please try again.',
   human: 'A person will answer here soon. Leave your email so we can reply even if you leave.',
+  sources: 'Sources',
 }
 
 export type Strings = typeof en

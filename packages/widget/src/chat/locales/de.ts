@@ -41,4 +41,5 @@ export default {
   tooMany: 'Zu viele Anfragen; bitte versuchen Sie es später erneut.',
   leadFailed: 'Ihre Angaben konnten nicht gesendet werden. Bitte versuchen Sie es erneut.',
   human: 'Eine Person antwortet hier bald. Hinterlassen Sie Ihre E-Mail, damit wir auch antworten können, wenn Sie gehen.',
+  sources: 'Quellen',
 } satisfies Strings

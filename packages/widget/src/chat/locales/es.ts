@@ -41,4 +41,5 @@ export default {
   tooMany: 'Demasiadas solicitudes; inténtalo de nuevo más tarde.',
   leadFailed: 'No se pudieron enviar tus datos. Inténtalo de nuevo.',
   human: 'Una persona le responderá aquí pronto. Deje su correo para que podamos responderle aunque se vaya.',
+  sources: 'Fuentes',
 } satisfies Strings

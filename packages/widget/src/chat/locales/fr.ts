@@ -41,4 +41,5 @@ export default {
   tooMany: 'Trop de demandes ; veuillez réessayer plus tard.',
   leadFailed: "Vos coordonnées n'ont pas pu être envoyées. Veuillez réessayer.",
   human: 'Une personne va vous répondre ici. Laissez votre e-mail pour que nous puissions répondre même si vous partez.',
+  sources: 'Sources',
 } satisfies Strings

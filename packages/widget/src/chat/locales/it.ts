@@ -41,4 +41,5 @@ export default {
   tooMany: 'Troppe richieste; riprova più tardi.',
   leadFailed: 'Impossibile inviare i tuoi dati. Riprova.',
   human: 'Una persona ti risponderà qui a breve. Lascia la tua email così possiamo risponderti anche se esci.',
+  sources: 'Fonti',
 } satisfies Strings

@@ -41,4 +41,5 @@ export default {
   tooMany: 'Te veel verzoeken; probeer het later opnieuw.',
   leadFailed: 'Je gegevens konden niet worden verzonden. Probeer het opnieuw.',
   human: 'Een medewerker antwoordt hier snel. Laat uw e-mailadres achter, dan antwoorden we ook als u weggaat.',
+  sources: 'Bronnen',
 } satisfies Strings

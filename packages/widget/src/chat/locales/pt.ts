@@ -41,4 +41,5 @@ export default {
   tooMany: 'Demasiados pedidos; tente novamente mais tarde.',
   leadFailed: 'Não foi possível enviar os seus dados. Tente novamente.',
   human: 'Uma pessoa vai responder aqui em breve. Deixe o seu e-mail para podermos responder mesmo que saia.',
+  sources: 'Fontes',
 } satisfies Strings
