@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { putSecret } from '../platform/secrets.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
+import { createOpenAiEngine } from '../replies/openai.js'
 import type { ReplyContext } from '../replies/types.js'
 import { defaultSettings } from '../settings/settings.js'
 import { chunkSections } from './chunking.js'
@@ -192,6 +194,28 @@ describe('knowledge sources: crawling a local site', () => {
     expect(result.meta?.sources).toEqual([{ url: `${site.origin}/returns`, title: 'Returns and refunds' }])
     const top = await retrieve(app.deps.db, owner.licenseId, 'chatbot', 'How much is the Studio membership per month?', 3)
     expect(top[0]).toMatchObject({ kind: 'chunk', url: `${site.origin}/pricing`, headingPath: 'Pricing > Plans' })
+  })
+
+  it('gives the OpenAI-compatible engine the top passages, told to answer only from them, and keeps the cited ones as sources', async () => {
+    let prompt = ''
+    site.on('POST', '/v1/chat/completions', async ({ request }) => {
+      const body = (await request.json()) as { messages: { role: string; content: string }[] }
+      prompt = body.messages[0]?.content ?? ''
+      return Response.json({
+        model: 'gpt-4o-mini',
+        choices: [{ message: { content: 'You have 45 days to return an unused item [1].' }, finish_reason: 'stop' }],
+      })
+    })
+    await putSecret(app.deps, owner.licenseId, 'chatbot', 'openai_api_key', 'sk-test-0123456789')
+    const openai = { baseUrl: `${site.origin}/v1`, model: 'gpt-4o-mini', systemPrompt: 'You answer for Harbor & Pine.' }
+    const question = 'How many days do I have to return an item for a refund?'
+    const result = await createOpenAiEngine(app.deps).reply(
+      { ...ctx(owner.licenseId, question), settings: { ...defaultSettings('chatbot'), engine: 'openai', openai } },
+      sink,
+    )
+    expect(prompt).toMatch(/^You answer for Harbor & Pine\.\n\nAnswer only from the numbered passages below\. Cite each passage you use as \[n\]/)
+    expect(prompt).toContain(`[1] Returns and refunds > Returns > Returning an item (${site.origin}/returns)\nYou can return any unused item within 45 days`)
+    expect(result).toMatchObject({ kind: 'answer', meta: { sources: [{ url: `${site.origin}/returns`, title: 'Returns and refunds' }] } })
   })
 
   it('stores the sources on the message and returns them to the widget', async () => {
