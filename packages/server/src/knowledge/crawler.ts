@@ -12,7 +12,7 @@ const robotsParser = robotsParserModule as unknown as typeof robotsParserModule.
 
 /** The product token robots.txt rules name, and the User-Agent every crawler request sends. */
 export const ROBOTS_AGENT = 'IntelagentBot'
-export const userAgentOf = (publicUrl: string): string => `${ROBOTS_AGENT}/1.0 (+${publicUrl}/docs/knowledge; knowledge crawler for an Intelagent chat widget)`
+export const userAgentOf = (publicUrl: string): string => `${ROBOTS_AGENT}/1.0 (+${publicUrl}; knowledge crawler for an Intelagent chat widget)`
 
 export interface CrawlLimits {
   /** Pages indexed at most (the plan's knowledgePages quota left for this source). */
