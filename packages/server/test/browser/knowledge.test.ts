@@ -120,12 +120,21 @@ describe('knowledge sources in the dashboard and the widget', () => {
     await page.setViewportSize({ width: 390, height: 844 })
     expect(await axe(page)).toEqual([])
     await page.screenshot({ path: join(OUT, 'knowledge-sources-390.png'), fullPage: true })
+    // Sync now: queued again, then ready with the same pages; delete (after confirming) removes it.
+    await item.getByRole('button', { name: 'Sync now' }).click()
+    await expect.poll(() => item.textContent(), { timeout: STEP }).toMatch(/Ready.*2 pages indexed/)
+    page.once('dialog', (d) => void d.accept())
+    await item.getByRole('button', { name: 'Delete' }).click()
+    await visible(page.getByText('No sources yet.'))
+    expect(await app.deps.db.selectFrom('knowledge_chunks').select('id').execute()).toEqual([])
     // The only console note allowed: /api/auth/me answering 401 before signing in.
     expect(problems.filter((p) => !(p.kind === 'console' && /status of 401/.test(p.text) && p.url === `${base}/api/auth/me`))).toEqual([])
     await context.close()
   })
 
   it('the widget answers from a crawled page and links to it; no axe violations', { timeout: 240_000 }, async () => {
+    await app.knowledge.create(owner.licenseId, { product: 'chatbot', kind: 'site', url: `${site.origin}/` })
+    await app.jobs.idle(60_000)
     for (const viewport of [
       { width: 1280, height: 800 },
       { width: 390, height: 844 },
