@@ -297,7 +297,8 @@ export async function crawl(
     const extracted = extractHtml(page.body, page.url)
     if (extracted.noindex) return skip(page.url, depth, 'noindex')
     // Links first: a page that is a duplicate or too thin still leads to the rest of the site.
-    if (input.kind !== 'page' && !extracted.nofollow) {
+    // Only a site is explored by its links; a sitemap source is the pages it lists, a page source that page.
+    if (input.kind === 'site' && !extracted.nofollow) {
       for (const link of extracted.links) {
         const path = new URL(link).pathname
         if (ASSET.test(path)) continue

@@ -337,6 +337,23 @@ describe('knowledge sources: crawling a local site', () => {
     expect(left).toEqual([])
     expect((await call('GET', `/api/knowledge/sources/${sourceId}`)).status).toBe(404)
   }, 90_000)
+
+  it('indexes the pages a sitemap lists, without following their links', async () => {
+    const r = await call('POST', '/api/knowledge/sources', { product: 'sales-agent', kind: 'sitemap', url: `${site.origin}/sitemap.xml` })
+    const { source } = (await r.json()) as SourceBody
+    await app.jobs.idle(60_000)
+    const d = await detail(source.id)
+    expect(d.source.status).toBe('ready')
+    const pages = d.pages.map((p) => [p.url.replace(site.origin, ''), p.status, p.skipReason])
+    expect(pages.sort()).toEqual(
+      [
+        ['/', 'indexed', null],
+        ['/returns', 'indexed', null],
+        ['/shipping', 'indexed', null],
+        ['https://elsewhere.test/sitemap-page', 'skipped', 'off_site'],
+      ].sort(),
+    )
+  }, 90_000)
 })
 
 describe('extraction and chunking', () => {
