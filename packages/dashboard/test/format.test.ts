@@ -9,6 +9,7 @@ const msg = (id: string, seq: number, text = id): Message => ({
   role: 'visitor',
   text,
   clientMessageId: null,
+  sources: [],
   createdAt: '2026-05-01T10:00:00.000Z',
 })
 const conv = (id: string): ConversationSummary => ({

@@ -85,6 +85,13 @@ export type CreatedApiKey = Schemas['ApiKeyCreated']
 export type KnowledgeInput = Schemas['KnowledgeInput']
 export type KnowledgeItem = Schemas['KnowledgeItem']
 export type Deleted = Schemas['Deleted']
+export type KnowledgeSourceKind = Schemas['KnowledgeSourceKind']
+export type KnowledgeSourceInput = Schemas['KnowledgeSourceInput']
+export type KnowledgeSource = Schemas['KnowledgeSource']
+export type KnowledgeSourcePage = Schemas['KnowledgeSourcePage']
+export type KnowledgeSourceDetail = Schemas['KnowledgeSourceDetail']
+/** A page an answer cites (`message.sources`). */
+export type MessageSource = Schemas['MessageSource']
 
 // ---------------------------------------------------------------------------------------------------------
 // Conversations and leads

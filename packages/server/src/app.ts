@@ -20,6 +20,8 @@ import { jobAdminRoutes } from './jobs/admin.js'
 import { apiKeyRoutes } from './keys/api-key-routes.js'
 import { KeyResolver } from './keys/resolver.js'
 import { knowledgeRoutes } from './knowledge/routes.js'
+import { knowledgeSourceRoutes } from './knowledge/source-routes.js'
+import { KnowledgeSources } from './knowledge/sources.js'
 import { unansweredRoutes } from './knowledge/unanswered.js'
 import { leadRoutes } from './leads/routes.js'
 import { registerMailConsumers } from './mail/consumers.js'
@@ -69,6 +71,8 @@ export interface Intelagent {
   usage: Usage
   /** Outbound webhooks: endpoints, deliveries and their retry schedule. */
   webhooks: OutboundWebhooks
+  /** Knowledge sources and their crawler (tests shrink its limits). */
+  knowledge: KnowledgeSources
   /** Sets the keys the /demo pages embed once demo data exists. */
   setDemo(keys: DemoKeys): void
   close(): Promise<void>
@@ -105,6 +109,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   registerLeadEnrichment(deps, events)
   registerAnalyticsConsumers(deps, events)
   const webhooks = new OutboundWebhooks(deps, jobs, events)
+  const knowledge = new KnowledgeSources(deps, jobs)
   let demoKeys = options.demo
 
   const app = createRouter()
@@ -139,6 +144,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', jobAdminRoutes(deps))
   app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
+  app.route('/', knowledgeSourceRoutes(knowledge))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', leadRoutes(deps))
   app.route('/', unansweredRoutes(deps))
@@ -179,6 +185,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
     billing,
     usage,
     webhooks,
+    knowledge,
     setDemo(k) {
       demoKeys = k
     },

@@ -340,6 +340,18 @@ describe('the SDK against the real server, every answer checked against /api/ope
     expect(await sdk.knowledge.delete('chatbot', item.id)).toEqual({ deleted: true })
     await expect(sdk.knowledge.delete('chatbot', item.id)).rejects.toBeInstanceOf(NotFoundError)
     await sdk.knowledge.add('chatbot', { kind: 'qa', title: 'Do you ship abroad?', body: 'Yes, we ship worldwide within five days.' })
+
+    const source = await sdk.knowledge.sources.create({
+      product: 'chatbot',
+      kind: 'file',
+      file: { name: 'care.md', content: '# Care\n\nWipe oak with a damp cloth.' },
+    })
+    expect(source).toMatchObject({ kind: 'file', fileName: 'care.md', status: 'queued' })
+    expect((await sdk.knowledge.sources.list({ product: 'chatbot' })).data.map((s) => s.id)).toContain(source.id)
+    expect((await sdk.knowledge.sources.get(source.id)).source.id).toBe(source.id)
+    expect((await sdk.knowledge.sources.sync(source.id)).id).toBe(source.id)
+    expect(await sdk.knowledge.sources.delete(source.id)).toEqual({ deleted: true })
+    await expect(sdk.knowledge.sources.get(source.id)).rejects.toBeInstanceOf(NotFoundError)
   })
 
   it('the widget: config, conversations, messages, leads, identify, attributes and its event stream', async () => {

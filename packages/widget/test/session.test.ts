@@ -27,6 +27,7 @@ const msg = (seq: number, role: Message['role'], text: string, clientMessageId: 
   role,
   text,
   clientMessageId,
+  sources: [],
   createdAt: new Date(0).toISOString(),
 })
 

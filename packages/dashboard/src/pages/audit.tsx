@@ -18,6 +18,9 @@ const ACTIONS: Record<string, string> = {
   'settings.updated': 'Settings changed',
   'knowledge.added': 'Knowledge added',
   'knowledge.deleted': 'Knowledge deleted',
+  'knowledge.source_added': 'Knowledge source added',
+  'knowledge.source_synced': 'Knowledge source synced',
+  'knowledge.source_deleted': 'Knowledge source deleted',
   'conversation.replied': 'Replied in a conversation',
 }
 

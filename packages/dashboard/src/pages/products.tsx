@@ -6,6 +6,7 @@ import type { Me } from '../api.js'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, Link, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
+import { KnowledgeSourcesPanel } from './knowledge-sources.js'
 
 const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
 
@@ -154,6 +155,7 @@ function WidgetProductCard({
           {manage && <OriginsForm productKey={key} onSaved={onChanged} />}
           <SettingsForm product={product} tier={tier} />
           <KnowledgePanel product={product} />
+          <KnowledgeSourcesPanel product={product} manage={manage} />
         </>
       )}
     </section>

@@ -555,6 +555,59 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/knowledge/sources': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** List the knowledge sources, newest first */
+    get: operations['listKnowledgeSources']
+    put?: never
+    /** Add a knowledge source (a site, a sitemap, a page or a file); it is crawled in the background */
+    post: operations['createKnowledgeSource']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/knowledge/sources/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** A knowledge source with its pages: indexed, or skipped with the reason */
+    get: operations['getKnowledgeSource']
+    put?: never
+    post?: never
+    /** Delete a knowledge source with its pages and passages */
+    delete: operations['deleteKnowledgeSource']
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/knowledge/sources/{id}/sync': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Sync a knowledge source now: changed pages are re-indexed, gone pages removed, unchanged ones kept */
+    post: operations['syncKnowledgeSource']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/products/{product}/conversations': {
     parameters: {
       query?: never
@@ -1745,6 +1798,10 @@ export interface components {
           role: 'visitor' | 'assistant' | 'agent' | 'system'
           text: string
           clientMessageId: string | null
+          sources: {
+            url: string | null
+            title: string
+          }[]
           /** Format: date-time */
           createdAt: string
         }
@@ -2707,6 +2764,84 @@ export interface components {
       /** @enum {boolean} */
       deleted: true
     }
+    KnowledgeSourceResult: {
+      source: components['schemas']['KnowledgeSource']
+    }
+    KnowledgeSource: {
+      /** @example ks_3f1c2b7a9d8e4f60a1b2c3d4 */
+      id: string
+      product: components['schemas']['WidgetProduct']
+      kind: components['schemas']['KnowledgeSourceKind']
+      url: string | null
+      fileName: string | null
+      /** @enum {string} */
+      status: 'queued' | 'crawling' | 'ready' | 'failed'
+      /** @description Why the last sync failed */
+      error: string | null
+      /** @description Of the last (or running) sync: pages found, fetched and indexed, and skipped (each page says why) */
+      pages: {
+        found: number
+        fetched: number
+        skipped: number
+      }
+      /** @description Passages indexed from this source */
+      chunks: number
+      syncEveryDays: number
+      /** Format: date-time */
+      lastSyncedAt: string | null
+      /** Format: date-time */
+      nextSyncAt: string | null
+      /** Format: date-time */
+      createdAt: string
+      /** Format: date-time */
+      updatedAt: string
+    }
+    /**
+     * @description A site (crawled from its start URL and sitemaps), a sitemap, one page, or an uploaded file
+     * @enum {string}
+     */
+    KnowledgeSourceKind: 'site' | 'sitemap' | 'page' | 'file'
+    KnowledgeSourceInput: {
+      product: components['schemas']['WidgetProduct']
+      kind: components['schemas']['KnowledgeSourceKind']
+      /**
+       * @description Required for site, sitemap and page
+       * @example https://www.example.com/
+       */
+      url?: string
+      /** @description Required for kind "file" */
+      file?: {
+        /**
+         * @description Its type is read from the extension: .txt, .md, .html (PDF is not supported)
+         * @example faq.md
+         */
+        name: string
+        /** @description The file’s text (UTF-8) */
+        content: string
+      }
+    }
+    KnowledgeSourceList: {
+      sources: components['schemas']['KnowledgeSource'][]
+    }
+    KnowledgeSourceDetail: {
+      source: components['schemas']['KnowledgeSource']
+      pages: components['schemas']['KnowledgeSourcePage'][]
+    }
+    KnowledgeSourcePage: {
+      url: string
+      title: string | null
+      /** @enum {string} */
+      status: 'indexed' | 'skipped'
+      /** @description robots, off_site, duplicate_canonical, duplicate_content, too_large, not_html, http_error, gone, js_rendered, no_text, noindex, page_limit, depth_limit, time_limit, fetch_failed, url_not_allowed */
+      skipReason: string | null
+      /** @description Why, in words */
+      skipDetail: string | null
+      depth: number
+      bytes: number
+      chunks: number
+      /** Format: date-time */
+      fetchedAt: string
+    }
     ConversationPage: {
       conversations: components['schemas']['ConversationSummary'][]
       /** @description Pass as cursor for the next page; null on the last page */
@@ -2780,6 +2915,8 @@ export interface components {
       text: string
       /** @description The sender’s idempotency id, when it gave one */
       clientMessageId: string | null
+      /** @description The knowledge pages the answer comes from (crawled pages have a URL; uploaded files do not) */
+      sources: components['schemas']['MessageSource'][]
       /** Format: date-time */
       createdAt: string
       /**
@@ -2792,6 +2929,10 @@ export interface components {
        * @enum {boolean}
        */
       unanswered?: true
+    }
+    MessageSource: {
+      url: string | null
+      title: string
     }
     MessageResponse: {
       message: components['schemas']['Message']
@@ -3542,6 +3683,10 @@ export interface components {
       role: 'visitor' | 'assistant' | 'agent' | 'system'
       text: string
       clientMessageId: string | null
+      sources: {
+        url: string | null
+        title: string
+      }[]
       /** Format: date-time */
       createdAt: string
     }
@@ -6759,6 +6904,451 @@ export interface operations {
       }
       /** @description Error: `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  listKnowledgeSources: {
+    parameters: {
+      query?: {
+        product?: components['schemas']['WidgetProduct']
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Every source (of one product when asked) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['KnowledgeSourceList']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createKnowledgeSource: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['KnowledgeSourceInput']
+      }
+    }
+    responses: {
+      /** @description Accepted: queued for its first sync */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['KnowledgeSourceResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getKnowledgeSource: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The source and its pages */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['KnowledgeSourceDetail']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  deleteKnowledgeSource: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Deleted */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Deleted']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  syncKnowledgeSource: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Accepted: a sync is queued (or already running) */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['KnowledgeSourceResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
         headers: {
           [name: string]: unknown
         }

@@ -82,7 +82,7 @@ describe('analytics', () => {
       const data = {
         conversationId,
         product: 'chatbot' as const,
-        message: { id: m.id, seq, role, text: m.text, clientMessageId: null, createdAt: m.created_at.toISOString() },
+        message: { id: m.id, seq, role, text: m.text, clientMessageId: null, sources: [], createdAt: m.created_at.toISOString() },
       }
       if (options.emit !== false) await emit(trx, { type: 'message.created', licenseId: owner.licenseId, data })
       return data

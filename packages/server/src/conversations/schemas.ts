@@ -29,6 +29,9 @@ export const MessageSchema = z
     role: MessageRoleSchema,
     text: z.string(),
     clientMessageId: z.string().nullable().openapi({ description: 'The sender’s idempotency id, when it gave one' }),
+    sources: z
+      .array(z.object({ url: z.string().nullable(), title: z.string() }).openapi('MessageSource'))
+      .openapi({ description: 'The knowledge pages the answer comes from (crawled pages have a URL; uploaded files do not)' }),
     createdAt: dateTime,
     rating: RatingSchema.nullable().optional().openapi({ description: 'Assistant messages only: the visitor’s rating, null until rated' }),
     unanswered: z.literal(true).optional().openapi({ description: 'Assistant messages only: the bot did not know (the conversation waits for a person)' }),

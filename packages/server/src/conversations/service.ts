@@ -8,6 +8,15 @@ import type { Product } from '../platform/products.js'
 
 export type Role = MessageRow['role']
 
+/** The pages an answer cites (the reply engines put them in the message's meta), in the `{url, title}` wire shape. */
+function sourcesOf(meta: unknown): { url: string | null; title: string }[] {
+  const raw = (typeof meta === 'string' ? JSON.parse(meta) : meta) as { sources?: unknown } | null
+  if (!Array.isArray(raw?.sources)) return []
+  return raw.sources
+    .filter((s): s is { url?: unknown; title: string } => typeof s === 'object' && s !== null && typeof (s as { title?: unknown }).title === 'string')
+    .map((s) => ({ url: typeof s.url === 'string' && s.url ? s.url : null, title: s.title }))
+}
+
 export function publicMessage(m: MessageRow) {
   return {
     id: m.id,
@@ -16,6 +25,7 @@ export function publicMessage(m: MessageRow) {
     role: m.role,
     text: m.text,
     clientMessageId: m.client_message_id,
+    sources: sourcesOf(m.meta),
     createdAt: m.created_at.toISOString(),
     // The visitor's rating of a bot answer (assistant messages only).
     ...(m.role === 'assistant' ? { rating: m.rating ?? null } : {}),

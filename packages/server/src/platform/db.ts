@@ -228,6 +228,57 @@ export interface KnowledgeItemsTable {
   created_at: Generated<Date>
 }
 
+export interface KnowledgeSourcesTable {
+  id: string
+  license_id: string
+  product: string
+  kind: 'site' | 'sitemap' | 'page' | 'file'
+  url: string | null
+  file_name: string | null
+  file_body: string | null
+  status: Generated<'queued' | 'crawling' | 'ready' | 'failed'>
+  error: string | null
+  pages_found: Generated<number>
+  pages_fetched: Generated<number>
+  pages_skipped: Generated<number>
+  chunks: Generated<number>
+  sync_every_days: Generated<number>
+  next_sync_at: Date | null
+  last_synced_at: Date | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface KnowledgePagesTable {
+  id: string
+  source_id: string
+  license_id: string
+  url: string
+  title: string | null
+  status: 'indexed' | 'skipped'
+  skip_reason: string | null
+  skip_detail: string | null
+  content_hash: string | null
+  depth: Generated<number>
+  bytes: Generated<number>
+  chunks: Generated<number>
+  fetched_at: Generated<Date>
+}
+
+export interface KnowledgeChunksTable {
+  id: Generated<string>
+  page_id: string
+  source_id: string
+  license_id: string
+  product: string
+  position: number
+  url: string
+  title: string
+  heading_path: string
+  text: string
+  tsv: Generated<string>
+}
+
 export interface IntegrationSecretsTable {
   license_id: string
   product: string
@@ -399,6 +450,9 @@ export interface Database {
   leads: LeadsTable
   knowledge_items: KnowledgeItemsTable
   unanswered_questions: UnansweredQuestionsTable
+  knowledge_sources: KnowledgeSourcesTable
+  knowledge_pages: KnowledgePagesTable
+  knowledge_chunks: KnowledgeChunksTable
   integration_secrets: IntegrationSecretsTable
   api_keys: ApiKeysTable
   jobs: JobsTable
@@ -421,6 +475,8 @@ export type ProductKeyRow = Selectable<ProductKeysTable>
 export type MessageRow = Selectable<MessagesTable>
 export type ConversationRow = Selectable<ConversationsTable>
 export type JobRow = Selectable<JobsTable>
+export type KnowledgeSourceRow = Selectable<KnowledgeSourcesTable>
+export type KnowledgePageRow = Selectable<KnowledgePagesTable>
 export type EventRow = Selectable<EventsTable>
 export type BillingAccount = Selectable<BillingAccountsTable>
 export type MailRow = Selectable<MailOutboxTable>

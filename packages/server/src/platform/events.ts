@@ -80,6 +80,7 @@ export const eventSchemas = {
       role: z.enum(['visitor', 'assistant', 'agent', 'system']),
       text: z.string(),
       clientMessageId: z.string().nullable(),
+      sources: z.array(z.object({ url: z.string().nullable(), title: z.string() })),
       createdAt: z.iso.datetime({ offset: true }),
     }),
   }),

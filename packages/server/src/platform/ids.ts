@@ -5,6 +5,6 @@ import { customAlphabet } from 'nanoid'
 /** 24 base62 symbols: about 143 random bits, so ids never collide and cannot be guessed. */
 const random = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 24)
 
-export type IdPrefix = 'evt' | 'job' | 'mail' | 'we' | 'wd'
+export type IdPrefix = 'evt' | 'job' | 'mail' | 'we' | 'wd' | 'ks' | 'kp'
 
 export const newId = (prefix: IdPrefix): string => `${prefix}_${random()}`

@@ -18,6 +18,7 @@ import * as conversationListIndex from './migrations/2026-11-30T15-00_conversati
 import * as webhookEndpoints from './migrations/2026-11-30T16-00_webhook_endpoints.js'
 import * as lifecycle from './migrations/2026-12-01T01-00_lifecycle.js'
 import * as analytics from './migrations/2026-12-01T02-00_analytics.js'
+import * as knowledgeSources from './migrations/2026-12-01T03-00_knowledge_sources.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30T16-00_webhook_endpoints': webhookEndpoints,
   '2026-12-01T02-00_analytics': analytics,
   '2026-12-01T01-00_lifecycle': lifecycle,
+  '2026-12-01T03-00_knowledge_sources': knowledgeSources,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

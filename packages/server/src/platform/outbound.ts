@@ -52,6 +52,8 @@ export interface OutboundRequestInit {
   /** The response body is cut here: reading past it fails with `response_too_large`. */
   maxBytes?: number
   signal?: AbortSignal
+  /** 'manual' answers a redirect as it is (status and Location) so the caller judges each hop (the crawler: same site only). */
+  redirect?: 'follow' | 'manual'
 }
 
 export interface OutboundResponse {
@@ -285,7 +287,7 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
             : e
         }
         const location = res.headers.location
-        if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') {
+        if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string' || init.redirect === 'manual') {
           return wrap(res.statusCode, url, res.headers, res.body, init.maxBytes ?? DEFAULT_MAX_BYTES, fail)
         }
         await res.body.dump().catch(() => {})

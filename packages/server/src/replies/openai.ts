@@ -1,5 +1,6 @@
 // The OpenAI-compatible reply engine: a streamed POST {baseUrl}/chat/completions, forwarded token by token to the
 // visitor. Works with OpenAI and anything speaking its wire format (Azure-style proxies, OpenRouter, Ollama, vLLM).
+import { citedSources, promptWithPassages, retrieve } from '../knowledge/queries.js'
 import type { Deps } from '../platform/context.js'
 import type { OutboundResponse } from '../platform/outbound.js'
 import { getSecret } from '../platform/secrets.js'
@@ -12,6 +13,8 @@ export type OpenAiDeps = Pick<Deps, 'db' | 'config' | 'outbound'>
 
 /** A streamed answer may take a while; respond() bounds the whole reply at 60 s as well. */
 const TIMEOUT_MS = 60_000
+/** Knowledge passages given to the model per question. */
+const PASSAGES = 4
 
 type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
 
@@ -173,11 +176,13 @@ export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
       const cfg = ctx.settings.openai ?? DEFAULTS
       const apiKey = await getSecret(deps, ctx.licenseId, ctx.product, OPENAI_SECRET_NAME)
       if (!apiKey) throw new Error('The openai engine is selected but no OpenAI API key is stored for this product')
+      // RAG: the best passages of the knowledge go into the prompt, with the rule to answer only from them and cite.
+      const passages = (await retrieve(deps.db, ctx.licenseId, ctx.product, ctx.message.text, PASSAGES)).filter((p) => p.confidence > 0)
       // The base URL is the customer's: the guarded client checks it (and every redirect) at each call.
       const res = await deps.outbound.request(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-        body: JSON.stringify({ model: cfg.model, messages: chatMessages(ctx, cfg.systemPrompt), stream: true }),
+        body: JSON.stringify({ model: cfg.model, messages: chatMessages(ctx, promptWithPassages(cfg.systemPrompt, passages)), stream: true }),
         timeoutMs: TIMEOUT_MS,
         signal: ctx.signal,
       })
@@ -197,7 +202,8 @@ export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
       const text = state.text.trim()
       if (!text) throw new Error(`OpenAI-compatible endpoint returned no text (finish_reason: ${state.finishReason ?? 'none'})`)
       if (text === NO_ANSWER) return { kind: 'fallback', text: ctx.settings.fallback, meta: { model: state.model ?? cfg.model, noAnswer: true } }
-      return { kind: 'answer', text, meta: { model: state.model ?? cfg.model, finishReason: state.finishReason } }
+      const sources = citedSources(text, passages)
+      return { kind: 'answer', text, meta: { model: state.model ?? cfg.model, finishReason: state.finishReason, ...(sources.length ? { sources } : {}) } }
     },
   }
 }

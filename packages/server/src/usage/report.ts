@@ -49,9 +49,18 @@ export async function usageReport(deps: Deps, license: Pick<License, 'id' | 'tie
       .where('starts_at', '>=', period.start)
       .where('starts_at', '<', period.end)
       .execute(),
+    // Knowledge pages: the hand-written items and every page a source's crawl indexed (src/knowledge/sources.ts).
     deps.db
       .selectFrom('knowledge_items')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .select((eb) => [
+        eb.fn.countAll<string>().as('n'),
+        eb
+          .selectFrom('knowledge_pages')
+          .select(eb.fn.countAll<string>().as('p'))
+          .where('knowledge_pages.license_id', '=', license.id)
+          .where('knowledge_pages.status', '=', 'indexed')
+          .as('pages'),
+      ])
       .where('license_id', '=', license.id)
       .executeTakeFirstOrThrow(),
     deps.db
@@ -70,7 +79,7 @@ export async function usageReport(deps: Deps, license: Pick<License, 'id' | 'tie
   const metered = Object.fromEntries(await Promise.all(METERED.map(async (m) => [m, await live(m, 'p', period.start)] as const))) as Record<Metered, number>
   const gauges: Record<Exclude<Quota, Metered>, number> = {
     products: license.products.length,
-    knowledgePages: Number(knowledge.n),
+    knowledgePages: Number(knowledge.n) + Number(knowledge.pages ?? 0),
     seats: Number(seats.n),
   }
   const quotas = QUOTAS.map((quota): QuotaUse => {

@@ -57,6 +57,7 @@ export const WebhookMessage = z
     role: z.enum(['visitor', 'assistant', 'agent', 'system']),
     text: z.string(),
     clientMessageId: z.string().nullable(),
+    sources: z.array(z.object({ url: z.string().nullable(), title: z.string() })),
     createdAt: z.iso.datetime(),
   })
   .openapi('WebhookMessage')

@@ -270,6 +270,7 @@ function Bubble({
   const mine = from === 'visitor'
   // The bot's answers (not the greeting, seq 1) carry helpful / not helpful buttons; pressed shows the choice.
   const rateable = m && s && m.role === 'assistant' && m.seq > 1
+  const sources = m?.sources
   return (
     // dir="auto": each message reads in its own direction (an English answer inside a right-to-left widget).
     <div class={`b ${mine ? 'v' : from === 'agent' ? 'a g' : 'a'}`} dir="auto">
@@ -293,6 +294,22 @@ function Bubble({
             </button>
           ))}
         </span>
+      ) : null}
+      {sources?.length ? (
+        // The pages the answer comes from: links for crawled pages, the title alone for an uploaded file.
+        <small class="s">
+          {t.sources}:{' '}
+          {sources.map((src, i) => [
+            i ? ', ' : '',
+            src.url && /^https?:\/\//.test(src.url) ? (
+              <a href={src.url} target="_blank" rel="noopener noreferrer">
+                {src.title}
+              </a>
+            ) : (
+              src.title
+            ),
+          ])}
+        </small>
       ) : null}
     </div>
   )

@@ -45,6 +45,7 @@ export const en = {
   talkToPerson: 'Talk to a person',
   helpful: 'Helpful',
   notHelpful: 'Not helpful',
+  sources: 'Sources',
 }
 
 export type Strings = typeof en

@@ -272,6 +272,8 @@ export interface components {
       text: string
       /** @description The sender’s idempotency id, when it gave one */
       clientMessageId: string | null
+      /** @description The knowledge pages the answer comes from (crawled pages have a URL; uploaded files do not) */
+      sources: components['schemas']['MessageSource'][]
       /** Format: date-time */
       createdAt: string
       /**
@@ -284,6 +286,10 @@ export interface components {
        * @enum {boolean}
        */
       unanswered?: true
+    }
+    MessageSource: {
+      url: string | null
+      title: string
     }
     MessageResponse: {
       message: components['schemas']['Message']

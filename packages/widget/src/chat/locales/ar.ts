@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'التحدث إلى شخص',
   helpful: 'مفيد',
   notHelpful: 'غير مفيد',
+  sources: 'المصادر',
 } satisfies Strings

@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Mit einer Person sprechen',
   helpful: 'Hilfreich',
   notHelpful: 'Nicht hilfreich',
+  sources: 'Quellen',
 } satisfies Strings

@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Hablar con una persona',
   helpful: 'Útil',
   notHelpful: 'No es útil',
+  sources: 'Fuentes',
 } satisfies Strings

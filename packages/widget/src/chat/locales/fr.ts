@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Parler à une personne',
   helpful: 'Utile',
   notHelpful: 'Pas utile',
+  sources: 'Sources',
 } satisfies Strings

@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'לדבר עם נציג',
   helpful: 'מועיל',
   notHelpful: 'לא מועיל',
+  sources: 'מקורות',
 } satisfies Strings

@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Parla con una persona',
   helpful: 'Utile',
   notHelpful: 'Non utile',
+  sources: 'Fonti',
 } satisfies Strings

@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Met een medewerker praten',
   helpful: 'Nuttig',
   notHelpful: 'Niet nuttig',
+  sources: 'Bronnen',
 } satisfies Strings

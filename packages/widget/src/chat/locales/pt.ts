@@ -44,4 +44,5 @@ export default {
   talkToPerson: 'Falar com uma pessoa',
   helpful: 'Útil',
   notHelpful: 'Não foi útil',
+  sources: 'Fontes',
 } satisfies Strings

@@ -1,0 +1,212 @@
+// Knowledge sources of a widget product: add a site, sitemap, page or file; watch the crawl (polled while one
+// runs); see every page, indexed or skipped with the reason; sync now; delete.
+import type { KnowledgeSource, KnowledgeSourceKind, KnowledgeSourcePage, WidgetProduct } from '@intelagent/sdk'
+import { useEffect, useState } from 'preact/hooks'
+import { api } from '../api.js'
+import { ErrorNote, useAction, useLoad } from '../components.js'
+import { formatWhen } from '../format.js'
+
+/** How often the list is fetched again while a source is queued or crawling. */
+const POLL_MS = 2000
+
+const KINDS: { value: KnowledgeSourceKind; label: string }[] = [
+  { value: 'site', label: 'Website (crawl from a start URL and its sitemap)' },
+  { value: 'sitemap', label: 'Sitemap (every page it lists)' },
+  { value: 'page', label: 'Single page' },
+  { value: 'file', label: 'File (.txt, .md, .html)' },
+]
+
+const STATUS: Record<KnowledgeSource['status'], string> = { queued: 'Queued', crawling: 'Crawling…', ready: 'Ready', failed: 'Failed' }
+
+const busyStatus = (s: KnowledgeSource) => s.status === 'queued' || s.status === 'crawling'
+
+export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProduct; manage: boolean }) {
+  const sources = useLoad(async () => (await api.knowledge.sources.list({ product })).data, [product])
+  const running = sources.data?.some(busyStatus) ?? false
+  useEffect(() => {
+    if (!running) return
+    const timer = setInterval(sources.reload, POLL_MS)
+    return () => clearInterval(timer)
+  }, [running, sources.reload])
+
+  return (
+    <>
+      <h3>Knowledge sources</h3>
+      <p class="hint">
+        The bot also answers from your website: add a start URL, a sitemap, a page or a file. Pages are fetched by IntelagentBot (it follows robots.txt),
+        re-synced weekly, and answers link to the page they come from.
+      </p>
+      <ErrorNote error={sources.error} />
+      {sources.loading && !sources.data && <p class="muted">Loading sources…</p>}
+      {sources.data?.length === 0 && <p class="muted">No sources yet.</p>}
+      {sources.data && sources.data.length > 0 && (
+        <ul class="plain sources">
+          {sources.data.map((s) => (
+            <SourceItem key={s.id} source={s} manage={manage} onChanged={sources.reload} />
+          ))}
+        </ul>
+      )}
+      {manage && <AddSourceForm product={product} onAdded={sources.reload} />}
+    </>
+  )
+}
+
+function SourceItem({ source: s, manage, onChanged }: { source: KnowledgeSource; manage: boolean; onChanged: () => void }) {
+  const { busy, error, run } = useAction()
+  const [open, setOpen] = useState(false)
+  const name = s.url ?? s.fileName ?? s.id
+  const sync = () => run(() => api.knowledge.sources.sync(s.id)).then((ok) => ok && onChanged())
+  const remove = () => {
+    if (!confirm(`Delete ${name}? The bot forgets everything it learned from it.`)) return
+    void run(() => api.knowledge.sources.delete(s.id)).then((ok) => ok && onChanged())
+  }
+  return (
+    <li class="source">
+      <p>
+        <strong>{name}</strong> <span class="muted">({KINDS.find((k) => k.value === s.kind)?.value})</span>
+      </p>
+      <p aria-live="polite">
+        <span class={`status ${s.status === 'ready' ? 'status-active' : s.status === 'failed' ? 'status-revoked' : ''}`}>{STATUS[s.status]}</span>{' '}
+        {s.pages.fetched} pages indexed, {s.pages.skipped} skipped of {s.pages.found} found · {s.chunks} passages
+        {s.lastSyncedAt ? ` · synced ${formatWhen(s.lastSyncedAt)}` : ''}
+      </p>
+      {s.error && <p class="note note-error">{s.error}</p>}
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="button" class="button-secondary" aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? 'Hide pages' : 'Show pages'}
+        </button>
+        {manage && (
+          <>
+            <button type="button" class="button-secondary" onClick={sync} disabled={busy || busyStatus(s)}>
+              Sync now
+            </button>
+            <button type="button" class="button-danger" onClick={remove} disabled={busy}>
+              Delete
+            </button>
+          </>
+        )}
+      </div>
+      {open && <SourcePages id={s.id} name={name} version={`${s.status}:${s.updatedAt}`} />}
+    </li>
+  )
+}
+
+function SourcePages({ id, name, version }: { id: string; name: string; version: string }) {
+  const detail = useLoad(() => api.knowledge.sources.get(id), [id, version])
+  const pages: KnowledgeSourcePage[] = detail.data?.pages ?? []
+  return (
+    <>
+      <ErrorNote error={detail.error} />
+      {detail.loading && !detail.data && <p class="muted">Loading pages…</p>}
+      {detail.data && pages.length === 0 && <p class="muted">No pages yet.</p>}
+      {pages.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">Pages of {name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Page</th>
+                <th scope="col">Status</th>
+                <th scope="col">Why skipped</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pages.map((p) => (
+                <tr key={p.url}>
+                  <th scope="row">
+                    {/^https?:\/\//.test(p.url) ? (
+                      <a href={p.url} target="_blank" rel="noopener noreferrer">
+                        {p.title ?? p.url}
+                      </a>
+                    ) : (
+                      (p.title ?? p.url)
+                    )}
+                    <br />
+                    <span class="muted small">{p.url}</span>
+                  </th>
+                  <td>
+                    <span class={`status ${p.status === 'indexed' ? 'status-active' : ''}`}>
+                      {p.status === 'indexed' ? `Indexed (${p.chunks})` : 'Skipped'}
+                    </span>
+                  </td>
+                  <td>{p.skipDetail ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  )
+}
+
+function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: () => void }) {
+  const [kind, setKind] = useState<KnowledgeSourceKind>('site')
+  const [url, setUrl] = useState('')
+  const [file, setFile] = useState<{ name: string; content: string } | null>(null)
+  const { busy, error, run, setError } = useAction()
+  const id = (f: string) => `${product}-src-${f}`
+
+  async function pick(e: Event) {
+    const f = (e.currentTarget as HTMLInputElement).files?.[0]
+    if (!f) return setFile(null)
+    if (f.size > 60_000) {
+      setError(new Error('That file is too large to upload here (about 60 KB at most); split it or add the page by URL.'))
+      return setFile(null)
+    }
+    setFile({ name: f.name, content: await f.text() })
+  }
+
+  async function add(e: Event) {
+    e.preventDefault()
+    const ok = await run(() =>
+      api.knowledge.sources.create(kind === 'file' ? { product, kind, ...(file ? { file } : {}) } : { product, kind, url: url.trim() }),
+    )
+    if (ok) {
+      setUrl('')
+      setFile(null)
+      onAdded()
+    }
+  }
+
+  return (
+    <form class="stack" onSubmit={add}>
+      <div class="row">
+        <label for={id('kind')}>Add a source</label>
+        <select id={id('kind')} value={kind} onChange={(e) => setKind(e.currentTarget.value as KnowledgeSourceKind)}>
+          {KINDS.map((k) => (
+            <option key={k.value} value={k.value}>
+              {k.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      {kind === 'file' ? (
+        <div class="row">
+          <label for={id('file')}>File</label>
+          <input id={id('file')} type="file" required accept=".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html" onChange={pick} />
+        </div>
+      ) : (
+        <div class="row">
+          <label for={id('url')}>URL</label>
+          <input
+            id={id('url')}
+            type="url"
+            required
+            maxLength={2000}
+            placeholder="https://www.example.com/"
+            value={url}
+            onInput={(e) => setUrl(e.currentTarget.value)}
+          />
+        </div>
+      )}
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          Add source
+        </button>
+      </div>
+    </form>
+  )
+}

@@ -1,0 +1,170 @@
+// Retrieval for the reply engines: crawled chunks ranked by Postgres full-text search (the generated tsvector and
+// its GIN index; the same SQL on PGlite) fused with the owner's Q&A index (BM25, knowledge.ts) by reciprocal rank
+// fusion. Each candidate carries a confidence in [0,1] (how much of the question it covers) for the threshold.
+import { sql } from 'kysely'
+import type { Db } from '../platform/db.js'
+import { loadIndex, search, splitPassages, tokenize, trimText } from './knowledge.js'
+
+/** RRF's constant: 60, as in the paper (Cormack et al. 2009) and in Chatwoot, Elastic and others. */
+export const RRF_K = 60
+/** Chunks read from full-text search per question, before fusion. */
+const CHUNK_CANDIDATES = 20
+
+export interface Citation {
+  url: string | null
+  title: string
+}
+
+export interface ChunkHit {
+  id: string
+  url: string
+  title: string
+  headingPath: string
+  text: string
+  rank: number
+  /** Share of the question's words (stemmed by Postgres) the chunk contains. */
+  coverage: number
+}
+
+export interface Candidate {
+  kind: 'qa' | 'doc' | 'chunk'
+  /** What the offline engine would say: a Q&A answer, or the best passage of a document or chunk. */
+  answer: string
+  /** The whole text (the prompt of the OpenAI-compatible engine gets this). */
+  text: string
+  title: string
+  headingPath: string | null
+  url: string | null
+  itemId: string | null
+  confidence: number
+  score: number
+}
+
+/** Chunks matching any of the question's words, best first (ts_rank_cd, normalised by length). */
+export async function searchChunks(db: Db, licenseId: string, product: string, question: string, limit = CHUNK_CANDIDATES): Promise<ChunkHit[]> {
+  // plainto_tsquery ANDs the words; a question rarely holds only words the page has, so OR them instead.
+  const { rows } = await sql<{
+    id: string
+    url: string
+    title: string
+    heading_path: string
+    text: string
+    rank: number
+    lexemes: string[]
+    query_lexemes: string[]
+  }>`
+    with q as (
+      select nullif(replace(replace(plainto_tsquery('english', ${question})::text, ' & ', ' | '), ' <-> ', ' | '), '')::tsquery as query,
+             tsvector_to_array(to_tsvector('english', ${question})) as query_lexemes
+    ),
+    top as (
+      select c.id, ts_rank_cd(c.tsv, q.query, 1) as rank
+      from knowledge_chunks c, q
+      where q.query is not null and c.license_id = ${licenseId} and c.product = ${product} and c.tsv @@ q.query
+      order by rank desc, c.id
+      limit ${limit}
+    )
+    select c.id::text as id, c.url, c.title, c.heading_path, c.text, top.rank::float8 as rank,
+           tsvector_to_array(c.tsv) as lexemes, q.query_lexemes
+    from top join knowledge_chunks c on c.id = top.id, q
+    order by top.rank desc, c.id`.execute(db)
+  return rows.map((r) => {
+    const have = new Set(r.lexemes)
+    const query = r.query_lexemes ?? []
+    const coverage = query.length ? query.filter((l) => have.has(l)).length / query.length : 0
+    return { id: r.id, url: r.url, title: r.title, headingPath: r.heading_path, text: r.text, rank: Number(r.rank), coverage }
+  })
+}
+
+/** The passage of a chunk that covers most of the question (ties: the earlier one), trimmed to an answer's length. */
+export function bestPassage(text: string, question: string, max = 500): string {
+  const terms = new Set(tokenize(question))
+  let best = ''
+  let bestScore = -1
+  for (const passage of splitPassages(text, 400)) {
+    const words = new Set(tokenize(passage))
+    let score = 0
+    for (const t of terms) if (words.has(t)) score++
+    if (score > bestScore) {
+      best = passage
+      bestScore = score
+    }
+  }
+  return trimText(best || text, max)
+}
+
+/**
+ * The owner's Q&A pairs and documents, and the crawled chunks, as one list by reciprocal rank fusion: each list
+ * ranks on its own terms, and an item's score is the sum of 1/(k + rank) over the lists it appears in. Ties go to
+ * the higher confidence.
+ */
+export async function retrieve(db: Db, licenseId: string, product: string, question: string, limit = 5): Promise<Candidate[]> {
+  const [index, chunks] = await Promise.all([loadIndex(db, licenseId, product), searchChunks(db, licenseId, product, question)])
+  const fused: Candidate[] = []
+  search(index, question, CHUNK_CANDIDATES).forEach((m, i) => {
+    fused.push({
+      kind: m.kind,
+      answer: m.answer,
+      text: m.answer,
+      title: m.title,
+      headingPath: null,
+      url: null,
+      itemId: m.itemId,
+      confidence: m.confidence,
+      score: 1 / (RRF_K + i + 1),
+    })
+  })
+  const seen = new Set<string>()
+  let rank = 0
+  for (const c of chunks) {
+    // Overlapping chunks of one page section say much the same: the best one stands for them.
+    const key = `${c.url}\u0000${c.headingPath}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    rank++
+    fused.push({
+      kind: 'chunk',
+      answer: bestPassage(c.text, question),
+      text: c.text,
+      title: c.title,
+      headingPath: c.headingPath || null,
+      url: c.url || null,
+      itemId: null,
+      confidence: Math.round(c.coverage * 1000) / 1000,
+      score: 1 / (RRF_K + rank),
+    })
+  }
+  fused.sort((a, b) => b.score - a.score || b.confidence - a.confidence)
+  return fused.slice(0, limit)
+}
+
+/** How a candidate is cited on a message: crawled ones with their URL. */
+export const citationOf = (c: Candidate): Citation => ({ url: c.url, title: c.title })
+
+/**
+ * The system prompt of the OpenAI-compatible engine with the top passages appended, numbered, and the rule to
+ * answer only from them and cite them as [n]. Without passages the prompt is unchanged.
+ */
+export function promptWithPassages(systemPrompt: string, passages: readonly Candidate[]): string {
+  if (passages.length === 0) return systemPrompt
+  const numbered = passages
+    .map((p, i) => `[${i + 1}] ${p.title}${p.headingPath ? ` > ${p.headingPath}` : ''}${p.url ? ` (${p.url})` : ''}\n${p.text}`)
+    .join('\n\n')
+  return `${systemPrompt.trim() ? `${systemPrompt.trim()}\n\n` : ''}Answer only from the numbered passages below. Cite each passage you use as [n]. If they do not contain the answer, say you do not know; do not guess.\n\n${numbered}`
+}
+
+/** The passages an answer cites as [n], as the message's sources (each URL once). */
+export function citedSources(text: string, passages: readonly Candidate[]): Citation[] {
+  const out: Citation[] = []
+  const seen = new Set<string>()
+  for (const m of text.matchAll(/\[(\d{1,2})\]/g)) {
+    const p = passages[Number(m[1]) - 1]
+    if (p?.kind !== 'chunk') continue
+    const c = citationOf(p)
+    const key = `${c.url}\u0000${c.title}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(c)
+  }
+  return out
+}
