@@ -526,6 +526,17 @@ describe('the SDK against the real server, every answer checked against /api/ope
     expect((await sdk.usage.get()).plan).toBe('professional')
   })
 
+  it('analytics: the daily figures and their CSV, and the public plan catalogue', async () => {
+    const today = new Date().toISOString().slice(0, 10)
+    const report = await sdk.analytics.get({ product: 'chatbot', from: today, to: today })
+    expect(report.days.map((d) => d.day)).toEqual([today])
+    const csv = await sdk.analytics.exportCsv({ product: 'chatbot', from: today, to: today })
+    expect(csv.split('\r\n')[0]).toMatch(/^day,/)
+    expect(csv).toContain(today)
+    const catalog = await client().billing.catalog()
+    expect(catalog.plans.map((p) => p.tier)).toEqual(['starter', 'professional', 'business', 'enterprise'])
+  })
+
   it('enrichment, one item and a batch', async () => {
     const one = await sdk.enrich.one({ email: 'lee@stripe.com', pageUrl: 'https://shop.example.com/?utm_source=google&utm_medium=cpc' })
     expect(one.company?.name).toBe('Stripe')

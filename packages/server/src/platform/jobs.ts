@@ -182,8 +182,8 @@ export class Jobs {
   }
 
   /**
-   * Resolves once no job this instance can run is queued or running and the ticks find nothing more
-   * (tests, and the bench); rejects after `timeoutMs`.
+   * Resolves once no job this instance can run is running or comes due within `timeoutMs` and the ticks find
+   * nothing more (tests, and the bench); rejects after `timeoutMs`.
    */
   async idle(timeoutMs = 20_000): Promise<void> {
     const deadline = performance.now() + timeoutMs
@@ -198,11 +198,27 @@ export class Jobs {
           : await this.db
               .selectFrom('jobs')
               .select((eb) => eb.fn.countAll<number>().as('n'))
-              .where('status', 'in', ['queued', 'running'])
               .where('name', 'in', names)
+              // A job scheduled past the deadline (tomorrow's reconciliation, a retry days away) cannot be waited for:
+              // idle means nothing is running and nothing comes due within the wait.
+              .where((eb) =>
+                eb.or([
+                  eb('status', '=', 'running'),
+                  eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', sql<Date>`now() + ${timeoutMs} * interval '1 millisecond'`)]),
+                ]),
+              )
               .executeTakeFirstOrThrow()
       if (found === 0 && Number(row.n) === 0 && this.running.size === 0) return
-      if (performance.now() > deadline) throw new Error(`jobs not idle after ${timeoutMs} ms (${row.n} queued or running)`)
+      if (performance.now() > deadline) {
+        const stuck = await this.db
+          .selectFrom('jobs')
+          .select(['name', 'status', 'attempts', 'last_error'])
+          .where('status', 'in', ['queued', 'running'])
+          .where('name', 'in', names)
+          .limit(5)
+          .execute()
+        throw new Error(`jobs not idle after ${timeoutMs} ms (${row.n} queued or running: ${JSON.stringify(stuck)})`)
+      }
       await new Promise((r) => setTimeout(r, 10))
     }
   }
