@@ -55,7 +55,7 @@ describe('SDK enrichment against the real server', () => {
     const { key } = await configure(app, owner, 'sales-agent', { allowedOrigins: [origin] })
     const visitor = client({ productKey: key, headers: { origin } })
     await visitor.widget.createLead({ name: 'Kim', email: 'kim@initech-systems.com', consent: true })
-    await app.deps.tasks.idle()
+    await app.jobs.idle()
     const page = await client({ token: owner.token }).leads.list({ product: 'sales-agent' })
     expect(page.data[0]?.enrichment).toMatchObject({ domain: 'initech-systems.com', company: { name: 'Initech Systems', basis: 'guessed' }, freeMail: false })
     expect(page.data[0]?.enrichedAt).toEqual(expect.any(String))

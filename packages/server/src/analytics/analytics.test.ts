@@ -92,6 +92,13 @@ describe('analytics', () => {
     app = await createTestApp()
     owner = await newCustomer(app, { products: ['chatbot', 'sales-agent'] })
     key = (await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN], settings: { greeting: 'Hello there!' } })).key
+    // The bot knows one answer; anything else is an honest "I don't know" that waits for a person.
+    const known = await app.request('/api/products/chatbot/knowledge', {
+      method: 'POST',
+      token: owner.token,
+      json: { kind: 'qa', title: 'What are your opening hours?', body: 'We are open 9am to 5pm, Monday to Friday.' },
+    })
+    expect(known.status).toBe(201)
   })
   afterAll(async () => {
     await app.shutdown()

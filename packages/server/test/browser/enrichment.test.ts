@@ -133,7 +133,7 @@ describe('enrichment in the dashboard', () => {
       body: JSON.stringify({ name: 'Sam', email: 'sales@umbrella-labs.com', consent: true, pageUrl: 'https://shop.example.com/?gclid=abc' }),
     })
     expect(lead.status).toBe(201)
-    await app.deps.tasks.idle()
+    await app.jobs.idle()
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Leads' }).click()
     await visible(h1('Leads'))
     const leadRow = page.getByRole('row').filter({ hasText: 'sales@umbrella-labs.com' })
