@@ -4,7 +4,7 @@
 import { type Kysely, sql } from 'kysely'
 import { type AuditAction, audit } from '../platform/audit.js'
 import { TIERS, type Tier } from '../platform/config.js'
-import type { Database, License } from '../platform/db.js'
+import { type Database, inTransaction, type License } from '../platform/db.js'
 import { type EventData, emit } from '../platform/events.js'
 import type { Product } from '../platform/products.js'
 
@@ -128,7 +128,7 @@ export async function endOrder(
   db: Kysely<Database>,
   input: { source: string; orderId: string; end: OrderEnd; actor: string; now: Date },
 ): Promise<{ before: License; after: License } | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const order = await trx
       .selectFrom('license_orders')
       .selectAll()

@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely'
 import { audit } from '../platform/audit.js'
 import type { Tier } from '../platform/config.js'
-import { type Database, isUniqueViolation, type License } from '../platform/db.js'
+import { type Database, inTransaction, isUniqueViolation, type License } from '../platform/db.js'
 import { emit } from '../platform/events.js'
 import type { Product } from '../platform/products.js'
 import { generateLicenseKey } from './license-key.js'
@@ -38,7 +38,7 @@ export async function issueLicense(db: Kysely<Database>, input: IssueLicenseInpu
   const email = input.email.trim()
   const products = [...new Set(input.products)]
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const now = new Date()
       // The demo license is nobody's purchase: it never joins, and nothing joins it.
       if (input.source !== 'demo') {

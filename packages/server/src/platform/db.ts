@@ -620,5 +620,13 @@ export function isDbUnavailable(error: unknown): boolean {
   return error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message)
 }
 
+/**
+ * Runs `fn` in the caller's transaction when `db` is one, else in a transaction of its own: a service function
+ * that must be atomic (issuing a license, ending an order) composes into a larger unit of work this way.
+ */
+export function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn)
+}
+
 /** Postgres unique violation, the signal that an idempotent insert lost a race. */
 export const isUniqueViolation = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'
