@@ -85,7 +85,9 @@ describe('domain events', () => {
     // Events of one transaction share its created_at, so their order among themselves is not defined.
     const lifecycle = new Set(['conversation.waiting', 'question.unanswered'])
     expect(types.filter((t) => lifecycle.has(t)).sort()).toEqual(['conversation.waiting', 'question.unanswered', 'question.unanswered'])
-    expect(types.filter((t) => t !== 'message.created' && !lifecycle.has(t))).toEqual([
+    // lead.enriched comes from the lead.created consumer, a job of its own: whether it ran yet is not ordered here.
+    expect(types.filter((t) => t === 'lead.enriched').length).toBeLessThanOrEqual(1)
+    expect(types.filter((t) => t !== 'message.created' && t !== 'lead.enriched' && !lifecycle.has(t))).toEqual([
       'license.created',
       'license.updated',
       'conversation.created',
