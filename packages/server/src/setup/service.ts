@@ -5,7 +5,7 @@
 import type { KnowledgeSources } from '../knowledge/sources.js'
 import type { Deps } from '../platform/context.js'
 import type { KnowledgeSourceRow } from '../platform/db.js'
-import { notFound } from '../platform/errors.js'
+import { AppError, notFound } from '../platform/errors.js'
 
 export interface Proposal {
   greeting: string
@@ -113,8 +113,8 @@ export class SetupAgent {
 
   /** The setup's source; a file, page or sitemap source, or another license's, is not a setup. */
   async get(licenseId: string, id: string): Promise<{ source: KnowledgeSourceRow; proposal: Proposal | null }> {
-    const { source, pages } = await this.sources.get(licenseId, id).catch(() => {
-      throw notFound('Setup')
+    const { source, pages } = await this.sources.get(licenseId, id).catch((err: unknown) => {
+      throw err instanceof AppError && err.code === 'not_found' ? notFound('Setup') : err
     })
     if (source.kind !== 'site' || !source.url) throw notFound('Setup')
     if (source.status !== 'ready') return { source, proposal: null }
