@@ -16,6 +16,7 @@ import { AcceptInvitePage } from './pages/invite.js'
 import { LeadsPage } from './pages/leads.js'
 import { LicensesPage } from './pages/licenses.js'
 import { ProductsPage } from './pages/products.js'
+import { SetupPage } from './pages/setup.js'
 import { TeamPage } from './pages/team.js'
 import { UnansweredPage } from './pages/unanswered.js'
 import { UsageBanner, UsagePage } from './pages/usage.js'
@@ -236,6 +237,7 @@ function Shell({ me, onSignedOut, onRefresh }: { me: Me; onSignedOut: () => void
   else if (section === '/billing') page = me.teamRole === 'member' ? <NotFound /> : <BillingPage onPlan={(plan) => void (plan !== me.tier && onRefresh())} />
   else if (section === '/webhooks') page = me.teamRole === 'member' ? <NotFound /> : <WebhooksPage />
   else if (section === '/usage') page = <UsagePage />
+  else if (section === '/setup') page = me.teamRole === 'member' ? <NotFound /> : <SetupPage products={me.products} />
   else if (section === '/analytics') page = <AnalyticsPage me={me} />
   else if (section !== '/') page = <NotFound />
 

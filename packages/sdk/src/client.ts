@@ -11,6 +11,7 @@ import { Enrich } from './resources/enrich.js'
 import { Knowledge } from './resources/knowledge.js'
 import { Mail } from './resources/mail.js'
 import { Keys, Products, Secrets, Settings } from './resources/products.js'
+import { Setup } from './resources/setup.js'
 import { Team } from './resources/team.js'
 import { Usage } from './resources/usage.js'
 import { WebhookEndpoints } from './resources/webhook-endpoints.js'
@@ -40,6 +41,8 @@ export class Intelagent {
   readonly billing: Billing
   /** This billing period's use of the plan's quotas (a session, or an API key with `usage:read`). */
   readonly usage: Usage
+  /** The setup agent: one URL → a crawled site, a proposal, applied (a session, or an agnt_ key). */
+  readonly setup: Setup
   /** Conversation figures per UTC day, top questions, CSV export (a session, or an API key with `analytics:read`). */
   readonly analytics: Analytics
   /** Operators only. */
@@ -82,6 +85,7 @@ export class Intelagent {
     this.audit = new Audit(t)
     this.billing = new Billing(t)
     this.usage = new Usage(t)
+    this.setup = new Setup(t)
     this.analytics = new Analytics(t)
     this.licenses = new Licenses(t)
     this.jobs = new Jobs(t)

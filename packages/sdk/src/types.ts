@@ -90,6 +90,12 @@ export type KnowledgeSourceInput = Schemas['KnowledgeSourceInput']
 export type KnowledgeSource = Schemas['KnowledgeSource']
 export type KnowledgeSourcePage = Schemas['KnowledgeSourcePage']
 export type KnowledgeSourceDetail = Schemas['KnowledgeSourceDetail']
+/** The setup agent (`/api/setup`). */
+export type SetupInput = Schemas['SetupInput']
+export type SetupProposal = Schemas['SetupProposal']
+export type Setup = Schemas['Setup']
+export type SetupApplyInput = Schemas['SetupApplyInput']
+export type SetupApplyResult = Schemas['SetupApplyResult']
 /** A page an answer cites (`message.sources`). */
 export type MessageSource = Schemas['MessageSource']
 

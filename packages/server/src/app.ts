@@ -45,6 +45,8 @@ import { StreamHub } from './platform/streams.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { REPLY_JOB, replyJob } from './replies/respond.js'
+import { setupRoutes } from './setup/routes.js'
+import { SetupAgent } from './setup/service.js'
 import { teamRoutes } from './team/routes.js'
 import { Usage } from './usage/meter.js'
 import { usageRoutes } from './usage/routes.js'
@@ -145,6 +147,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', mailRoutes(deps))
   app.route('/', knowledgeRoutes(deps))
   app.route('/', knowledgeSourceRoutes(knowledge))
+  app.route('/', setupRoutes(deps, new SetupAgent(deps, knowledge), keys))
   app.route('/', conversationRoutes(deps, streams))
   app.route('/', leadRoutes(deps))
   app.route('/', unansweredRoutes(deps))

@@ -352,6 +352,17 @@ describe('the SDK against the real server, every answer checked against /api/ope
     expect((await sdk.knowledge.sources.sync(source.id)).id).toBe(source.id)
     expect(await sdk.knowledge.sources.delete(source.id)).toEqual({ deleted: true })
     await expect(sdk.knowledge.sources.get(source.id)).rejects.toBeInstanceOf(NotFoundError)
+
+    // The setup agent: started on a site (this host answers nothing, so no proposal), applied, then removed.
+    const setup = await sdk.setup.create({ product: 'chatbot', url: `${host.origin}/` })
+    expect(setup).toMatchObject({ source: { kind: 'site' }, proposal: null })
+    expect((await sdk.setup.get(setup.id)).id).toBe(setup.id)
+    const applied = await sdk.setup.apply(setup.id, { suggestedQuestions: ['Do you ship abroad?'] })
+    expect(applied.settings.suggestions).toEqual(['Do you ship abroad?'])
+    expect(applied.embedCode).toContain('data-product-key="chat_')
+    await expect(sdk.setup.apply(setup.id, { brandColor: 'red' })).rejects.toBeInstanceOf(ValidationError)
+    await sdk.knowledge.sources.delete(setup.id)
+    await expect(sdk.setup.get(setup.id)).rejects.toBeInstanceOf(NotFoundError)
   })
 
   it('the widget: config, conversations, messages, leads, identify, attributes and its event stream', async () => {

@@ -45,6 +45,11 @@ export function ProductsPage({ me }: { me: Me }) {
   return (
     <>
       <h1>Products</h1>
+      {manage && me.products.some(isWidget) && (
+        <p class="page-intro">
+          New here? <Link to="/setup">Set up your bot from your website</Link> in a few steps.
+        </p>
+      )}
       {!manage && <p class="hint page-intro">You are a member of this team: the owner and admins set products up and manage their keys.</p>}
       {me.products.length === 0 && <p>This license has no products yet.</p>}
       <ErrorNote error={keys.error} />

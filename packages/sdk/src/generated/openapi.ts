@@ -608,6 +608,60 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/setup': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /** Start the setup agent on a site: it is crawled in the background, then a proposal is ready */
+    post: operations['createSetup']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/setup/{id}': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /** A setup: the crawl’s status and, once ready, the proposal */
+    get: operations['getSetup']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/setup/{id}/apply': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Apply (an edited) proposal: greeting, suggested questions and colour to the settings, the origin to the key
+     * @description Adding an allowed origin also needs the keys:write scope.
+     */
+    post: operations['applySetup']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/products/{product}/conversations': {
     parameters: {
       query?: never
@@ -2287,6 +2341,8 @@ export interface components {
        * @enum {string}
        */
       position?: 'bottom-right' | 'bottom-left'
+      /** @default [] */
+      suggestions?: string[]
       /**
        * @default auto
        * @enum {string}
@@ -2841,6 +2897,60 @@ export interface components {
       chunks: number
       /** Format: date-time */
       fetchedAt: string
+    }
+    Setup: {
+      /**
+       * @description The setup id (the id of its knowledge source)
+       * @example ks_3f1c2b7a9d8e4f60a1b2c3d4
+       */
+      id: string
+      /** @enum {string} */
+      status: 'queued' | 'crawling' | 'ready' | 'failed'
+      source: components['schemas']['KnowledgeSource']
+      proposal: components['schemas']['SetupProposal']
+    }
+    /** @description Once the crawl is ready */
+    SetupProposal: {
+      greeting: string
+      /** @description Up to five, from the crawled pages’ headings and titles */
+      suggestedQuestions: string[]
+      /**
+       * @description theme-color meta, else the web manifest’s theme_color, else the most used link colour; null when none
+       * @example #0f766e
+       */
+      brandColor: string | null
+      /** @example https://www.example.com */
+      allowedOrigin: string
+    } | null
+    SetupInput: {
+      product: components['schemas']['WidgetProduct']
+      /**
+       * @description The site’s start page: a public http(s) URL
+       * @example https://www.example.com/
+       */
+      url: string
+    }
+    SetupApplyResult: {
+      product: components['schemas']['WidgetProduct']
+      keyId: string
+      allowedOrigins: string[]
+      settings: {
+        greeting: string
+        color: string
+        suggestions: string[]
+      }
+      /** @description The script tag to paste on the site */
+      embedCode: string
+    }
+    SetupApplyInput: {
+      greeting?: string
+      suggestedQuestions?: string[]
+      brandColor?: string
+      /**
+       * @description Added to the product key’s allowed origins
+       * @example https://*.example.com
+       */
+      allowedOrigin?: string
     }
     ConversationPage: {
       conversations: components['schemas']['ConversationSummary'][]
@@ -7349,6 +7459,312 @@ export interface operations {
       }
       /** @description Error: `idempotency_conflict` */
       409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  createSetup: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SetupInput']
+      }
+    }
+    responses: {
+      /** @description Accepted: the site is queued for crawling; poll GET /api/setup/{id} */
+      202: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Setup']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request`, `url_not_allowed` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  getSetup: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description The setup */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Setup']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  applySetup: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SetupApplyInput']
+      }
+    }
+    responses: {
+      /** @description Applied; the embed code to paste */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['SetupApplyResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
         headers: {
           [name: string]: unknown
         }

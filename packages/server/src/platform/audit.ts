@@ -19,6 +19,8 @@ export type AuditAction =
   | 'knowledge.added'
   | 'knowledge.deleted'
   | 'knowledge.source_added'
+  | 'setup.started'
+  | 'setup.applied'
   | 'knowledge.source_synced'
   | 'knowledge.source_deleted'
   | 'conversation.replied'

@@ -28,6 +28,8 @@ export const settingsSchema = z.strictObject({
     .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')
     .default('#4f46e5'),
   position: z.enum(['bottom-right', 'bottom-left']).default('bottom-right'),
+  /** Questions the widget may offer a visitor to start with (the setup agent proposes them from the site). */
+  suggestions: z.array(z.string().trim().min(1).max(200)).max(5).default([]),
   /** The widget's own strings (buttons, labels, errors); the page's Intelagent('setLocale') wins over it. */
   locale: z.enum(WIDGET_LOCALES).default('auto'),
   /** knowledge answers on every plan; webhook and openai need a plan with the aiEngines feature. */
