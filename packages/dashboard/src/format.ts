@@ -59,10 +59,13 @@ export function mergeMessages(shown: Message[], incoming: Message[]): Message[] 
 export function applyLiveMessage(list: ConversationSummary[], conversationId: string, message: Message): ConversationSummary[] {
   const current = list.find((c) => c.id === conversationId)
   if (!current) return list
+  // A message's seq is its conversation's count when it was stored: a reload that already counted it (it raced
+  // this live event) must not count it twice, and an older message must not replace the last one.
+  if (message.seq <= current.messageCount) return [...list]
   const updated: ConversationSummary = {
     ...current,
     lastMessage: { text: message.text, role: message.role, createdAt: message.createdAt },
-    messageCount: current.messageCount + 1,
+    messageCount: message.seq,
     updatedAt: message.createdAt,
   }
   return [updated, ...list.filter((c) => c.id !== conversationId)]

@@ -70,6 +70,13 @@ describe('live merging', () => {
     expect(next[0]).toMatchObject({ messageCount: 2, lastMessage: { text: 'Hello there', role: 'visitor' } })
     expect(applyLiveMessage(list, 'unknown', msg('m', 2))).toBe(list)
   })
+  it('does not count a message a reload already counted (the reload raced the live event)', () => {
+    const list = [conv('x'), conv('y')]
+    const once = applyLiveMessage(list, 'y', msg('m', 2, 'Hello there'))
+    const twice = applyLiveMessage(once, 'y', msg('m', 2, 'Hello there'))
+    expect(twice.find((c) => c.id === 'y')?.messageCount).toBe(2)
+    expect(applyLiveMessage(once, 'y', msg('old', 1, 'older')).find((c) => c.id === 'y')?.lastMessage?.text).toBe('Hello there')
+  })
 })
 
 describe('small formatters', () => {
