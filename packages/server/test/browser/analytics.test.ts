@@ -3,30 +3,17 @@
 // unanswered ones; the product and range pickers reload the figures; the CSV button downloads the same days. axe-core
 // (WCAG 2.1 AA and best practices) finds nothing at desktop and 390 px; strict CSP holds and the console stays clean.
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery'
 const ORIGIN = 'https://shop.example.com'
 const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-async function axe(page: Page) {
-  await page.addScriptTag({ content: axeSource })
-  return page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
-      .axe
-    const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-  })
-}
-
 describe('analytics in the dashboard', () => {
   let served: Served
   let app: TestApp

@@ -1,17 +1,10 @@
-// The Billing page and the operator Figures page in a real Chromium against a real server on 127.0.0.1, with Stripe
-// played by the msw fake inside this process: upgrade opens Checkout, the plan changes only when the signed webhook
-// says so, "ends at period end" shows, Manage opens the Portal, invoices link out; the operator sees MRR and the
-// monthly charts. axe-core finds no WCAG 2.1 AA violation at desktop and 390 px; CSP holds, the console stays clean.
-// Screenshots go to packages/server/test-output/.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../src/account/password.js'
 import { newLicense, uniqueEmail } from '../fixtures.js'
 import { createStripeFake, eventObject, invoiceObject, PRICES, stripeEnv } from '../stripe-fake.js'
-import { ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const SOON = { timeout: STEP }
@@ -22,18 +15,6 @@ const VIEWPORTS = [
 ] as const
 
 const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-async function axe(page: Page) {
-  await page.addScriptTag({ content: axeSource })
-  return page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
-      .axe
-    const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-  })
-}
-
 describe('billing in the dashboard', () => {
   const fake = createStripeFake()
   let served: Served

@@ -1,7 +1,8 @@
 // Shared machinery of the browser tests: Debian's Chromium through playwright-core, the app served for real on
 // 127.0.0.1, and pages that record every CSP violation, console error and uncaught exception.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -97,4 +98,17 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   })
   page.on('pageerror', (err) => problems.push({ kind: 'pageerror', text: err.message, url: page.url() }))
   return { page, problems }
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** WCAG 2.1 A/AA and best-practice violations on the page (axe-core), as `{id, targets}`. */
+export async function axe(page: Page) {
+  await page.addScriptTag({ content: axeSource })
+  return page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
+      .axe
+    const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
+  })
 }

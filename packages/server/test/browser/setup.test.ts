@@ -1,31 +1,14 @@
-// The onboarding wizard end to end in a real Chromium against a real server on 127.0.0.1, with a small site on
-// another loopback port: the owner enters the site, watches the crawl, edits the proposal, applies it, sees the bot
-// in the live preview and the snippet. axe-core (WCAG 2.1 AA and best practices) finds nothing at desktop and 390 px.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Browser, Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../fake-host.js'
 import { type Customer, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery'
 const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-async function axe(page: Page) {
-  await page.addScriptTag({ content: axeSource })
-  return page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
-      .axe
-    const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-  })
-}
-
 const sitePage = (title: string, main: string, head = '') =>
   `<!doctype html><html lang="en"><head><title>${title}</title>${head}</head><body><nav><a href="/">Home</a> <a href="/shipping">Shipping</a></nav><main>${main}</main></body></html>`
 

@@ -1,18 +1,10 @@
-// Teams, account settings and the operator console in a real Chromium against a real server on 127.0.0.1: the owner
-// invites a teammate and copies the link; the teammate accepts it in a second browser (a phone), signs in, and sees
-// no key management; the owner removes them and their next request is refused (401). The account page lists the
-// sessions and signs one out; an operator finds the license, changes its plan, suspends and reactivates it.
-// axe-core (WCAG 2.1 AA and best practices) finds nothing on any of these pages at 1280 px and at 390 px.
-// Screenshots go to packages/server/test-output/.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../src/account/password.js'
 import { newLicense, uniqueEmail } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const SOON = { timeout: STEP }
@@ -26,17 +18,6 @@ const h1 = (page: Page, name: string) => page.getByRole('heading', { level: 1, n
 /** One "Sign out" button per session row (not "Sign out all other sessions"). */
 const sessionButtons = (page: Page) => page.getByRole('button', { name: /^Sign out (this device|.+, signed in )/ })
 const nav = (page: Page) => page.getByRole('navigation', { name: 'Main' })
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-async function axe(page: Page): Promise<{ id: string; targets: string[] }[]> {
-  await page.addScriptTag({ content: axeSource })
-  return page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
-      .axe
-    const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-  })
-}
 
 /** axe at this size and at the other one (desktop ⇄ phone), then back. */
 async function accessible(page: Page, name: string): Promise<void> {
