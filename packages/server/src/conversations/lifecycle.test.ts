@@ -86,6 +86,7 @@ describe('conversation lifecycle', () => {
       .select(['type', 'data'])
       .where('type', '=', type)
       .where((eb) => eb.ref('data', '->>').key('conversationId' as never), '=', conversationId)
+      .orderBy('seq')
       .execute()
   const status = async (id: string) =>
     (await app.deps.db.selectFrom('conversations').select(['status', 'waiting_reason', 'closed_by']).where('id', '=', id).executeTakeFirstOrThrow()).status

@@ -325,6 +325,8 @@ export interface JobsTable {
 
 export interface EventsTable {
   id: string
+  /** The order events were written in (an identity column; a bigint the driver returns as a string). */
+  seq: Generated<string>
   type: string
   license_id: string | null
   data: Json<Record<string, unknown>>
