@@ -170,8 +170,33 @@ describe('knowledge engine', () => {
       .values({ license_id: license, product: 'chatbot', kind: 'qa', title: 'Do you buy used turntables?', body: 'We buy turntables.' })
       .execute()
     expect(await ask('Do you buy used turntables?')).toMatchObject({ kind: 'answer', text: 'We buy turntables.' })
+    // A plain SQL edit of an answer is seen too (the trigger bumps the version on update).
+    await app.deps.db.updateTable('knowledge_items').set({ body: 'We buy and sell turntables.' }).where('title', '=', 'Do you buy used turntables?').execute()
+    expect(await ask('Do you buy used turntables?')).toMatchObject({ kind: 'answer', text: 'We buy and sell turntables.' })
     expect(await deleteKnowledge(app.deps.db, license, 'chatbot', item.id)).toBe(true)
     expect((await ask('Do you sell vinyl records?')).kind).toBe('fallback')
+  })
+
+  it('rebuilds the index only when the product’s knowledge version moves', async () => {
+    const license = (await newLicense(app)).id
+    await addKnowledge(app.deps.db, license, 'chatbot', { kind: 'qa', title: 'Do you repair chairs?', body: 'Yes, bring them in.' })
+    const version = async () =>
+      (await app.deps.db.selectFrom('knowledge_versions').select('version').where('license_id', '=', license).where('product', '=', 'chatbot').executeTakeFirst())?.version
+    const cached = () => app.deps.memo.slot<Map<string, { version: string; index: unknown }>>('knowledge-index', () => new Map()).get(`${license}\u0000chatbot`)
+    await engine.reply(ctx(license, 'Do you repair chairs?'), sink)
+    const first = cached()
+    expect(first?.version).toBe(String(await version()))
+    await engine.reply(ctx(license, 'Do you repair tables?'), sink)
+    // The same built index object: nothing was listed or rebuilt for the second question.
+    expect(cached()?.index).toBe(first?.index)
+    // Another product's write does not move this one.
+    await addKnowledge(app.deps.db, license, 'sales-agent', { kind: 'qa', title: 'Any discounts?', body: 'Ten percent off.' })
+    await engine.reply(ctx(license, 'Do you repair chairs?'), sink)
+    expect(cached()?.index).toBe(first?.index)
+    await addKnowledge(app.deps.db, license, 'chatbot', { kind: 'qa', title: 'Do you repair tables?', body: 'Tables too.' })
+    expect(Number(await version())).toBe(Number(first?.version) + 1)
+    expect(await engine.reply(ctx(license, 'Do you repair tables?'), sink)).toMatchObject({ kind: 'answer', text: 'Tables too.' })
+    expect(cached()?.index).not.toBe(first?.index)
   })
 })
 

@@ -2,8 +2,8 @@
 // fallback below the product's confidence threshold. Also the knowledge CRUD queries the HTTP routes use.
 
 import { z } from '@hono/zod-openapi'
-import { sql } from 'kysely'
 import type { Db } from '../platform/db.js'
+import { boundedSet, type Memo } from '../platform/memo.js'
 
 export const knowledgeItemSchema = z.strictObject({
   kind: z.enum(['qa', 'doc']),
@@ -34,14 +34,12 @@ export async function addKnowledge(db: Db, licenseId: string, product: string, i
     .values({ license_id: licenseId, product, kind: input.kind, title: input.title, body: input.body })
     .returningAll()
     .executeTakeFirstOrThrow()
-  invalidateKnowledge(db, licenseId, product)
   return item
 }
 
 /** True when the item existed for this license and product (anything else is the caller's 404). */
 export async function deleteKnowledge(db: Db, licenseId: string, product: string, id: string): Promise<boolean> {
   const res = await db.deleteFrom('knowledge_items').where('license_id', '=', licenseId).where('product', '=', product).where('id', '=', id).executeTakeFirst()
-  invalidateKnowledge(db, licenseId, product)
   return Number(res.numDeletedRows) > 0
 }
 
@@ -226,51 +224,27 @@ export function search(index: KnowledgeIndex, query: string, limit = 3): Knowled
 // Index cache
 
 /**
- * Built indexes per (license, product), one bounded map per database handle (so the CRUD functions above can
- * drop an entry with only `db`), and never trusted blindly: every lookup compares a signature of the rows
- * (count + digest of ids) so writes from another instance, or straight SQL, are seen on the next message.
+ * Built indexes per (license, product), held in the app's memo (never module state) and never trusted blindly:
+ * each is tagged with the product's knowledge version, which a trigger bumps on every write to its items (so
+ * writes from another instance, or straight SQL, are seen), and retrieval reads the current version in the same
+ * statement as its chunk search (queries.ts). A moved version rebuilds the index; nothing is checked per message.
  */
 const MAX_CACHED = 500
-type IndexCache = Map<string, { signature: string; index: KnowledgeIndex }>
-const caches = new WeakMap<object, IndexCache>()
+type IndexCache = Map<string, { version: string; index: KnowledgeIndex }>
 const cacheKey = (licenseId: string, product: string): string => `${licenseId}\u0000${product}`
-function cacheFor(db: object): IndexCache {
-  let c = caches.get(db)
-  if (!c) {
-    c = new Map()
-    caches.set(db, c)
-  }
-  return c
-}
 
-export function invalidateKnowledge(db: object, licenseId: string, product: string): void {
-  cacheFor(db).delete(cacheKey(licenseId, product))
-}
-
-async function signatureOf(db: Db, licenseId: string, product: string): Promise<string> {
-  const row = await db
-    .selectFrom('knowledge_items')
-    .select(sql<string>`count(*) || ':' || coalesce(md5(string_agg(id::text, ',' order by id)), '')`.as('signature'))
-    .where('license_id', '=', licenseId)
-    .where('product', '=', product)
-    .executeTakeFirst()
-  return row?.signature ?? '0:'
-}
-
-export async function loadIndex(db: Db, licenseId: string, product: string): Promise<KnowledgeIndex> {
+/** The index for `version` (the one retrieval just read), from the memo or rebuilt from the items. */
+export async function loadIndex(deps: { db: Db; memo: Memo }, licenseId: string, product: string, version: string): Promise<KnowledgeIndex> {
+  const cache = deps.memo.slot<IndexCache>('knowledge-index', () => new Map())
   const key = cacheKey(licenseId, product)
-  const cache = cacheFor(db)
-  // Read the signature before the rows: if they change in between, the next lookup sees a mismatch and rebuilds.
-  const signature = await signatureOf(db, licenseId, product)
   const hit = cache.get(key)
-  if (hit && hit.signature === signature) {
-    cache.delete(key)
-    cache.set(key, hit) // most recently used last
+  if (hit && hit.version === version) {
+    boundedSet(cache, key, hit, MAX_CACHED) // most recently used last
     return hit.index
   }
-  const index = buildIndex(await listKnowledge(db, licenseId, product))
-  cache.set(key, { signature, index })
-  while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string)
+  // Rows listed after the version was read are as new or newer: at worst the next lookup rebuilds once more.
+  const index = buildIndex(await listKnowledge(deps.db, licenseId, product))
+  boundedSet(cache, key, { version, index }, MAX_CACHED)
   return index
 }
 

@@ -107,7 +107,7 @@ describe('answer quality on a labelled question set', () => {
     let hit3 = 0
     const misses: string[] = []
     for (const [question, path] of LABELLED) {
-      const top = await retrieve(app.deps.db, licenseId, 'chatbot', question, 3)
+      const top = await retrieve(app.deps, licenseId, 'chatbot', question, 3)
       const urls = top.map((c) => (c.url ? new URL(c.url).pathname : `qa:${c.title}`))
       if (urls[0] === path) hit1++
       else misses.push(`${question} → ${urls.join(', ')}`)
@@ -122,7 +122,7 @@ describe('answer quality on a labelled question set', () => {
   })
 
   it('still answers the owner’s own Q&A first when it is the better match', async () => {
-    const top = await retrieve(app.deps.db, licenseId, 'chatbot', 'What are your opening hours?', 1)
+    const top = await retrieve(app.deps, licenseId, 'chatbot', 'What are your opening hours?', 1)
     expect(top[0]).toMatchObject({ kind: 'qa', title: 'What are your opening hours?' })
   })
 })

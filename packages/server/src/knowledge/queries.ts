@@ -3,6 +3,7 @@
 // fusion. Each candidate carries a confidence in [0,1] (how much of the question it covers) for the threshold.
 import { sql } from 'kysely'
 import type { Db } from '../platform/db.js'
+import type { Memo } from '../platform/memo.js'
 import { loadIndex, search, splitPassages, tokenize, trimText } from './knowledge.js'
 
 /** RRF's constant: 60, as in the paper (Cormack et al. 2009) and in Chatwoot, Elastic and others. */
@@ -40,11 +41,21 @@ export interface Candidate {
   score: number
 }
 
-/** Chunks matching any of the question's words, best first (ts_rank_cd, normalised by length). */
-export async function searchChunks(db: Db, licenseId: string, product: string, question: string, limit = CHUNK_CANDIDATES): Promise<ChunkHit[]> {
+/**
+ * Chunks matching any of the question's words, best first (ts_rank_cd, normalised by length), and the product's
+ * knowledge version (for the Q&A index cache) read in the same statement: retrieval costs one round trip.
+ */
+export async function searchChunks(
+  db: Db,
+  licenseId: string,
+  product: string,
+  question: string,
+  limit = CHUNK_CANDIDATES,
+): Promise<{ version: string; hits: ChunkHit[] }> {
   // plainto_tsquery ANDs the words; a question rarely holds only words the page has, so OR them instead.
   const { rows } = await sql<{
-    id: string
+    version: string
+    id: string | null
     url: string
     title: string
     heading_path: string
@@ -63,17 +74,27 @@ export async function searchChunks(db: Db, licenseId: string, product: string, q
       where q.query is not null and c.license_id = ${licenseId} and c.product = ${product} and c.tsv @@ q.query
       order by rank desc, c.id
       limit ${limit}
+    ),
+    hits as (
+      select c.id::text as id, c.url, c.title, c.heading_path, c.text, top.rank::float8 as rank,
+             tsvector_to_array(c.tsv) as lexemes, q.query_lexemes
+      from top join knowledge_chunks c on c.id = top.id, q
+    ),
+    v as (
+      select coalesce((select version::text from knowledge_versions where license_id = ${licenseId} and product = ${product}), '0') as version
     )
-    select c.id::text as id, c.url, c.title, c.heading_path, c.text, top.rank::float8 as rank,
-           tsvector_to_array(c.tsv) as lexemes, q.query_lexemes
-    from top join knowledge_chunks c on c.id = top.id, q
-    order by top.rank desc, c.id`.execute(db)
-  return rows.map((r) => {
-    const have = new Set(r.lexemes)
-    const query = r.query_lexemes ?? []
-    const coverage = query.length ? query.filter((l) => have.has(l)).length / query.length : 0
-    return { id: r.id, url: r.url, title: r.title, headingPath: r.heading_path, text: r.text, rank: Number(r.rank), coverage }
-  })
+    select v.version, hits.* from v left join hits on true
+    order by hits.rank desc nulls last, hits.id`.execute(db)
+  const version = rows[0]?.version ?? '0'
+  const hits = rows
+    .filter((r) => r.id !== null)
+    .map((r) => {
+      const have = new Set(r.lexemes)
+      const query = r.query_lexemes ?? []
+      const coverage = query.length ? query.filter((l) => have.has(l)).length / query.length : 0
+      return { id: r.id as string, url: r.url, title: r.title, headingPath: r.heading_path, text: r.text, rank: Number(r.rank), coverage }
+    })
+  return { version, hits }
 }
 
 /** The passage of a chunk that covers most of the question (ties: the earlier one), trimmed to an answer's length. */
@@ -98,8 +119,9 @@ export function bestPassage(text: string, question: string, max = 500): string {
  * ranks on its own terms, and an item's score is the sum of 1/(k + rank) over the lists it appears in. Ties go to
  * the higher confidence.
  */
-export async function retrieve(db: Db, licenseId: string, product: string, question: string, limit = 5): Promise<Candidate[]> {
-  const [index, chunks] = await Promise.all([loadIndex(db, licenseId, product), searchChunks(db, licenseId, product, question)])
+export async function retrieve(deps: { db: Db; memo: Memo }, licenseId: string, product: string, question: string, limit = 5): Promise<Candidate[]> {
+  const { version, hits: chunks } = await searchChunks(deps.db, licenseId, product, question)
+  const index = await loadIndex(deps, licenseId, product, version)
   const fused: Candidate[] = []
   search(index, question, CHUNK_CANDIDATES).forEach((m, i) => {
     fused.push({

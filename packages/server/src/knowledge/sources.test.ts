@@ -192,7 +192,7 @@ describe('knowledge sources: crawling a local site', () => {
     if (result.kind !== 'answer') return
     expect(result.text).toMatch(/45 days/)
     expect(result.meta?.sources).toEqual([{ url: `${site.origin}/returns`, title: 'Returns and refunds' }])
-    const top = await retrieve(app.deps.db, owner.licenseId, 'chatbot', 'How much is the Studio membership per month?', 3)
+    const top = await retrieve(app.deps, owner.licenseId, 'chatbot', 'How much is the Studio membership per month?', 3)
     expect(top[0]).toMatchObject({ kind: 'chunk', url: `${site.origin}/pricing`, headingPath: 'Pricing > Plans' })
   })
 

@@ -13,7 +13,7 @@ import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import type { Product } from '../platform/products.js'
 import { widgetProductParam } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { addKnowledge, invalidateKnowledge } from './knowledge.js'
+import { addKnowledge } from './knowledge.js'
 import { KnowledgeItemSchema } from './schemas.js'
 
 /** The longest question kept (the message itself may be up to 4,000 characters). */
@@ -198,7 +198,6 @@ export function unansweredRoutes(deps: Deps) {
         .executeTakeFirstOrThrow()
       return { item, updated }
     })
-    invalidateKnowledge(deps.db, licenseId, product)
     await audit(deps.db, {
       licenseId,
       ...actorOf(c.get('principal')),

@@ -218,6 +218,13 @@ export interface LeadsTable {
   enriched_at: NullableTimestamp
 }
 
+/** Bumped by a trigger on every write to a product's knowledge items (retrieval's index cache compares it). */
+export interface KnowledgeVersionsTable {
+  license_id: string
+  product: string
+  version: Generated<string>
+}
+
 export interface KnowledgeItemsTable {
   id: Generated<string>
   license_id: string
@@ -451,6 +458,7 @@ export interface Database {
   messages: MessagesTable
   leads: LeadsTable
   knowledge_items: KnowledgeItemsTable
+  knowledge_versions: KnowledgeVersionsTable
   unanswered_questions: UnansweredQuestionsTable
   knowledge_sources: KnowledgeSourcesTable
   knowledge_pages: KnowledgePagesTable

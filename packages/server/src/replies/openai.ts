@@ -9,7 +9,7 @@ import { capUtf8, MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type Rep
 
 export const OPENAI_SECRET_NAME = 'openai_api_key'
 
-export type OpenAiDeps = Pick<Deps, 'db' | 'config' | 'outbound'>
+export type OpenAiDeps = Pick<Deps, 'db' | 'memo' | 'config' | 'outbound'>
 
 /** A streamed answer may take a while; respond() bounds the whole reply at 60 s as well. */
 const TIMEOUT_MS = 60_000
@@ -177,7 +177,7 @@ export function createOpenAiEngine(deps: OpenAiDeps): ReplyEngine {
       const apiKey = await getSecret(deps, ctx.licenseId, ctx.product, OPENAI_SECRET_NAME)
       if (!apiKey) throw new Error('The openai engine is selected but no OpenAI API key is stored for this product')
       // RAG: the best passages of the knowledge go into the prompt, with the rule to answer only from them and cite.
-      const passages = (await retrieve(deps.db, ctx.licenseId, ctx.product, ctx.message.text, PASSAGES)).filter((p) => p.confidence > 0)
+      const passages = (await retrieve(deps, ctx.licenseId, ctx.product, ctx.message.text, PASSAGES)).filter((p) => p.confidence > 0)
       // The base URL is the customer's: the guarded client checks it (and every redirect) at each call.
       const res = await deps.outbound.request(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
         method: 'POST',
