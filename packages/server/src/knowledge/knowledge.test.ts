@@ -181,7 +181,14 @@ describe('knowledge engine', () => {
     const license = (await newLicense(app)).id
     await addKnowledge(app.deps.db, license, 'chatbot', { kind: 'qa', title: 'Do you repair chairs?', body: 'Yes, bring them in.' })
     const version = async () =>
-      (await app.deps.db.selectFrom('knowledge_versions').select('version').where('license_id', '=', license).where('product', '=', 'chatbot').executeTakeFirst())?.version
+      (
+        await app.deps.db
+          .selectFrom('knowledge_versions')
+          .select('version')
+          .where('license_id', '=', license)
+          .where('product', '=', 'chatbot')
+          .executeTakeFirst()
+      )?.version
     const cached = () => app.deps.memo.slot<Map<string, { version: string; index: unknown }>>('knowledge-index', () => new Map()).get(`${license}\u0000chatbot`)
     await engine.reply(ctx(license, 'Do you repair chairs?'), sink)
     const first = cached()
