@@ -1,9 +1,10 @@
 // Conversations and messages: every message gets the next seq of its conversation, idempotent by clientMessageId,
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
+import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
-import { emit } from '../platform/events.js'
+import { emit, eventRow } from '../platform/events.js'
 import type { Product } from '../platform/products.js'
 
 export type Role = MessageRow['role']
@@ -148,6 +149,83 @@ export async function appendMessage(
     publishLicense(deps, input.licenseId, { type: 'message.created', conversationId: input.conversationId, product: input.product, message: pub }),
   ])
   return { message, created: true }
+}
+
+/**
+ * A visitor's message and the bot's answer to it in one statement: one round trip, atomic without an explicit
+ * transaction. Both rows get consecutive seqs and their message.created events. The conversation must still be
+ * as the caller read it (same last seq, not closed, not taken over); resolves to null when it moved, and the
+ * caller takes the general path (appendMessage). A clientMessageId already stored answers with that message.
+ */
+export async function appendExchange(
+  deps: Deps,
+  conv: Pick<ConversationRow, 'id' | 'license_id' | 'product' | 'last_seq'>,
+  visitor: { id: string; text: string; clientMessageId: string | null; meta: Record<string, unknown> },
+  reply: { text: string; meta: Record<string, unknown> },
+): Promise<{ message: MessageRow; reply: MessageRow | null; created: boolean } | null> {
+  const at = new Date()
+  const base = { license_id: conv.license_id, conversation_id: conv.id, rating: null, rated_at: null, created_at: at }
+  const rows: MessageRow[] = [
+    { ...base, id: visitor.id, seq: conv.last_seq + 1, role: 'visitor', text: visitor.text, client_message_id: visitor.clientMessageId, meta: visitor.meta },
+    { ...base, id: randomUUID(), seq: conv.last_seq + 2, role: 'assistant', text: reply.text, client_message_id: null, meta: reply.meta },
+  ]
+  const events = rows.map((m) =>
+    eventRow({
+      type: 'message.created',
+      licenseId: conv.license_id,
+      data: { conversationId: conv.id, product: conv.product as Product, message: publicMessage(m) },
+    }),
+  )
+  const messageValues = sql.join(
+    rows.map(
+      (m) =>
+        sql`(${m.id}::uuid, ${m.license_id}::uuid, ${m.conversation_id}::uuid, ${m.seq}::int, ${m.role}, ${m.text}, ${m.client_message_id}, ${JSON.stringify(m.meta)}::jsonb, ${at}::timestamptz)`,
+    ),
+  )
+  const eventValues = sql.join(events.map((e) => sql`(${e.id}, ${e.type}, ${e.license_id}::uuid, ${e.data}::jsonb)`))
+  try {
+    const { rows: stored } = await sql<{ n: number }>`
+      with c as (
+        update conversations set last_seq = last_seq + 2, updated_at = ${new Date(deps.clock.now())}
+        where id = ${conv.id} and license_id = ${conv.license_id} and last_seq = ${conv.last_seq}
+          and status <> 'closed' and taken_over_at is null
+        returning id
+      ),
+      m as (
+        insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
+        select v.* from c, (values ${messageValues}) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
+        returning id
+      ),
+      e as (
+        insert into events (id, type, license_id, data)
+        select v.* from c, (values ${eventValues}) as v(id, type, license_id, data)
+        returning id
+      )
+      select (select count(*) from m)::int as n`.execute(deps.db)
+    if (stored[0]?.n !== 2) return null
+  } catch (err) {
+    if (!isUniqueViolation(err) || visitor.clientMessageId === null) throw err
+    const raced = await deps.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conv.id)
+      .where('license_id', '=', conv.license_id)
+      .where('client_message_id', '=', visitor.clientMessageId)
+      .executeTakeFirst()
+    if (!raced) throw err
+    return { message: raced, reply: null, created: false }
+  }
+  const [message, answer] = rows as [MessageRow, MessageRow]
+  await Promise.all(
+    rows.flatMap((m) => {
+      const pub = publicMessage(m)
+      return [
+        publishConversation(deps, conv.id, { type: 'message', message: pub }),
+        publishLicense(deps, conv.license_id, { type: 'message.created', conversationId: conv.id, product: conv.product, message: pub }),
+      ]
+    }),
+  )
+  return { message, reply: answer, created: true }
 }
 
 export const messagesAfter = (deps: Deps, licenseId: string, conversationId: string, after: number, limit = 200) =>

@@ -201,13 +201,15 @@ export function registerEventSchemas(registry: OpenAPIHono['openAPIRegistry']): 
  * against its schema, so a consumer never receives a shape the contract does not describe.
  */
 export async function emit<T extends EventType>(db: Kysely<Database>, event: { type: T; licenseId: string | null; data: EventData<T> }): Promise<string> {
+  const row = eventRow(event)
+  await db.insertInto('events').values(row).execute()
+  return row.id
+}
+
+/** The row `emit` inserts, checked against the event's schema, for a caller that writes it in a statement of its own. */
+export function eventRow<T extends EventType>(event: { type: T; licenseId: string | null; data: EventData<T> }) {
   const data = eventSchemas[event.type].parse(event.data)
-  const id = newId('evt')
-  await db
-    .insertInto('events')
-    .values({ id, type: event.type, license_id: event.licenseId, data: JSON.stringify(data) })
-    .execute()
-  return id
+  return { id: newId('evt'), type: event.type as string, license_id: event.licenseId, data: JSON.stringify(data) }
 }
 
 export const toDomainEvent = (row: EventRow): DomainEvent =>

@@ -1,13 +1,14 @@
 // Runs the product's reply engine after the visitor's message is safely stored; a failure is told, never lost.
 // Engines that call out (webhook, OpenAI) run as a durable job enqueued with the visitor's message.
+import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { announceConversation, markWaiting } from '../conversations/lifecycle.js'
-import { appendMessage, findConversation, publishConversation } from '../conversations/service.js'
+import { appendExchange, appendMessage, findConversation, publishConversation } from '../conversations/service.js'
 import { collectUnanswered } from '../knowledge/unanswered.js'
 import type { Deps } from '../platform/context.js'
 import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
-import { effectiveSettings, getSettings } from '../settings/settings.js'
+import { effectiveSettings, getSettings, type ProductSettings } from '../settings/settings.js'
 import type { Engines } from './index.js'
 import { capUtf8, MAX_REPLY_BYTES } from './types.js'
 
@@ -49,6 +50,49 @@ export function replyJob(deps: Deps, engines: Engines): JobHandler<ReplyJob> {
     },
   }
 }
+
+/**
+ * The hot path of the offline engine: the answer is found first, then the visitor's message and the answer are
+ * stored together in one statement (appendExchange). Only for a confident answer in an open conversation nobody
+ * took over; resolves to null whenever that does not hold (an unsure answer moves the conversation, an engine
+ * error is told, the conversation moved meanwhile), and the caller takes the general path: appendMessage, then
+ * respond().
+ */
+export async function answerInline(
+  deps: Deps,
+  engines: Engines,
+  conv: ConversationRow,
+  settings: ProductSettings,
+  input: { text: string; clientMessageId: string | null; meta: Record<string, unknown> },
+): Promise<{ message: MessageRow; reply: MessageRow | null; created: boolean } | null> {
+  if (settings.engine !== 'knowledge' || conv.status === 'closed' || conv.taken_over_at) return null
+  const id = randomUUID()
+  const result = await engines
+    .engineFor(settings)
+    .reply(
+      {
+        licenseId: conv.license_id,
+        product: conv.product,
+        conversationId: conv.id,
+        settings,
+        history: [{ role: 'visitor', text: input.text }],
+        message: { id, seq: conv.last_seq + 1, text: input.text },
+        signal: AbortSignal.timeout(60_000),
+      },
+      QUIET,
+    )
+    .catch(() => null)
+  if (result?.kind !== 'answer') return null
+  return appendExchange(
+    deps,
+    conv,
+    { id, text: input.text, clientMessageId: input.clientMessageId, meta: input.meta },
+    { text: capUtf8(result.text, MAX_REPLY_BYTES), meta: { engine: settings.engine, outcome: result.kind, ...result.meta } },
+  )
+}
+
+/** The offline engine neither types nor streams. */
+const QUIET = { typing: () => undefined, token: () => undefined }
 
 /** Produces and stores the reply to `message`; resolves to the stored reply, or null when it will come later. */
 export async function respond(

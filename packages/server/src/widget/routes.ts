@@ -26,7 +26,7 @@ import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import type { Engines } from '../replies/index.js'
-import { enqueueReply, respond } from '../replies/respond.js'
+import { answerInline, enqueueReply, respond } from '../replies/respond.js'
 import { effectiveSettings, getSettings } from '../settings/settings.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
@@ -259,6 +259,13 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
     // durable job committed with the message, so a crash after this answer still produces the reply.
     const inline = settings.engine === 'knowledge' && !handoff
+    const meta = { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) }
+    // A confident offline answer in an open conversation: the message and its answer in one statement.
+    const exchange = inline ? await answerInline(deps, engines, conv, settings, { text: body.text, clientMessageId: body.clientMessageId ?? null, meta }) : null
+    if (exchange) {
+      const replies = exchange.reply ? [publicMessage(exchange.reply)] : []
+      return c.json({ message: publicMessage(exchange.message), replies }, exchange.created ? 201 : 200)
+    }
     const now = new Date(deps.clock.now())
     let statusChanged = false
     const { message, created } = await appendMessage(
@@ -270,7 +277,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         role: 'visitor',
         text: body.text,
         clientMessageId: body.clientMessageId,
-        ...(body.pageUrl || handoff ? { meta: { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) } } : {}),
+        ...(body.pageUrl || handoff ? { meta } : {}),
       },
       async (trx, m) => {
         // A new visitor message reopens a closed conversation (conversation.reopened), in the message's transaction.
