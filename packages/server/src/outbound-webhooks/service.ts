@@ -372,6 +372,7 @@ export class OutboundWebhooks {
   /** Records an attempt on its delivery and the endpoint's failure window; returns the endpoint's failing_since. */
   private async record(delivery: DeliveryRow, result: AttemptResult, final: DeliveryRow['status'] | null, countsForEndpoint = true): Promise<Date | null> {
     const now = new Date(this.deps.clock.now())
+    this.deps.metrics.webhookDeliveries.inc({ outcome: result.ok ? 'succeeded' : (final ?? 'retrying') })
     return this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('webhook_attempts')

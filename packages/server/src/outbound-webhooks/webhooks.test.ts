@@ -187,9 +187,15 @@ describe('outbound webhooks', () => {
   })
 
   it('retries after a 500 and logs every attempt; redeliver sends the same event again', async () => {
+    const outcomes = async () => Object.fromEntries((await app.deps.metrics.webhookDeliveries.get()).values.map((v) => [v.labels.outcome, v.value]))
+    const before = await outcomes()
     const ep = await createEndpoint(owner, receiver('/flaky', [500, 200], 'x'.repeat(5000)))
     const eventId = await leadEvent(owner, 4)
     await app.jobs.idle()
+    // The /metrics counter saw the failed attempt and the success.
+    const counted = await outcomes()
+    expect((counted.retrying ?? 0) - (before.retrying ?? 0)).toBeGreaterThanOrEqual(1)
+    expect((counted.succeeded ?? 0) - (before.succeeded ?? 0)).toBeGreaterThanOrEqual(1)
     const got = received.get('/flaky') ?? []
     expect(got.map((g) => JSON.parse(g.body).id)).toEqual([eventId, eventId])
     const [d] = await deliveries(owner, ep.id)

@@ -61,6 +61,8 @@ describe('API and widget budgets', () => {
     const limited = await widget(key, '/api/widget/config')
     expect(limited.status).toBe(429)
     expect(limited.headers.get('ratelimit-policy')).toBe(`"widget";q=${WIDGET};w=60`)
+    // Counted for /metrics under the budget that refused it.
+    expect((await app.deps.metrics.rateLimited.get()).values.find((v) => v.labels.budget === 'widget')?.value).toBeGreaterThanOrEqual(1)
     const ownerRes = await me(owner)
     expect(ownerRes.status).toBe(200)
     // Not one unit of the API budget was spent by the widget: only this /me.

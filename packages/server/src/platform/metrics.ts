@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppEnv } from './context.js'
+import { AppError } from './errors.js'
 
 export interface Metrics {
   registry: Registry
@@ -99,8 +100,16 @@ export function observeRequests(metrics: Metrics): MiddlewareHandler<AppEnv> {
       const labels = { method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) }
       metrics.requests.inc(labels)
       metrics.duration.observe(labels, (performance.now() - started) / 1000)
+      countRefusal(metrics, c.error)
     }
   }
+}
+
+/** A 429 from a rate limit (by the policy its RateLimit-Policy header names) or a plan quota (by quota). */
+function countRefusal(metrics: Metrics, err: unknown): void {
+  if (!(err instanceof AppError)) return
+  if (err.code === 'rate_limited') metrics.rateLimited.inc({ budget: /^"([^"]+)"/.exec(err.headers['RateLimit-Policy'] ?? '')?.[1] ?? 'unknown' })
+  else if (err.code === 'quota_exceeded') metrics.quotaRejected.inc({ quota: String((err.details as { quota?: unknown } | undefined)?.quota ?? 'unknown') })
 }
 
 /** True when the Authorization header carries exactly this token (constant-time compare). */

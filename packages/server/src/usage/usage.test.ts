@@ -50,6 +50,8 @@ describe('usage metering', () => {
     expect(answers.filter((r) => r.status === 200)).toHaveLength(10)
     const refused = answers.filter((r) => r.status === 429)
     expect(refused).toHaveLength(40)
+    // Counted for /metrics by quota.
+    expect((await app.deps.metrics.quotaRejected.get()).values.find((v) => v.labels.quota === 'apiCalls')?.value).toBe(40)
     const body = (await refused[0]?.json()) as { error: { code: string; message: string; requestId: string; details: Record<string, unknown> } }
     const periodEnd = periodOf({}, Date.now()).end
     expect(body.error.code).toBe('quota_exceeded')
