@@ -2344,7 +2344,7 @@ export interface components {
        */
       position?: 'bottom-right' | 'bottom-left'
       /**
-       * @description Shown by the widget as buttons under the greeting until the visitor's first message: at most 5, each 1–120 characters, no repeats
+       * @description Shown by the widget as buttons under the greeting until the visitor’s first message: at most 5, each 1–120 characters, no repeats
        * @default []
        * @example [
        *       "What are your opening hours?",
@@ -2954,7 +2954,7 @@ export interface components {
     SetupApplyInput: {
       greeting?: string
       /**
-       * @description Shown by the widget as buttons under the greeting until the visitor's first message: at most 5, each 1–120 characters, no repeats
+       * @description Shown by the widget as buttons under the greeting until the visitor’s first message: at most 5, each 1–120 characters, no repeats
        * @example [
        *       "What are your opening hours?",
        *       "Do you ship abroad?"

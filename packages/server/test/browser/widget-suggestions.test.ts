@@ -201,7 +201,9 @@ describe('widget: suggested questions, in a browser', () => {
     await card.getByRole('button', { name: 'Save settings' }).click()
     await expect.poll(() => card.getByRole('alert').textContent(), SOON).toContain('suggestions: the same suggested question is there twice')
     expect(await axe(page)).toEqual([])
-    expect((await (await fetch(`${base}/api/widget/config`, { headers: { 'X-Product-Key': shopKey, Origin: base } })).json()) as object).toMatchObject({ suggestions: [] })
+    expect((await (await fetch(`${base}/api/widget/config`, { headers: { 'X-Product-Key': shopKey, Origin: base } })).json()) as object).toMatchObject({
+      suggestions: [],
+    })
 
     await question(3).fill('  How long does delivery take?  ')
     await card.getByRole('button', { name: 'Save settings' }).click()
@@ -226,6 +228,21 @@ describe('widget: suggested questions, in a browser', () => {
     expect(await question(3).inputValue()).toBe('')
     // The only console notes allowed: /api/auth/me answering 401 before signing in, the refused save's 422.
     expect(problems.filter((p) => !(p.kind === 'console' && /status of (401|422)/.test(p.text)))).toEqual([])
+  })
+
+  it('are not offered while the sales agent asks its own qualification questions', async () => {
+    const salesKey = (await configure(app, owner, 'sales-agent', { allowedOrigins: [base] })).key
+    await saveSettings(app.deps, owner.licenseId, 'sales-agent', { suggestions: ['Which plan fits a team of 30?'] })
+    const { page, problems } = await open({ width: 1280, height: 800 }, html(`<script src="/widget.js" data-product-key="${salesKey}" async></script>`))
+    await launcher(page).click()
+    await count(bubbles(page, 'What are you looking to achieve?'), 1)
+    await page.waitForLoadState('networkidle')
+    expect(await group(page).count()).toBe(0)
+    await composer(page).fill('Tableware for a new restaurant')
+    await composer(page).press('Enter')
+    await count(bubbles(page, 'How large is your team?'), 1)
+    expect(await group(page).count()).toBe(0)
+    expect(problems).toEqual([])
   })
 
   it('offers them in a panel opened at load without storing anything, in the page’s language and right to left', async () => {

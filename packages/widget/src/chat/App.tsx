@@ -133,9 +133,10 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
   const name = config?.botName ?? 'Chat'
   const unavailable = st.status === 'failed' || (!config && st.status === 'reconnecting')
   // Suggested questions: under the greeting until the visitor's first message (sent, queued or a sales answer),
-  // in the chat (not while the sales agent qualifies) or before a data-open panel has started a conversation.
+  // in the chat (the sales agent qualifies first) or in a chatbot's data-open panel before anything has started.
   const talked = st.messages.some((m) => m.role === 'visitor') || st.pending.length > 0 || locals.some((l) => l.role === 'visitor')
-  const offer = talked || unavailable || !(phase === 'chat' || (!phase && st.status === 'idle')) ? [] : (config?.suggestions ?? [])
+  const early = !phase && st.status === 'idle' && config?.product === 'chatbot'
+  const offer = talked || unavailable || !(phase === 'chat' || early) ? [] : (config?.suggestions ?? [])
   const pick = (q: string) => {
     engaged.current = true
     s.send(q)
