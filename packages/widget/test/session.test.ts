@@ -16,6 +16,7 @@ const config: WidgetConfig = {
   engine: 'knowledge',
   streaming: false,
   sales: null,
+  suggestions: [],
   locale: 'auto',
   branding: true,
 }

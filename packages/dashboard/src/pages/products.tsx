@@ -199,6 +199,11 @@ function OriginsForm({ productKey, onSaved }: { productKey: ProductKey; onSaved:
   )
 }
 
+/** The server's limits for suggested questions (settings.ts); it refuses more with 422 validation_failed. */
+const MAX_SUGGESTIONS = 5
+const MAX_SUGGESTION_LENGTH = 120
+const fiveFields = (questions: string[]) => Array.from({ length: MAX_SUGGESTIONS }, (_, i) => questions[i] ?? '')
+
 const ENGINES: { value: Engine; label: string }[] = [
   { value: 'knowledge', label: 'Knowledge base (answers from your Q&A below)' },
   { value: 'webhook', label: 'n8n webhook' },
@@ -222,6 +227,7 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
   const [branding, setBranding] = useState(initial.branding ?? true)
   const [botName, setBotName] = useState(initial.botName)
   const [greeting, setGreeting] = useState(initial.greeting)
+  const [suggestions, setSuggestions] = useState(() => fiveFields(initial.suggestions ?? []))
   const [engine, setEngine] = useState<Engine>(initial.engine)
   const [color, setColor] = useState(initial.color)
   const [locale, setLocale] = useState<WidgetLocale>(initial.locale ?? 'auto')
@@ -238,9 +244,11 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
   async function save(e: Event) {
     e.preventDefault()
     setSaved(false)
+    const questions = suggestions.map((q) => q.trim()).filter(Boolean)
     const patch = {
       botName,
       greeting,
+      suggestions: questions,
       engine,
       color,
       locale,
@@ -249,7 +257,10 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
       ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
       ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
     }
-    setSaved(await run(() => api.settings.update(product, patch)))
+    const ok = await run(() => api.settings.update(product, patch))
+    // Shown as saved: trimmed, without the gaps.
+    if (ok) setSuggestions(fiveFields(questions))
+    setSaved(ok)
   }
 
   return (
@@ -263,6 +274,26 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
           <label for={id('greeting')}>Greeting</label>
           <textarea id={id('greeting')} rows={2} maxLength={500} value={greeting} onInput={(e) => setGreeting(e.currentTarget.value)} />
         </div>
+        <fieldset class="checks" aria-describedby={id('suggestions-hint')}>
+          <legend>Suggested questions</legend>
+          <p class="hint" id={id('suggestions-hint')}>
+            Shown as buttons under the greeting until the visitor's first message; a click sends the question. Up to {MAX_SUGGESTIONS}, each up to{' '}
+            {MAX_SUGGESTION_LENGTH} characters. Leave them empty to show none.
+          </p>
+          {suggestions.map((q, i) => (
+            <div key={i}>
+              <label class="visually-hidden" for={id(`suggestion-${i}`)}>
+                Suggested question {i + 1}
+              </label>
+              <input
+                id={id(`suggestion-${i}`)}
+                maxLength={MAX_SUGGESTION_LENGTH}
+                value={q}
+                onInput={(e) => setSuggestions(suggestions.map((old, j) => (j === i ? e.currentTarget.value : old)))}
+              />
+            </div>
+          ))}
+        </fieldset>
         <div class="row">
           <label for={id('engine')}>Reply engine</label>
           <select

@@ -123,7 +123,7 @@ function ProposalForm({ setup, proposal, onApplied }: { setup: Setup; proposal: 
           <input type="text" maxLength={500} value={greeting} onInput={(e) => setGreeting((e.currentTarget as HTMLInputElement).value)} />
         </label>
         <label>
-          Suggested questions (one per line, up to five)
+          Suggested questions (one per line, up to five, each up to 120 characters)
           <textarea rows={5} value={questions} onInput={(e) => setQuestions((e.currentTarget as HTMLTextAreaElement).value)} />
         </label>
         <label>

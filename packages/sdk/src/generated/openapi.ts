@@ -1283,7 +1283,7 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** What the widget shows: name, greeting, colour, position, language, sales questions */
+    /** What the widget shows: name, greeting, suggested questions, colour, position, language, sales questions */
     get: operations['getWidgetConfig']
     put?: never
     post?: never
@@ -2287,6 +2287,8 @@ export interface components {
       color: string
       /** @enum {string} */
       position: 'bottom-right' | 'bottom-left'
+      /** @description Suggested questions the widget shows as buttons until the visitor’s first message */
+      suggestions: string[]
       /**
        * @description The widget’s own strings; auto = the visitor’s browser language
        * @enum {string}
@@ -2341,7 +2343,14 @@ export interface components {
        * @enum {string}
        */
       position?: 'bottom-right' | 'bottom-left'
-      /** @default [] */
+      /**
+       * @description Shown by the widget as buttons under the greeting until the visitor’s first message: at most 5, each 1–120 characters, no repeats
+       * @default []
+       * @example [
+       *       "What are your opening hours?",
+       *       "Do you ship abroad?"
+       *     ]
+       */
       suggestions?: string[]
       /**
        * @default auto
@@ -2944,6 +2953,13 @@ export interface components {
     }
     SetupApplyInput: {
       greeting?: string
+      /**
+       * @description Shown by the widget as buttons under the greeting until the visitor’s first message: at most 5, each 1–120 characters, no repeats
+       * @example [
+       *       "What are your opening hours?",
+       *       "Do you ship abroad?"
+       *     ]
+       */
       suggestedQuestions?: string[]
       brandColor?: string
       /**
@@ -3551,6 +3567,8 @@ export interface components {
         questions: string[]
         consentText: string
       } | null
+      /** @description Questions to offer as buttons under the greeting until the visitor’s first message (at most 5; may be empty) */
+      suggestions: string[]
       /** @enum {string} */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
       /** @description Show the “Powered by Intelagent” line (false only on plans that remove branding) */

@@ -50,6 +50,7 @@ export const ProductSettingsSchema = z
     greeting: z.string(),
     color: z.string().openapi({ description: '#rrggbb', example: '#4f46e5' }),
     position: z.enum(['bottom-right', 'bottom-left']),
+    suggestions: z.array(z.string()).openapi({ description: 'Suggested questions the widget shows as buttons until the visitor’s first message' }),
     locale: z.enum(WIDGET_LOCALES).openapi({ description: 'The widget’s own strings; auto = the visitor’s browser language' }),
     engine: z.enum(ENGINES).openapi({ description: 'webhook and openai need a plan with AI engines (403 plan_feature_required otherwise)' }),
     branding: z.boolean().openapi({ description: 'The widget’s “Powered by Intelagent” line; false needs a plan that removes branding' }),

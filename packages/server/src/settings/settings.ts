@@ -20,6 +20,25 @@ export const WIDGET_LOCALES = ['auto', 'en', 'de', 'fr', 'es', 'nl', 'pt', 'it',
  */
 const outboundUrl = z.string().trim().min(1).max(2048).describe('A public http(s) URL; private, loopback and metadata addresses are refused')
 
+export const MAX_SUGGESTIONS = 5
+export const MAX_SUGGESTION_LENGTH = 120
+
+/** Suggested questions, as the owner (dashboard, API) or the setup agent's apply step saves them. */
+export const suggestionsSchema = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1, 'a suggested question cannot be empty')
+      .max(MAX_SUGGESTION_LENGTH, `a suggested question has at most ${MAX_SUGGESTION_LENGTH} characters`),
+  )
+  .max(MAX_SUGGESTIONS, `at most ${MAX_SUGGESTIONS} suggested questions`)
+  .refine((qs) => new Set(qs.map((q) => q.toLowerCase())).size === qs.length, 'the same suggested question is there twice')
+  .openapi({
+    description: `Shown by the widget as buttons under the greeting until the visitor’s first message: at most ${MAX_SUGGESTIONS}, each 1–${MAX_SUGGESTION_LENGTH} characters, no repeats`,
+    example: ['What are your opening hours?', 'Do you ship abroad?'],
+  })
+
 export const settingsSchema = z.strictObject({
   botName: z.string().min(1).max(60).default('Assistant'),
   greeting: z.string().max(500).default('Hi! How can I help you today?'),
@@ -28,8 +47,8 @@ export const settingsSchema = z.strictObject({
     .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')
     .default('#4f46e5'),
   position: z.enum(['bottom-right', 'bottom-left']).default('bottom-right'),
-  /** Questions the widget may offer a visitor to start with (the setup agent proposes them from the site). */
-  suggestions: z.array(z.string().trim().min(1).max(200)).max(5).default([]),
+  /** Questions the widget offers as buttons until the visitor's first message (the setup agent proposes them). */
+  suggestions: suggestionsSchema.default([]),
   /** The widget's own strings (buttons, labels, errors); the page's Intelagent('setLocale') wins over it. */
   locale: z.enum(WIDGET_LOCALES).default('auto'),
   /** knowledge answers on every plan; webhook and openai need a plan with the aiEngines feature. */

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { SourceSchema } from '../knowledge/schemas.js'
 import { WidgetProductSchema } from '../platform/products.js'
 import { originSchema } from '../products/schemas.js'
+import { suggestionsSchema } from '../settings/settings.js'
 
 export const SetupInputSchema = z
   .strictObject({
@@ -35,7 +36,7 @@ export const SetupSchema = z
 export const ApplyInputSchema = z
   .strictObject({
     greeting: z.string().max(500).optional(),
-    suggestedQuestions: z.array(z.string().trim().min(1).max(200)).max(5).optional(),
+    suggestedQuestions: suggestionsSchema.optional(),
     brandColor: z
       .string()
       .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour')

@@ -26,6 +26,9 @@ export const WidgetConfigSchema = z
       .object({ questions: z.array(z.string()), consentText: z.string() })
       .nullable()
       .openapi({ description: 'The sales agent’s questions' }),
+    suggestions: z
+      .array(z.string())
+      .openapi({ description: 'Questions to offer as buttons under the greeting until the visitor’s first message (at most 5; may be empty)' }),
     locale: z.enum(WIDGET_LOCALES),
     branding: z.boolean().openapi({ description: 'Show the “Powered by Intelagent” line (false only on plans that remove branding)' }),
   })

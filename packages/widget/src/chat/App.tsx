@@ -1,4 +1,4 @@
-// The chat panel: header, message log, composer, the sales qualification flow and the lead form.
+// The chat panel: header, message log, suggested questions, composer, the sales qualification flow and the lead form.
 import type { ComponentChildren } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Host, Message } from '../types'
@@ -102,9 +102,10 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
   })
 
   // Opened by data-open at load: the first touch of the panel is the visitor's first interaction.
-  const interact = () => {
+  const interact = (e: Event) => {
     engaged.current = true
-    if (st.status === 'idle') void s.start()
+    // A suggested question starts the chat itself when chosen: starting as it is pressed or focused would remove it.
+    if (st.status === 'idle' && !(e.target as Element).closest('.q')) void s.start()
   }
 
   const close = () => {
@@ -131,6 +132,17 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
 
   const name = config?.botName ?? 'Chat'
   const unavailable = st.status === 'failed' || (!config && st.status === 'reconnecting')
+  // Suggested questions: under the greeting until the visitor's first message (sent, queued or a sales answer),
+  // in the chat (the sales agent qualifies first) or in a chatbot's data-open panel before anything has started.
+  const talked = st.messages.some((m) => m.role === 'visitor') || st.pending.length > 0 || locals.some((l) => l.role === 'visitor')
+  const early = !phase && st.status === 'idle' && config?.product === 'chatbot'
+  const offer = talked || unavailable || !(phase === 'chat' || early) ? [] : (config?.suggestions ?? [])
+  const pick = (q: string) => {
+    engaged.current = true
+    s.send(q)
+    // The chosen button goes away with the others: the composer keeps the focus in the panel.
+    input.current?.focus()
+  }
   // Server messages in seq order, each local bubble right after the message that was last when it appeared.
   const timeline: { id: string; role: Message['role']; text: string; order: number; m?: Message }[] = [
     ...st.messages.map((m) => ({ id: m.id, role: m.role, text: m.text, order: m.seq, m })),
@@ -191,6 +203,15 @@ export function App({ s, h, t }: { s: Session; h: Host; t: Strings }) {
             </div>
           ) : null}
           {st.status === 'idle' && !st.messages.length && config?.greeting ? <Bubble t={t} from="assistant" name={name} text={config.greeting} /> : null}
+          {offer.length ? (
+            <fieldset class="q" aria-label={t.suggestions}>
+              {offer.map((q) => (
+                <button key={q} type="button" dir="auto" onClick={() => pick(q)}>
+                  {q}
+                </button>
+              ))}
+            </fieldset>
+          ) : null}
           {!phase && (st.status === 'connecting' || st.status === 'reconnecting') ? <p class="note">{t.connecting}</p> : null}
         </div>
       )}

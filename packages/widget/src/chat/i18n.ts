@@ -46,6 +46,7 @@ export const en = {
   helpful: 'Helpful',
   notHelpful: 'Not helpful',
   sources: 'Sources',
+  suggestions: 'Suggested questions',
 }
 
 export type Strings = typeof en

@@ -11,7 +11,7 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** What the widget shows: name, greeting, colour, position, language, sales questions */
+    /** What the widget shows: name, greeting, suggested questions, colour, position, language, sales questions */
     get: operations['getWidgetConfig']
     put?: never
     post?: never
@@ -314,6 +314,8 @@ export interface components {
         questions: string[]
         consentText: string
       } | null
+      /** @description Questions to offer as buttons under the greeting until the visitor’s first message (at most 5; may be empty) */
+      suggestions: string[]
       /** @enum {string} */
       locale: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
       /** @description Show the “Powered by Intelagent” line (false only on plans that remove branding) */

@@ -45,4 +45,5 @@ export default {
   helpful: 'مفيد',
   notHelpful: 'غير مفيد',
   sources: 'المصادر',
+  suggestions: 'أسئلة مقترحة',
 } satisfies Strings

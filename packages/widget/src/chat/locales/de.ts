@@ -45,4 +45,5 @@ export default {
   helpful: 'Hilfreich',
   notHelpful: 'Nicht hilfreich',
   sources: 'Quellen',
+  suggestions: 'Vorgeschlagene Fragen',
 } satisfies Strings

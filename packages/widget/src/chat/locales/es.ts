@@ -45,4 +45,5 @@ export default {
   helpful: 'Útil',
   notHelpful: 'No es útil',
   sources: 'Fuentes',
+  suggestions: 'Preguntas sugeridas',
 } satisfies Strings

@@ -45,4 +45,5 @@ export default {
   helpful: 'Utile',
   notHelpful: 'Pas utile',
   sources: 'Sources',
+  suggestions: 'Questions suggérées',
 } satisfies Strings

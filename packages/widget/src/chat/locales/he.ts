@@ -45,4 +45,5 @@ export default {
   helpful: 'מועיל',
   notHelpful: 'לא מועיל',
   sources: 'מקורות',
+  suggestions: 'שאלות מוצעות',
 } satisfies Strings

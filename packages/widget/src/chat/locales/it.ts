@@ -45,4 +45,5 @@ export default {
   helpful: 'Utile',
   notHelpful: 'Non utile',
   sources: 'Fonti',
+  suggestions: 'Domande suggerite',
 } satisfies Strings

@@ -45,4 +45,5 @@ export default {
   helpful: 'Nuttig',
   notHelpful: 'Niet nuttig',
   sources: 'Bronnen',
+  suggestions: 'Voorgestelde vragen',
 } satisfies Strings

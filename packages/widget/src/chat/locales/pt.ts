@@ -45,4 +45,5 @@ export default {
   helpful: 'Útil',
   notHelpful: 'Não foi útil',
   sources: 'Fontes',
+  suggestions: 'Perguntas sugeridas',
 } satisfies Strings
