@@ -2332,52 +2332,33 @@ export interface components {
       newKey?: boolean
     }
     SettingsPatch: {
-      /** @default Assistant */
       botName?: string
-      /** @default Hi! How can I help you today? */
       greeting?: string
-      /** @default #4f46e5 */
       color?: string
-      /**
-       * @default bottom-right
-       * @enum {string}
-       */
+      /** @enum {string} */
       position?: 'bottom-right' | 'bottom-left'
       /**
        * @description Shown by the widget as buttons under the greeting until the visitor’s first message: at most 5, each 1–120 characters, no repeats
-       * @default []
        * @example [
        *       "What are your opening hours?",
        *       "Do you ship abroad?"
        *     ]
        */
       suggestions?: string[]
-      /**
-       * @default auto
-       * @enum {string}
-       */
+      /** @enum {string} */
       locale?: 'auto' | 'en' | 'de' | 'fr' | 'es' | 'nl' | 'pt' | 'it' | 'ar' | 'he'
-      /**
-       * @default knowledge
-       * @enum {string}
-       */
+      /** @enum {string} */
       engine?: 'knowledge' | 'webhook' | 'openai'
-      /** @default true */
       branding?: boolean
-      /** @default 0.35 */
       threshold?: number
-      /** @default I'm not sure about that one. Leave your email and a person from our team will get back to you. */
       fallback?: string
-      /** @default 24 */
       autoCloseHours?: number
-      /** @default null */
       webhook?: {
         /** @description A public http(s) URL; private, loopback and metadata addresses are refused */
         url: string
         /** @default 8000 */
         timeoutMs?: number
       } | null
-      /** @default null */
       openai?: {
         /**
          * @description A public http(s) URL; private, loopback and metadata addresses are refused
@@ -2389,19 +2370,12 @@ export interface components {
         /** @default You are a helpful assistant for this website. Answer briefly. */
         systemPrompt?: string
       } | null
-      /**
-       * @default {
-       *       "questions": [],
-       *       "consentText": "I agree to be contacted about my enquiry."
-       *     }
-       */
       sales?: {
         /** @default [] */
         questions?: string[]
         /** @default I agree to be contacted about my enquiry. */
         consentText?: string
       }
-      /** @default null */
       enrichment?: {
         /** @description A public http(s) URL; private, loopback and metadata addresses are refused */
         webhookUrl: string

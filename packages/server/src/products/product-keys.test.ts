@@ -336,5 +336,21 @@ describe('product keys', () => {
     expect(read.settings).toMatchObject({ botName: 'Ada', color: '#112233' })
     const bad = await app.request('/api/products/chatbot/settings', { method: 'PATCH', token: customer.token, json: { color: 'red' } })
     expect(bad.status).toBe(422)
+    // A patch changes what it names and nothing else: the fields it leaves out keep their saved values.
+    const more = await app.request('/api/products/chatbot/settings', {
+      method: 'PATCH',
+      token: customer.token,
+      json: { greeting: 'Welcome to Ada’s shop', threshold: 0.5, suggestions: ['Do you ship?'] },
+    })
+    expect(more.status).toBe(200)
+    const one = await app.request('/api/products/chatbot/settings', { method: 'PATCH', token: customer.token, json: { position: 'bottom-left' } })
+    expect(((await one.json()) as { settings: Record<string, unknown> }).settings).toMatchObject({
+      botName: 'Ada',
+      color: '#112233',
+      greeting: 'Welcome to Ada’s shop',
+      threshold: 0.5,
+      suggestions: ['Do you ship?'],
+      position: 'bottom-left',
+    })
   })
 })

@@ -109,7 +109,14 @@ export function effectiveSettings(plans: Plans, tier: string, s: ProductSettings
   const branding = s.branding || !hasFeature(plans, tier, 'removeBranding')
   return engine === s.engine && branding === s.branding ? s : { ...s, engine, branding }
 }
-export const settingsPatchSchema = settingsSchema.partial()
+/**
+ * A change to some settings: every field optional and none defaulted. (Zod 4 applies a default inside an optional
+ * field, so `settingsSchema.partial()` would turn `{botName}` into every other field reset to its default.)
+ */
+const patchShape = Object.fromEntries(
+  Object.entries(settingsSchema.shape).map(([k, field]) => [k, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]),
+) as unknown as { [K in keyof typeof settingsSchema.shape]: z.ZodOptional<z.ZodType<ProductSettings[K]>> }
+export const settingsPatchSchema = z.strictObject(patchShape)
 
 const SALES_DEFAULTS: Partial<ProductSettings> = {
   botName: 'Sales assistant',
@@ -153,6 +160,31 @@ async function assertOutboundUrl(deps: Pick<Deps, 'outbound'>, field: string, ur
   }
 }
 
+/**
+ * The saved settings with the patch applied. A saved field that a later release validates more strictly (a rule
+ * tightened) and that the patch does not touch goes back to its default instead of failing the whole save; a bad
+ * value in the patch itself is the caller's 422.
+ */
+export function mergeSettings(product: string, saved: ProductSettings, patch: Partial<ProductSettings>): ProductSettings {
+  const merged: Record<string, unknown> = { ...saved, ...patch }
+  const first = settingsSchema.safeParse(merged)
+  if (first.success) return first.data
+  const defaults = defaultSettings(product) as Record<string, unknown>
+  for (const issue of first.error.issues) {
+    // A field an older release saved and this one no longer knows is dropped.
+    if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+      for (const k of issue.keys) if (!Object.hasOwn(patch, k)) delete merged[k]
+      continue
+    }
+    const field = String(issue.path[0] ?? '')
+    if (Object.hasOwn(patch, field) || !Object.hasOwn(defaults, field)) {
+      throw new AppError('validation_failed', `${issue.path.join('.') || 'settings'}: ${issue.message}`)
+    }
+    merged[field] = defaults[field]
+  }
+  return settingsSchema.parse(merged)
+}
+
 export async function saveSettings(
   deps: Pick<Deps, 'db' | 'outbound' | 'clock' | 'memo'>,
   licenseId: string,
@@ -161,7 +193,7 @@ export async function saveSettings(
 ): Promise<ProductSettings> {
   const { db } = deps
   memoFor(deps).delete(`${licenseId}:${product}`)
-  const next = settingsSchema.parse({ ...(await getSettings(deps, licenseId, product)), ...patch })
+  const next = mergeSettings(product, await getSettings(deps, licenseId, product), patch)
   if (patch.webhook && next.webhook) await assertOutboundUrl(deps, 'webhook.url', next.webhook.url)
   if (patch.openai && next.openai) await assertOutboundUrl(deps, 'openai.baseUrl', next.openai.baseUrl)
   if (patch.enrichment && next.enrichment) await assertOutboundUrl(deps, 'enrichment.webhookUrl', next.enrichment.webhookUrl)

@@ -87,6 +87,25 @@ describe('suggested questions', () => {
     expect((await config(chatKey)).suggestions).toEqual(before)
   })
 
+  it('a saved value a stricter rule no longer accepts, or a field no longer known, never fails an unrelated save', async () => {
+    const owner2 = await newCustomer(app)
+    await configure(app, owner2, 'chatbot', { allowedOrigins: [ORIGIN] })
+    // As an earlier release could have saved them: a 150-character question and a field since removed.
+    const old = JSON.stringify({ greeting: 'Hello', suggestions: ['z'.repeat(150)], retiredOption: true })
+    await app.deps.db
+      .insertInto('product_settings')
+      .values({ license_id: owner2.licenseId, product: 'chatbot', settings: old })
+      .onConflict((oc) => oc.columns(['license_id', 'product']).doUpdateSet({ settings: old }))
+      .execute()
+    const res = await app.request('/api/products/chatbot/settings', { method: 'PATCH', token: owner2.token, json: { botName: 'Pine' } })
+    expect(res.status).toBe(200)
+    const { settings } = (await res.json()) as { settings: Record<string, unknown> }
+    expect(settings).toMatchObject({ botName: 'Pine', greeting: 'Hello', suggestions: [] })
+    expect(settings).not.toHaveProperty('retiredOption')
+    // The patch's own bad value is still the caller's 422.
+    expect((await refused(await patch(owner2, ['q'.repeat(121)]))).message).toBe('suggestions.0: a suggested question has at most 120 characters')
+  })
+
   it('applies the same limits to the setup agent’s apply step', async () => {
     const res = await app.request('/api/setup/ks_000000000000000000000000/apply', {
       method: 'POST',
