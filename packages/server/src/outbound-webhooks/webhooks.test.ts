@@ -234,7 +234,7 @@ describe('outbound webhooks', () => {
     const res = await call(owner, 'POST', `/api/webhook-endpoints/${ep.id}/test`)
     expect(res.status).toBe(200)
     const result = (await res.json()) as Record<string, unknown>
-    expect(result).toMatchObject({ ok: true, dns: 'ok', tls: 'not_used', statusCode: 200, responseExcerpt: 'pong', error: null })
+    expect(result).toMatchObject({ ok: true, dns: 'ok', addresses: ['127.0.0.1'], tls: 'not_used', statusCode: 200, responseExcerpt: 'pong', error: null })
     expect(result.latencyMs).toEqual(expect.any(Number))
     const [hit] = received.get('/ping') ?? []
     const event = await constructEvent(hit?.body ?? '', hit?.signature, ep.secret, 300, clock.now() / 1000)

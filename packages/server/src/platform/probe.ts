@@ -142,10 +142,13 @@ export function startProbe(outbound: Outbound, options: { secrets?: readonly (st
   /** The answer as the integration reads it, every chunk seen on its way through. */
   const recording = (res: OutboundResponse): OutboundResponse => {
     const reader = res.body.getReader()
+    // The integration may stop reading while a read is under way (the OpenAI engine at [DONE]): not a failure.
+    let cancelled = false
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const { value, done } = await reader.read()
+          if (cancelled) return
           if (done) {
             finish()
             controller.close()
@@ -154,12 +157,14 @@ export function startProbe(outbound: Outbound, options: { secrets?: readonly (st
           keep(value)
           controller.enqueue(value)
         } catch (err) {
+          if (cancelled) return
           failure ??= err
           finish()
           controller.error(err)
         }
       },
       cancel(reason) {
+        cancelled = true
         finish()
         return reader.cancel(reason)
       },
