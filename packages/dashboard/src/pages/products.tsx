@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Me } from '../api.js'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, Link, SaveFooter, useAction, useLoad } from '../components.js'
+import { EngineTest } from '../engine-test.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
 import { KnowledgeSourcesPanel } from './knowledge-sources.js'
 
@@ -235,20 +236,17 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
   const { busy, error, run } = useAction()
   const id = (f: string) => `${product}-${f}`
 
+  /** The engine as the form has it: saved by "Save settings", tested as it is by "Test connection". */
+  const engineSettings = () => ({
+    engine,
+    ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
+    ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
+  })
+
   async function save(e: Event) {
     e.preventDefault()
     setSaved(false)
-    const patch = {
-      botName,
-      greeting,
-      engine,
-      color,
-      locale,
-      branding,
-      autoCloseHours: Number(autoClose),
-      ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
-      ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
-    }
+    const patch = { botName, greeting, color, locale, branding, autoCloseHours: Number(autoClose), ...engineSettings() }
     setSaved(await run(() => api.settings.update(product, patch)))
   }
 
@@ -334,6 +332,7 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
             </div>
           </>
         )}
+        <EngineTest product={product} draft={engineSettings} />
         <div class="row">
           <label for={id('color')}>Colour</label>
           <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />

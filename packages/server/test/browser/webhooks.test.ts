@@ -118,7 +118,7 @@ describe('webhooks in the dashboard', () => {
     // ── 3. Send a test event: delivered, signed, and the steps are reported. ──
     await card.getByRole('button', { name: 'Send test event' }).click()
     await visible(card.getByText('Test event delivered.'))
-    expect(await card.textContent()).toMatch(/DNS ok · TLS not used · HTTP 200 · \d+ ms/)
+    expect(await card.textContent()).toMatch(/DNS ok \(127\.0\.0\.1\) · TLS not used · HTTP 200 · \d+ ms/)
     expect(verified.map((e) => e.type)).toEqual(['ping'])
 
     // ── 4. A lead event fails at the receiver, is retried, fails; redelivered from the log once it answers. ──
