@@ -12,7 +12,6 @@ import type { TestApp } from '../harness.js'
 import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
-const SOON = { timeout: STEP }
 const PASSWORD = 'correct horse battery staple'
 const API_KEY = 'sk-proj-browser-test-0123456789abcdefWXYZ'
 const visible = (loc: Locator) => loc.waitFor({ state: 'visible', timeout: STEP })
