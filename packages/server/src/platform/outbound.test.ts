@@ -1,12 +1,8 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import type { Socket } from 'node:net'
 import { buildConnector } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
+import { selfSignedHttps } from '../../test/tls.js'
 import { createOutbound, guardedConnector, isPublicAddress, type Lookup, newTrace, type Outbound, OutboundError } from './outbound.js'
 
 const PUBLIC_IP = '93.184.215.14'
@@ -259,35 +255,11 @@ describe('outbound client', () => {
     expect(trace).toEqual({ addresses: [PUBLIC_IP, '1.1.1.1'], remoteAddress: '1.1.1.1', tls: null })
 
     // A real TLS handshake with a certificate this connector trusts.
-    const dir = mkdtempSync(join(tmpdir(), 'outbound-trace-'))
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/O=Harbor & Pine/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '2',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    )
-    const cert = readFileSync(join(dir, 'cert.pem'))
-    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (_req, res) => res.end('ok'))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as AddressInfo).port
+    const server = await selfSignedHttps('/O=Harbor & Pine/CN=127.0.0.1')
+    const port = server.port
     try {
       const tlsTrace = newTrace()
-      const tlsConnect = guardedConnector(buildConnector({ ca: cert }), { allow: new Set([`127.0.0.1:${port}`]), lookup: systemless, trace: tlsTrace })
+      const tlsConnect = guardedConnector(buildConnector({ ca: server.cert }), { allow: new Set([`127.0.0.1:${port}`]), lookup: systemless, trace: tlsTrace })
       const socket = await new Promise<Socket | null>((resolve, reject) =>
         tlsConnect({ hostname: '127.0.0.1', host: `127.0.0.1:${port}`, protocol: 'https:', port: String(port) }, (err, s) =>
           err ? reject(err) : resolve(s as Socket),
@@ -301,7 +273,7 @@ describe('outbound client', () => {
       })
       expect(Date.parse(tlsTrace.tls?.validTo ?? '')).toBeGreaterThan(Date.now())
     } finally {
-      server.close()
+      await server.close()
     }
 
     // Through the client: a traced request records its own connection, plain http here.

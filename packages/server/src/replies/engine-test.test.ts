@@ -1,17 +1,12 @@
 // POST /api/products/:product/engine/test against real local servers: an OpenAI-compatible API answering real
 // chat.completions shapes, an n8n-style webhook checking the signature, one answering 500, one answering nonsense,
 // a self-signed https host, and addresses the outbound client must refuse.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { completionStream, invalidKeyError } from '../../test/fake-openai.js'
 import { type Customer, newCustomer, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
+import { type SelfSignedHttps, selfSignedHttps } from '../../test/tls.js'
 import { SIGNATURE_HEADER, verifyIntelagent } from '../platform/signature.js'
 import { NO_ANSWER_INSTRUCTION } from './openai.js'
 import type { WebhookPayload } from './webhook.js'
@@ -43,8 +38,7 @@ describe('POST /api/products/:product/engine/test', () => {
   let owner: Customer
   const logLines: string[] = []
   const dns = new Map<string, string>()
-  let tls: HttpsServer
-  let tlsPort = 0
+  let tls: SelfSignedHttps
 
   const call = (who: Customer | string, method: string, path: string, json?: unknown) =>
     app.request(path, { method, token: typeof who === 'string' ? who : who.token, ...(json === undefined ? {} : { json }) })
@@ -85,17 +79,9 @@ describe('POST /api/products/:product/engine/test', () => {
 
   beforeAll(async () => {
     host = await fakeHost()
-    const dir = mkdtempSync(join(tmpdir(), 'engine-test-tls-'))
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { stdio: 'ignore' },
-    )
-    tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('{}'))
-    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve))
-    tlsPort = (tls.address() as AddressInfo).port
+    tls = await selfSignedHttps()
     app = await createTestApp({
-      env: { OUTBOUND_ALLOW_HOSTS: `${host.hostPort},127.0.0.1:${tlsPort}`, LOG_LEVEL: 'debug' },
+      env: { OUTBOUND_ALLOW_HOSTS: `${host.hostPort},127.0.0.1:${tls.port}`, LOG_LEVEL: 'debug' },
       log: (line) => logLines.push(line),
       lookup: async (name) => [{ address: dns.get(name) ?? '93.184.215.14', family: 4 }],
     })
@@ -113,7 +99,7 @@ describe('POST /api/products/:product/engine/test', () => {
   afterAll(async () => {
     await app?.shutdown()
     await host?.close()
-    await new Promise((resolve) => tls?.close(resolve))
+    await tls?.close()
   })
 
   it('tests the saved OpenAI-compatible engine with a streamed chat completion, as a real reply would be asked', async () => {
@@ -282,7 +268,7 @@ describe('POST /api/products/:product/engine/test', () => {
     const slow = await test(owner, { engine: 'webhook', webhook: { url: `${host.origin}/slow`, timeoutMs: 500 } })
     expect(slow).toMatchObject({ ok: false, dns: 'ok', statusCode: null, error: { code: 'timeout' } })
 
-    const selfSigned = await test(owner, { engine: 'webhook', webhook: { url: `https://127.0.0.1:${tlsPort}/hook`, timeoutMs: 2000 } })
+    const selfSigned = await test(owner, { engine: 'webhook', webhook: { url: `https://127.0.0.1:${tls.port}/hook`, timeoutMs: 2000 } })
     expect(selfSigned).toMatchObject({ ok: false, dns: 'ok', tls: 'failed', tlsProtocol: null, statusCode: null, error: { code: 'tls' } })
   })
 

@@ -9,7 +9,7 @@ import { type FakeHost, fakeHost } from '../fake-host.js'
 import { completionStream } from '../fake-openai.js'
 import { newLicense } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Problem, registerInDashboard, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery staple'
@@ -55,15 +55,8 @@ describe('reply engine test in the dashboard', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })
     const { page, problems } = await watchedPage(context)
     const shot = (name: string) => page.screenshot({ path: join(OUT, `engine-test-${name}.png`), fullPage: true })
-    const h1 = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
 
-    await page.goto(`${base}/dashboard#register`)
-    await visible(h1('Create your Intelagent account'))
-    await page.getByLabel('Email').fill(license.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByLabel('License key').fill(license.key)
-    await page.getByRole('button', { name: 'Create account' }).click()
-    await visible(h1('Products'))
+    await registerInDashboard(page, base, license, PASSWORD)
 
     // ── 1. The OpenAI-compatible engine, saved with its key, answers the sample message. ──
     const card = page.getByRole('region', { name: 'Chatbot', exact: true })
