@@ -117,7 +117,8 @@ function describeFailure(err: unknown, https: boolean, answered: boolean): Pick<
 export function startProbe(outbound: Outbound, options: { secrets?: readonly (string | null | undefined)[] } = {}): Probe {
   const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 4)
   const redact = (text: string): string => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text)
-  const started = performance.now()
+  /** Latency counts from the first request: what the integration did before calling out is not the connection's. */
+  let started = 0
   let ended: number | null = null
   const finish = () => {
     ended ??= performance.now()
@@ -174,7 +175,7 @@ export function startProbe(outbound: Outbound, options: { secrets?: readonly (st
 
   const traced: Outbound = {
     async request(url, init = {}) {
-      requests++
+      if (requests++ === 0) started = performance.now()
       trace = newTrace()
       https = URL.canParse(url) && new URL(url).protocol === 'https:'
       try {
@@ -215,7 +216,7 @@ export function startProbe(outbound: Outbound, options: { secrets?: readonly (st
     },
     report(error) {
       finish()
-      const latencyMs = Math.round((ended ?? performance.now()) - started)
+      const latencyMs = requests === 0 ? 0 : Math.round((ended ?? performance.now()) - started)
       const answered = status !== null
       const connection = {
         addresses: trace.addresses.length ? trace.addresses : trace.remoteAddress ? [trace.remoteAddress] : [],
@@ -228,6 +229,9 @@ export function startProbe(outbound: Outbound, options: { secrets?: readonly (st
           : requests === 0
             ? { dns: 'not_reached', tls: 'not_reached', error }
             : { dns: 'ok', tls: https ? 'ok' : 'not_used', error }
+      // What the trace saw beats what an error message suggests (a timeout after the handshake, say).
+      if (connection.addresses.length && steps.dns === 'not_reached') steps.dns = 'ok'
+      if (trace.tls && steps.tls === 'not_reached') steps.tls = 'ok'
       // A multi-byte character cut at the limit decodes to U+FFFD; drop it rather than show a broken glyph.
       const text = excerpt.byteLength ? new TextDecoder().decode(excerpt).replace(/\uFFFD$/, '') : null
       return {

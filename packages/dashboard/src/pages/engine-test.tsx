@@ -2,9 +2,9 @@
 // (saved or not), and what happened, told in a live region.
 import type { EngineTestParams, EngineTestResult, WidgetProduct } from '@intelagent/sdk'
 import { useState } from 'preact/hooks'
-import { api } from './api.js'
-import { ErrorNote, useAction } from './components.js'
-import { ConnectionOutcome } from './connection-report.js'
+import { api } from '../api.js'
+import { ErrorNote, useAction } from '../components.js'
+import { ConnectionOutcome } from '../connection-report.js'
 
 const KIND = { answer: 'Reply', fallback: 'Reply (the engine did not know, so the fallback)', deferred: 'Reply' } as const
 
