@@ -68,6 +68,12 @@ export type SecretProduct = Schemas['SecretProduct']
 export type SecretResponse = Schemas['SecretResponse']
 export type StoredSecret = Schemas['StoredSecret']
 export type GeneratedSecret = Schemas['GeneratedSecret']
+/** What a "test connection" found out, step by step: DNS, TLS, HTTP status, latency, the start of the answer. */
+export type ConnectionReport = Schemas['ConnectionReport']
+/** Engine settings to test instead of the saved ones, and the visitor message to send. */
+export type EngineTestParams = Schemas['EngineTestInput']
+/** The connection report of a reply engine test, with the sample question and the engine's reply. */
+export type EngineTestResult = Schemas['EngineTestResult']
 
 // ---------------------------------------------------------------------------------------------------------
 // API keys (intl_sk_…)

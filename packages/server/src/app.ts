@@ -45,6 +45,7 @@ import { StreamHub } from './platform/streams.js'
 import { productRoutes } from './products/routes.js'
 import { createEngines } from './replies/index.js'
 import { REPLY_JOB, replyJob } from './replies/respond.js'
+import { replyRoutes } from './replies/routes.js'
 import { setupRoutes } from './setup/routes.js'
 import { SetupAgent } from './setup/service.js'
 import { teamRoutes } from './team/routes.js'
@@ -139,6 +140,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', passwordResetRoutes(deps))
   app.route('/', emailChangeRoutes(deps))
   app.route('/', productRoutes(deps, keys))
+  app.route('/', replyRoutes(deps))
   app.route('/', auditRoutes(deps))
   app.route('/', apiKeyRoutes(deps, keys))
   app.route('/', operatorRoutes(deps, keys))

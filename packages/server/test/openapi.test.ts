@@ -340,6 +340,15 @@ describe('the SDK against the real server, every answer checked against /api/ope
     expect(await sdk.knowledge.delete('chatbot', item.id)).toEqual({ deleted: true })
     await expect(sdk.knowledge.delete('chatbot', item.id)).rejects.toBeInstanceOf(NotFoundError)
     await sdk.knowledge.add('chatbot', { kind: 'qa', title: 'Do you ship abroad?', body: 'Yes, we ship worldwide within five days.' })
+    expect(await sdk.settings.testEngine('chatbot')).toMatchObject({
+      ok: true,
+      engine: 'knowledge',
+      tested: 'saved',
+      reply: { kind: 'answer', text: 'Yes, we ship worldwide within five days.' },
+    })
+    host.on('POST', '/engine', () => Response.json({ reply: 'Hello from the flow' }))
+    const draft = await sdk.settings.testEngine('chatbot', { engine: 'webhook', webhook: { url: `${host.origin}/engine`, timeoutMs: 2000 }, question: 'Hi?' })
+    expect(draft).toMatchObject({ ok: true, tested: 'draft', question: 'Hi?', statusCode: 200, reply: { kind: 'answer', text: 'Hello from the flow' } })
 
     const source = await sdk.knowledge.sources.create({
       product: 'chatbot',

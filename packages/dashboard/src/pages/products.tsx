@@ -6,6 +6,7 @@ import type { Me } from '../api.js'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, Link, SaveFooter, useAction, useLoad } from '../components.js'
 import { embedCode, formatWhen, PRODUCT_LABELS, parseOrigins } from '../format.js'
+import { EngineTest } from './engine-test.js'
 import { KnowledgeSourcesPanel } from './knowledge-sources.js'
 
 const isWidget = (p: Product): p is WidgetProduct => p === 'chatbot' || p === 'sales-agent'
@@ -241,22 +242,18 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
   const { busy, error, run } = useAction()
   const id = (f: string) => `${product}-${f}`
 
+  /** The engine as the form has it: saved by "Save settings", tested as it is by "Test connection". */
+  const engineSettings = () => ({
+    engine,
+    ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
+    ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
+  })
+
   async function save(e: Event) {
     e.preventDefault()
     setSaved(false)
     const questions = suggestions.map((q) => q.trim()).filter(Boolean)
-    const patch = {
-      botName,
-      greeting,
-      suggestions: questions,
-      engine,
-      color,
-      locale,
-      branding,
-      autoCloseHours: Number(autoClose),
-      ...(engine === 'webhook' ? { webhook: { url: webhookUrl.trim(), timeoutMs: Number(webhookTimeout) } } : {}),
-      ...(engine === 'openai' ? { openai: { baseUrl: baseUrl.trim(), model: model.trim(), systemPrompt } } : {}),
-    }
+    const patch = { botName, greeting, suggestions: questions, color, locale, branding, autoCloseHours: Number(autoClose), ...engineSettings() }
     const ok = await run(() => api.settings.update(product, patch))
     // Shown as saved: trimmed, without the gaps.
     if (ok) setSuggestions(fiveFields(questions))
@@ -365,6 +362,7 @@ function SettingsFields({ product, initial, features }: { product: WidgetProduct
             </div>
           </>
         )}
+        <EngineTest product={product} draft={engineSettings} />
         <div class="row">
           <label for={id('color')}>Colour</label>
           <input id={id('color')} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />

@@ -12,6 +12,7 @@ import {
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { ConnectionOutcome } from '../connection-report.js'
 import { formatWhen } from '../format.js'
 
 const EVENT_LABELS: Record<WebhookEventType, string> = {
@@ -177,16 +178,7 @@ function NewSecret({ created, rotated, onDone }: { created: WebhookEndpointWithS
 }
 
 function TestOutcome({ result }: { result: WebhookTestResult }) {
-  const steps = `DNS ${result.dns.replace('_', ' ')} · TLS ${result.tls.replace('_', ' ')} · ${result.statusCode === null ? 'no HTTP answer' : `HTTP ${result.statusCode}`} · ${result.latencyMs} ms`
-  return (
-    <div class={`note ${result.ok ? 'note-ok' : 'note-error'}`}>
-      <p>
-        <strong>{result.ok ? 'Test event delivered.' : 'Test event not delivered.'}</strong> {steps}
-      </p>
-      {result.error && <p>{result.error.message}</p>}
-      {result.responseExcerpt && <pre class="code small">{result.responseExcerpt}</pre>}
-    </div>
-  )
+  return <ConnectionOutcome report={result} title={result.ok ? 'Test event delivered.' : 'Test event not delivered.'} />
 }
 
 function EndpointCard({

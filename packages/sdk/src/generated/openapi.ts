@@ -331,6 +331,26 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/products/{product}/engine/test': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * Send one sample visitor message to the reply engine (saved, or as given) and report what happened
+     * @description The engine is called exactly as for a real message (signed webhook POST, streamed chat completion) with the secrets stored for the product; nothing is stored. ok false is still a 200: the test ran, and `error` says which step failed.
+     */
+    post: operations['testReplyEngine']
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/audit': {
     parameters: {
       query?: never
@@ -2433,6 +2453,104 @@ export interface components {
     }
     /** @enum {string} */
     WidgetProduct: 'chatbot' | 'sales-agent'
+    EngineTestResult: components['schemas']['ConnectionReport'] & {
+      product: components['schemas']['WidgetProduct']
+      /** @enum {string} */
+      engine: 'knowledge' | 'webhook' | 'openai'
+      /**
+       * @description `draft` when the request gave engine settings to test instead of the saved ones
+       * @enum {string}
+       */
+      tested: 'saved' | 'draft'
+      /** @description The sample visitor message that was sent */
+      question: string
+      /** @description The engine's reply to the sample message (null when it failed) */
+      reply: {
+        /**
+         * @description `fallback`: the engine said it does not know; `deferred`: the flow will post its answer later
+         * @enum {string}
+         */
+        kind: 'answer' | 'fallback' | 'deferred'
+        text: string | null
+      } | null
+    }
+    ConnectionReport: {
+      ok: boolean
+      /**
+       * @description Name resolution: `refused` when the host is, or resolves to, a non-public address; `not_used` when nothing is called
+       * @enum {string}
+       */
+      dns: 'ok' | 'failed' | 'refused' | 'not_reached' | 'not_used'
+      /** @description The addresses the host resolved to and was reached at (never a refused inward one) */
+      addresses: string[]
+      /** @enum {string} */
+      tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
+      /**
+       * @description The negotiated TLS version (https only)
+       * @example TLSv1.3
+       */
+      tlsProtocol: string | null
+      /** @description The server certificate (https only) */
+      certificate: {
+        /** @example CN=api.openai.com */
+        subject: string | null
+        /** @example C=US, O=Google Trust Services, CN=WE1 */
+        issuer: string | null
+        validTo: string | null
+      } | null
+      statusCode: number | null
+      latencyMs: number
+      /** @description The first KiB of the answer */
+      responseExcerpt: string | null
+      error: {
+        /** @enum {string} */
+        code:
+          | 'not_configured'
+          | 'url_not_allowed'
+          | 'dns'
+          | 'tls'
+          | 'timeout'
+          | 'network'
+          | 'too_many_redirects'
+          | 'response_too_large'
+          | 'redirected'
+          | 'http_status'
+          | 'invalid_answer'
+          | 'internal_error'
+        message: string
+      } | null
+    }
+    EngineTestInput: {
+      /**
+       * @description The engine to test; default: the saved one
+       * @enum {string}
+       */
+      engine?: 'knowledge' | 'webhook' | 'openai'
+      /** @description Webhook engine settings to test instead of the saved ones */
+      webhook?: {
+        /** @description A public http(s) URL; private, loopback and metadata addresses are refused */
+        url: string
+        /** @default 8000 */
+        timeoutMs?: number
+      }
+      /** @description OpenAI-compatible settings to test instead of the saved ones */
+      openai?: {
+        /**
+         * @description A public http(s) URL; private, loopback and metadata addresses are refused
+         * @default https://api.openai.com/v1
+         */
+        baseUrl?: string
+        /** @default gpt-4o-mini */
+        model?: string
+        /** @default You are a helpful assistant for this website. Answer briefly. */
+        systemPrompt?: string
+      }
+      /**
+       * @description The visitor's message to send; default: the knowledge base's first question, or a greeting
+       * @example Do you ship to Norway?
+       */
+      question?: string
+    }
     AuditList: {
       entries: components['schemas']['AuditEntry'][]
     }
@@ -3487,20 +3605,8 @@ export interface components {
       createdAt: string
       updatedAt: string
     }
-    WebhookTestResult: {
-      ok: boolean
+    WebhookTestResult: components['schemas']['ConnectionReport'] & {
       deliveryId: string
-      /** @enum {string} */
-      dns: 'ok' | 'failed' | 'refused' | 'not_reached'
-      /** @enum {string} */
-      tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
-      statusCode: number | null
-      latencyMs: number
-      responseExcerpt: string | null
-      error: {
-        code: string
-        message: string
-      } | null
     }
     WebhookDelivery: {
       /** @example wd_8HfQ2LmN0pQrStUvWx2kTq9Z */
@@ -5589,6 +5695,113 @@ export interface operations {
       }
       /** @description Error: `idempotency_conflict` */
       409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `validation_failed` */
+      422: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  testReplyEngine: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        product: components['schemas']['WidgetProduct']
+      }
+      cookie?: never
+    }
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['EngineTestInput']
+      }
+    }
+    responses: {
+      /** @description What happened (ok false is still a 200: the test ran) */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['EngineTestResult']
+        }
+      }
+      /** @description Error: `invalid_request`, `malformed_key`, `invalid_json`, `bad_request` */
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unauthorized`, `token_expired`, `token_invalid`, `session_revoked`, `invalid_key`, `key_revoked` */
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `csrf_rejected`, `forbidden`, `license_inactive`, `insufficient_scope`, `product_not_purchased`, `plan_feature_required` */
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      /** @description Error: `unsupported_media_type` */
+      415: {
         headers: {
           [name: string]: unknown
         }

@@ -4,6 +4,8 @@ import { PagePromise } from '../pagination.js'
 import type {
   ConfigureParams,
   ConfigureResponse,
+  EngineTestParams,
+  EngineTestResult,
   GeneratedSecret,
   Product,
   ProductKey,
@@ -82,6 +84,15 @@ export class Settings {
   async update(product: Product, patch: SettingsPatch, options?: RequestOptions): Promise<ProductSettings> {
     const res = await this.#t.request<SettingsResponse>({ method: 'PATCH', path: `/api/products/${seg(product)}/settings`, body: patch, options })
     return res.settings
+  }
+
+  /**
+   * Sends one sample visitor message to the product's reply engine and reports what happened. Without `params` the
+   * saved engine is tested; with engine settings in them, those are tested instead (nothing is saved). A failed
+   * test resolves too, with `ok: false` and `error.code` naming the step that failed.
+   */
+  testEngine(product: WidgetProduct, params?: EngineTestParams, options?: RequestOptions): Promise<EngineTestResult> {
+    return this.#t.request<EngineTestResult>({ method: 'POST', path: `/api/products/${seg(product)}/engine/test`, body: params ?? {}, options })
   }
 }
 

@@ -6,6 +6,7 @@ import { tenantOf } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { EVENT_TYPES } from '../platform/events.js'
 import { createRouter, jsonBody } from '../platform/http.js'
+import { ConnectionReportSchema } from '../platform/probe.js'
 import { access, declareRoute, empty, type Guard, json } from '../platform/route.js'
 import type { OutboundWebhooks } from './service.js'
 import type { AttemptRow, DeliveryRow, EndpointRow } from './store.js'
@@ -64,18 +65,7 @@ export const DeliverySchema = z
   })
   .openapi('WebhookDelivery')
 
-const TestResultSchema = z
-  .object({
-    ok: z.boolean(),
-    deliveryId: z.string(),
-    dns: z.enum(['ok', 'failed', 'refused', 'not_reached']),
-    tls: z.enum(['ok', 'failed', 'not_used', 'not_reached']),
-    statusCode: z.number().int().nullable(),
-    latencyMs: z.number().int(),
-    responseExcerpt: z.string().nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-  })
-  .openapi('WebhookTestResult')
+const TestResultSchema = ConnectionReportSchema.extend({ deliveryId: z.string() }).openapi('WebhookTestResult')
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
 

@@ -9,6 +9,7 @@ import { type DomainEvent, EVENT_TYPES, type Events, type EventType, emit } from
 import { newId } from '../platform/ids.js'
 import { enqueue, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
+import { type ConnectionReport, startProbe } from '../platform/probe.js'
 import { decryptSecret, encryptSecret, SecretDecryptError } from '../platform/secrets.js'
 import { SIGNATURE_HEADER, signIntelagent } from '../platform/signature.js'
 import { appDb, type DeliveryRow, deliveryOf, type EndpointRow, endpointOf, type WebhookDb, wdb } from './store.js'
@@ -35,74 +36,16 @@ export const DISABLE_AFTER_MS = 3 * 24 * HOUR
 /** After a rotation the old secret keeps signing (a second v1) this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * HOUR
 export const ATTEMPT_TIMEOUT_MS = 10_000
-/** What an attempt keeps of the endpoint's answer. */
-export const EXCERPT_BYTES = 1024
 export const MAX_ENDPOINTS_PER_LICENSE = 20
 export const USER_AGENT = 'Intelagent-Webhooks/1.0'
 
 export type PayloadType = EventType | 'ping'
 
 /** What one attempt found out, step by step: the "test connection" answer and the delivery log's row. */
-export interface AttemptResult {
-  ok: boolean
-  /** Name resolution: refused when the host is, or resolves to, an address inside the wall. */
-  dns: 'ok' | 'failed' | 'refused' | 'not_reached'
-  tls: 'ok' | 'failed' | 'not_used' | 'not_reached'
-  statusCode: number | null
-  latencyMs: number
-  responseExcerpt: string | null
-  error: { code: string; message: string } | null
-}
+export type AttemptResult = ConnectionReport
 
 const newSecret = (): string => `whsec_${randomBase62(32)}`
 const aad = (ep: Pick<EndpointRow, 'id' | 'license_id'>): string => `${ep.license_id}/webhook_endpoint/${ep.id}`
-
-/** Reads at most EXCERPT_BYTES of a response and drops the rest. */
-async function excerptOf(body: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    while (size < EXCERPT_BYTES) {
-      const { value, done } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      size += value.byteLength
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-  const all = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    all.set(c, at)
-    at += c.byteLength
-  }
-  // A multi-byte character cut at the limit decodes to U+FFFD; drop it rather than show a broken glyph.
-  return new TextDecoder().decode(all.subarray(0, EXCERPT_BYTES)).replace(/\uFFFD$/, '')
-}
-
-const TLS_ERROR = /CERT|SSL|TLS|self[- ]signed|altnames|UNABLE_TO_VERIFY/i
-const DNS_ERROR = /ENOTFOUND|EAI_AGAIN|EAI_FAIL|does not resolve/i
-
-/** An outbound failure as the customer may see it: never the inward address a name resolved to. */
-function describeFailure(err: unknown, https: boolean): Pick<AttemptResult, 'dns' | 'tls' | 'error'> {
-  if (err instanceof OutboundError) {
-    if (err.code === 'url_not_allowed')
-      return {
-        dns: 'refused',
-        tls: 'not_reached',
-        error: {
-          code: err.code,
-          message: err.resolvedAddress === undefined ? err.message : 'The host resolves to a loopback, private, link-local or otherwise non-public address',
-        },
-      }
-    if (err.code === 'network' && DNS_ERROR.test(err.message)) return { dns: 'failed', tls: 'not_reached', error: { code: 'dns', message: err.message } }
-    if (err.code === 'network' && TLS_ERROR.test(err.message)) return { dns: 'ok', tls: 'failed', error: { code: 'tls', message: err.message } }
-    return { dns: 'ok', tls: https ? 'not_reached' : 'not_used', error: { code: err.code, message: err.message } }
-  }
-  return { dns: 'not_reached', tls: 'not_reached', error: { code: 'network', message: String((err as Error)?.message ?? err) } }
-}
 
 export class OutboundWebhooks {
   /** Delays between attempts (RETRY_SCHEDULE_MS); an instance property so tests can shorten it. */
@@ -307,9 +250,7 @@ export class OutboundWebhooks {
 
   /** One signed POST: never throws, says what happened. */
   async send(ep: EndpointRow, body: string, eventId: string, type: string): Promise<AttemptResult> {
-    const https = ep.url.startsWith('https:')
-    const started = performance.now()
-    const latency = () => Math.round(performance.now() - started)
+    const probe = startProbe(this.deps.outbound)
     let header: string
     try {
       const t = Math.floor(this.deps.clock.now() / 1000)
@@ -318,18 +259,10 @@ export class OutboundWebhooks {
       header = [signIntelagent(current as string, body, t), ...older.map((s) => signIntelagent(s, body, t).split(',')[1])].join(',')
     } catch (err) {
       const e = err as AppError
-      return {
-        ok: false,
-        dns: 'not_reached',
-        tls: 'not_reached',
-        statusCode: null,
-        latencyMs: 0,
-        responseExcerpt: null,
-        error: { code: e.code ?? 'internal_error', message: e.message },
-      }
+      return probe.report({ code: e.code === 'not_configured' ? 'not_configured' : 'internal_error', message: e.message })
     }
     try {
-      const res = await this.deps.outbound.request(ep.url, {
+      const res = await probe.outbound.request(ep.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -341,31 +274,19 @@ export class OutboundWebhooks {
         body,
         timeoutMs: ATTEMPT_TIMEOUT_MS,
       })
-      let excerpt: string | null = null
-      let readError: string | null = null
-      try {
-        excerpt = await excerptOf(res.body)
-      } catch (err) {
-        readError = String((err as Error)?.message ?? err)
-      }
+      await probe.skim(res)
       // A redirect after a POST may turn into a GET without the body: the endpoint's URL needs updating instead.
       const redirected = res.url !== new URL(ep.url).href
-      const error = redirected
-        ? { code: 'redirected', message: `Redirected to ${res.url}: webhooks count a redirect as a failure; set the endpoint URL to the final address` }
-        : !res.ok
-          ? { code: 'http_status', message: `The endpoint answered HTTP ${res.status}` }
-          : null
-      return {
-        ok: error === null,
-        dns: 'ok',
-        tls: https ? 'ok' : 'not_used',
-        statusCode: res.status,
-        latencyMs: latency(),
-        responseExcerpt: excerpt ?? (readError ? `(could not read the response: ${readError})` : null),
-        error,
-      }
-    } catch (err) {
-      return { ok: false, statusCode: null, latencyMs: latency(), responseExcerpt: null, ...describeFailure(err, https) }
+      return probe.report(
+        redirected
+          ? { code: 'redirected', message: `Redirected to ${res.url}: webhooks count a redirect as a failure; set the endpoint URL to the final address` }
+          : !res.ok
+            ? { code: 'http_status', message: `The endpoint answered HTTP ${res.status}` }
+            : null,
+      )
+    } catch {
+      // The probe recorded the transport failure and reports it.
+      return probe.report(null)
     }
   }
 

@@ -1,16 +1,11 @@
 // Outbound webhooks end to end: a real receiver on loopback verifying signatures with the SDK's constructEvent,
 // retries, redelivery, secret rotation, disabling, tenant isolation and the SSRF checks at save and at delivery.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { constructEvent } from '../../../sdk/src/webhooks.js'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
+import { type SelfSignedHttps, selfSignedHttps } from '../../test/tls.js'
 import { emit } from '../platform/events.js'
 import { DISABLE_AFTER_MS, PREVIOUS_SECRET_TTL_MS } from './service.js'
 
@@ -73,26 +68,15 @@ describe('outbound webhooks', () => {
   }
 
   /** An HTTPS receiver on loopback with a self-signed certificate: the TLS step of a test must fail. */
-  let tls: HttpsServer
-  let tlsPort = 0
+  let tls: SelfSignedHttps
 
   beforeAll(async () => {
     host = await fakeHost()
-    const dir = mkdtempSync(join(tmpdir(), 'webhooks-tls-'))
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      {
-        stdio: 'ignore',
-      },
-    )
-    tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'))
-    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve))
-    tlsPort = (tls.address() as AddressInfo).port
+    tls = await selfSignedHttps()
     clock = new ManualClock(Date.now())
     app = await createTestApp({
       clock,
-      env: { OUTBOUND_ALLOW_HOSTS: `${host.hostPort},127.0.0.1:${tlsPort}`, LOG_LEVEL: 'debug' },
+      env: { OUTBOUND_ALLOW_HOSTS: `${host.hostPort},127.0.0.1:${tls.port}`, LOG_LEVEL: 'debug' },
       log: (line) => logLines.push(line),
       lookup: async (name) => [{ address: dns.get(name) ?? '93.184.215.14', family: 4 }],
     })
@@ -104,7 +88,7 @@ describe('outbound webhooks', () => {
   afterAll(async () => {
     await app?.shutdown()
     await host?.close()
-    await new Promise((resolve) => tls?.close(resolve))
+    await tls?.close()
   })
 
   it('creates an endpoint whose secret is shown once, stored encrypted and never logged', async () => {
@@ -240,7 +224,7 @@ describe('outbound webhooks', () => {
     const res = await call(owner, 'POST', `/api/webhook-endpoints/${ep.id}/test`)
     expect(res.status).toBe(200)
     const result = (await res.json()) as Record<string, unknown>
-    expect(result).toMatchObject({ ok: true, dns: 'ok', tls: 'not_used', statusCode: 200, responseExcerpt: 'pong', error: null })
+    expect(result).toMatchObject({ ok: true, dns: 'ok', addresses: ['127.0.0.1'], tls: 'not_used', statusCode: 200, responseExcerpt: 'pong', error: null })
     expect(result.latencyMs).toEqual(expect.any(Number))
     const [hit] = received.get('/ping') ?? []
     const event = await constructEvent(hit?.body ?? '', hit?.signature, ep.secret, 300, clock.now() / 1000)
@@ -254,7 +238,7 @@ describe('outbound webhooks', () => {
     expect(down).toMatchObject({ ok: false, statusCode: 404, error: { code: 'http_status' } })
 
     // A certificate nobody vouches for: DNS fine, TLS failed, no HTTP answer.
-    const selfSigned = await createEndpoint(owner, `https://127.0.0.1:${tlsPort}/hook`)
+    const selfSigned = await createEndpoint(owner, `https://127.0.0.1:${tls.port}/hook`)
     const badTls = (await (await call(owner, 'POST', `/api/webhook-endpoints/${selfSigned.id}/test`)).json()) as Record<string, unknown>
     expect(badTls).toMatchObject({ ok: false, dns: 'ok', tls: 'failed', statusCode: null, error: { code: 'tls' } })
   })

@@ -1,8 +1,15 @@
+import type { Socket } from 'node:net'
+import { buildConnector } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
-import { createOutbound, guardedConnector, isPublicAddress, type Lookup, type Outbound, OutboundError } from './outbound.js'
+import { selfSignedHttps } from '../../test/tls.js'
+import { createOutbound, guardedConnector, isPublicAddress, type Lookup, newTrace, type Outbound, OutboundError } from './outbound.js'
 
 const PUBLIC_IP = '93.184.215.14'
+/** For connectors whose hosts are all allow-listed: nothing may be resolved. */
+const systemless: Lookup = async (name) => {
+  throw new Error(`unexpected lookup of ${name}`)
+}
 
 /** The rejection of `promise`, which must be an OutboundError. */
 async function refusal(promise: Promise<unknown>): Promise<OutboundError> {
@@ -234,6 +241,45 @@ describe('outbound client', () => {
     )
     expect(refused).toBeInstanceOf(OutboundError)
     expect(seen).toHaveLength(1)
+  })
+
+  it('traces a request: the addresses its name resolved to, the one it reached, and the TLS session', async () => {
+    // Name resolution, with a stand-in socket layer: the first address does not answer, the second does.
+    const trace = newTrace()
+    const connect = guardedConnector(
+      (opts, callback) =>
+        opts.hostname === PUBLIC_IP ? callback(new Error('ECONNREFUSED'), null) : callback(null, { remoteAddress: opts.hostname } as unknown as Socket),
+      { allow: new Set(), lookup: async () => [PUBLIC_IP, '1.1.1.1'].map((address) => ({ address, family: 4 })), trace },
+    )
+    await new Promise((resolve) => connect({ hostname: 'api.example.test', host: 'api.example.test', protocol: 'http:', port: '' }, () => resolve(null)))
+    expect(trace).toEqual({ addresses: [PUBLIC_IP, '1.1.1.1'], remoteAddress: '1.1.1.1', tls: null })
+
+    // A real TLS handshake with a certificate this connector trusts.
+    const server = await selfSignedHttps('/O=Harbor & Pine/CN=127.0.0.1')
+    const port = server.port
+    try {
+      const tlsTrace = newTrace()
+      const tlsConnect = guardedConnector(buildConnector({ ca: server.cert }), { allow: new Set([`127.0.0.1:${port}`]), lookup: systemless, trace: tlsTrace })
+      const socket = await new Promise<Socket | null>((resolve, reject) =>
+        tlsConnect({ hostname: '127.0.0.1', host: `127.0.0.1:${port}`, protocol: 'https:', port: String(port) }, (err, s) =>
+          err ? reject(err) : resolve(s as Socket),
+        ),
+      )
+      socket?.destroy()
+      expect(tlsTrace).toMatchObject({
+        addresses: [],
+        remoteAddress: '127.0.0.1',
+        tls: { protocol: expect.stringMatching(/^TLSv1\.[23]$/), subject: 'O=Harbor & Pine, CN=127.0.0.1', issuer: 'O=Harbor & Pine, CN=127.0.0.1' },
+      })
+      expect(Date.parse(tlsTrace.tls?.validTo ?? '')).toBeGreaterThan(Date.now())
+    } finally {
+      await server.close()
+    }
+
+    // Through the client: a traced request records its own connection, plain http here.
+    const viaClient = newTrace()
+    expect(await (await client.request(`${a.origin}/ok`, { trace: viaClient })).text()).toBe('hello')
+    expect(viaClient).toEqual({ addresses: [], remoteAddress: '127.0.0.1', tls: null })
   })
 
   it('follows up to 3 redirects and refuses a 4th', async () => {

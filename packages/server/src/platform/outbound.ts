@@ -1,8 +1,9 @@
 // The one HTTP client for URLs a customer chose (reply engines today; crawler and outbound webhooks next): it refuses
 // addresses inside the wall (SSRF), connects only to the address it checked, and caps redirects, time and size.
 import { lookup as dnsLookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
+import type { PeerCertificate, TLSSocket } from 'node:tls'
 import ipaddr from 'ipaddr.js'
 import { Agent, buildConnector, request as undiciRequest } from 'undici'
 
@@ -54,6 +55,44 @@ export interface OutboundRequestInit {
   signal?: AbortSignal
   /** 'manual' answers a redirect as it is (status and Location) so the caller judges each hop (the crawler: same site only). */
   redirect?: 'follow' | 'manual'
+  /**
+   * Filled in with what the connection was (a "test connection" report shows it). A traced request opens its own
+   * connection rather than a pooled one, so the names, addresses and TLS handshake are this request's own.
+   */
+  trace?: ConnectionTrace
+}
+
+/** What a traced request learnt about its (last) connection. */
+export interface ConnectionTrace {
+  /** What the host name resolved to: public addresses only, since an inward answer refuses the request first. */
+  addresses: string[]
+  /** The address the socket connected to. */
+  remoteAddress: string | null
+  /** The TLS session once the handshake completed (https only). */
+  tls: { protocol: string | null; subject: string | null; issuer: string | null; validTo: string | null } | null
+}
+
+export const newTrace = (): ConnectionTrace => ({ addresses: [], remoteAddress: null, tls: null })
+
+/** `CN=api.example.com, O=Example` from a certificate's subject or issuer. */
+function distinguishedName(name: PeerCertificate['subject'] | undefined): string | null {
+  if (!name) return null
+  const parts = Object.entries(name).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+  return parts.length ? parts.join(', ') : null
+}
+
+/** Records a connected socket in the trace: where it went and, for TLS, the session and the certificate. */
+function traceSocket(trace: ConnectionTrace, socket: Socket): void {
+  trace.remoteAddress = socket.remoteAddress ?? null
+  if (!('getPeerCertificate' in socket)) return
+  const tls = socket as TLSSocket
+  const cert = tls.getPeerCertificate()
+  trace.tls = {
+    protocol: tls.getProtocol() ?? null,
+    subject: distinguishedName(cert?.subject),
+    issuer: distinguishedName(cert?.issuer),
+    validTo: cert?.valid_to ? new Date(cert.valid_to).toISOString() : null,
+  }
 }
 
 export interface OutboundResponse {
@@ -160,15 +199,24 @@ async function publicAddresses(hostname: string, lookup: Lookup): Promise<{ addr
  * address, and connects to the checked address, so nothing can change between check and use (DNS rebinding).
  * TLS still verifies the certificate against the name in the URL. Exported for tests of the pinning itself.
  */
-export function guardedConnector(base: buildConnector.connector, options: { allow: ReadonlySet<string>; lookup: Lookup }): buildConnector.connector {
+export function guardedConnector(
+  base: buildConnector.connector,
+  options: { allow: ReadonlySet<string>; lookup: Lookup; trace?: ConnectionTrace },
+): buildConnector.connector {
+  const { trace } = options
   return function connect(opts, callback) {
     const port = Number(opts.port) || defaultPort(opts.protocol)
     if (options.allow.has(hostPortKey(opts.hostname, port))) {
-      base(opts, callback)
+      base(opts, (err, socket) => {
+        if (trace && socket) traceSocket(trace, socket as Socket)
+        if (err) callback(err, null)
+        else callback(null, socket as NonNullable<typeof socket>)
+      })
       return
     }
     publicAddresses(opts.hostname, options.lookup).then(
       (addresses) => {
+        if (trace) trace.addresses = addresses.map((a) => a.address)
         const name = isIP(opts.hostname) ? undefined : opts.hostname
         const tryAt = (i: number) => {
           const target = addresses[i] as { address: string }
@@ -176,7 +224,10 @@ export function guardedConnector(base: buildConnector.connector, options: { allo
             // Like happy eyeballs, in order: the next checked address if this one does not answer.
             if (err && i + 1 < addresses.length) tryAt(i + 1)
             else if (err) callback(err, null)
-            else callback(null, socket as NonNullable<typeof socket>)
+            else {
+              if (trace) traceSocket(trace, socket as Socket)
+              callback(null, socket as NonNullable<typeof socket>)
+            }
           })
         }
         tryAt(0)
@@ -193,6 +244,20 @@ function toHeaders(raw: Record<string, string | string[] | undefined>): Headers 
     for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one)
   }
   return headers
+}
+
+/** A response's body and the ways to read it, all over one stream (text and json read it to the end). */
+export function readersOf(stream: ReadableStream<Uint8Array>): Pick<OutboundResponse, 'body' | 'text' | 'json' | 'cancel'> {
+  const text = async () => {
+    const reader = stream.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader()
+    let out = ''
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return out
+      out += value
+    }
+  }
+  return { body: stream, text, json: async () => JSON.parse(await text()), cancel: () => stream.cancel().catch(() => {}) }
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -237,25 +302,7 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
         body.destroy()
       },
     })
-    const text = async () => {
-      const reader = stream.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader()
-      let out = ''
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) return out
-        out += value
-      }
-    }
-    return {
-      status,
-      ok: status >= 200 && status < 300,
-      url: url.href,
-      headers: toHeaders(rawHeaders),
-      body: stream,
-      text,
-      json: async () => JSON.parse(await text()),
-      cancel: () => stream.cancel().catch(() => {}),
-    }
+    return { status, ok: status >= 200 && status < 300, url: url.href, headers: toHeaders(rawHeaders), ...readersOf(stream) }
   }
 
   return {
@@ -275,11 +322,16 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
       let method = (init.method ?? 'GET').toUpperCase()
       let body = init.body
       let headers = { ...(init.headers ?? {}) }
+      // A traced request gets a dispatcher of its own, closed once its answer has been read (close waits for that).
+      const own = init.trace ? new Agent({ connect: guardedConnector(base, { allow, lookup, trace: init.trace }) }) : null
+      const dispatcher = own ?? agent
+      const done = () => void own?.close().catch(() => {})
       for (let hop = 0; ; hop++) {
         let res: Awaited<ReturnType<typeof undiciRequest>>
         try {
-          res = await undiciRequest(url, { dispatcher: agent, method: method as 'GET', headers, body: body ?? null, signal })
+          res = await undiciRequest(url, { dispatcher, method: method as 'GET', headers, body: body ?? null, signal })
         } catch (err) {
+          done()
           const e = fail(err)
           // A hop's name is checked as its socket is made: say it was the redirect that was refused.
           throw hop > 0 && e instanceof OutboundError && e.code === 'url_not_allowed'
@@ -288,14 +340,19 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
         }
         const location = res.headers.location
         if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string' || init.redirect === 'manual') {
+          done()
           return wrap(res.statusCode, url, res.headers, res.body, init.maxBytes ?? DEFAULT_MAX_BYTES, fail)
         }
         await res.body.dump().catch(() => {})
-        if (hop >= MAX_REDIRECTS) throw new OutboundError('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`)
+        if (hop >= MAX_REDIRECTS) {
+          done()
+          throw new OutboundError('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`)
+        }
         let next: URL
         try {
           next = parseAllowedUrl(URL.canParse(location, url) ? new URL(location, url) : location, allow)
         } catch (err) {
+          done()
           throw err instanceof OutboundError ? new OutboundError(err.code, `redirect refused: ${err.message}`, err.resolvedAddress) : err
         }
         if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !ORIGIN_BOUND_HEADERS.includes(k.toLowerCase())))

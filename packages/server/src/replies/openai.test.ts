@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
+import { completionStream } from '../../test/fake-openai.js'
 import { newLicense } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
@@ -10,26 +11,6 @@ import { MAX_REPLY_BYTES, type ReplyContext, type ReplyEngine, type ReplySink } 
 const API_KEY = 'sk-proj-test-0123456789abcdefWXYZ'
 let llmHost: FakeHost
 let BASE: string
-
-/** SSE text exactly as api.openai.com streams a chat completion. */
-function completionStream(tokens: string[], options: { finishReason?: string; eol?: string; model?: string } = {}): string {
-  const eol = options.eol ?? '\n'
-  const base = {
-    id: 'chatcmpl-AX1y2z3',
-    object: 'chat.completion.chunk',
-    created: 1732406400,
-    model: options.model ?? 'gpt-4o-mini-2024-07-18',
-    system_fingerprint: 'fp_0ba0d124f1',
-  }
-  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}${eol}${eol}`
-  return [
-    chunk({ role: 'assistant', content: '', refusal: null }, null),
-    ...tokens.map((t) => chunk({ content: t }, null)),
-    chunk({}, options.finishReason ?? 'stop'),
-    `data: [DONE]${eol}${eol}`,
-  ].join('')
-}
 
 /** A text/event-stream response whose body arrives in the given byte pieces. */
 function sse(pieces: Uint8Array[] | string, hold?: Promise<void>): Response {

@@ -68,7 +68,8 @@ class RetryableError extends Error {}
 /** How a flow says "I will post the answer later": 202, 204 or `{"deferred": true}`; nothing else defers. */
 const DEFERRED_STATUSES = new Set([202, 204])
 
-export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
+/** `retry: false` makes one call only: a connection test reports one exchange, not the retry after it. */
+export function createWebhookEngine(deps: WebhookDeps, options: { retry?: boolean } = {}): ReplyEngine {
   async function attempt(url: string, raw: string, secret: string, timeoutMs: number, signal: AbortSignal): Promise<ReplyResult> {
     let res: OutboundResponse
     let text: string
@@ -128,7 +129,7 @@ export function createWebhookEngine(deps: WebhookDeps): ReplyEngine {
       try {
         return honest(await attempt(hook.url, raw, secret, hook.timeoutMs, ctx.signal))
       } catch (err) {
-        if (!(err instanceof RetryableError)) throw err
+        if (!(err instanceof RetryableError) || options.retry === false) throw err
       }
       // One retry, re-signed with a fresh timestamp; n8n can dedupe on message.id if the first call did land.
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS))

@@ -100,6 +100,18 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   return { page, problems }
 }
 
+/** Creates the license's account through the dashboard's own form and waits for the Products page. */
+export async function registerInDashboard(page: Page, base: string, license: { email: string; key: string }, password: string): Promise<void> {
+  const h1 = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
+  await page.goto(`${base}/dashboard#register`)
+  await h1('Create your Intelagent account').waitFor({ state: 'visible', timeout: 30_000 })
+  await page.getByLabel('Email').fill(license.email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByLabel('License key').fill(license.key)
+  await page.getByRole('button', { name: 'Create account' }).click()
+  await h1('Products').waitFor({ state: 'visible', timeout: 30_000 })
+}
+
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 /** WCAG 2.1 A/AA and best-practice violations on the page (axe-core), as `{id, targets}`. */

@@ -12,7 +12,7 @@ import { emit } from '../../src/platform/events.js'
 import { type FakeHost, fakeHost } from '../fake-host.js'
 import { newLicense } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { ensureBuilt, launchChromium, OUT, type Problem, registerInDashboard, type Served, serveApp, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const SOON = { timeout: STEP }
@@ -83,13 +83,7 @@ describe('webhooks in the dashboard', () => {
       return new Response(answer === 200 ? 'received' : 'broken', { status: answer })
     })
 
-    await page.goto(`${base}/dashboard#register`)
-    await visible(h1('Create your Intelagent account'))
-    await page.getByLabel('Email').fill(license.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByLabel('License key').fill(license.key)
-    await page.getByRole('button', { name: 'Create account' }).click()
-    await visible(h1('Products'))
+    await registerInDashboard(page, base, license, PASSWORD)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click()
     await visible(h1('Webhooks'))
     await visible(page.getByText('No endpoints yet.'))
@@ -118,7 +112,7 @@ describe('webhooks in the dashboard', () => {
     // ── 3. Send a test event: delivered, signed, and the steps are reported. ──
     await card.getByRole('button', { name: 'Send test event' }).click()
     await visible(card.getByText('Test event delivered.'))
-    expect(await card.textContent()).toMatch(/DNS ok · TLS not used · HTTP 200 · \d+ ms/)
+    expect(await card.textContent()).toMatch(/DNS ok \(127\.0\.0\.1\) · TLS not used · HTTP 200 · \d+ ms/)
     expect(verified.map((e) => e.type)).toEqual(['ping'])
 
     // ── 4. A lead event fails at the receiver, is retried, fails; redelivered from the log once it answers. ──
