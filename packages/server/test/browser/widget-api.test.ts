@@ -258,8 +258,9 @@ describe('widget page API in a browser', () => {
     await composer(p).fill('Before logout')
     await composer(p).press('Enter')
     await count(bubbles(p, 'Before logout'), 1)
+    // The bubble shows as soon as it is sent; the visitor's entry is stored once the server answered.
+    await expect.poll(() => conversationOf(p), SOON).toBeDefined()
     const before = await conversationOf(p)
-    expect(before).toBeDefined()
     await call(p, 'shutdown')
     await visible(panel(p), false)
     expect(await stored(p)).toEqual({})
