@@ -1,5 +1,6 @@
 // Real PDFs made by the tests (pdf-lib): pages of text, pages that are only a picture (a scan), a password-locked
 // file and damaged ones, so PDF reading is tested on the structures readers meet rather than on fixtures.
+import { createHash } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'
 import { PDFDocument, PDFHexString, StandardFonts } from 'pdf-lib'
 
@@ -57,6 +58,53 @@ export async function lockedPdf(): Promise<Uint8Array> {
   const hex = (byte: string, n: number) => PDFHexString.of(byte.repeat(n))
   doc.context.trailerInfo.Encrypt = doc.context.obj({ Filter: 'Standard', V: 1, R: 2, O: hex('a1', 32), U: hex('b2', 32), P: -4 })
   doc.context.trailerInfo.ID = doc.context.obj([hex('c3', 16), hex('c3', 16)])
+  return doc.save({ useObjectStreams: false })
+}
+
+/** RC4, the cipher of the PDF 1.3 standard security handler (revision 2). */
+function rc4(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const s = Array.from({ length: 256 }, (_, i) => i)
+  for (let i = 0, j = 0; i < 256; i++) {
+    j = (j + (s[i] as number) + (key[i % key.length] as number)) % 256
+    ;[s[i], s[j]] = [s[j] as number, s[i] as number]
+  }
+  const out = new Uint8Array(data.length)
+  for (let n = 0, i = 0, j = 0; n < data.length; n++) {
+    i = (i + 1) % 256
+    j = (j + (s[i] as number)) % 256
+    ;[s[i], s[j]] = [s[j] as number, s[i] as number]
+    out[n] = (data[n] as number) ^ (s[((s[i] as number) + (s[j] as number)) % 256] as number)
+  }
+  return out
+}
+
+/**
+ * A PDF encrypted with an empty user password (only an owner password restricting printing or copying, as many
+ * published PDFs are): readers open it without asking. Its U entry is computed as the standard handler does
+ * (revision 2), so the empty password checks out; its content is not actually enciphered (only opening is tested).
+ */
+export async function restrictedPdf(): Promise<Uint8Array> {
+  const PAD = Buffer.from('28bf4e5e4e758a4164004e56fffa01082e2e00b6d0683e802f0ca9fe6453697a', 'hex')
+  const O = Buffer.alloc(32, 0x5a)
+  const id = Buffer.alloc(16, 0x42)
+  const p = -44 // printing and copying not allowed
+  const pBytes = Buffer.alloc(4)
+  pBytes.writeInt32LE(p)
+  const key = createHash('md5')
+    .update(Buffer.concat([PAD, O, pBytes, id]))
+    .digest()
+    .subarray(0, 5)
+  const doc = await PDFDocument.create()
+  doc.addPage()
+  doc.context.trailerInfo.Encrypt = doc.context.obj({
+    Filter: 'Standard',
+    V: 1,
+    R: 2,
+    O: PDFHexString.of(O.toString('hex')),
+    U: PDFHexString.of(Buffer.from(rc4(key, PAD)).toString('hex')),
+    P: p,
+  })
+  doc.context.trailerInfo.ID = doc.context.obj([PDFHexString.of(id.toString('hex')), PDFHexString.of(id.toString('hex'))])
   return doc.save({ useObjectStreams: false })
 }
 

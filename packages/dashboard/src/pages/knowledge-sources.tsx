@@ -115,14 +115,14 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
       {detail.loading && !detail.data && <p class="muted">Loading pages…</p>}
       {detail.data && pages.length === 0 && <p class="muted">No pages yet.</p>}
       {pages.length > 0 && (
-        <div class="table-wrap">
+        <section class="table-wrap" tabIndex={0} aria-label={`Pages of ${name}, scrollable table`}>
           <table>
             <caption class="visually-hidden">Pages of {name}</caption>
             <thead>
               <tr>
                 <th scope="col">Page</th>
                 <th scope="col">Status</th>
-                <th scope="col">Why skipped</th>
+                <th scope="col">Why skipped, or what was left out</th>
               </tr>
             </thead>
             <tbody>
@@ -149,7 +149,7 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
     </>
   )
@@ -159,6 +159,8 @@ function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: 
   const [kind, setKind] = useState<KnowledgeSourceKind>('site')
   const [url, setUrl] = useState('')
   const [file, setFile] = useState<Upload | null>(null)
+  // A new file input after each upload: the last file is not offered again.
+  const [fileInput, setFileInput] = useState(0)
   const { busy, error, run, setError } = useAction()
   const id = (f: string) => `${product}-src-${f}`
 
@@ -189,6 +191,7 @@ function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: 
     if (ok) {
       setUrl('')
       setFile(null)
+      setFileInput((n) => n + 1)
       onAdded()
     }
   }
@@ -209,6 +212,7 @@ function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: 
         <div class="row">
           <label for={id('file')}>File</label>
           <input
+            key={fileInput}
             id={id('file')}
             type="file"
             required

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
-import { base64, lockedPdf, makePdf, prose } from '../../test/pdfs.js'
+import { base64, lockedPdf, makePdf, prose, restrictedPdf } from '../../test/pdfs.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
 import type { ReplyContext } from '../replies/types.js'
 import { defaultSettings } from '../settings/settings.js'
@@ -74,19 +74,30 @@ describe('reading a PDF', () => {
     expect(judgePdf(short)).toMatchObject({ skip: true, reason: 'no_text' })
   })
 
-  it('refuses a locked file and a damaged one with the reason', async () => {
+  it('refuses a locked file and a damaged one with the reason, and opens one only restricted by its owner', async () => {
     await expect(checkPdf(await lockedPdf())).rejects.toMatchObject({ reason: 'encrypted' })
+    // Encrypted with an empty user password (only restricted by its owner): it opens.
+    await expect(checkPdf(await restrictedPdf())).resolves.toBe(1)
     const good = await makePdf(MANUAL)
     await expect(checkPdf(good)).resolves.toBe(4)
     await expect(checkPdf(good.slice(0, Math.floor(good.length / 2)))).rejects.toBeInstanceOf(PdfError)
     await expect(checkPdf(new TextEncoder().encode('PK\u0003\u0004 not a pdf at all'))).rejects.toMatchObject({ reason: 'corrupt' })
   })
 
-  it('gives the event loop a turn between pages', async () => {
+  it('gives the event loop a turn between every two pages', async () => {
     const pdf = await makePdf(Array.from({ length: 12 }, (_, i) => ({ lines: prose(`Chapter ${i + 1}`) })))
     let turns = 0
     let done = false
-    const reading = extractPdf(pdf, { name: 'long.pdf' }).finally(() => {
+    // `now` is asked once per page, before the page is read: it notes how many turns the event loop had by then.
+    const turnsAtPage: number[] = []
+    const reading = extractPdf(pdf, {
+      name: 'long.pdf',
+      deadline: Number.POSITIVE_INFINITY,
+      now: () => {
+        turnsAtPage.push(turns)
+        return 0
+      },
+    }).finally(() => {
       done = true
     })
     while (!done) {
@@ -94,7 +105,8 @@ describe('reading a PDF', () => {
       turns++
     }
     expect((await reading).page.sections).toHaveLength(12)
-    expect(turns).toBeGreaterThanOrEqual(12)
+    expect(turnsAtPage).toHaveLength(12)
+    for (let i = 1; i < turnsAtPage.length; i++) expect(turnsAtPage[i]).toBeGreaterThan(turnsAtPage[i - 1] as number)
   })
 
   it('stops at the deadline and says which pages were not read', async () => {
