@@ -115,6 +115,7 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
       {detail.loading && !detail.data && <p class="muted">Loading pages…</p>}
       {detail.data && pages.length === 0 && <p class="muted">No pages yet.</p>}
       {pages.length > 0 && (
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: on a phone the table scrolls sideways; a scrolling region must take keyboard focus (axe scrollable-region-focusable)
         <section class="table-wrap" tabIndex={0} aria-label={`Pages of ${name}, scrollable table`}>
           <table>
             <caption class="visually-hidden">Pages of {name}</caption>
