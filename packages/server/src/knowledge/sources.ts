@@ -67,7 +67,7 @@ interface CrawlPayload {
   scheduledAt?: string
 }
 
-/** A source as its license may see it (the uploaded text itself stays inside). */
+/** A source as its license may see it (the uploaded file itself stays inside). */
 export function publicSource(s: SourceSummary) {
   return {
     id: s.id,
