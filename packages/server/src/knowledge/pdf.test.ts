@@ -8,6 +8,7 @@ import { base64, lockedPdf, makePdf, prose, restrictedPdf } from '../../test/pdf
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
 import type { ReplyContext } from '../replies/types.js'
 import { defaultSettings } from '../settings/settings.js'
+import { suggestQuestions } from '../setup/service.js'
 import { chunkSections } from './chunking.js'
 import { checkPdf, extractPdf, judgePdf, MAX_PDF_BYTES, PdfError, pageList } from './pdf.js'
 
@@ -293,6 +294,12 @@ describe('PDF knowledge sources', () => {
     ])
     const answer = await createKnowledgeEngine(app.deps).reply(ctx(crawler.licenseId, 'How often should I descale the kettle?'), sink)
     expect(answer).toMatchObject({ kind: 'answer', meta: { sources: [{ url: `${manual}#page=2`, title: 'Kettle Manual' }] } })
+    // The setup agent's suggested questions come from heading paths: a PDF's "Page 2" is no topic.
+    const headings = (await app.deps.db.selectFrom('knowledge_chunks').select('heading_path').where('source_id', '=', source.id).execute()).map(
+      (c) => c.heading_path.split(' > ').at(-1) as string,
+    )
+    expect(headings).toContain('Page 2')
+    expect(suggestQuestions([], headings, 'Small appliances').join(' ')).not.toMatch(/page \d/i)
   }, 90_000)
 
   it('skips a crawled PDF larger than the PDF limit', async () => {
