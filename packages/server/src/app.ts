@@ -36,7 +36,7 @@ import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import { planRoutes } from './plans/routes.js'
 import type { Deps } from './platform/context.js'
 import { Events, registerEventSchemas } from './platform/events.js'
-import { accessLog, createRouter, errorBody, errorHandler, limitBody, requestId } from './platform/http.js'
+import { accessLog, createRouter, errorBody, errorHandler, limitBodyByRoute, requestId } from './platform/http.js'
 import { rejectNulInUrl } from './platform/input.js'
 import { Jobs } from './platform/jobs.js'
 import { observeRequests } from './platform/metrics.js'
@@ -122,7 +122,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
   app.use('*', rejectNulInUrl())
   // Every layer costs on the hot path, so each is mounted only where it applies.
-  app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBody(deps.config.bodyLimitBytes))
+  app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBodyByRoute(deps.config.bodyLimitBytes))
   // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).
   const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
   for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*', '/api/docs']) app.use(path, pageHeaders)

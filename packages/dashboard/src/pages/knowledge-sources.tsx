@@ -8,12 +8,26 @@ import { formatWhen } from '../format.js'
 
 /** How often the list is fetched again while a source is queued or crawling. */
 const POLL_MS = 2000
+/** What the server takes (knowledge/sources.ts, knowledge/pdf.ts): a text file's characters, a PDF's bytes. */
+const MAX_TEXT_CHARS = 500_000
+const MAX_PDF_BYTES = 10 * 1024 * 1024
+
+type Upload = { name: string; content: string; contentType?: string }
+
+/** A PDF's bytes as base64, the way the API takes them (read by the browser, not held as a string of bytes). */
+const readBase64 = (f: File) =>
+  new Promise<string>((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''))
+    reader.onerror = () => reject(reader.error ?? new Error('The file could not be read'))
+    reader.readAsDataURL(f)
+  })
 
 const KINDS: { value: KnowledgeSourceKind; label: string }[] = [
   { value: 'site', label: 'Website (crawl from a start URL and its sitemap)' },
   { value: 'sitemap', label: 'Sitemap (every page it lists)' },
   { value: 'page', label: 'Single page' },
-  { value: 'file', label: 'File (.txt, .md, .html)' },
+  { value: 'file', label: 'File (.pdf, .txt, .md, .html)' },
 ]
 
 const STATUS: Record<KnowledgeSource['status'], string> = { queued: 'Queued', crawling: 'Crawling…', ready: 'Ready', failed: 'Failed' }
@@ -33,8 +47,8 @@ export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProd
     <>
       <h3>Knowledge sources</h3>
       <p class="hint">
-        The bot also answers from your website: add a start URL, a sitemap, a page or a file. Pages are fetched by IntelagentBot (it follows robots.txt),
-        re-synced weekly, and answers link to the page they come from.
+        The bot also answers from your website: add a start URL, a sitemap, a page or a file (a PDF, text, Markdown or HTML). Pages are fetched by IntelagentBot
+        (it follows robots.txt), re-synced weekly, and answers link to the page they come from.
       </p>
       <ErrorNote error={sources.error} />
       {sources.loading && !sources.data && <p class="muted">Loading sources…</p>}
@@ -101,14 +115,15 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
       {detail.loading && !detail.data && <p class="muted">Loading pages…</p>}
       {detail.data && pages.length === 0 && <p class="muted">No pages yet.</p>}
       {pages.length > 0 && (
-        <div class="table-wrap">
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: on a phone the table scrolls sideways; a scrolling region must take keyboard focus (axe scrollable-region-focusable)
+        <section class="table-wrap" tabIndex={0} aria-label={`Pages of ${name}, scrollable table`}>
           <table>
             <caption class="visually-hidden">Pages of {name}</caption>
             <thead>
               <tr>
                 <th scope="col">Page</th>
                 <th scope="col">Status</th>
-                <th scope="col">Why skipped</th>
+                <th scope="col">Why skipped, or what was left out</th>
               </tr>
             </thead>
             <tbody>
@@ -135,7 +150,7 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
     </>
   )
@@ -144,18 +159,29 @@ function SourcePages({ id, name, version }: { id: string; name: string; version:
 function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: () => void }) {
   const [kind, setKind] = useState<KnowledgeSourceKind>('site')
   const [url, setUrl] = useState('')
-  const [file, setFile] = useState<{ name: string; content: string } | null>(null)
+  const [file, setFile] = useState<Upload | null>(null)
+  // A new file input after each upload: the last file is not offered again.
+  const [fileInput, setFileInput] = useState(0)
   const { busy, error, run, setError } = useAction()
   const id = (f: string) => `${product}-src-${f}`
 
   async function pick(e: Event) {
     const f = (e.currentTarget as HTMLInputElement).files?.[0]
     if (!f) return setFile(null)
-    if (f.size > 60_000) {
-      setError(new Error('That file is too large to upload here (about 60 KB at most); split it or add the page by URL.'))
+    setError(null)
+    if (f.type === 'application/pdf' || /\.pdf$/i.test(f.name)) {
+      if (f.size > MAX_PDF_BYTES) {
+        setError(new Error('That PDF is larger than 10 MB; split it, or add its text as a file.'))
+        return setFile(null)
+      }
+      return setFile({ name: f.name, content: await readBase64(f), contentType: 'application/pdf' })
+    }
+    const text = await f.text()
+    if (text.length > MAX_TEXT_CHARS) {
+      setError(new Error('That file holds more than 500 000 characters; split it, or add the page by URL.'))
       return setFile(null)
     }
-    setFile({ name: f.name, content: await f.text() })
+    setFile({ name: f.name, content: text })
   }
 
   async function add(e: Event) {
@@ -166,6 +192,7 @@ function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: 
     if (ok) {
       setUrl('')
       setFile(null)
+      setFileInput((n) => n + 1)
       onAdded()
     }
   }
@@ -185,7 +212,14 @@ function AddSourceForm({ product, onAdded }: { product: WidgetProduct; onAdded: 
       {kind === 'file' ? (
         <div class="row">
           <label for={id('file')}>File</label>
-          <input id={id('file')} type="file" required accept=".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html" onChange={pick} />
+          <input
+            key={fileInput}
+            id={id('file')}
+            type="file"
+            required
+            accept=".pdf,.txt,.md,.markdown,.html,.htm,application/pdf,text/plain,text/markdown,text/html"
+            onChange={pick}
+          />
         </div>
       ) : (
         <div class="row">

@@ -585,7 +585,10 @@ export interface paths {
     /** List the knowledge sources, newest first */
     get: operations['listKnowledgeSources']
     put?: never
-    /** Add a knowledge source (a site, a sitemap, a page or a file); it is crawled in the background */
+    /**
+     * Add a knowledge source (a site, a sitemap, a page or a file); it is crawled in the background
+     * @description A file is sent in the JSON body: a text file as its text, a PDF as base64 (up to 10 MiB). A PDF locked with a password answers `file_encrypted`, one that cannot be read `file_corrupt`; its pages are read in the background.
+     */
     post: operations['createKnowledgeSource']
     delete?: never
     options?: never
@@ -2969,12 +2972,17 @@ export interface components {
       /** @description Required for kind "file" */
       file?: {
         /**
-         * @description Its type is read from the extension: .txt, .md, .html (PDF is not supported)
+         * @description A text file’s type is read from the extension: .txt, .md, .html; a .pdf name (or contentType application/pdf) makes it a PDF
          * @example faq.md
          */
         name: string
-        /** @description The file’s text (UTF-8) */
+        /** @description A text file’s text (UTF-8, at most 500 000 characters), or a PDF’s bytes in base64 (at most 10 MiB decoded) */
         content: string
+        /**
+         * @description The file’s media type, as a browser reports it; `application/pdf` makes it a PDF
+         * @example application/pdf
+         */
+        contentType?: string
       }
     }
     KnowledgeSourceList: {
@@ -2989,9 +2997,9 @@ export interface components {
       title: string | null
       /** @enum {string} */
       status: 'indexed' | 'skipped'
-      /** @description robots, off_site, duplicate_canonical, duplicate_content, too_large, not_html, http_error, gone, js_rendered, no_text, noindex, page_limit, depth_limit, time_limit, fetch_failed, url_not_allowed */
+      /** @description robots, off_site, duplicate_canonical, duplicate_content, too_large, not_html, http_error, gone, js_rendered, no_text, no_text_layer, encrypted, corrupt, noindex, page_limit, depth_limit, time_limit, fetch_failed, url_not_allowed */
       skipReason: string | null
-      /** @description Why, in words */
+      /** @description Why, in words; on an indexed PDF, the pages that gave no text */
       skipDetail: string | null
       depth: number
       bytes: number
@@ -7407,7 +7415,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `validation_failed` */
+      /** @description Error: `validation_failed`, `file_encrypted`, `file_corrupt` */
       422: {
         headers: {
           [name: string]: unknown

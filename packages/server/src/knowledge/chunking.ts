@@ -7,6 +7,8 @@ export interface Chunk {
   /** "Pricing > Plans" */
   headingPath: string
   text: string
+  /** The section's URL fragment ('' when it has none). */
+  anchor: string
 }
 
 export interface ChunkOptions {
@@ -43,7 +45,7 @@ export function chunkSections(sections: readonly Section[], options: ChunkOption
     let current: string[] = []
     let words = 0
     const emit = () => {
-      if (current.length) chunks.push({ position: chunks.length, headingPath, text: current.join(' ') })
+      if (current.length) chunks.push({ position: chunks.length, headingPath, text: current.join(' '), anchor: section.anchor ?? '' })
     }
     for (const piece of pieces(section.text, target)) {
       const n = countWords(piece)

@@ -1,11 +1,13 @@
 // The crawler: from a start URL (a site), a sitemap or one page to the pages worth indexing, fetched only through
 // the SSRF-safe outbound client. Same site only (redirects are judged hop by hop, never followed off-site),
 // robots.txt respected, sitemaps followed, duplicates dropped by canonical URL and by content hash, and limits on
-// pages, depth, bytes per page and time. Every page it does not index is reported with the reason.
+// pages, depth, bytes per page and time. Every page it does not index is reported with the reason. PDFs of the site
+// (linked, listed or redirected to) are read page by page (pdf.ts).
 import { createHash } from 'node:crypto'
 import robotsParserModule from 'robots-parser'
 import { type Outbound, OutboundError } from '../platform/outbound.js'
 import { type ExtractedPage, extractHtml, MIN_WORDS } from './extract.js'
+import { extractPdf, judgePdf, MAX_PDF_BYTES, PdfError } from './pdf.js'
 
 // robots-parser is CommonJS whose module.exports is the function; its types describe an ES default export.
 const robotsParser = robotsParserModule as unknown as typeof robotsParserModule.default
@@ -21,6 +23,8 @@ export interface CrawlLimits {
   maxDepth: number
   /** A page larger than this is skipped. */
   maxBytesPerPage: number
+  /** A PDF larger than this is skipped. */
+  maxPdfBytes: number
   /** The whole crawl; pages not reached by then are reported. */
   maxMs: number
   /** Requests in flight at once to the site. */
@@ -32,6 +36,7 @@ export interface CrawlLimits {
 export const DEFAULT_LIMITS: Omit<CrawlLimits, 'maxPages'> = {
   maxDepth: 5,
   maxBytesPerPage: 2 * 1024 * 1024,
+  maxPdfBytes: MAX_PDF_BYTES,
   maxMs: 10 * 60_000,
   concurrency: 2,
   requestTimeoutMs: 15_000,
@@ -43,7 +48,19 @@ const MAX_SITEMAPS = 20
 const MAX_HOPS = 5
 /** Links to these are files, not pages: never fetched, never reported. */
 const ASSET =
-  /\.(png|jpe?g|gif|webp|svg|ico|bmp|tiff?|avif|css|js|mjs|json|xml|rss|atom|zip|gz|tgz|rar|7z|exe|dmg|pkg|msi|mp[34]|m4a|wav|ogg|webm|mov|avi|woff2?|ttf|eot|otf|pdf|docx?|xlsx?|pptx?|csv)$/i
+  /\.(png|jpe?g|gif|webp|svg|ico|bmp|tiff?|avif|css|js|mjs|json|xml|rss|atom|zip|gz|tgz|rar|7z|exe|dmg|pkg|msi|mp[34]|m4a|wav|ogg|webm|mov|avi|woff2?|ttf|eot|otf|docx?|xlsx?|pptx?|csv)$/i
+/** A PDF by its Content-Type, or by its name when the server calls it just bytes. */
+const isPdfResponse = (contentType: string, url: string) =>
+  /^application\/(x-)?pdf\b/.test(contentType) || (/^application\/octet-stream\b/.test(contentType) && /\.pdf$/i.test(new URL(url).pathname))
+/** "Manual.pdf": the last part of a PDF's path, the first step of its passages' heading path. */
+const pdfName = (url: string) => {
+  const last = new URL(url).pathname.split('/').filter(Boolean).pop() ?? ''
+  try {
+    return decodeURIComponent(last) || new URL(url).hostname
+  } catch {
+    return last
+  }
+}
 
 export const SKIP_REASONS = {
   robots: 'robots.txt disallows it for IntelagentBot',
@@ -51,11 +68,14 @@ export const SKIP_REASONS = {
   duplicate_canonical: 'another URL is its canonical version',
   duplicate_content: 'its text is the same as another page’s',
   too_large: 'the page is larger than the per-page limit',
-  not_html: 'not an HTML page',
+  not_html: 'not an HTML page or a PDF',
   http_error: 'the server answered with an error',
   gone: 'the page no longer exists (404/410)',
   js_rendered: 'the content is rendered by JavaScript: the HTML holds only the page frame (header, footer)',
   no_text: 'too little text to index',
+  no_text_layer: 'a PDF without a text layer (scanned or image-only)',
+  encrypted: 'a PDF protected by a password',
+  corrupt: 'a damaged file: not a readable PDF',
   noindex: 'the page asks not to be indexed (meta robots noindex)',
   page_limit: 'the plan’s page limit was reached',
   depth_limit: 'more links away from the start page than the depth limit',
@@ -66,7 +86,8 @@ export const SKIP_REASONS = {
 export type SkipReason = keyof typeof SKIP_REASONS
 
 export type PageOutcome =
-  | { status: 'indexed'; url: string; depth: number; bytes: number; hash: string; page: ExtractedPage }
+  /** `note`: what of an indexed page was left out (a PDF's pages without text). */
+  | { status: 'indexed'; url: string; depth: number; bytes: number; hash: string; page: ExtractedPage; note?: string | null }
   /** `transient`: worth trying again on the next sync; what was indexed from this page before is kept. */
   | { status: 'skipped'; url: string; depth: number; bytes: number; reason: SkipReason; detail: string; transient: boolean }
 
@@ -131,8 +152,29 @@ interface Fetched {
   url: string
   status: number
   contentType: string
+  /** An HTML (or other text) response's text; '' for a PDF. */
   body: string
+  /** A PDF's bytes; null for text. */
+  pdf: Uint8Array | null
   bytes: number
+}
+
+/** The whole body, refused past `max` bytes (the outbound client's own cap is the larger of the page and PDF limits). */
+async function readCapped(stream: ReadableStream<Uint8Array>, max: number, host: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let total = 0
+  const reader = stream.getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > max) {
+      await reader.cancel().catch(() => {})
+      throw new OutboundError('response_too_large', `response from ${host} exceeds ${max} bytes`)
+    }
+    parts.push(value)
+  }
+  return Buffer.concat(parts, total)
 }
 
 type FetchResult = { ok: true; page: Fetched } | { ok: false; reason: SkipReason; detail: string; transient: boolean; url: string }
@@ -148,11 +190,14 @@ export async function crawl(
   const started = deps.now()
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const start = new URL(normalizeUrl(input.url))
-  const headers = { 'user-agent': deps.userAgent, accept: 'text/html,application/xhtml+xml;q=0.9,text/plain;q=0.5,*/*;q=0.1' }
+  const headers = { 'user-agent': deps.userAgent, accept: 'text/html,application/xhtml+xml;q=0.9,application/pdf;q=0.8,text/plain;q=0.5,*/*;q=0.1' }
   const timeLeft = () => limits.maxMs - (deps.now() - started)
 
-  /** One GET, redirects judged hop by hop: a hop to another site (or a disallowed path) is not followed. */
-  const get = async (url: string, maxBytes: number, isAllowed: (u: string) => boolean): Promise<FetchResult> => {
+  /**
+   * One GET, redirects judged hop by hop: a hop to another site (or a disallowed path) is not followed. A PDF
+   * answer (when `maxPdfBytes` allows one) is read as bytes up to that limit; anything else as text up to `maxBytes`.
+   */
+  const get = async (url: string, maxBytes: number, isAllowed: (u: string) => boolean, maxPdfBytes = 0): Promise<FetchResult> => {
     let current = url
     for (let hop = 0; hop <= MAX_HOPS; hop++) {
       let res: Awaited<ReturnType<Outbound['request']>>
@@ -160,7 +205,7 @@ export async function crawl(
         res = await deps.outbound.request(current, {
           headers,
           redirect: 'manual',
-          maxBytes,
+          maxBytes: Math.max(maxBytes, maxPdfBytes),
           timeoutMs: Math.max(1000, Math.min(limits.requestTimeoutMs, timeLeft())),
           ...(signal ? { signal } : {}),
         })
@@ -202,16 +247,19 @@ export async function crawl(
         await res.cancel()
         return { ok: false, reason: 'http_error', detail: `HTTP ${res.status}`, transient: res.status >= 500 || res.status === 429, url: current }
       }
-      if (declared > maxBytes) {
+      const pdf = maxPdfBytes > 0 && isPdfResponse(contentType, current)
+      const limit = pdf ? maxPdfBytes : maxBytes
+      if (declared > limit) {
         await res.cancel()
-        return { ok: false, reason: 'too_large', detail: `${declared} bytes (limit ${maxBytes})`, transient: false, url: current }
+        return { ok: false, reason: 'too_large', detail: `${declared} bytes (limit ${limit})`, transient: false, url: current }
       }
       try {
-        const body = await res.text()
-        return { ok: true, page: { url: current, status: res.status, contentType, body, bytes: Buffer.byteLength(body) } }
+        const data = await readCapped(res.body, limit, new URL(current).host)
+        const body = pdf ? '' : new TextDecoder().decode(data)
+        return { ok: true, page: { url: current, status: res.status, contentType, body, pdf: pdf ? data : null, bytes: data.byteLength } }
       } catch (err) {
         if (err instanceof OutboundError && err.code === 'response_too_large')
-          return { ok: false, reason: 'too_large', detail: `more than ${maxBytes} bytes`, transient: false, url: current }
+          return { ok: false, reason: 'too_large', detail: `more than ${limit} bytes`, transient: false, url: current }
         if (signal?.aborted) throw err
         return { ok: false, reason: 'fetch_failed', detail: String((err as Error).message), transient: true, url: current }
       }
@@ -284,7 +332,7 @@ export async function crawl(
     if (timeLeft() <= 0) return skip(url, depth, 'time_limit')
     if (counts.indexed >= limits.maxPages) return skip(url, depth, 'page_limit', `${SKIP_REASONS.page_limit} (${limits.maxPages} pages)`)
     if (!isAllowed(url)) return skip(url, depth, 'robots')
-    const res = await get(url, limits.maxBytesPerPage, isAllowed)
+    const res = await get(url, limits.maxBytesPerPage, isAllowed, limits.maxPdfBytes)
     if (crawlDelay) await sleep(crawlDelay)
     if (!res.ok) return skip(url, depth, res.reason, `${SKIP_REASONS[res.reason]}: ${res.detail}`, res.transient)
     const page = res.page
@@ -293,6 +341,7 @@ export async function crawl(
       if (seen.has(page.url) && page.url !== url) return skip(url, depth, 'duplicate_canonical', `redirects to ${page.url}, crawled on its own`)
       seen.add(page.url)
     }
+    if (page.pdf) return visitPdf(page.url, depth, page.pdf)
     if (!/html|xml\+xhtml|xhtml/.test(page.contentType)) return skip(page.url, depth, 'not_html', `${SKIP_REASONS.not_html} (${page.contentType || 'no type'})`)
     const extracted = extractHtml(page.body, page.url)
     if (extracted.noindex) return skip(page.url, depth, 'noindex')
@@ -327,12 +376,31 @@ export async function crawl(
     }
     if (extracted.jsRendered) return skip(page.url, depth, 'js_rendered', SKIP_REASONS.js_rendered, false, page.bytes)
     if (extracted.words < MIN_WORDS) return skip(page.url, depth, 'no_text', `${SKIP_REASONS.no_text} (${extracted.words} words)`, false, page.bytes)
+    await index(page.url, depth, page.bytes, extracted, null)
+  }
+
+  /** A page worth indexing, unless its text is another page's or the page limit was reached. */
+  const index = async (url: string, depth: number, bytes: number, extracted: ExtractedPage, note: string | null) => {
     const hash = contentHash(extracted)
     const twin = byHash.get(hash)
-    if (twin) return skip(page.url, depth, 'duplicate_content', `${SKIP_REASONS.duplicate_content}: ${twin}`, false, page.bytes)
-    byHash.set(hash, page.url)
-    if (counts.indexed >= limits.maxPages) return skip(page.url, depth, 'page_limit', `${SKIP_REASONS.page_limit} (${limits.maxPages} pages)`)
-    await report({ status: 'indexed', url: page.url, depth, bytes: page.bytes, hash, page: extracted })
+    if (twin) return skip(url, depth, 'duplicate_content', `${SKIP_REASONS.duplicate_content}: ${twin}`, false, bytes)
+    byHash.set(hash, url)
+    if (counts.indexed >= limits.maxPages) return skip(url, depth, 'page_limit', `${SKIP_REASONS.page_limit} (${limits.maxPages} pages)`)
+    await report({ status: 'indexed', url, depth, bytes, hash, page: extracted, note })
+  }
+
+  /** A PDF of the site: its pages read in turn (each passage links to its page), its title from its metadata. */
+  const visitPdf = async (url: string, depth: number, data: Uint8Array) => {
+    let read: Awaited<ReturnType<typeof extractPdf>>
+    try {
+      read = await extractPdf(data, { name: pdfName(url), anchors: true, deadline: started + limits.maxMs, now: deps.now, signal })
+    } catch (err) {
+      if (err instanceof PdfError) return skip(url, depth, err.reason, `${SKIP_REASONS[err.reason]}: ${err.message}`, false, data.byteLength)
+      throw err
+    }
+    const verdict = judgePdf(read)
+    if (verdict.skip) return skip(url, depth, verdict.reason, verdict.detail, false, data.byteLength)
+    await index(url, depth, data.byteLength, read.page, verdict.note)
   }
 
   // A small pool of workers taking the queue in order (breadth first): polite to the one host it crawls.

@@ -9,6 +9,8 @@ export interface Section {
   /** Headings above this text, outermost first ("Pricing", "Plans"). */
   headings: string[]
   text: string
+  /** A fragment its passages' URL gets: a PDF page's `#page=3`. */
+  anchor?: string
 }
 
 export interface ExtractedPage {

@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi'
 import { WidgetProductSchema } from '../platform/products.js'
 import { knowledgeItemSchema } from './knowledge.js'
+import { MAX_PDF_BYTES } from './pdf.js'
 
 const dateTime = z.iso.datetime({ offset: true })
 
@@ -35,13 +36,22 @@ export const SourceInputSchema = z
     url: z.string().trim().min(1).max(2000).optional().openapi({ description: 'Required for site, sitemap and page', example: 'https://www.example.com/' }),
     file: z
       .strictObject({
-        name: z
+        name: z.string().trim().min(1).max(200).openapi({
+          description: 'A text file’s type is read from the extension: .txt, .md, .html; a .pdf name (or contentType application/pdf) makes it a PDF',
+          example: 'faq.md',
+        }),
+        content: z
           .string()
-          .trim()
           .min(1)
+          .max(Math.ceil(MAX_PDF_BYTES / 3) * 4)
+          .openapi({
+            description: `A text file’s text (UTF-8, at most 500 000 characters), or a PDF’s bytes in base64 (at most ${MAX_PDF_BYTES / 1024 / 1024} MiB decoded)`,
+          }),
+        contentType: z
+          .string()
           .max(200)
-          .openapi({ description: 'Its type is read from the extension: .txt, .md, .html (PDF is not supported)', example: 'faq.md' }),
-        content: z.string().min(1).max(500_000).openapi({ description: 'The file’s text (UTF-8)' }),
+          .optional()
+          .openapi({ description: 'The file’s media type, as a browser reports it; `application/pdf` makes it a PDF', example: 'application/pdf' }),
       })
       .optional()
       .openapi({ description: 'Required for kind "file"' }),
@@ -76,9 +86,9 @@ export const SourcePageSchema = z
     status: z.enum(['indexed', 'skipped']),
     skipReason: z.string().nullable().openapi({
       description:
-        'robots, off_site, duplicate_canonical, duplicate_content, too_large, not_html, http_error, gone, js_rendered, no_text, noindex, page_limit, depth_limit, time_limit, fetch_failed, url_not_allowed',
+        'robots, off_site, duplicate_canonical, duplicate_content, too_large, not_html, http_error, gone, js_rendered, no_text, no_text_layer, encrypted, corrupt, noindex, page_limit, depth_limit, time_limit, fetch_failed, url_not_allowed',
     }),
-    skipDetail: z.string().nullable().openapi({ description: 'Why, in words' }),
+    skipDetail: z.string().nullable().openapi({ description: 'Why, in words; on an indexed PDF, the pages that gave no text' }),
     depth: z.number().int(),
     bytes: z.number().int(),
     chunks: z.number().int(),

@@ -7,7 +7,7 @@ import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { WidgetProductSchema } from '../platform/products.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { DeletedSchema, SourceDetailSchema, SourceInputSchema, SourceListSchema, SourceResultSchema } from './schemas.js'
-import { type KnowledgeSources, publicPage, publicSource } from './sources.js'
+import { type KnowledgeSources, publicPage, publicSource, UPLOAD_BODY_BYTES } from './sources.js'
 
 const TAG = 'knowledge'
 const idParam = z.object({
@@ -22,9 +22,13 @@ export const createSourceRoute = declareRoute({
   path: '/api/knowledge/sources',
   operationId: 'createKnowledgeSource',
   summary: 'Add a knowledge source (a site, a sitemap, a page or a file); it is crawled in the background',
+  description:
+    'A file is sent in the JSON body: a text file as its text, a PDF as base64 (up to 10 MiB). A PDF locked with a password answers `file_encrypted`, one that cannot be read `file_corrupt`; its pages are read in the background.',
   tag: TAG,
   access: access.customer('settings:write'),
-  errors: ['product_not_purchased', 'url_not_allowed', 'validation_failed'],
+  // Room for a PDF in base64; every other route keeps BODY_LIMIT_BYTES.
+  bodyLimitBytes: UPLOAD_BODY_BYTES,
+  errors: ['product_not_purchased', 'url_not_allowed', 'validation_failed', 'file_encrypted', 'file_corrupt', 'payload_too_large'],
   request: { body: jsonBody(SourceInputSchema) },
   responses: { 202: json(SourceResultSchema, 'Accepted: queued for its first sync') },
 })

@@ -168,9 +168,9 @@ describe('knowledge sources: crawling a local site', () => {
     expect(d.pages.find((p) => p.url === 'https://elsewhere.test/sitemap-page')?.skipReason).toBe('off_site')
     // Every skipped page says why.
     for (const p of d.pages.filter((x) => x.status === 'skipped')) expect(p.skipDetail).toBeTruthy()
-    // Never requested: a disallowed path, another site, a PDF, a page beyond the depth limit.
+    // Never requested: a disallowed path, another site, a page beyond the depth limit. A linked PDF is (pdf.test.ts).
     expect(hits.get('/private/secret')).toBeUndefined()
-    expect(hits.get('/guide.pdf')).toBeUndefined()
+    expect(reason('/guide.pdf')).toBe('gone')
     expect(hits.get('/docs/c')).toBeUndefined()
     expect(hits.get('/about')).toBe(1)
     expect(userAgent).toMatch(/^IntelagentBot\/1\.0 \(\+http/)

@@ -10,15 +10,19 @@ import { enqueue, type JobHandler, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
 import { planOf } from '../platform/plans.js'
 import { chunkSections } from './chunking.js'
-import { type CrawlLimits, contentHash, crawl, DEFAULT_LIMITS, type PageOutcome, userAgentOf } from './crawler.js'
+import { type CrawlLimits, contentHash, crawl, DEFAULT_LIMITS, type PageOutcome, SKIP_REASONS, type SkipReason, userAgentOf } from './crawler.js'
 import { type ExtractedPage, extractHtml, extractMarkdown, extractText, MIN_WORDS } from './extract.js'
+import { checkPdf, extractPdf, judgePdf, MAX_PDF_BYTES, PDF_TYPE, PdfError } from './pdf.js'
 
 export const CRAWL_JOB = 'knowledge.crawl'
 export const SOURCE_KINDS = ['site', 'sitemap', 'page', 'file'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
-/** File types an upload may be (by name): text, Markdown, HTML. PDF is not supported (docs/knowledge.md). */
+/** Text file types an upload may be (by name): text, Markdown, HTML. A PDF is told by its name or content type. */
 export const FILE_TYPES = /\.(txt|text|md|markdown|html?|xhtml)$/i
 export const MAX_FILE_CHARS = 500_000
+/** A PDF is sent as base64 in the JSON body: the create route's body limit (platform/route.ts) makes room for it. */
+export const UPLOAD_BODY_BYTES = Math.ceil(MAX_PDF_BYTES / 3) * 4 + 64 * 1024
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** How often an instance looks for sources due a scheduled sync. */
 const SCHEDULE_CHECK_MS = 60_000
 const DAY_MS = 24 * 3600_000
@@ -27,8 +31,35 @@ export interface SourceInput {
   product: string
   kind: SourceKind
   url?: string | undefined
-  file?: { name: string; content: string } | undefined
+  /** A PDF (by `contentType` application/pdf or a .pdf name) has its bytes in `content` as base64. */
+  file?: { name: string; content: string; contentType?: string | undefined } | undefined
 }
+
+/** Whether an upload is a PDF: by its content type, or by its name when the type says nothing more precise. */
+export const isPdfUpload = (file: { name: string; contentType?: string | undefined }): boolean =>
+  file.contentType?.split(';')[0]?.trim().toLowerCase() === PDF_TYPE || /\.pdf$/i.test(file.name)
+
+/** Every column but the uploaded file itself: the list is polled every two seconds while a crawl runs. */
+const SUMMARY_COLUMNS = [
+  'id',
+  'license_id',
+  'product',
+  'kind',
+  'url',
+  'file_name',
+  'status',
+  'error',
+  'pages_found',
+  'pages_fetched',
+  'pages_skipped',
+  'chunks',
+  'sync_every_days',
+  'next_sync_at',
+  'last_synced_at',
+  'created_at',
+  'updated_at',
+] as const
+type SourceSummary = Omit<KnowledgeSourceRow, 'file_body' | 'file_bytes'>
 
 interface CrawlPayload {
   sourceId: string
@@ -36,8 +67,8 @@ interface CrawlPayload {
   scheduledAt?: string
 }
 
-/** A source as its license may see it (the uploaded text itself stays inside). */
-export function publicSource(s: KnowledgeSourceRow) {
+/** A source as its license may see it (the uploaded file itself stays inside). */
+export function publicSource(s: SourceSummary) {
   return {
     id: s.id,
     product: s.product as 'chatbot' | 'sales-agent',
@@ -145,12 +176,10 @@ export class KnowledgeSources {
 
   async create(licenseId: string, input: SourceInput): Promise<KnowledgeSourceRow> {
     let url: string | null = null
-    let file: SourceInput['file'] | null = null
+    let file: { name: string; body: string | null; bytes: Uint8Array | null } | null = null
     if (input.kind === 'file') {
       if (!input.file) throw new AppError('validation_failed', 'file: required when kind is "file" ({name, content})')
-      if (!FILE_TYPES.test(input.file.name))
-        throw new AppError('validation_failed', 'file.name: only text (.txt), Markdown (.md) and HTML (.html) files are supported; PDF is not')
-      file = input.file
+      file = isPdfUpload(input.file) ? await readPdfUpload(input.file) : readTextUpload(input.file)
     } else {
       if (!input.url) throw new AppError('validation_failed', `url: required when kind is "${input.kind}"`)
       try {
@@ -170,7 +199,8 @@ export class KnowledgeSources {
           kind: input.kind,
           url,
           file_name: file?.name ?? null,
-          file_body: file?.content ?? null,
+          file_body: file?.body ?? null,
+          file_bytes: file?.bytes ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -179,8 +209,8 @@ export class KnowledgeSources {
     })
   }
 
-  list(licenseId: string, product?: string) {
-    let q = this.deps.db.selectFrom('knowledge_sources').selectAll().where('license_id', '=', licenseId)
+  list(licenseId: string, product?: string): Promise<SourceSummary[]> {
+    let q = this.deps.db.selectFrom('knowledge_sources').select(SUMMARY_COLUMNS).where('license_id', '=', licenseId)
     if (product) q = q.where('product', '=', product)
     return q.orderBy('created_at', 'desc').orderBy('id').execute()
   }
@@ -273,7 +303,11 @@ export class KnowledgeSources {
         await db.updateTable('knowledge_pages').set({ skip_detail: o.detail }).where('id', '=', before.id).execute()
       } else if (o.status === 'indexed' && before?.status === 'indexed' && before.content_hash === o.hash) {
         // Unchanged: its chunks stay as they are.
-        await db.updateTable('knowledge_pages').set({ fetched_at: sql`now()`, skip_detail: null }).where('id', '=', before.id).execute()
+        await db
+          .updateTable('knowledge_pages')
+          .set({ fetched_at: sql`now()`, skip_detail: o.note ?? null })
+          .where('id', '=', before.id)
+          .execute()
       } else {
         await this.savePage(source, before, o)
       }
@@ -293,22 +327,8 @@ export class KnowledgeSources {
     let found = 0
     try {
       if (source.kind === 'file') {
-        const page = extractFile(source.file_name ?? 'file.txt', source.file_body ?? '')
-        const url = `file:${source.file_name}`
         found = 1
-        if (page.words < MIN_WORDS)
-          await store({
-            status: 'skipped',
-            url,
-            depth: 0,
-            bytes: 0,
-            reason: 'no_text',
-            detail: `too little text to index (${page.words} words)`,
-            transient: false,
-          })
-        else if (maxPages < 1)
-          await store({ status: 'skipped', url, depth: 0, bytes: 0, reason: 'page_limit', detail: 'the plan’s page limit was reached', transient: false })
-        else await store({ status: 'indexed', url, depth: 0, bytes: Buffer.byteLength(source.file_body ?? ''), hash: contentHash(page), page })
+        await store(await this.readFile(source, maxPages, signal))
       } else {
         const summary = await crawl(
           { kind: source.kind, url: source.url as string },
@@ -353,6 +373,36 @@ export class KnowledgeSources {
     })
   }
 
+  /** An uploaded file as the one page it is: indexed, or skipped with the reason (a scanned PDF, too little text). */
+  private async readFile(source: KnowledgeSourceRow, maxPages: number, signal?: AbortSignal): Promise<PageOutcome> {
+    const name = source.file_name ?? 'file.txt'
+    const url = `file:${name}`
+    const bytes = source.file_bytes?.byteLength ?? Buffer.byteLength(source.file_body ?? '')
+    const skipped = (reason: SkipReason, detail: string): PageOutcome => ({ status: 'skipped', url, depth: 0, bytes, reason, detail, transient: false })
+    let page: ExtractedPage
+    let note: string | null = null
+    if (source.file_bytes) {
+      const now = () => this.deps.clock.now()
+      let read: Awaited<ReturnType<typeof extractPdf>>
+      try {
+        read = await extractPdf(source.file_bytes, { name, deadline: now() + this.limits.maxMs, now, signal })
+      } catch (err) {
+        // Checked when uploaded; a file stored before that check, or one pdf.js reads differently now, lands here.
+        if (err instanceof PdfError) return skipped(err.reason, `${SKIP_REASONS[err.reason]}: ${err.message}`)
+        throw err
+      }
+      const verdict = judgePdf(read)
+      if (verdict.skip) return skipped(verdict.reason, verdict.detail)
+      page = read.page
+      note = verdict.note
+    } else {
+      page = extractFile(name, source.file_body ?? '')
+      if (page.words < MIN_WORDS) return skipped('no_text', `too little text to index (${page.words} words)`)
+    }
+    if (maxPages < 1) return skipped('page_limit', 'the plan’s page limit was reached')
+    return { status: 'indexed', url, depth: 0, bytes, hash: contentHash(page), page, note }
+  }
+
   private async savePage(source: KnowledgeSourceRow, before: KnowledgePageRow | undefined, o: PageOutcome): Promise<void> {
     const indexed = o.status === 'indexed'
     const chunks = indexed ? chunkSections(o.page.sections, this.chunking) : []
@@ -361,7 +411,7 @@ export class KnowledgeSources {
         title: indexed ? o.page.title : (before?.title ?? null),
         status: o.status,
         skip_reason: indexed ? null : o.reason,
-        skip_detail: indexed ? null : o.detail,
+        skip_detail: indexed ? (o.note ?? null) : o.detail,
         content_hash: indexed ? o.hash : null,
         depth: o.depth,
         bytes: o.bytes,
@@ -394,7 +444,7 @@ export class KnowledgeSources {
               license_id: source.license_id,
               product: source.product,
               position: c.position,
-              url,
+              url: url && c.anchor ? `${url}${c.anchor}` : url,
               title: o.page.title.slice(0, 500),
               heading_path: c.headingPath.slice(0, 1000),
               text: c.text,
@@ -404,4 +454,34 @@ export class KnowledgeSources {
       }
     })
   }
+}
+
+/** A text upload: its type from its name, at most MAX_FILE_CHARS characters. */
+function readTextUpload(file: NonNullable<SourceInput['file']>) {
+  if (!FILE_TYPES.test(file.name))
+    throw new AppError('validation_failed', 'file.name: text (.txt), Markdown (.md), HTML (.html) and PDF (.pdf) files are supported')
+  if (file.content.length > MAX_FILE_CHARS) throw new AppError('validation_failed', `file.content: a text file may hold at most ${MAX_FILE_CHARS} characters`)
+  return { name: file.name, body: file.content, bytes: null }
+}
+
+/**
+ * A PDF upload: base64, at most MAX_PDF_BYTES, and a document pdf.js can open (a locked or damaged file is refused
+ * here, with a 422, rather than failing later in the job). Its pages are read by the job.
+ */
+async function readPdfUpload(file: NonNullable<SourceInput['file']>) {
+  const content = file.content.replace(/\s+/g, '')
+  if (content.length % 4 !== 0 || !BASE64.test(content)) throw new AppError('validation_failed', 'file.content: a PDF is sent as its bytes in base64')
+  const bytes = Buffer.from(content, 'base64')
+  if (bytes.byteLength > MAX_PDF_BYTES)
+    throw new AppError(
+      'payload_too_large',
+      `file: a PDF may be at most ${MAX_PDF_BYTES / 1024 / 1024} MiB (this one is ${(bytes.byteLength / 1024 / 1024).toFixed(1)} MiB)`,
+    )
+  try {
+    await checkPdf(bytes)
+  } catch (err) {
+    if (err instanceof PdfError) throw new AppError(err.reason === 'encrypted' ? 'file_encrypted' : 'file_corrupt', `file: ${err.message}`)
+    throw err
+  }
+  return { name: file.name, body: null, bytes }
 }

@@ -243,6 +243,8 @@ export interface KnowledgeSourcesTable {
   url: string | null
   file_name: string | null
   file_body: string | null
+  /** An uploaded PDF's bytes (file_body holds a text file's text). */
+  file_bytes: Uint8Array | null
   status: Generated<'queued' | 'crawling' | 'ready' | 'failed'>
   error: string | null
   pages_found: Generated<number>

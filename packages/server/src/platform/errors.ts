@@ -13,6 +13,10 @@ export const errorStatus = {
   url_not_allowed: 400,
   /** A rating for a message that is not one of the bot's answers (a visitor's, a person's, the greeting). */
   message_not_rateable: 400,
+  /** An uploaded file (a PDF) locked with a password: the server cannot read its text. */
+  file_encrypted: 422,
+  /** An uploaded file that is not what its type says, or is damaged (a PDF without a readable structure). */
+  file_corrupt: 422,
   malformed_key: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,

@@ -10,6 +10,7 @@ import { isDbUnavailable } from './db.js'
 import { AppError, type ErrorCode, isRetryable } from './errors.js'
 import { assertStorable } from './input.js'
 import type { Logger } from './logger.js'
+import { declaredBodyLimit } from './route.js'
 
 export function errorBody(c: Context<AppEnv>, code: ErrorCode, message: string, details?: unknown) {
   return { error: { code, message, requestId: c.get('requestId') ?? '', ...(details === undefined ? {} : { details }) } }
@@ -75,6 +76,17 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
       throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes`)
     },
   })
+}
+
+/** BODY_LIMIT_BYTES, or the larger limit the matched route declares (a file upload: `bodyLimitBytes` in route.ts). */
+export function limitBodyByRoute(defaultMax: number): MiddlewareHandler<AppEnv> {
+  const limits = new Map<number, MiddlewareHandler<AppEnv>>()
+  return function limitBodyByRouteMiddleware(c, next) {
+    const max = Math.max(defaultMax, declaredBodyLimit(c) ?? 0)
+    const limit = limits.get(max) ?? limitBody(max)
+    limits.set(max, limit)
+    return limit(c, next)
+  }
 }
 
 /** Seconds a client is told to wait when the database is away: a restart or failover takes about that long. */

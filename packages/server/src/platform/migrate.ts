@@ -21,6 +21,7 @@ import * as analytics from './migrations/2026-12-01T02-00_analytics.js'
 import * as knowledgeSources from './migrations/2026-12-01T03-00_knowledge_sources.js'
 import * as eventSequence from './migrations/2026-12-01T04-00_event_sequence.js'
 import * as knowledgeVersions from './migrations/2026-12-01T05-00_knowledge_versions.js'
+import * as knowledgeFileBytes from './migrations/2026-12-01T06-00_knowledge_file_bytes.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T03-00_knowledge_sources': knowledgeSources,
   '2026-12-01T04-00_event_sequence': eventSequence,
   '2026-12-01T05-00_knowledge_versions': knowledgeVersions,
+  '2026-12-01T06-00_knowledge_file_bytes': knowledgeFileBytes,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

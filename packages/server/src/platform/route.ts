@@ -57,6 +57,8 @@ export interface Declaration extends Omit<RouteConfig, 'security' | 'middleware'
   errors?: readonly ErrorCode[]
   /** The least team role a person needs (owner > admin > member): members do not manage keys, billing or webhooks. */
   teamRole?: 'admin' | 'owner'
+  /** A larger request body than the app's BODY_LIMIT_BYTES allows (an uploaded file); never a smaller one. */
+  bodyLimitBytes?: number
 }
 
 export interface Declared extends Declaration {
@@ -194,6 +196,12 @@ export const DECLARED = Symbol('declared route')
 export const declarationOf = (handler: unknown): Declared | undefined =>
   typeof handler === 'function' && DECLARED in handler ? (handler as unknown as Record<typeof DECLARED, Declared>)[DECLARED] : undefined
 
+/** The body limit the matched route declares, if it declares one (platform/http.ts limitBody reads it). */
+export const declaredBodyLimit = (c: Context): number | undefined =>
+  matchedRoutes(c)
+    .map((r) => declarationOf(r.handler)?.bodyLimitBytes)
+    .find((n) => n !== undefined)
+
 /** Whether the request matched a declared route (its guard authenticates and charges it, nothing else must). */
 export const isDeclared = (c: Context): boolean => matchedRoutes(c).some((r) => declarationOf(r.handler) !== undefined)
 
@@ -205,7 +213,7 @@ export const isDeclared = (c: Context): boolean => matchedRoutes(c).some((r) => 
 export function declareRoute<const D extends Declaration>(declaration: D) {
   if (!declaration.access?.kind) throw new Error(`${declaration.method.toUpperCase()} ${declaration.path} declares no access: it will not mount`)
   const route = withDefaults(declaration)
-  const { access: _a, budget: _b, idempotent: _i, errors: _e, teamRole: _t, tag, ...openapi } = route
+  const { access: _a, budget: _b, idempotent: _i, errors: _e, teamRole: _t, bodyLimitBytes: _l, tag, ...openapi } = route
   const guard = Object.assign(
     async function declaredRoute(c: Context<AppEnv>, next: Next) {
       const guards = c.get('guard')

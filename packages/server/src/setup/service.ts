@@ -78,7 +78,8 @@ export function suggestQuestions(pages: { url: string; title: string | null; dep
   const push = (topic: string) => {
     const t = topic.replace(/\s+/g, ' ').trim()
     const key = t.toLowerCase()
-    if (t.length < 3 || t.length > 80 || seen.has(key) || /^(home|welcome\b|about$|docs?\b)/i.test(t)) return
+    // "Page 3": a PDF's page in a heading path (knowledge/pdf.ts), no topic.
+    if (t.length < 3 || t.length > 80 || seen.has(key) || /^(home|welcome\b|about$|docs?\b|page \d+$)/i.test(t)) return
     seen.add(key)
     if (out.length < MAX_QUESTIONS) out.push(`Can you tell me about ${/^[A-Z][a-z]/.test(t) && !/^[A-Z]{2}/.test(t) ? t[0]?.toLowerCase() + t.slice(1) : t}?`)
   }
