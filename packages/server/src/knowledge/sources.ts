@@ -10,8 +10,9 @@ import { enqueue, type JobHandler, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
 import { planOf } from '../platform/plans.js'
 import { chunkSections } from './chunking.js'
-import { type CrawlLimits, contentHash, crawl, DEFAULT_LIMITS, type PageOutcome, userAgentOf } from './crawler.js'
+import { type CrawlLimits, type CrawlSummary, contentHash, crawl, DEFAULT_LIMITS, type PageOutcome, userAgentOf } from './crawler.js'
 import { type ExtractedPage, extractHtml, extractMarkdown, extractText, MIN_WORDS } from './extract.js'
+import { CrawlProgress, PROGRESS_INTERVAL_MS, publishProgress } from './progress.js'
 
 export const CRAWL_JOB = 'knowledge.crawl'
 export const SOURCE_KINDS = ['site', 'sitemap', 'page', 'file'] as const
@@ -100,6 +101,8 @@ export class KnowledgeSources {
   limits: Omit<CrawlLimits, 'maxPages'> = { ...DEFAULT_LIMITS }
   /** Words per chunk and overlap. */
   chunking = { targetWords: 220, overlapWords: 40 }
+  /** At most one live progress event per source this often (progress.ts). */
+  progressIntervalMs = PROGRESS_INTERVAL_MS
 
   constructor(
     private deps: Deps,
@@ -160,7 +163,7 @@ export class KnowledgeSources {
         throw err
       }
     }
-    return this.deps.db.transaction().execute(async (trx) => {
+    const created = await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('knowledge_sources')
         .values({
@@ -177,6 +180,8 @@ export class KnowledgeSources {
       await enqueue(trx, CRAWL_JOB, { sourceId: row.id } satisfies CrawlPayload, { dedupeKey: `${CRAWL_JOB}:${row.id}:now`, maxAttempts: 3 })
       return row
     })
+    await publishProgress(this.deps, created, 'queued')
+    return created
   }
 
   list(licenseId: string, product?: string) {
@@ -200,7 +205,7 @@ export class KnowledgeSources {
 
   /** Queues a sync now (a sync already queued or running is left to finish). */
   async sync(licenseId: string, id: string): Promise<KnowledgeSourceRow> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    const row = await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('knowledge_sources')
         .set({ status: sql`case when status = 'crawling' then status else 'queued' end`, updated_at: sql`now()` })
@@ -212,6 +217,8 @@ export class KnowledgeSources {
       await enqueue(trx, CRAWL_JOB, { sourceId: id } satisfies CrawlPayload, { dedupeKey: `${CRAWL_JOB}:${id}:now`, maxAttempts: 3 })
       return row
     })
+    if (row.status === 'queued') await publishProgress(this.deps, row, 'queued')
+    return row
   }
 
   /** Deletes the source with its pages and chunks (foreign keys cascade). */
@@ -230,7 +237,7 @@ export class KnowledgeSources {
         await this.run(source, job.signal)
       },
       onDead: async (trx, payload, error) => {
-        await trx
+        const row = await trx
           .updateTable('knowledge_sources')
           // The next scheduled try waits its full interval rather than the next minute's check.
           .set({
@@ -240,7 +247,14 @@ export class KnowledgeSources {
             updated_at: sql`now()`,
           })
           .where('id', '=', payload.sourceId)
-          .execute()
+          .returningAll()
+          .executeTakeFirst()
+        // Announced before the commit (the hook runs inside it): the event carries all a watcher needs.
+        if (row)
+          await publishProgress(this.deps, row, 'failed', {
+            pages: { found: row.pages_found, fetched: row.pages_fetched, indexed: row.pages_fetched, skipped: row.pages_skipped },
+            error: row.error,
+          })
       },
     }
   }
@@ -259,15 +273,18 @@ export class KnowledgeSources {
     const maxPages = Math.max(0, quota - (await knowledgePagesUsed(db, source.license_id, id)))
     const existing = new Map((await db.selectFrom('knowledge_pages').selectAll().where('source_id', '=', id).execute()).map((p) => [p.url, p]))
     const kept = new Set<string>()
-    const progress = { found: 0, fetched: 0, skipped: 0 }
+    const progress: CrawlSummary = { found: 0, fetched: 0, indexed: 0, skipped: 0 }
     let lastProgress = 0
+    const live = new CrawlProgress(this.deps, source, this.progressIntervalMs)
+    live.start()
 
-    const store = async (o: PageOutcome) => {
+    const store = async (o: PageOutcome, counts?: Readonly<CrawlSummary>) => {
       kept.add(o.url)
       const before = existing.get(o.url)
-      if (o.status === 'indexed') progress.fetched++
+      if (counts) Object.assign(progress, counts)
+      else if (o.status === 'indexed') progress.indexed++
       else progress.skipped++
-      progress.found = Math.max(progress.found, progress.fetched + progress.skipped)
+      progress.found = Math.max(progress.found, progress.indexed + progress.skipped)
       if (o.status === 'skipped' && o.transient && before?.status === 'indexed') {
         // A hiccup (timeout, 5xx): keep what was indexed from this page until a sync reaches it again.
         await db.updateTable('knowledge_pages').set({ skip_detail: o.detail }).where('id', '=', before.id).execute()
@@ -277,13 +294,14 @@ export class KnowledgeSources {
       } else {
         await this.savePage(source, before, o)
       }
-      // Progress for the dashboard, at most twice a second.
+      // Progress: live to the dashboard's stream, and on the row (for a reload) at most twice a second.
+      live.page(o.status === 'skipped' ? { url: o.url, status: o.status, reason: o.reason, detail: o.detail } : o, progress)
       const now = this.deps.clock.now()
       if (now - lastProgress > 500) {
         lastProgress = now
         await db
           .updateTable('knowledge_sources')
-          .set({ pages_found: progress.found, pages_fetched: progress.fetched, pages_skipped: progress.skipped, updated_at: sql`now()` })
+          .set({ pages_found: progress.found, pages_fetched: progress.indexed, pages_skipped: progress.skipped, updated_at: sql`now()` })
           .where('id', '=', id)
           .execute()
       }
@@ -296,6 +314,8 @@ export class KnowledgeSources {
         const page = extractFile(source.file_name ?? 'file.txt', source.file_body ?? '')
         const url = `file:${source.file_name}`
         found = 1
+        // Read from the row, not downloaded: one page found and fetched.
+        Object.assign(progress, { found: 1, fetched: 1 })
         if (page.words < MIN_WORDS)
           await store({
             status: 'skipped',
@@ -320,10 +340,12 @@ export class KnowledgeSources {
         found = summary.found
       }
     } catch (err) {
+      live.close()
       if (signal?.aborted) throw err
       error = String((err as Error)?.message ?? err).slice(0, 500)
     }
 
+    const pages = { ...progress, found: Math.max(found, progress.indexed + progress.skipped) }
     await db.transaction().execute(async (trx) => {
       // Gone pages (no longer linked, in the sitemap, or answering) leave with their chunks; a failed crawl removes nothing.
       const gone = error ? [] : [...existing.values()].filter((p) => !kept.has(p.url)).map((p) => p.id)
@@ -340,9 +362,9 @@ export class KnowledgeSources {
         .set({
           status: error ? 'failed' : 'ready',
           error,
-          pages_found: Math.max(found, progress.fetched + progress.skipped),
-          pages_fetched: progress.fetched,
-          pages_skipped: progress.skipped,
+          pages_found: pages.found,
+          pages_fetched: pages.indexed,
+          pages_skipped: pages.skipped,
           chunks: Number(chunks.n),
           last_synced_at: new Date(this.deps.clock.now()),
           next_sync_at: source.kind === 'file' ? null : nextAt,
@@ -351,6 +373,8 @@ export class KnowledgeSources {
         .where('id', '=', id)
         .execute()
     })
+    // After the commit: a watcher that reloads on `ready` reads the finished source.
+    await live.finish(error ? 'failed' : 'ready', pages, error)
   }
 
   private async savePage(source: KnowledgeSourceRow, before: KnowledgePageRow | undefined, o: PageOutcome): Promise<void> {
