@@ -29,8 +29,12 @@ export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProd
     if (e.type !== 'knowledge.source.progress' || e.product !== product) return
     setCrawls((prev) => ({ ...prev, [e.sourceId]: applyProgress(prev[e.sourceId], e) }))
     if (!sources.data) return
-    // A source added elsewhere, or a sync that ended: read the list once (passages, sync times); otherwise the event says it all.
-    if (!sources.data.some((s) => s.id === e.sourceId) || e.status === 'ready' || e.status === 'failed') return sources.reload()
+    // A sync that ended, or a source this list lacks (added elsewhere): read the list once (passages, sync times), but
+    // not on every step of a crawl. Otherwise the event says it all. (A source deleted mid-crawl is not announced again.)
+    const known = sources.data.some((s) => s.id === e.sourceId)
+    const ended = e.status === 'ready' || e.status === 'failed'
+    if (ended || (!known && e.status === 'queued')) return sources.reload()
+    if (!known) return
     const pages = { found: e.pages.found, fetched: e.pages.indexed, skipped: e.pages.skipped }
     sources.set((list) => list?.map((s) => (s.id === e.sourceId ? { ...s, status: e.status, error: e.error, pages } : s)))
   })
@@ -49,7 +53,18 @@ export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProd
       {sources.data && sources.data.length > 0 && (
         <ul class="plain sources">
           {sources.data.map((s) => (
-            <SourceItem key={s.id} source={s} crawl={crawls[s.id]} manage={manage} onChanged={sources.reload} />
+            <SourceItem
+              key={s.id}
+              source={s}
+              crawl={crawls[s.id]}
+              manage={manage}
+              onChanged={sources.reload}
+              onDeleted={() => {
+                // Gone at once: a crawl still running on it may announce itself once more, and must not bring it back.
+                sources.set((list) => list?.filter((x) => x.id !== s.id))
+                sources.reload()
+              }}
+            />
           ))}
         </ul>
       )}
@@ -63,11 +78,13 @@ function SourceItem({
   crawl,
   manage,
   onChanged,
+  onDeleted,
 }: {
   source: KnowledgeSource
   crawl: CrawlState | undefined
   manage: boolean
   onChanged: () => void
+  onDeleted: () => void
 }) {
   const { busy, error, run } = useAction()
   const [open, setOpen] = useState(false)
@@ -75,7 +92,9 @@ function SourceItem({
   const sync = () => run(() => api.knowledge.sources.sync(s.id)).then((ok) => ok && onChanged())
   const remove = () => {
     if (!confirm(`Delete ${name}? The bot forgets everything it learned from it.`)) return
-    void run(() => api.knowledge.sources.delete(s.id)).then((ok) => ok && onChanged())
+    // Its page list would be read again by a crawl event arriving meanwhile, and answer 404.
+    setOpen(false)
+    void run(() => api.knowledge.sources.delete(s.id)).then((ok) => ok && onDeleted())
   }
   return (
     <li class="source">

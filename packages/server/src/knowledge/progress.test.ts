@@ -42,9 +42,12 @@ describe('crawl progress on the live event stream', () => {
   let owner: Customer
   let other: Customer
   let release: () => void = () => {}
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
+  let gate = Promise.resolve()
+  const holdSlowPage = () => {
+    gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+  }
   let slowAnswered = false
 
   beforeAll(async () => {
@@ -104,6 +107,7 @@ describe('crawl progress on the live event stream', () => {
       other: new StreamReader(await two.request('/api/events', { token: other.token })),
     }
     for (const s of Object.values(streams)) expect(await s.until((t) => t.includes('event: ready'))).toContain('event: ready')
+    holdSlowPage()
 
     const res = await one.request('/api/knowledge/sources', {
       method: 'POST',
@@ -166,6 +170,26 @@ describe('crawl progress on the live event stream', () => {
     const all = progressOf(await stream.until((t) => progressOf(t, sourceId).some((p) => p.status === 'failed'), 20_000), sourceId)
     expect(all.map((p) => p.status)).toEqual(['queued', 'crawling', 'failed'])
     expect(all.at(-1)).toMatchObject({ product: 'sales-agent', error: expect.stringMatching(/sitemap could not be read/) })
+    await stream.close()
+  })
+
+  it('does not announce the end of a crawl whose source was deleted meanwhile', async () => {
+    holdSlowPage()
+    const stream = new StreamReader(await two.request('/api/events', { token: owner.token }))
+    await stream.until((t) => t.includes('event: ready'))
+    const res = await one.request('/api/knowledge/sources', {
+      method: 'POST',
+      token: owner.token,
+      json: { product: 'chatbot', kind: 'site', url: `${site.origin}/` },
+    })
+    const sourceId = ((await res.json()) as { source: { id: string } }).source.id
+    await stream.until((t) => progressOf(t, sourceId).some((p) => p.pages.indexed >= 3), 20_000)
+    expect((await one.request(`/api/knowledge/sources/${sourceId}`, { method: 'DELETE', token: owner.token })).status).toBe(200)
+    release()
+    await one.jobs.idle(20_000)
+    const statuses = progressOf(await stream.for(300), sourceId).map((p) => p.status)
+    expect(statuses[0]).toBe('queued')
+    expect(statuses.slice(1).every((s) => s === 'crawling')).toBe(true)
     await stream.close()
   })
 })

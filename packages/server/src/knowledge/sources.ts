@@ -346,7 +346,7 @@ export class KnowledgeSources {
     }
 
     const pages = { ...progress, found: Math.max(found, progress.indexed + progress.skipped) }
-    await db.transaction().execute(async (trx) => {
+    const stored = await db.transaction().execute(async (trx) => {
       // Gone pages (no longer linked, in the sitemap, or answering) leave with their chunks; a failed crawl removes nothing.
       const gone = error ? [] : [...existing.values()].filter((p) => !kept.has(p.url)).map((p) => p.id)
       if (gone.length) await trx.deleteFrom('knowledge_pages').where('id', 'in', gone).execute()
@@ -357,7 +357,7 @@ export class KnowledgeSources {
         .executeTakeFirstOrThrow()
       const nextAt = new Date(this.deps.clock.now() + source.sync_every_days * DAY_MS)
       nextAt.setUTCMilliseconds(0)
-      await trx
+      return trx
         .updateTable('knowledge_sources')
         .set({
           status: error ? 'failed' : 'ready',
@@ -371,10 +371,12 @@ export class KnowledgeSources {
           updated_at: sql`now()`,
         })
         .where('id', '=', id)
-        .execute()
+        .executeTakeFirst()
     })
-    // After the commit: a watcher that reloads on `ready` reads the finished source.
-    await live.finish(error ? 'failed' : 'ready', pages, error)
+    // After the commit: a watcher that reloads on `ready` reads the finished source. A source deleted meanwhile is
+    // not announced again.
+    if (Number(stored.numUpdatedRows) > 0) await live.finish(error ? 'failed' : 'ready', pages, error)
+    else live.close()
   }
 
   private async savePage(source: KnowledgeSourceRow, before: KnowledgePageRow | undefined, o: PageOutcome): Promise<void> {
