@@ -141,8 +141,15 @@ export type LiveEvent =
   | ({ type: 'conversation.updated' } & Extract<LiveData, { takenOver: boolean }>)
   | ({ type: 'message.created' } & Extract<LiveData, { message: Message }>)
   | ({ type: 'lead.created' } & Extract<LiveData, { leadId: string }>)
+  /** A knowledge source's crawl moved on: status, page counts, the last page (to sessions and keys with settings:read). */
+  | KnowledgeSourceProgress
   /** The last event: the session or key was revoked, or the license suspended; the server closes the stream. */
   | ({ type: 'revoked' } & Extract<LiveData, { reason: string }>)
+/**
+ * `knowledge.source.progress`: at most a few a second per source while it is crawled, and one at once for each
+ * status (queued, crawling, ready, failed). `skippedPages` lists the pages skipped since the previous event.
+ */
+export type KnowledgeSourceProgress = { type: 'knowledge.source.progress' } & Extract<LiveData, { sourceId: string }>
 
 // ---------------------------------------------------------------------------------------------------------
 // Audit and operators

@@ -350,12 +350,33 @@ describe('the SDK against the real server, every answer checked against /api/ope
     const draft = await sdk.settings.testEngine('chatbot', { engine: 'webhook', webhook: { url: `${host.origin}/engine`, timeoutMs: 2000 }, question: 'Hi?' })
     expect(draft).toMatchObject({ ok: true, tested: 'draft', question: 'Hi?', statusCode: 200, reply: { kind: 'answer', text: 'Hello from the flow' } })
 
+    // Its crawl on the live stream, each event's data as the document describes it.
+    const watching = new AbortController()
+    const progress: { type: string; sourceId?: string; status?: string }[] = []
+    let subscribed = () => {}
+    const reading = (async () => {
+      for await (const e of sdk.events.stream({ signal: watching.signal })) {
+        if (e.type === 'ready') subscribed()
+        if (e.type === 'knowledge.source.progress') progress.push(e)
+        if (e.type === 'knowledge.source.progress' && e.status === 'ready') watching.abort()
+      }
+    })()
+    const timer = setTimeout(() => watching.abort(), 10_000)
+    await Promise.race([new Promise<void>((resolve) => (subscribed = resolve)), reading])
     const source = await sdk.knowledge.sources.create({
       product: 'chatbot',
       kind: 'file',
       file: { name: 'care.md', content: '# Care\n\nWipe oak with a damp cloth.' },
     })
     expect(source).toMatchObject({ kind: 'file', fileName: 'care.md', status: 'queued' })
+    await reading
+    clearTimeout(timer)
+    expect(progress.map((e) => [e.sourceId, e.status])).toEqual(['queued', 'crawling', 'ready'].map((status) => [source.id, status]))
+    // Against its own member of LiveEventData (the union's `ready` member, {}, would take anything).
+    const members = (doc.components.schemas as { LiveEventData: { anyOf: { title?: string }[] } }).LiveEventData.anyOf
+    const member = `LiveEventData/anyOf/${members.findIndex((m) => m.title === 'knowledge.source.progress')}`
+    const validate = ajv.getSchema(`openapi.json${pointer('components', 'schemas', ...member.split('/'))}`)
+    for (const { type: _type, ...data } of progress) expect(validate?.(data), ajv.errorsText(validate?.errors)).toBe(true)
     expect((await sdk.knowledge.sources.list({ product: 'chatbot' })).data.map((s) => s.id)).toContain(source.id)
     expect((await sdk.knowledge.sources.get(source.id)).source.id).toBe(source.id)
     expect((await sdk.knowledge.sources.sync(source.id)).id).toBe(source.id)

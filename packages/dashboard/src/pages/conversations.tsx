@@ -1,43 +1,19 @@
 // Live conversations: the list per product and one conversation's messages, both kept current by the
 // dashboard event stream (GET /api/events, cookie-authenticated), and a reply box for a human answer.
-import type { Conversation, ConversationStatus, ConversationSummary, LiveEvent, Message, Page, WidgetProduct } from '@intelagent/sdk'
+import type { Conversation, ConversationStatus, ConversationSummary, Message, Page, WidgetProduct } from '@intelagent/sdk'
 import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Me } from '../api.js'
 import { api } from '../api.js'
 import { ErrorNote, Link, useAction, useLoad } from '../components.js'
 import { applyLiveMessage, formatWhen, mergeMessages, PRODUCT_LABELS, ROLE_LABELS, truncate } from '../format.js'
-
-type Live = 'connecting' | 'live' | 'reconnecting'
+import { useLiveEvents } from '../live.js'
 
 const STATUS_LABELS: Record<ConversationStatus, string> = { open: 'Open', waiting: 'Waiting for a person', closed: 'Closed' }
 const WAITING_LABELS: Record<NonNullable<Conversation['waitingReason']>, string> = {
   unanswered: 'the bot did not know',
   visitor_request: 'the visitor asked for a person',
   quota: 'the plan’s quota is used up',
-}
-
-/** Subscribes to the license's live events while mounted; EventSource reconnects by itself. */
-function useLiveEvents(onEvent: (e: LiveEvent) => void): Live {
-  const [state, setState] = useState<Live>('connecting')
-  const handler = useRef(onEvent)
-  handler.current = onEvent
-  useEffect(() => {
-    const source = new EventSource('/api/events')
-    const listen = (type: LiveEvent['type']) =>
-      source.addEventListener(type, (e) => {
-        try {
-          handler.current({ ...(JSON.parse((e as MessageEvent<string>).data) as object), type } as LiveEvent)
-        } catch {
-          // A malformed event is skipped; the next reload shows the truth.
-        }
-      })
-    for (const t of ['conversation.created', 'message.created', 'lead.created', 'conversation.updated'] as const) listen(t)
-    source.onopen = () => setState('live')
-    source.onerror = () => setState('reconnecting')
-    return () => source.close()
-  }, [])
-  return state
 }
 
 export function ConversationsPage({ me, selectedId }: { me: Me; selectedId: string | undefined }) {

@@ -1,12 +1,14 @@
-// Knowledge sources of a widget product: add a site, sitemap, page or file; watch the crawl (polled while one
-// runs); see every page, indexed or skipped with the reason; sync now; delete.
+// Knowledge sources of a widget product: add a site, sitemap, page or file; watch the crawl live (the license's event
+// stream; polled only while the stream is down); see every page, indexed or skipped with the reason; sync now; delete.
 import type { KnowledgeSource, KnowledgeSourceKind, KnowledgeSourcePage, WidgetProduct } from '@intelagent/sdk'
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api } from '../api.js'
 import { ErrorNote, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
+import { useLiveEvents, usePollUnlessLive } from '../live.js'
+import { applyProgress, CrawlProgress, type CrawlState, fromSource } from './crawl-progress.js'
 
-/** How often the list is fetched again while a source is queued or crawling. */
+/** How often the list is fetched again while a source is queued or crawling and the live stream is down. */
 const POLL_MS = 2000
 /** What the server takes (knowledge/sources.ts, knowledge/pdf.ts): a text file's characters, a PDF's bytes. */
 const MAX_TEXT_CHARS = 500_000
@@ -36,12 +38,21 @@ const busyStatus = (s: KnowledgeSource) => s.status === 'queued' || s.status ===
 
 export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProduct; manage: boolean }) {
   const sources = useLoad(async () => (await api.knowledge.sources.list({ product })).data, [product])
-  const running = sources.data?.some(busyStatus) ?? false
-  useEffect(() => {
-    if (!running) return
-    const timer = setInterval(sources.reload, POLL_MS)
-    return () => clearInterval(timer)
-  }, [running, sources.reload])
+  const [crawls, setCrawls] = useState<Record<string, CrawlState>>({})
+  const live = useLiveEvents((e) => {
+    if (e.type !== 'knowledge.source.progress' || e.product !== product) return
+    setCrawls((prev) => ({ ...prev, [e.sourceId]: applyProgress(prev[e.sourceId], e) }))
+    if (!sources.data) return
+    // A sync that ended, or a source this list lacks (added elsewhere): read the list once (passages, sync times), but
+    // not on every step of a crawl. Otherwise the event says it all. (A source deleted mid-crawl is not announced again.)
+    const known = sources.data.some((s) => s.id === e.sourceId)
+    const ended = e.status === 'ready' || e.status === 'failed'
+    if (ended || (!known && e.status === 'queued')) return sources.reload()
+    if (!known) return
+    const pages = { found: e.pages.found, fetched: e.pages.indexed, skipped: e.pages.skipped }
+    sources.set((list) => list?.map((s) => (s.id === e.sourceId ? { ...s, status: e.status, error: e.error, pages } : s)))
+  })
+  usePollUnlessLive(live, sources.data?.some(busyStatus) ?? false, sources.reload, POLL_MS)
 
   return (
     <>
@@ -56,7 +67,18 @@ export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProd
       {sources.data && sources.data.length > 0 && (
         <ul class="plain sources">
           {sources.data.map((s) => (
-            <SourceItem key={s.id} source={s} manage={manage} onChanged={sources.reload} />
+            <SourceItem
+              key={s.id}
+              source={s}
+              crawl={crawls[s.id]}
+              manage={manage}
+              onChanged={sources.reload}
+              onDeleted={() => {
+                // Gone at once: a crawl still running on it may announce itself once more, and must not bring it back.
+                sources.set((list) => list?.filter((x) => x.id !== s.id))
+                sources.reload()
+              }}
+            />
           ))}
         </ul>
       )}
@@ -65,25 +87,47 @@ export function KnowledgeSourcesPanel({ product, manage }: { product: WidgetProd
   )
 }
 
-function SourceItem({ source: s, manage, onChanged }: { source: KnowledgeSource; manage: boolean; onChanged: () => void }) {
+function SourceItem({
+  source: s,
+  crawl,
+  manage,
+  onChanged,
+  onDeleted,
+}: {
+  source: KnowledgeSource
+  crawl: CrawlState | undefined
+  manage: boolean
+  onChanged: () => void
+  onDeleted: () => void
+}) {
   const { busy, error, run } = useAction()
   const [open, setOpen] = useState(false)
   const name = s.url ?? s.fileName ?? s.id
   const sync = () => run(() => api.knowledge.sources.sync(s.id)).then((ok) => ok && onChanged())
   const remove = () => {
     if (!confirm(`Delete ${name}? The bot forgets everything it learned from it.`)) return
-    void run(() => api.knowledge.sources.delete(s.id)).then((ok) => ok && onChanged())
+    // Its page list would be read again by a crawl event arriving meanwhile, and answer 404.
+    setOpen(false)
+    void run(() => api.knowledge.sources.delete(s.id)).then((ok) => ok && onDeleted())
   }
   return (
     <li class="source">
       <p>
         <strong>{name}</strong> <span class="muted">({KINDS.find((k) => k.value === s.kind)?.value})</span>
       </p>
-      <p aria-live="polite">
-        <span class={`status ${s.status === 'ready' ? 'status-active' : s.status === 'failed' ? 'status-revoked' : ''}`}>{STATUS[s.status]}</span>{' '}
-        {s.pages.fetched} pages indexed, {s.pages.skipped} skipped of {s.pages.found} found · {s.chunks} passages
-        {s.lastSyncedAt ? ` · synced ${formatWhen(s.lastSyncedAt)}` : ''}
+      {/* Only the status is announced: the counts change a few times a second while a crawl runs. */}
+      <p>
+        <span aria-live="polite" class={`status ${s.status === 'ready' ? 'status-active' : s.status === 'failed' ? 'status-revoked' : ''}`}>
+          {STATUS[s.status]}
+        </span>{' '}
+        {!busyStatus(s) && (
+          <>
+            {s.pages.fetched} pages indexed, {s.pages.skipped} skipped of {s.pages.found} found · {s.chunks} passages
+            {s.lastSyncedAt ? ` · synced ${formatWhen(s.lastSyncedAt)}` : ''}
+          </>
+        )}
       </p>
+      {busyStatus(s) && <CrawlProgress name={name} state={crawl?.status === s.status ? crawl : fromSource(s)} />}
       {s.error && <p class="note note-error">{s.error}</p>}
       <ErrorNote error={error} />
       <div class="actions">

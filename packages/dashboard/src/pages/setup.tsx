@@ -1,11 +1,16 @@
 // The onboarding wizard: enter your site → watch the crawl → see and edit the proposal → apply → try the bot in a
-// live preview → copy the snippet. It drives the setup agent (/api/setup, docs/setup.md) with the session.
+// live preview → copy the snippet. It drives the setup agent (/api/setup, docs/setup.md) with the session; the crawl
+// is watched on the license's live event stream, and polled only while that stream is down.
 import type { Setup, SetupApplyResult, WidgetProduct } from '@intelagent/sdk'
-import { useEffect, useState } from 'preact/hooks'
+import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api } from '../api.js'
 import { CopyButton, ErrorNote, Link, useAction } from '../components.js'
+import { useLiveEvents, usePollUnlessLive } from '../live.js'
+import { applyProgress, CrawlProgress, type CrawlState, fromSource } from './crawl-progress.js'
 
+/** How often the setup is fetched again while its crawl runs and the live stream is down. */
 const POLL_MS = 1500
+const finished = (status: Setup['status']) => status === 'ready' || status === 'failed'
 const STATUS: Record<Setup['status'], string> = { queued: 'Queued', crawling: 'Crawling your site…', ready: 'Ready', failed: 'Failed' }
 
 export function SetupPage({ products }: { products: string[] }) {
@@ -15,15 +20,23 @@ export function SetupPage({ products }: { products: string[] }) {
   const [setup, setSetup] = useState<Setup | null>(null)
   const [result, setResult] = useState<SetupApplyResult | null>(null)
   const start = useAction()
-
-  const running = setup !== null && (setup.status === 'queued' || setup.status === 'crawling')
+  // Every source's crawl, by id: events may arrive before POST /api/setup has answered with the id to watch.
+  const [crawls, setCrawls] = useState<Record<string, CrawlState>>({})
+  const live = useLiveEvents((e) => {
+    if (e.type === 'knowledge.source.progress') setCrawls((prev) => ({ ...prev, [e.sourceId]: applyProgress(prev[e.sourceId], e) }))
+  })
+  const crawl = setup ? crawls[setup.id] : undefined
+  const status = crawl?.status ?? setup?.status
+  const running = status === 'queued' || status === 'crawling'
+  const id = setup?.id
+  const refresh = useCallback(() => {
+    if (id) api.setup.get(id).then(setSetup, () => {})
+  }, [id])
+  // The crawl ended: the proposal is ready to read (the event goes out after the crawl's last write).
   useEffect(() => {
-    if (!running || !setup) return
-    const timer = setInterval(() => {
-      api.setup.get(setup.id).then(setSetup, () => {})
-    }, POLL_MS)
-    return () => clearInterval(timer)
-  }, [running, setup?.id])
+    if (setup && crawl && finished(crawl.status) && setup.status !== crawl.status) refresh()
+  }, [crawl?.status, setup?.status, refresh])
+  usePollUnlessLive(live, running, refresh, POLL_MS)
 
   async function submit(e: Event) {
     e.preventDefault()
@@ -81,12 +94,12 @@ export function SetupPage({ products }: { products: string[] }) {
       {setup && (
         <section aria-labelledby="step-crawl">
           <h2 id="step-crawl">2. Reading your site</h2>
-          <p aria-live="polite">
-            <span class={`status ${setup.status === 'ready' ? 'status-active' : setup.status === 'failed' ? 'status-revoked' : ''}`}>
-              {STATUS[setup.status]}
-            </span>{' '}
-            {setup.source.pages.fetched} pages indexed, {setup.source.pages.skipped} skipped of {setup.source.pages.found} found
+          <p>
+            <span aria-live="polite" class={`status ${status === 'ready' ? 'status-active' : status === 'failed' ? 'status-revoked' : ''}`}>
+              {STATUS[status ?? setup.status]}
+            </span>
           </p>
+          <CrawlProgress name={setup.source.url ?? 'your site'} state={crawl ?? fromSource(setup.source)} />
           {setup.source.error && <p class="note note-error">{setup.source.error}</p>}
         </section>
       )}

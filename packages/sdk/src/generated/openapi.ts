@@ -825,7 +825,7 @@ export interface paths {
     }
     /**
      * Stream the license’s live events (Server-Sent Events) to the dashboard
-     * @description Events: ready, conversation.created, message.created, lead.created, conversation.updated (status or takeover changed) (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.
+     * @description Events: ready, conversation.created, message.created, lead.created, conversation.updated (status or takeover changed), knowledge.source.progress (a knowledge source’s crawl: status and page counts, a few a second at most per source; to sessions and keys with settings:read) (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.
      */
     get: operations['streamLiveEvents']
     put?: never
@@ -3198,6 +3198,41 @@ export interface components {
           /** @enum {string|null} */
           waitingReason: 'unanswered' | 'visitor_request' | 'quota' | null
           takenOver: boolean
+        }
+      | {
+          /** @example ks_3f1c2b7a9d8e4f60a1b2c3d4 */
+          sourceId: string
+          product: components['schemas']['WidgetProduct']
+          /** @enum {string} */
+          status: 'queued' | 'crawling' | 'ready' | 'failed'
+          /** @description Of this sync; indexed + skipped of found is how far it got */
+          pages: {
+            /** @description Distinct URLs found so far (start page, sitemaps, links) */
+            found: number
+            /** @description Pages downloaded so far */
+            fetched: number
+            /** @description Pages indexed so far (the source’s pages.fetched) */
+            indexed: number
+            /** @description Pages skipped so far, each with a reason */
+            skipped: number
+          }
+          /** @description The page reported last, with its outcome; null before the first */
+          lastPage: {
+            url: string
+            /** @enum {string} */
+            status: 'indexed' | 'skipped'
+            /** @description Why the page was skipped (the same codes as KnowledgeSourcePage.skipReason); null when indexed */
+            skipReason: string | null
+            skipDetail: string | null
+          } | null
+          /** @description Pages skipped since this source’s previous event (at most 50), with why */
+          skippedPages: {
+            url: string
+            skipReason: string
+            skipDetail: string
+          }[]
+          /** @description Why the sync failed (status failed) */
+          error: string | null
         }
       | {
           reason: string

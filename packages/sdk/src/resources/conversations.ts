@@ -185,8 +185,8 @@ export class Events {
   }
 
   /**
-   * The license's live events (new conversations, messages, leads) until `signal` aborts or the server closes
-   * the stream. Not retried: reconnect by calling again, then reload what you show.
+   * The license's live events (new conversations, messages, leads, knowledge sources' crawl progress) until `signal`
+   * aborts or the server closes the stream. Not retried: reconnect by calling again, then reload what you show.
    */
   async *stream(options: { signal?: AbortSignal } = {}): AsyncGenerator<LiveEvent, void, undefined> {
     const res = await this.#t.send({

@@ -5,6 +5,7 @@ import type { Deps } from '../platform/context.js'
 import { tenantOf } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
+import { KNOWLEDGE_PROGRESS } from '../platform/live.js'
 import { decodeCursor, encodeCursor } from '../platform/pagination.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
@@ -111,7 +112,7 @@ export const liveEventsRoute = declareRoute({
   operationId: 'streamLiveEvents',
   summary: 'Stream the license’s live events (Server-Sent Events) to the dashboard',
   description:
-    'Events: ready, conversation.created, message.created, lead.created, conversation.updated (status or takeover changed) (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.',
+    'Events: ready, conversation.created, message.created, lead.created, conversation.updated (status or takeover changed), knowledge.source.progress (a knowledge source’s crawl: status and page counts, a few a second at most per source; to sessions and keys with settings:read) (data: LiveEventData); a final revoked event ({reason}) when the session or key is revoked or the license suspended.',
   tag: TAG,
   access: access.customer('conversations:read'),
   errors: ['too_many_streams'],
@@ -212,12 +213,15 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
       [streamTag.license(licenseId), ...(credential ? [credential] : [])],
       [{ name: 'license', key: `events:license:${licenseId}`, limit: deps.config.streamCaps.perLicense }],
     )
+    // Crawl progress is knowledge, not conversations: a key sees it only with the scope that reads the sources.
+    const hideKnowledge = p.scopes !== null && !p.scopes.includes('settings:read')
     return streamChannel(c, deps.cache, licenseChannel(licenseId), {
       lease,
       draining: deps.draining,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
         const { type, ...data } = JSON.parse(raw) as { type: string }
+        if (hideKnowledge && type === KNOWLEDGE_PROGRESS) return
         await stream.writeSSE({ event: type, data: JSON.stringify(data) })
       },
     })

@@ -1,6 +1,7 @@
 // Wire shapes of conversations and messages, for the customer's routes (routes.ts) and the
 // widget's: every success answer is a named component of the OpenAPI document.
 import { z } from '@hono/zod-openapi'
+import { KnowledgeProgressSchema } from '../platform/live.js'
 import { WidgetProductSchema } from '../platform/products.js'
 
 const dateTime = z.iso.datetime({ offset: true })
@@ -109,6 +110,7 @@ export const LiveEventSchema = z
         takenOver: z.boolean(),
       })
       .openapi({ title: 'conversation.updated' }),
+    KnowledgeProgressSchema,
     z.object({ reason: z.string() }).openapi({ title: 'revoked' }),
   ])
   .openapi('LiveEventData')

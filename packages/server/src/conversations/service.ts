@@ -5,6 +5,7 @@ import { type Kysely, sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
+import { licenseChannel } from '../platform/live.js'
 import type { Product } from '../platform/products.js'
 
 export type Role = MessageRow['role']
@@ -73,7 +74,7 @@ export type LicenseEvent =
     }
 
 export const conversationChannel = (id: string): string => `events:conv:${id}`
-export const licenseChannel = (id: string): string => `events:license:${id}`
+export { licenseChannel }
 
 export async function publishConversation(deps: Deps, conversationId: string, event: ConversationEvent): Promise<void> {
   await deps.cache.publish(conversationChannel(conversationId), JSON.stringify(event))

@@ -104,7 +104,10 @@ export interface CrawlDeps {
 }
 
 export interface CrawlSummary {
+  /** Distinct URLs found (start URL, sitemaps, links). */
   found: number
+  /** Pages downloaded (an answer with a body, whatever came of it). */
+  fetched: number
   indexed: number
   skipped: number
 }
@@ -179,12 +182,15 @@ async function readCapped(stream: ReadableStream<Uint8Array>, max: number, host:
 
 type FetchResult = { ok: true; page: Fetched } | { ok: false; reason: SkipReason; detail: string; transient: boolean; url: string }
 
-/** Crawls and reports each page through `onPage` (awaited, so the caller stores as it goes); resolves to the counts. */
+/**
+ * Crawls and reports each page through `onPage` (awaited, so the caller stores as it goes) with the counts so far;
+ * resolves to the counts.
+ */
 export async function crawl(
   input: CrawlInput,
   deps: CrawlDeps,
   limits: CrawlLimits,
-  onPage: (outcome: PageOutcome) => Promise<void>,
+  onPage: (outcome: PageOutcome, counts: Readonly<CrawlSummary>) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<CrawlSummary> {
   const started = deps.now()
@@ -279,11 +285,11 @@ export async function crawl(
   const seen = new Set<string>()
   const queue: { url: string; depth: number }[] = []
   const byHash = new Map<string, string>()
-  const counts = { found: 0, indexed: 0, skipped: 0 }
+  const counts: CrawlSummary = { found: 0, fetched: 0, indexed: 0, skipped: 0 }
   const report = async (o: PageOutcome) => {
     if (o.status === 'indexed') counts.indexed++
     else counts.skipped++
-    await onPage(o)
+    await onPage(o, counts)
   }
   const skip = (url: string, depth: number, reason: SkipReason, detail: string = SKIP_REASONS[reason], transient = false, bytes = 0) =>
     report({ status: 'skipped', url, depth, bytes, reason, detail, transient })
@@ -335,6 +341,7 @@ export async function crawl(
     const res = await get(url, limits.maxBytesPerPage, isAllowed, limits.maxPdfBytes)
     if (crawlDelay) await sleep(crawlDelay)
     if (!res.ok) return skip(url, depth, res.reason, `${SKIP_REASONS[res.reason]}: ${res.detail}`, res.transient)
+    counts.fetched++
     const page = res.page
     if (page.url !== url) {
       // Redirected within the site: index it under where it landed, once.

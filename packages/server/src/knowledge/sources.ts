@@ -10,9 +10,20 @@ import { enqueue, type JobHandler, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
 import { planOf } from '../platform/plans.js'
 import { chunkSections } from './chunking.js'
-import { type CrawlLimits, contentHash, crawl, DEFAULT_LIMITS, type PageOutcome, SKIP_REASONS, type SkipReason, userAgentOf } from './crawler.js'
+import {
+  type CrawlLimits,
+  type CrawlSummary,
+  contentHash,
+  crawl,
+  DEFAULT_LIMITS,
+  type PageOutcome,
+  SKIP_REASONS,
+  type SkipReason,
+  userAgentOf,
+} from './crawler.js'
 import { type ExtractedPage, extractHtml, extractMarkdown, extractText, MIN_WORDS } from './extract.js'
 import { checkPdf, extractPdf, judgePdf, MAX_PDF_BYTES, PDF_TYPE, PdfError } from './pdf.js'
+import { CrawlProgress, PROGRESS_INTERVAL_MS, publishProgress } from './progress.js'
 
 export const CRAWL_JOB = 'knowledge.crawl'
 export const SOURCE_KINDS = ['site', 'sitemap', 'page', 'file'] as const
@@ -131,6 +142,8 @@ export class KnowledgeSources {
   limits: Omit<CrawlLimits, 'maxPages'> = { ...DEFAULT_LIMITS }
   /** Words per chunk and overlap. */
   chunking = { targetWords: 220, overlapWords: 40 }
+  /** At most one live progress event per source this often (progress.ts). */
+  progressIntervalMs = PROGRESS_INTERVAL_MS
 
   constructor(
     private deps: Deps,
@@ -189,7 +202,7 @@ export class KnowledgeSources {
         throw err
       }
     }
-    return this.deps.db.transaction().execute(async (trx) => {
+    const created = await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('knowledge_sources')
         .values({
@@ -207,6 +220,8 @@ export class KnowledgeSources {
       await enqueue(trx, CRAWL_JOB, { sourceId: row.id } satisfies CrawlPayload, { dedupeKey: `${CRAWL_JOB}:${row.id}:now`, maxAttempts: 3 })
       return row
     })
+    await publishProgress(this.deps, created, 'queued')
+    return created
   }
 
   list(licenseId: string, product?: string): Promise<SourceSummary[]> {
@@ -230,7 +245,7 @@ export class KnowledgeSources {
 
   /** Queues a sync now (a sync already queued or running is left to finish). */
   async sync(licenseId: string, id: string): Promise<KnowledgeSourceRow> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    const row = await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('knowledge_sources')
         .set({ status: sql`case when status = 'crawling' then status else 'queued' end`, updated_at: sql`now()` })
@@ -242,6 +257,8 @@ export class KnowledgeSources {
       await enqueue(trx, CRAWL_JOB, { sourceId: id } satisfies CrawlPayload, { dedupeKey: `${CRAWL_JOB}:${id}:now`, maxAttempts: 3 })
       return row
     })
+    if (row.status === 'queued') await publishProgress(this.deps, row, 'queued')
+    return row
   }
 
   /** Deletes the source with its pages and chunks (foreign keys cascade). */
@@ -260,7 +277,7 @@ export class KnowledgeSources {
         await this.run(source, job.signal)
       },
       onDead: async (trx, payload, error) => {
-        await trx
+        const row = await trx
           .updateTable('knowledge_sources')
           // The next scheduled try waits its full interval rather than the next minute's check.
           .set({
@@ -270,7 +287,14 @@ export class KnowledgeSources {
             updated_at: sql`now()`,
           })
           .where('id', '=', payload.sourceId)
-          .execute()
+          .returningAll()
+          .executeTakeFirst()
+        // Announced before the commit (the hook runs inside it): the event carries all a watcher needs.
+        if (row)
+          await publishProgress(this.deps, row, 'failed', {
+            pages: { found: row.pages_found, fetched: row.pages_fetched, indexed: row.pages_fetched, skipped: row.pages_skipped },
+            error: row.error,
+          })
       },
     }
   }
@@ -289,15 +313,18 @@ export class KnowledgeSources {
     const maxPages = Math.max(0, quota - (await knowledgePagesUsed(db, source.license_id, id)))
     const existing = new Map((await db.selectFrom('knowledge_pages').selectAll().where('source_id', '=', id).execute()).map((p) => [p.url, p]))
     const kept = new Set<string>()
-    const progress = { found: 0, fetched: 0, skipped: 0 }
+    const progress: CrawlSummary = { found: 0, fetched: 0, indexed: 0, skipped: 0 }
     let lastProgress = 0
+    const live = new CrawlProgress(this.deps, source, this.progressIntervalMs)
+    live.start()
 
-    const store = async (o: PageOutcome) => {
+    const store = async (o: PageOutcome, counts?: Readonly<CrawlSummary>) => {
       kept.add(o.url)
       const before = existing.get(o.url)
-      if (o.status === 'indexed') progress.fetched++
+      if (counts) Object.assign(progress, counts)
+      else if (o.status === 'indexed') progress.indexed++
       else progress.skipped++
-      progress.found = Math.max(progress.found, progress.fetched + progress.skipped)
+      progress.found = Math.max(progress.found, progress.indexed + progress.skipped)
       if (o.status === 'skipped' && o.transient && before?.status === 'indexed') {
         // A hiccup (timeout, 5xx): keep what was indexed from this page until a sync reaches it again.
         await db.updateTable('knowledge_pages').set({ skip_detail: o.detail }).where('id', '=', before.id).execute()
@@ -311,13 +338,14 @@ export class KnowledgeSources {
       } else {
         await this.savePage(source, before, o)
       }
-      // Progress for the dashboard, at most twice a second.
+      // Progress: live to the dashboard's stream, and on the row (for a reload) at most twice a second.
+      live.page(o.status === 'skipped' ? { url: o.url, status: o.status, reason: o.reason, detail: o.detail } : o, progress)
       const now = this.deps.clock.now()
       if (now - lastProgress > 500) {
         lastProgress = now
         await db
           .updateTable('knowledge_sources')
-          .set({ pages_found: progress.found, pages_fetched: progress.fetched, pages_skipped: progress.skipped, updated_at: sql`now()` })
+          .set({ pages_found: progress.found, pages_fetched: progress.indexed, pages_skipped: progress.skipped, updated_at: sql`now()` })
           .where('id', '=', id)
           .execute()
       }
@@ -328,6 +356,8 @@ export class KnowledgeSources {
     try {
       if (source.kind === 'file') {
         found = 1
+        // Read from the row, not downloaded: one page found and fetched.
+        Object.assign(progress, { found: 1, fetched: 1 })
         await store(await this.readFile(source, maxPages, signal))
       } else {
         const summary = await crawl(
@@ -340,11 +370,13 @@ export class KnowledgeSources {
         found = summary.found
       }
     } catch (err) {
+      live.close()
       if (signal?.aborted) throw err
       error = String((err as Error)?.message ?? err).slice(0, 500)
     }
 
-    await db.transaction().execute(async (trx) => {
+    const pages = { ...progress, found: Math.max(found, progress.indexed + progress.skipped) }
+    const stored = await db.transaction().execute(async (trx) => {
       // Gone pages (no longer linked, in the sitemap, or answering) leave with their chunks; a failed crawl removes nothing.
       const gone = error ? [] : [...existing.values()].filter((p) => !kept.has(p.url)).map((p) => p.id)
       if (gone.length) await trx.deleteFrom('knowledge_pages').where('id', 'in', gone).execute()
@@ -355,22 +387,26 @@ export class KnowledgeSources {
         .executeTakeFirstOrThrow()
       const nextAt = new Date(this.deps.clock.now() + source.sync_every_days * DAY_MS)
       nextAt.setUTCMilliseconds(0)
-      await trx
+      return trx
         .updateTable('knowledge_sources')
         .set({
           status: error ? 'failed' : 'ready',
           error,
-          pages_found: Math.max(found, progress.fetched + progress.skipped),
-          pages_fetched: progress.fetched,
-          pages_skipped: progress.skipped,
+          pages_found: pages.found,
+          pages_fetched: pages.indexed,
+          pages_skipped: pages.skipped,
           chunks: Number(chunks.n),
           last_synced_at: new Date(this.deps.clock.now()),
           next_sync_at: source.kind === 'file' ? null : nextAt,
           updated_at: sql`now()`,
         })
         .where('id', '=', id)
-        .execute()
+        .executeTakeFirst()
     })
+    // After the commit: a watcher that reloads on `ready` reads the finished source. A source deleted meanwhile is
+    // not announced again.
+    if (Number(stored.numUpdatedRows) > 0) await live.finish(error ? 'failed' : 'ready', pages, error)
+    else live.close()
   }
 
   /** An uploaded file as the one page it is: indexed, or skipped with the reason (a scanned PDF, too little text). */

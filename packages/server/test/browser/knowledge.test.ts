@@ -103,7 +103,8 @@ describe('knowledge sources in the dashboard and the widget', () => {
     expect(await axe(page)).toEqual([])
     await page.screenshot({ path: join(OUT, 'knowledge-sources-390.png'), fullPage: true })
     // Sync now: queued again, then ready with the same pages; delete (after confirming) removes it.
-    await item.getByRole('button', { name: 'Sync now' }).click()
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/sync')), item.getByRole('button', { name: 'Sync now' }).click()])
+    await app.jobs.idle(60_000)
     await expect.poll(() => item.textContent(), { timeout: STEP }).toMatch(/Ready.*2 pages indexed/)
     page.once('dialog', (d) => void d.accept())
     await item.getByRole('button', { name: 'Delete' }).click()
