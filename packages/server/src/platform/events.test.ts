@@ -170,10 +170,40 @@ describe('domain events', () => {
     expect(created).toHaveLength(40)
     for (const e of created) expect(heard.get(e.id), e.id).toBe(1)
     expect([...ids].every((id) => licenses.has(id))).toBe(true)
-    // Every consumer job finished; none was handed out twice.
-    const jobs = await a.deps.db.selectFrom('jobs').select(['status', 'dedupe_key']).where('name', '=', 'event.test-counter').execute()
-    expect(jobs.filter((j) => created.some((e) => j.dedupe_key === `event.test-counter:${e.id}`))).toHaveLength(40)
+    // Every consumer job finished; each event was in exactly one batch (a pass hands a consumer its events at once).
+    const jobs = await a.deps.db.selectFrom('jobs').select(['status', 'payload']).where('name', '=', 'batch.event.test-counter').execute()
+    const batched = jobs.flatMap((j) => (j.payload as { eventIds: string[] }).eventIds).filter((id) => created.some((e) => e.id === id))
+    expect(batched.sort()).toEqual(created.map((e) => e.id).sort())
+    expect(jobs.length).toBeLessThan(40)
     expect(jobs.every((j) => j.status === 'done')).toBe(true)
+  })
+
+  it('hands an event whose handler throws to a job of its own, and the rest of its batch goes on', async () => {
+    const heard: string[] = []
+    let failures = 0
+    a.events.onEvent('license.suspended', 'test-flaky', async (event) => {
+      // The first license's event fails twice, then succeeds on its own job's retry.
+      if (event.data.licenseId === first && failures < 2) {
+        failures++
+        throw new Error('flaky consumer')
+      }
+      heard.push(event.data.licenseId)
+    })
+    const issued = await Promise.all(
+      [0, 1, 2].map((i) =>
+        issueLicense(a.deps.db, { source: 'cli', orderId: `flaky-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
+      ),
+    )
+    const ids = issued.map((r) => r.license.id)
+    const first = ids[0] as string
+    await a.deps.db.transaction().execute(async (trx) => {
+      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
+    })
+    await a.jobs.idle(30_000)
+    expect([...heard].sort()).toEqual([...ids].sort())
+    expect(heard.at(-1)).toBe(first)
+    const single = await a.deps.db.selectFrom('jobs').select(['status', 'attempts']).where('name', '=', 'event.test-flaky').execute()
+    expect(single).toEqual([{ status: 'done', attempts: 2 }])
   })
 
   it('publishes every event schema in the OpenAPI components', async () => {

@@ -223,10 +223,20 @@ const DISPATCH_BATCH = 200
 const KEEP_DISPATCHED_MS = 30 * 24 * 3600_000
 const PRUNE_EVERY_MS = 3600_000
 
+/** The job that hands one dispatcher pass's events to one consumer, in order (claimed only where it is registered). */
+export const batchJobOf = (consumerJob: string): string => `batch.${consumerJob}`
+interface BatchPayload {
+  eventIds: string[]
+}
+
 /**
- * The consumer registry and the dispatcher. Each consumer gets each event of its type once, as a job
- * (`event.<name>`) with that job's retries; the dispatcher marks an event dispatched in the transaction that
- * enqueues those jobs, and claims it with SKIP LOCKED, so two workers never hand out the same event twice.
+ * The consumer registry and the dispatcher. A dispatcher pass claims up to DISPATCH_BATCH committed events (SKIP
+ * LOCKED, so two workers never hand out the same event twice), marks them dispatched and, in that transaction,
+ * enqueues one job per consumer holding that consumer's events of the pass (`batch.event.<name>`): a busy conversation
+ * costs the outbox a handful of jobs per pass instead of one job per event per consumer. The batch runs its events
+ * in order; an event whose handler throws is handed to a job of its own (`event.<name>`, one event, with that job's
+ * retries), so one bad event neither blocks nor repeats the others. Consumers must be idempotent either way: a
+ * worker that dies mid-batch leaves the whole batch to run again (at least once, as every job).
  */
 export class Events {
   private consumers = new Map<EventType, Consumer[]>()
@@ -242,13 +252,27 @@ export class Events {
   /** `name` is the consumer's stable identity (its job name): usage metering, outbound webhooks, enrichment… */
   onEvent<T extends EventType>(type: T, name: string, handle: (event: DomainEvent<T>, job: JobContext) => Promise<void>): void {
     const consumer: Consumer = { type, job: `event.${name}`, handle: handle as Consumer['handle'] }
+    // One event on its own: the retry path of an event its batch could not handle.
     this.jobs.register<{ eventId: string }>(consumer.job, {
       run: async ({ eventId }, job) => {
         const row = await this.db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst()
         if (row) await consumer.handle(toDomainEvent(row), job)
       },
     })
+    this.jobs.register<BatchPayload>(batchJobOf(consumer.job), { run: (payload, job) => this.runBatch(consumer, payload, job) })
     this.consumers.set(type, [...(this.consumers.get(type) ?? []), consumer])
+  }
+
+  private async runBatch(consumer: Consumer, { eventIds }: BatchPayload, job: JobContext): Promise<void> {
+    const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', eventIds).orderBy('seq').execute()
+    for (const row of rows) {
+      if (job.signal.aborted) throw new Error('batch abandoned: the job lease was lost')
+      try {
+        await consumer.handle(toDomainEvent(row), job)
+      } catch {
+        await enqueue(this.db, consumer.job, { eventId: row.id }, { dedupeKey: `${consumer.job}:${row.id}` })
+      }
+    }
   }
 
   /** One pass: committed, undispatched events become consumer jobs. Resolves to the number of events handed out. */
@@ -263,9 +287,11 @@ export class Events {
     if (this.consumers.size === 0) return (await claim(this.db)).rows.length
     return this.db.transaction().execute(async (trx) => {
       const { rows } = await claim(trx)
+      const batches = new Map<string, string[]>()
       for (const row of rows) {
-        for (const c of this.consumers.get(row.type) ?? []) await enqueue(trx, c.job, { eventId: row.id }, { dedupeKey: `${c.job}:${row.id}` })
+        for (const c of this.consumers.get(row.type) ?? []) batches.set(c.job, [...(batches.get(c.job) ?? []), row.id])
       }
+      for (const [consumer, eventIds] of batches) await enqueue(trx, batchJobOf(consumer), { eventIds } satisfies BatchPayload)
       return rows.length
     })
   }
