@@ -55,9 +55,47 @@ window.Scalar.createApiReference('#app', {
   telemetry: false,
   persistAuth: false,
   defaultOpenAllTags: false,
-  // Scalar's light theme highlights strings and tints badges too faintly for WCAG AA contrast.
-  customCss: '.light-mode .hljs-string, .light-mode .hljs-attr { color: #116329; } .light-mode .badge { color: #1b1b1b !important; }',
+  // Scalar's light theme greys, method colours, string highlights and badges are too faint for WCAG AA contrast.
+  customCss: [
+    '.light-mode { --scalar-color-2: #595959; --scalar-color-3: #5e5e5e; --scalar-sidebar-color-2: #595959;',
+    '  --scalar-color-blue: #00569a; --scalar-color-green: #006b45; --scalar-color-orange: #a04a00; --scalar-color-red: #b3261e;',
+    '  --scalar-color-purple: #6a3ea8; --scalar-color-yellow: #6e5300; }',
+    '.light-mode .sidebar-search-placeholder { color: #595959; }',
+    '.light-mode .hljs-string, .light-mode .hljs-attr { color: #116329; } .light-mode .badge { color: #1b1b1b !important; }',
+  ].join(' '),
 })
+
+// What Scalar's own markup lacks for WCAG 2.1 AA, mended as it renders: icon-only copy buttons get a name,
+// response cards that would share one region name get distinct ones, and a button whose label hides its visible
+// text says it.
+function mend() {
+  for (const b of document.querySelectorAll('button:not([aria-label]):not([aria-labelledby])')) {
+    if (!b.innerText.trim()) b.setAttribute('aria-label', b.classList.contains('scalar-code-copy') ? 'Copy to clipboard' : b.getAttribute('title') || 'More options')
+  }
+  const seen = new Map()
+  for (const r of document.querySelectorAll('[role="region"][aria-labelledby]')) {
+    const name = (document.getElementById(r.getAttribute('aria-labelledby'))?.textContent ?? '').trim()
+    const n = (seen.get(name) ?? 0) + 1
+    seen.set(name, n)
+    if (n > 1) {
+      r.removeAttribute('aria-labelledby')
+      r.setAttribute('aria-label', (r.getAttribute('aria-label') || 'Example responses') + ' ' + n)
+    }
+  }
+  for (const b of document.querySelectorAll('button.show-more[aria-label]')) {
+    const text = b.textContent.trim()
+    if (text && !b.getAttribute('aria-label').toLowerCase().startsWith(text.toLowerCase())) b.setAttribute('aria-label', text + ': ' + b.getAttribute('aria-label'))
+  }
+}
+let queued = false
+new MutationObserver(() => {
+  if (queued) return
+  queued = true
+  requestAnimationFrame(() => {
+    queued = false
+    mend()
+  })
+}).observe(document.body, { childList: true, subtree: true })
 `
 
 const HTML = `<!doctype html>
