@@ -70,7 +70,12 @@ describe('enrichments quota', () => {
     expect(await enrichments(owner)).toMatchObject({ used: 5, status: 'exceeded' })
     // The flush sends the 100 % warning for the new quota like for every other.
     await app.usage.flush()
-    const warnings = await app.deps.db.selectFrom('events').select('data').where('license_id', '=', owner.licenseId).where('type', '=', 'usage.warning').execute()
+    const warnings = await app.deps.db
+      .selectFrom('events')
+      .select('data')
+      .where('license_id', '=', owner.licenseId)
+      .where('type', '=', 'usage.warning')
+      .execute()
     expect(warnings.map((w) => w.data)).toContainEqual(expect.objectContaining({ quota: 'enrichments', level: '100', used: 5, limit: 5 }))
   })
 
@@ -131,7 +136,12 @@ describe('enrichments quota', () => {
     expect(byId.get(first)?.enrichment).toMatchObject({ domain: 'hooli-labs.com' })
     // Kept as captured: listed, with its email, not enriched.
     expect(byId.get(second)).toMatchObject({ email: 'bob@pied-piper.com', enrichment: null, enrichedAt: null })
-    const events = await app.deps.db.selectFrom('events').select('data').where('license_id', '=', seller.licenseId).where('type', '=', 'lead.enriched').execute()
+    const events = await app.deps.db
+      .selectFrom('events')
+      .select('data')
+      .where('license_id', '=', seller.licenseId)
+      .where('type', '=', 'lead.enriched')
+      .execute()
     expect(events.map((e) => (e.data as { leadId: string }).leadId)).toEqual([first])
     expect(await enrichments(seller)).toMatchObject({ used: 1, limit: 1, status: 'exceeded' })
 

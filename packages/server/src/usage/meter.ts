@@ -327,6 +327,9 @@ export async function chargeEnrichments(usage: Usage, principal: Principal, item
   if (items <= 0 || !principal.licenseId) return
   const caller = principal.kind === 'session' ? `user:${principal.userId}` : `key:${principal.keyId}`
   const dedupeId = idempotencyKey ? `enrich:${caller}:${idempotencyKey}` : undefined
-  const r = await usage.count({ licenseId: principal.licenseId, tier: principal.tier }, { metrics: ['enrichments'], cost: items, ...(dedupeId ? { dedupeId } : {}) })
+  const r = await usage.count(
+    { licenseId: principal.licenseId, tier: principal.tier },
+    { metrics: ['enrichments'], cost: items, ...(dedupeId ? { dedupeId } : {}) },
+  )
   if (!r.ok) throw quotaExceeded(r, principal.tier, now)
 }
