@@ -12,20 +12,27 @@ export const QUOTA_LABELS: Record<QuotaName, string> = {
   messages: 'Visitor messages',
   aiReplies: 'AI replies',
   apiCalls: 'API calls',
+  enrichments: 'Enrichments',
   knowledgePages: 'Knowledge pages',
   products: 'Products',
   seats: 'Seats',
 }
 
 /** Counted through the period (the rest are gauges: what is in use now). */
-const METERED: readonly QuotaName[] = ['conversations', 'messages', 'aiReplies', 'apiCalls']
+const METERED: readonly QuotaName[] = ['conversations', 'messages', 'aiReplies', 'apiCalls', 'enrichments']
 
 const SERIES = [
   { key: 'conversations', stroke: '#4338ca' },
   { key: 'messages', stroke: '#0e7490' },
   { key: 'aiReplies', stroke: '#b45309' },
   { key: 'apiCalls', stroke: '#15803d' },
+  { key: 'enrichments', stroke: '#be185d' },
 ] as const
+
+/** What a used-up quota means for the owner, in the banner. */
+const WHEN_USED_UP: Partial<Record<QuotaName, string>> = {
+  enrichments: 'Enrichment requests are refused and new leads stay unenriched until the period ends.',
+}
 
 const n = (v: number): string => v.toLocaleString('en')
 const day = (iso: string): string => new Date(iso).toLocaleDateString('en', { day: 'numeric', month: 'long', timeZone: 'UTC' })
@@ -157,7 +164,7 @@ export function UsageBanner({ section }: { section: string }) {
   if (!worst) return null
   const text =
     over.length > 0
-      ? `${QUOTA_LABELS[worst.quota]}: all ${n(worst.limit)} of this period are used. Visitors still reach you, but a person has to answer them.`
+      ? `${QUOTA_LABELS[worst.quota]}: all ${n(worst.limit)} of this period are used. ${WHEN_USED_UP[worst.quota] ?? 'Visitors still reach you, but a person has to answer them.'}`
       : `${QUOTA_LABELS[worst.quota]}: ${pct(worst)} % of this period's ${n(worst.limit)} are used${worst.runsOutAt ? `; at this pace they run out around ${day(worst.runsOutAt)}` : ''}.`
   return (
     <div class={`note banner ${over.length > 0 ? 'note-error' : 'note-warn'}`} role="status">

@@ -913,7 +913,10 @@ export interface paths {
     }
     get?: never
     put?: never
-    /** Enrich one lead: company, free/disposable/role address, country, device, traffic source, score with reasons */
+    /**
+     * Enrich one lead: company, free/disposable/role address, country, device, traffic source, score with reasons
+     * @description Counts one against the plan’s `enrichments` quota; at the quota it answers 429 `quota_exceeded`.
+     */
     post: operations['enrich']
     delete?: never
     options?: never
@@ -930,7 +933,10 @@ export interface paths {
     }
     get?: never
     put?: never
-    /** Enrich up to 100 items at once; an invalid item gets an error object at its index, the others are enriched */
+    /**
+     * Enrich up to 100 items at once; an invalid item gets an error object at its index, the others are enriched
+     * @description Each valid item counts one against the plan’s `enrichments` quota. A batch that does not fit in what is left is refused whole (429 `quota_exceeded`) and nothing is enriched.
+     */
     post: operations['enrichBatch']
     delete?: never
     options?: never
@@ -2065,7 +2071,7 @@ export interface components {
       createdAt: string
       data: {
         /** @enum {string} */
-        quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+        quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'enrichments' | 'knowledgePages' | 'products' | 'seats'
         /** @enum {string} */
         level: '80' | '100' | 'forecast'
         used: number
@@ -2751,7 +2757,7 @@ export interface components {
     }
     QuotaUse: {
       /** @enum {string} */
-      quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'knowledgePages' | 'products' | 'seats'
+      quota: 'conversations' | 'messages' | 'aiReplies' | 'apiCalls' | 'enrichments' | 'knowledgePages' | 'products' | 'seats'
       used: number
       limit: number
       /** Format: date-time */
@@ -3451,6 +3457,7 @@ export interface components {
           messages: number
           aiReplies: number
           apiCalls: number
+          enrichments: number
           knowledgePages: number
           products: number
           seats: number
@@ -3497,6 +3504,7 @@ export interface components {
         messages: number
         aiReplies: number
         apiCalls: number
+        enrichments: number
       }[]
     }
     ConversationFlag: {
@@ -9240,7 +9248,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `rate_limited` */
+      /** @description Error: `rate_limited`, `quota_exceeded` */
       429: {
         headers: {
           [name: string]: unknown
@@ -9350,7 +9358,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description Error: `rate_limited` */
+      /** @description Error: `rate_limited`, `quota_exceeded` */
       429: {
         headers: {
           [name: string]: unknown

@@ -1,5 +1,6 @@
 // Enrichment for one license: the offline rules for each item, then the customer's firmographics webhook once per
-// business domain, and the monthly usage counter. The routes and lead capture both come through here.
+// business domain. The routes and lead capture both come through here; each counts its items against the plan's
+// `enrichments` quota (src/usage/) before enriching anything.
 
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
@@ -7,6 +8,7 @@ import { type Events, emit } from '../platform/events.js'
 import { hasFeature } from '../platform/features.js'
 import type { Product } from '../platform/products.js'
 import { getSettings } from '../settings/settings.js'
+import type { Usage } from '../usage/meter.js'
 import { type FirmographicsOutcome, firmographicsSecret, lookupFirmographics } from './firmographics.js'
 import { findLeadInputs, saveLeadEnrichment } from './queries.js'
 import { type EnrichInput, type EnrichResult, enrich, withFirmographics } from './service.js'
@@ -14,18 +16,11 @@ import { type EnrichInput, type EnrichResult, enrich, withFirmographics } from '
 /** Webhook calls in flight at once for one batch, and the time after which a batch stops starting new ones. */
 export const WEBHOOK_CONCURRENCY = 5
 export const WEBHOOK_BATCH_BUDGET_MS = 15_000
-/** Counters outlive their month long enough for billing to read the last one. */
-const COUNTER_TTL_MS = 62 * 86_400_000
 
 export interface LicenseRef {
   id: string
   key: string
   products: string[]
-}
-
-/** `license:{key}:counter:enrichments:YYYY-MM` (UTC), one per license and month; billing will read it. */
-export function usageCounterKey(licenseKey: string, nowMs: number): string {
-  return `license:${licenseKey}:counter:enrichments:${new Date(nowMs).toISOString().slice(0, 7)}`
 }
 
 const isBusiness = (r: EnrichResult): r is EnrichResult & { domain: string } => r.domain !== null && !r.freeMail && !r.disposable
@@ -87,22 +82,29 @@ export async function enrichForLicense(deps: Deps, license: LicenseRef, inputs: 
     if (Object.keys(outcome.firmographics).length === 0) return { ...r, reasons: [...r.reasons, `Your firmographics webhook has nothing on ${r.domain}`] }
     return withFirmographics(r, outcome.firmographics)
   })
-  if (inputs.length > 0) await deps.cache.incrBy(usageCounterKey(license.key, deps.clock.now()), inputs.length, COUNTER_TTL_MS)
   return merged
 }
 
 /**
  * Enriches a stored lead and keeps the result on it, with a `lead.enriched` event in the same transaction. Run by
  * the `lead.created` consumer below (a durable job: a crash or a retry enriches again and overwrites, never twice
- * in part). Returns null for a lead that no longer exists.
+ * in part). The lead counts one against the `enrichments` quota, with its id as the dedupe id so a retried job
+ * counts once. Returns null for a lead that no longer exists, on a plan without the feature, or past the quota:
+ * the lead is kept as captured (`enrichment: null`, no `lead.enriched`).
  */
-export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResult | null> {
+export async function enrichLead(deps: Deps, usage: Usage, leadId: string): Promise<EnrichResult | null> {
   const lead = await findLeadInputs(deps.db, leadId)
   if (!lead) return null
   const license = await deps.db.selectFrom('licenses').select(['id', 'key', 'products', 'tier']).where('id', '=', lead.license_id).executeTakeFirst()
   if (!license) return null
   // Lead enrichment is a plan feature: on a plan without it a lead stays as the visitor left it.
   if (!hasFeature(deps.config.plans, license.tier, 'enrichment')) return null
+  const counted = await usage.count({ licenseId: license.id, tier: license.tier }, { metrics: ['enrichments'], dedupeId: `lead:${lead.id}` })
+  if (!counted.ok) {
+    // Past the quota the lead stays as the visitor left it; the owner sees the quota exceeded on the Usage page.
+    deps.logger.info('lead not enriched: the enrichments quota is used up', { leadId: lead.id, licenseId: license.id })
+    return null
+  }
   const [result] = await enrichForLicense(deps, license, [
     {
       email: lead.email,
@@ -125,10 +127,10 @@ export async function enrichLead(deps: Deps, leadId: string): Promise<EnrichResu
 }
 
 /** Every captured lead is enriched after it is stored, off the visitor's request, by a durable consumer job. */
-export function registerLeadEnrichment(deps: Deps, events: Events): void {
+export function registerLeadEnrichment(deps: Deps, events: Events, usage: Usage): void {
   events.onEvent('lead.created', 'enrichment.enrich-lead', async (event) => {
     try {
-      await enrichLead(deps, event.data.leadId)
+      await enrichLead(deps, usage, event.data.leadId)
     } catch (err) {
       // A refusal (quota, configuration) will not change by retrying: the lead stays as captured, shown unenriched.
       if (!(err instanceof AppError)) throw err

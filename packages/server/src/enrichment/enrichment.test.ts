@@ -5,7 +5,6 @@ import { delay, type FakeHost, fakeHost } from '../../test/fake-host.js'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { verifyIntelagent } from '../platform/signature.js'
-import { usageCounterKey } from './enricher.js'
 import type { EnrichResult } from './service.js'
 
 const ORIGIN = 'https://shop.example.com'
@@ -149,14 +148,17 @@ describe('enrichment API', () => {
     }
   })
 
-  it('counts every enriched item in a per-license monthly counter', async () => {
+  it('counts every enriched item against the plan’s enrichments quota (src/enrichment/quota.test.ts has the limits)', async () => {
     const customer = await newCustomer(app)
-    const key = usageCounterKey(customer.licenseKey, app.deps.clock.now())
-    expect(key).toMatch(new RegExp(`^license:${customer.licenseKey}:counter:enrichments:\\d{4}-\\d{2}$`))
+    const enrichments = async () => {
+      const usage = (await (await app.request('/api/usage', { token: customer.token })).json()) as { quotas: { quota: string; used: number }[] }
+      return usage.quotas.find((q) => q.quota === 'enrichments')?.used
+    }
+    expect(await enrichments()).toBe(0)
     await enrich(customer.token, { domain: 'acme.com' })
     await enrich(customer.token, { items: [{ domain: 'a.com' }, { domain: 'b.com' }, { nope: 1 }] }, '/api/enrich/batch')
     // Only valid items are enriched, so only they count.
-    expect(await app.deps.cache.incrBy(key, 0, 1000)).toBe(3)
+    expect(await enrichments()).toBe(3)
   })
 
   describe('firmographics webhook', () => {

@@ -156,7 +156,16 @@ describe('operator license console', () => {
       subscription: Record<string, unknown>
     }
     const quota = (q: string) => body.usage.quotas.find((x) => x.quota === q)
-    expect(body.usage.quotas.map((q) => q.quota)).toEqual(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats'])
+    expect(body.usage.quotas.map((q) => q.quota)).toEqual([
+      'conversations',
+      'messages',
+      'aiReplies',
+      'apiCalls',
+      'enrichments',
+      'knowledgePages',
+      'products',
+      'seats',
+    ])
     expect(quota('apiCalls')?.used).toBe(3)
     expect(quota('products')).toMatchObject({ used: 2, limit: app.config.plans.business.quotas.products })
     expect(quota('seats')).toMatchObject({ used: 1, limit: 10 })

@@ -130,7 +130,7 @@ export const eventSchemas = {
   }),
   /** A quota reached 80 % or 100 %, or its forecast runs out before the period ends: once per period each. */
   'usage.warning': z.object({
-    quota: z.enum(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats']),
+    quota: z.enum(['conversations', 'messages', 'aiReplies', 'apiCalls', 'enrichments', 'knowledgePages', 'products', 'seats']),
     level: z.enum(['80', '100', 'forecast']),
     used: z.number().int(),
     limit: z.number().int(),

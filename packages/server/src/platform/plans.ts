@@ -5,11 +5,11 @@ import { z } from '@hono/zod-openapi'
 export const TIERS = ['starter', 'professional', 'business', 'enterprise'] as const
 export type Tier = (typeof TIERS)[number]
 
-/** What is counted per license per billing period (src/usage/ meters the first four; the rest are gauges). */
-export const QUOTAS = ['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats'] as const
+/** What is counted per license per billing period (src/usage/ meters the first five; the rest are gauges). */
+export const QUOTAS = ['conversations', 'messages', 'aiReplies', 'apiCalls', 'enrichments', 'knowledgePages', 'products', 'seats'] as const
 export type Quota = (typeof QUOTAS)[number]
 /** Counted as they happen (src/usage/meter.ts); the other quotas are read from the database when asked. */
-export const METERED = ['conversations', 'messages', 'aiReplies', 'apiCalls'] as const
+export const METERED = ['conversations', 'messages', 'aiReplies', 'apiCalls', 'enrichments'] as const
 export type Metered = (typeof METERED)[number]
 
 const count = z.number().int().min(0)
@@ -38,30 +38,50 @@ export type Plan = z.infer<typeof planSchema>
 export type Plans = Record<Tier, Plan>
 
 /**
- * The defaults. Rates are the request budgets that used to live in ratelimit/; quotas are sized so a tier's
+ * The defaults. `enrichments` counts items enriched (POST /api/enrich, each batch item, and each lead enriched
+ * automatically): starter has no automatic lead enrichment (features.enrichment) but may buy the Data Enrichment
+ * product, whose API then gets a trial-sized 100 a period rather than nothing. Rates are the request budgets that used to live in ratelimit/; quotas are sized so a tier's
  * typical shop stays well inside them and the next tier up is the obvious step.
  */
 export const DEFAULT_PLANS: Plans = {
   starter: {
-    quotas: { conversations: 500, messages: 5_000, aiReplies: 2_000, apiCalls: 50_000, knowledgePages: 100, products: 2, seats: 1 },
+    quotas: { conversations: 500, messages: 5_000, aiReplies: 2_000, apiCalls: 50_000, enrichments: 100, knowledgePages: 100, products: 2, seats: 1 },
     rates: { apiPerMinute: 120, widgetPerMinute: 300, widgetStreams: 200 },
     visitorCaps: { conversationsPerDay: 10, messagesPerDay: 100 },
     features: { aiEngines: false, enrichment: false, removeBranding: false, identity: false, prioritySupport: false },
   },
   professional: {
-    quotas: { conversations: 5_000, messages: 50_000, aiReplies: 25_000, apiCalls: 500_000, knowledgePages: 1_000, products: 4, seats: 5 },
+    quotas: { conversations: 5_000, messages: 50_000, aiReplies: 25_000, apiCalls: 500_000, enrichments: 1_000, knowledgePages: 1_000, products: 4, seats: 5 },
     rates: { apiPerMinute: 600, widgetPerMinute: 1_200, widgetStreams: 1_000 },
     visitorCaps: { conversationsPerDay: 20, messagesPerDay: 200 },
     features: { aiEngines: true, enrichment: true, removeBranding: false, identity: true, prioritySupport: false },
   },
   business: {
-    quotas: { conversations: 25_000, messages: 250_000, aiReplies: 125_000, apiCalls: 2_500_000, knowledgePages: 10_000, products: 4, seats: 20 },
+    quotas: {
+      conversations: 25_000,
+      messages: 250_000,
+      aiReplies: 125_000,
+      apiCalls: 2_500_000,
+      enrichments: 10_000,
+      knowledgePages: 10_000,
+      products: 4,
+      seats: 20,
+    },
     rates: { apiPerMinute: 3_000, widgetPerMinute: 6_000, widgetStreams: 5_000 },
     visitorCaps: { conversationsPerDay: 30, messagesPerDay: 300 },
     features: { aiEngines: true, enrichment: true, removeBranding: true, identity: true, prioritySupport: false },
   },
   enterprise: {
-    quotas: { conversations: 250_000, messages: 2_500_000, aiReplies: 1_250_000, apiCalls: 25_000_000, knowledgePages: 100_000, products: 4, seats: 200 },
+    quotas: {
+      conversations: 250_000,
+      messages: 2_500_000,
+      aiReplies: 1_250_000,
+      apiCalls: 25_000_000,
+      enrichments: 100_000,
+      knowledgePages: 100_000,
+      products: 4,
+      seats: 200,
+    },
     rates: { apiPerMinute: 15_000, widgetPerMinute: 30_000, widgetStreams: 20_000 },
     visitorCaps: { conversationsPerDay: 50, messagesPerDay: 500 },
     features: { aiEngines: true, enrichment: true, removeBranding: true, identity: true, prioritySupport: true },

@@ -31,7 +31,10 @@ export type VisitorCap = keyof Plan['visitorCaps']
 /** What ran out: a quota of the plan, or the visitor's own daily cap. */
 export type Limited = Metered | 'visitorCap'
 
-export type CountOutcome = { ok: true } | { ok: false; quota: Limited; used: number; limit: number; resetsAt: Date }
+export type CountOutcome =
+  | { ok: true }
+  /** `requested`: the cost that did not fit (a batch may not fit while the quota still has some room). */
+  | { ok: false; quota: Limited; used: number; limit: number; requested: number; resetsAt: Date }
 
 export interface CountInput {
   /** Counted together (all or none), each against its quota. */
@@ -58,6 +61,7 @@ export const QUOTA_LABEL: Record<Quota | 'visitorCap', string> = {
   messages: 'messages',
   aiReplies: 'AI replies',
   apiCalls: 'API calls',
+  enrichments: 'enrichments',
   knowledgePages: 'knowledge pages',
   products: 'products',
   seats: 'seats',
@@ -67,9 +71,10 @@ export const QUOTA_LABEL: Record<Quota | 'visitorCap', string> = {
 /** The 429 an API caller gets at a quota: which quota, when it resets, and Retry-After. */
 export function quotaExceeded(o: Extract<CountOutcome, { ok: false }>, tier: string, now: number): AppError {
   const retry = Math.max(1, Math.ceil((o.resetsAt.getTime() - now) / 1000))
+  const state = o.used < o.limit ? `has ${o.limit - o.used} left and this request needs ${o.requested}` : 'is used up'
   return new AppError(
     'quota_exceeded',
-    `The ${tier} plan's ${QUOTA_LABEL[o.quota]} quota (${o.limit} per billing period) is used up; it resets at ${o.resetsAt.toISOString()}. Upgrade the plan for more.`,
+    `The ${tier} plan's ${QUOTA_LABEL[o.quota]} quota (${o.limit} per billing period) ${state}; it resets at ${o.resetsAt.toISOString()}. Upgrade the plan for more.`,
     { headers: { 'Retry-After': String(retry) }, details: { quota: o.quota, used: o.used, limit: o.limit, resetsAt: o.resetsAt.toISOString() } },
   )
 }
@@ -133,8 +138,8 @@ export class Usage {
     if (r.outcome === 'over') {
       const b = buckets[r.index]
       const limit = checks[r.index]?.limit ?? 0
-      if (!b) return { ok: false, quota: 'visitorCap', used: r.total, limit, resetsAt: new Date(dayStart(now).getTime() + DAY_MS) }
-      return { ok: false, quota: b.metric, used: r.total, limit, resetsAt: period.end }
+      if (!b) return { ok: false, quota: 'visitorCap', used: r.total, limit, requested: cost, resetsAt: new Date(dayStart(now).getTime() + DAY_MS) }
+      return { ok: false, quota: b.metric, used: r.total, limit, requested: cost, resetsAt: period.end }
     }
     if (r.outcome === 'unavailable')
       this.deps.logger.warn('usage not counted: the cache is unreachable', { licenseId: subject.licenseId, metrics: input.metrics })
@@ -278,7 +283,7 @@ export async function sendWarnings(
 }
 
 /** Why a visitor's message gets a person instead of an engine reply (null: the engine answers). */
-export type Handoff = Exclude<Limited, 'apiCalls'> | 'flagged' | null
+export type Handoff = Exclude<Limited, 'apiCalls' | 'enrichments'> | 'flagged' | null
 
 /** The widget's gates: a visitor is never dropped, but past a quota or cap a person answers instead of the engine. */
 export async function gateConversation(usage: Usage, subject: Subject, visitorId: string, conversationId: string): Promise<'quota' | 'visitor_cap' | null> {
@@ -298,7 +303,7 @@ export async function gateMessage(usage: Usage, tier: string, conv: Conversation
     { licenseId: conv.license_id, tier },
     { metrics: ['messages', 'aiReplies'], dedupeId: `msg:${conv.id}:${clientMessageId}`, visitor: { id: conv.visitor_id, cap: 'messagesPerDay' } },
   )
-  return r.ok ? null : (r.quota as Exclude<Limited, 'apiCalls'>)
+  return r.ok ? null : (r.quota as Exclude<Limited, 'apiCalls' | 'enrichments'>)
 }
 
 /**
@@ -311,4 +316,20 @@ export async function chargeApiCall(usage: Usage, principal: Principal, idempote
   const dedupeId = idempotencyKey && principal.keyId ? `api:${principal.keyId}:${idempotencyKey}` : undefined
   const r = await usage.count({ licenseId: principal.licenseId, tier: principal.tier }, { metrics: ['apiCalls'], ...(dedupeId ? { dedupeId } : {}) })
   if (!r.ok) throw quotaExceeded(r, principal.tier, now())
+}
+
+/**
+ * Counts `items` enrichments for an API request, all or none in one step: a request that does not fit is refused
+ * whole with 429 quota_exceeded and nothing is enriched. A retry with the same Idempotency-Key (from the same key
+ * or person, as the idempotency middleware scopes it) counts once, even when its first answer was lost.
+ */
+export async function chargeEnrichments(usage: Usage, principal: Principal, items: number, idempotencyKey: string | undefined, now: number): Promise<void> {
+  if (items <= 0 || !principal.licenseId) return
+  const caller = principal.kind === 'session' ? `user:${principal.userId}` : `key:${principal.keyId}`
+  const dedupeId = idempotencyKey ? `enrich:${caller}:${idempotencyKey}` : undefined
+  const r = await usage.count(
+    { licenseId: principal.licenseId, tier: principal.tier },
+    { metrics: ['enrichments'], cost: items, ...(dedupeId ? { dedupeId } : {}) },
+  )
+  if (!r.ok) throw quotaExceeded(r, principal.tier, now)
 }

@@ -40,6 +40,7 @@ export const UsageSchema = z
           messages: z.number().int(),
           aiReplies: z.number().int(),
           apiCalls: z.number().int(),
+          enrichments: z.number().int(),
         }),
       )
       .openapi({ description: 'Each UTC day of the period so far, oldest first' }),

@@ -240,7 +240,8 @@ describe('usage metering', () => {
     const r = await report(app, owner)
     const period = periodOf({}, Date.now())
     expect(r.plan).toBe('starter')
-    expect(r.quotas.map((q) => q.quota)).toEqual(['conversations', 'messages', 'aiReplies', 'apiCalls', 'knowledgePages', 'products', 'seats'])
+    expect(r.quotas.map((q) => q.quota)).toEqual(['conversations', 'messages', 'aiReplies', 'apiCalls', 'enrichments', 'knowledgePages', 'products', 'seats'])
+    expect(r.quotas.find((q) => q.quota === 'enrichments')).toMatchObject({ used: 0, limit: DEFAULT_PLANS.starter.quotas.enrichments, status: 'ok' })
     expect(r.quotas.find((q) => q.quota === 'products')).toMatchObject({ used: 2, limit: DEFAULT_PLANS.starter.quotas.products, status: 'ok' })
     expect(r.quotas.find((q) => q.quota === 'seats')).toMatchObject({ used: 1, limit: 1 })
     expect(r.quotas.find((q) => q.quota === 'conversations')).toMatchObject({
@@ -253,7 +254,7 @@ describe('usage metering', () => {
       status: 'ok',
     })
     expect(r.daily).toHaveLength(new Date().getUTCDate())
-    expect(r.daily[0]).toEqual({ day: period.start.toISOString().slice(0, 10), conversations: 0, messages: 0, aiReplies: 0, apiCalls: 0 })
+    expect(r.daily[0]).toEqual({ day: period.start.toISOString().slice(0, 10), conversations: 0, messages: 0, aiReplies: 0, apiCalls: 0, enrichments: 0 })
   })
 
   it('an upgrade lifts the limit at once, on every instance', async () => {

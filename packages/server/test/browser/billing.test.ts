@@ -186,7 +186,7 @@ describe('billing in the dashboard', () => {
       // Usage this period, per quota.
       const usage = page.getByRole('region', { name: 'Usage of each quota this period' })
       await visible(usage)
-      expect(await usage.locator('tbody tr').count()).toBe(7)
+      expect(await usage.locator('tbody tr').count()).toBe(8)
       // The subscription as Stripe last told the server: Business, ending at the period's end, with its Stripe ids.
       const detail = page.locator('section[aria-labelledby="license-detail"]')
       const text = async () => (await detail.textContent()) ?? ''

@@ -27,6 +27,7 @@ describe('usage in the dashboard', () => {
     const subject = { licenseId: license.id, tier: 'starter' }
     await app.usage.count(subject, { metrics: ['conversations'], cost: Math.round(DEFAULT_PLANS.starter.quotas.conversations * 0.9) })
     await app.usage.count(subject, { metrics: ['messages', 'aiReplies'], cost: 40 })
+    await app.usage.count(subject, { metrics: ['enrichments'], cost: 7 })
   }, 240_000)
 
   afterAll(async () => {
@@ -61,10 +62,12 @@ describe('usage in the dashboard', () => {
     await visible(h1(page, 'Usage'))
     await visible(page.getByRole('status').filter({ hasText: 'Conversations' }))
     const meters = page.locator('meter')
-    await expect.poll(() => meters.count()).toBe(7)
+    await expect.poll(() => meters.count()).toBe(8)
     expect(await page.getByRole('meter', { name: 'Conversations' }).getAttribute('value')).toBe(
       String(Math.round(DEFAULT_PLANS.starter.quotas.conversations * 0.9)),
     )
+    expect(await page.getByRole('meter', { name: 'Enrichments' }).getAttribute('value')).toBe('7')
+    await visible(page.getByRole('columnheader', { name: 'Enrichments' }))
     await visible(page.locator('.chart canvas'))
     const today = new Date().toLocaleDateString('en', { day: 'numeric', month: 'long', timeZone: 'UTC' })
     const row = page.getByRole('row', { name: new RegExp(`^${today}`) })
