@@ -1,6 +1,6 @@
 // Small shared pieces: links, copy buttons, error and status notes, and a loader hook.
 import type { ComponentChildren } from 'preact'
-import { useCallback, useEffect, useState } from 'preact/hooks'
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { errorText } from './api.js'
 import { BASE, onLinkClick } from './router.js'
 
@@ -35,6 +35,42 @@ export function SaveFooter({ error, busy, label, status }: { error: unknown; bus
         </span>
       </div>
     </>
+  )
+}
+
+/**
+ * A secret or one-time link shown once (a new API key, a signing secret, an invitation link): it lives only in the
+ * caller's state, and focus moves to its heading so keyboard and screen-reader users land on what they must copy.
+ */
+export function ShownOnce(props: {
+  id: string
+  title: ComponentChildren
+  /** What the value is for and that it will not be shown again. */
+  children: ComponentChildren
+  value: string
+  copyLabel: string
+  doneLabel?: string
+  onDone: () => void
+  testId?: string
+}) {
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => heading.current?.focus(), [props.value])
+  return (
+    <section class="note note-ok" role="status" aria-labelledby={props.id}>
+      <h2 id={props.id} ref={heading} tabIndex={-1}>
+        {props.title}
+      </h2>
+      <p>{props.children}</p>
+      <p class="code secret">
+        <code data-testid={props.testId}>{props.value}</code>
+      </p>
+      <div class="actions">
+        <CopyButton text={props.value} label={props.copyLabel} />
+        <button type="button" class="button-secondary" onClick={props.onDone}>
+          {props.doneLabel ?? 'Done, I have stored it'}
+        </button>
+      </div>
+    </section>
   )
 }
 

@@ -1,9 +1,9 @@
 // API keys: secret `intl_sk_` keys for servers, scripts and the SDK: create one with scopes and an expiry (the key
 // is shown once, in this page's memory only), see how each is used, and revoke it.
 import { API_KEY_SCOPES, type ApiKey, type ApiKeyScope, type CreatedApiKey } from '@intelagent/sdk'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api } from '../api.js'
-import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { ErrorNote, ShownOnce, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
 
 const SCOPE_LABELS: Record<ApiKeyScope, string> = {
@@ -133,28 +133,11 @@ function CreateForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void }) 
 
 /** The secret, shown once: it lives only in this component's state and is gone on "Done" or on leaving the page. */
 function NewKey({ created, onDone }: { created: CreatedApiKey; onDone: () => void }) {
-  const heading = useRef<HTMLHeadingElement>(null)
-  // Focus moves to the key, so keyboard and screen-reader users land on what they must copy.
-  useEffect(() => heading.current?.focus(), [created.id])
   return (
-    <section class="note note-ok" role="status" aria-labelledby="api-key-created">
-      <h2 id="api-key-created" ref={heading} tabIndex={-1}>
-        Your new key “{created.name}”
-      </h2>
-      <p>
-        Copy it now and store it in your secret manager. <strong>You will not see it again:</strong> we keep only a fingerprint of it. If you lose it, revoke it
-        and create a new one.
-      </p>
-      <p class="code secret">
-        <code>{created.key}</code>
-      </p>
-      <div class="actions">
-        <CopyButton text={created.key} label="Copy API key" />
-        <button type="button" class="button-secondary" onClick={onDone}>
-          Done, I have stored it
-        </button>
-      </div>
-    </section>
+    <ShownOnce id="api-key-created" title={<>Your new key “{created.name}”</>} value={created.key} copyLabel="Copy API key" onDone={onDone}>
+      Copy it now and store it in your secret manager. <strong>You will not see it again:</strong> we keep only a fingerprint of it. If you lose it, revoke it
+      and create a new one.
+    </ShownOnce>
   )
 }
 

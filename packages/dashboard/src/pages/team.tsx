@@ -1,10 +1,10 @@
 // Team: who works on this license and in which role, pending invitations, and inviting someone (the accept link
 // is shown once so the inviter can send it). Owners and admins manage; members see the team.
 import type { CreatedTeamInvitation, Team, TeamMember, TeamRole } from '@intelagent/sdk'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { Me } from '../api.js'
 import { api } from '../api.js'
-import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { ErrorNote, ShownOnce, useAction, useLoad } from '../components.js'
 import { formatWhen } from '../format.js'
 
 export const ROLE_LABELS: Record<TeamRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' }
@@ -91,26 +91,18 @@ function InviteForm({ me, full, onInvited }: { me: Me; full: boolean; onInvited:
 
 /** The accept link, shown once: it is not stored anywhere the dashboard can read it again. */
 function NewInvitation({ invitation, onDone }: { invitation: CreatedTeamInvitation; onDone: () => void }) {
-  const heading = useRef<HTMLHeadingElement>(null)
-  useEffect(() => heading.current?.focus(), [invitation.id])
   return (
-    <section class="note note-ok" role="status" aria-labelledby="invite-created">
-      <h2 id="invite-created" ref={heading} tabIndex={-1}>
-        Invitation for {invitation.email}
-      </h2>
-      <p>
-        Send this link to {invitation.email}. It works once, until {formatWhen(invitation.expiresAt)}. <strong>It is shown only now.</strong>
-      </p>
-      <p class="code secret">
-        <code data-testid="accept-url">{invitation.acceptUrl}</code>
-      </p>
-      <div class="actions">
-        <CopyButton text={invitation.acceptUrl} label="Copy invitation link" />
-        <button type="button" class="button-secondary" onClick={onDone}>
-          Done
-        </button>
-      </div>
-    </section>
+    <ShownOnce
+      id="invite-created"
+      title={<>Invitation for {invitation.email}</>}
+      value={invitation.acceptUrl}
+      copyLabel="Copy invitation link"
+      doneLabel="Done"
+      onDone={onDone}
+      testId="accept-url"
+    >
+      Send this link to {invitation.email}. It works once, until {formatWhen(invitation.expiresAt)}. <strong>It is shown only now.</strong>
+    </ShownOnce>
   )
 }
 

@@ -9,9 +9,9 @@ import {
   type WebhookEventType,
   type WebhookTestResult,
 } from '@intelagent/sdk'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api } from '../api.js'
-import { CopyButton, ErrorNote, useAction, useLoad } from '../components.js'
+import { ErrorNote, ShownOnce, useAction, useLoad } from '../components.js'
 import { ConnectionOutcome } from '../connection-report.js'
 import { formatWhen } from '../format.js'
 
@@ -153,27 +153,21 @@ function CreateForm({ onCreated }: { onCreated: (ep: WebhookEndpointWithSecret) 
 
 /** The signing secret, shown once: it lives only in this component's state. */
 function NewSecret({ created, rotated, onDone }: { created: WebhookEndpointWithSecret; rotated: boolean; onDone: () => void }) {
-  const heading = useRef<HTMLHeadingElement>(null)
-  useEffect(() => heading.current?.focus(), [created.secret])
   return (
-    <section class="note note-ok" role="status" aria-labelledby="webhook-secret">
-      <h2 id="webhook-secret" ref={heading} tabIndex={-1}>
-        {rotated ? 'New signing secret' : 'Signing secret'} for {created.url}
-      </h2>
-      <p>
-        Copy it now into your receiver’s configuration. <strong>You will not see it again.</strong>
-        {rotated && ' The previous secret keeps signing beside this one for 24 hours, so you can switch without missing an event.'}
-      </p>
-      <p class="code secret">
-        <code>{created.secret}</code>
-      </p>
-      <div class="actions">
-        <CopyButton text={created.secret} label="Copy signing secret" />
-        <button type="button" class="button-secondary" onClick={onDone}>
-          Done, I have stored it
-        </button>
-      </div>
-    </section>
+    <ShownOnce
+      id="webhook-secret"
+      title={
+        <>
+          {rotated ? 'New signing secret' : 'Signing secret'} for {created.url}
+        </>
+      }
+      value={created.secret}
+      copyLabel="Copy signing secret"
+      onDone={onDone}
+    >
+      Copy it now into your receiver’s configuration. <strong>You will not see it again.</strong>
+      {rotated && ' The previous secret keeps signing beside this one for 24 hours, so you can switch without missing an event.'}
+    </ShownOnce>
   )
 }
 
