@@ -3,8 +3,9 @@
 import type { Kysely } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import type { Database, License } from '../platform/db.js'
-import type { Events } from '../platform/events.js'
+import type { DomainEvent, Events } from '../platform/events.js'
 import { sendMail } from './mailer.js'
+import type { TemplateData, TemplateName } from './templates.js'
 
 export const registerUrl = (publicUrl: string, key: string) => `${publicUrl}/dashboard/register?license=${encodeURIComponent(key)}`
 
@@ -20,6 +21,24 @@ export function sendLicenseMail(deps: Pick<Deps, 'config'>, db: Kysely<Database>
 }
 
 export function registerMailConsumers(deps: Deps, events: Events): void {
+  /**
+   * Mails the owner of the event's license (never the demo license's nobody), once per event: the template's name and
+   * the event id make the outbox's dedupe key.
+   */
+  const mailOwner = async <T extends TemplateName>(event: DomainEvent, template: T, data: TemplateData[T] | (() => Promise<TemplateData[T]>)) => {
+    const license = event.licenseId
+      ? await deps.db.selectFrom('licenses').select(['id', 'email', 'source']).where('id', '=', event.licenseId).executeTakeFirst()
+      : undefined
+    if (!license || license.source === 'demo') return
+    await sendMail(deps.db, deps.config, {
+      to: license.email,
+      template,
+      licenseId: license.id,
+      dedupeKey: `${template}:${event.id}`,
+      data: typeof data === 'function' ? await data() : data,
+    })
+  }
+
   events.onEvent('license.created', 'mail.license-issued', async (event) => {
     const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', event.data.licenseId).executeTakeFirst()
     // The demo license belongs to nobody.
@@ -28,25 +47,15 @@ export function registerMailConsumers(deps: Deps, events: Events): void {
   })
 
   // Usage warnings (80 %, 100 %, runs out before the period ends): already once per period per quota at the source.
-  events.onEvent('usage.warning', 'mail.usage-warning', async (event) => {
-    const license = event.licenseId
-      ? await deps.db.selectFrom('licenses').select(['id', 'email']).where('id', '=', event.licenseId).executeTakeFirst()
-      : undefined
-    if (!license) return
-    await sendMail(deps.db, deps.config, {
-      to: license.email,
-      template: 'usage-warning',
-      licenseId: license.id,
-      dedupeKey: `usage-warning:${event.id}`,
-      data: {
-        message: event.data.message,
-        used: event.data.used,
-        limit: event.data.limit,
-        periodEnd: event.data.periodEnd.slice(0, 10),
-        upgradeUrl: `${deps.config.publicUrl}/dashboard/billing`,
-      },
-    })
-  })
+  events.onEvent('usage.warning', 'mail.usage-warning', (event) =>
+    mailOwner(event, 'usage-warning', {
+      message: event.data.message,
+      used: event.data.used,
+      limit: event.data.limit,
+      periodEnd: event.data.periodEnd.slice(0, 10),
+      upgradeUrl: `${deps.config.publicUrl}/dashboard/billing`,
+    }),
+  )
 
   // Dunning: every failed renewal attempt tells the buyer, with the invoice to pay and when the grace ends.
   events.onEvent('billing.payment_failed', 'mail.payment-failed', async (event) => {
@@ -65,55 +74,37 @@ export function registerMailConsumers(deps: Deps, events: Events): void {
   })
 
   // An outbound webhook endpoint switched off after failing for days: the owner hears of it, once per event.
-  events.onEvent('webhook_endpoint.disabled', 'mail.webhook-disabled', async (event) => {
-    const license = event.licenseId
-      ? await deps.db.selectFrom('licenses').select(['id', 'email']).where('id', '=', event.licenseId).executeTakeFirst()
-      : undefined
-    if (!license) return
-    await sendMail(deps.db, deps.config, {
-      to: license.email,
-      template: 'webhook-disabled',
-      licenseId: license.id,
-      dedupeKey: `webhook-disabled:${event.id}`,
-      data: {
-        url: event.data.url,
-        reason: event.data.reason,
-        failingSince: `${event.data.failingSince.slice(0, 16).replace('T', ' ')} UTC`,
-        webhooksUrl: `${deps.config.publicUrl}/dashboard/webhooks`,
-      },
-    })
-  })
+  events.onEvent('webhook_endpoint.disabled', 'mail.webhook-disabled', (event) =>
+    mailOwner(event, 'webhook-disabled', {
+      url: event.data.url,
+      reason: event.data.reason,
+      failingSince: `${event.data.failingSince.slice(0, 16).replace('T', ' ')} UTC`,
+      webhooksUrl: `${deps.config.publicUrl}/dashboard/webhooks`,
+    }),
+  )
 
   // A visitor waits for a person: the owner hears of it once per wait (the event fires only on the move to waiting).
-  events.onEvent('conversation.waiting', 'mail.conversation-waiting', async (event) => {
-    const license = event.licenseId
-      ? await deps.db.selectFrom('licenses').select(['id', 'email', 'source']).where('id', '=', event.licenseId).executeTakeFirst()
-      : undefined
-    if (!license || license.source === 'demo') return
-    const question =
-      event.data.reason === 'unanswered'
-        ? await deps.db
-            .selectFrom('messages')
-            .select('text')
-            .where('conversation_id', '=', event.data.conversationId)
-            .where('role', '=', 'visitor')
-            .orderBy('seq', 'desc')
-            .limit(1)
-            .executeTakeFirst()
-        : undefined
-    await sendMail(deps.db, deps.config, {
-      to: license.email,
-      template: 'conversation-waiting',
-      licenseId: license.id,
-      dedupeKey: `conversation-waiting:${event.id}`,
-      data: {
+  events.onEvent('conversation.waiting', 'mail.conversation-waiting', (event) =>
+    mailOwner(event, 'conversation-waiting', async () => {
+      const question =
+        event.data.reason === 'unanswered'
+          ? await deps.db
+              .selectFrom('messages')
+              .select('text')
+              .where('conversation_id', '=', event.data.conversationId)
+              .where('role', '=', 'visitor')
+              .orderBy('seq', 'desc')
+              .limit(1)
+              .executeTakeFirst()
+          : undefined
+      return {
         product: event.data.product,
         reason: event.data.reason,
         question: question ? question.text.slice(0, 300) : null,
         conversationUrl: `${deps.config.publicUrl}/dashboard/conversations/${event.data.conversationId}`,
-      },
-    })
-  })
+      }
+    }),
+  )
 
   events.onEvent('license.updated', 'mail.license-purchase', async (event) => {
     if (event.data.cause !== 'purchase') return
