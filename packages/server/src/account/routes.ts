@@ -9,6 +9,7 @@ import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { enforce } from '../platform/ratelimit.js'
 import { access, declareRoute, empty, json } from '../platform/route.js'
 import { hashPassword, verifyPassword } from './password.js'
+import { findOwnSession, findPasswordHash, listLiveSessions, setPasswordHash } from './queries.js'
 import { revokeSession, revokeUserSessions, SESSION_COOKIE } from './sessions.js'
 
 const TAG = 'account'
@@ -99,11 +100,11 @@ export function accountRoutes(deps: Deps) {
     const body = c.req.valid('json')
     // Guessing the current password through a stolen session is throttled like a login.
     await enforce(deps, c, [{ policy: 'password-change', key: `password-change:user:${p.userId}`, limit: 5, windowMs: 15 * 60_000 }])
-    const user = await deps.db.selectFrom('users').select(['password_hash']).where('id', '=', p.userId).executeTakeFirst()
+    const user = await findPasswordHash(deps.db, p.userId)
     if (!user || !(await verifyPassword(body.currentPassword, user.password_hash))) throw new AppError('password_incorrect', 'The current password is wrong')
     const hash = await hashPassword(body.newPassword, deps.config.scryptLogN)
     await deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', p.userId).execute()
+      await setPasswordHash(trx, p.userId, hash)
       await audit(trx, { licenseId: p.licenseId, ...actorOf(p), action: 'account.password_changed', target: p.userId, ip: clientIp(c) })
     })
     const ended = await revokeUserSessions(deps, p.licenseKey, p.userId, p.sessionId)
@@ -112,14 +113,7 @@ export function accountRoutes(deps: Deps) {
 
   app.openapi(listSessions, async (c) => {
     const p = sessionPrincipal(c.get('principal'))
-    const rows = await deps.db
-      .selectFrom('sessions')
-      .select(['id', 'user_agent', 'ip', 'created_at', 'last_seen_at', 'expires_at'])
-      .where('user_id', '=', p.userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', new Date(deps.clock.now()))
-      .orderBy('created_at', 'desc')
-      .execute()
+    const rows = await listLiveSessions(deps.db, p.userId, new Date(deps.clock.now()))
     const sessions = rows
       .map((r) => ({
         id: r.id,
@@ -139,13 +133,7 @@ export function accountRoutes(deps: Deps) {
     const p = sessionPrincipal(c.get('principal'))
     const { id } = c.req.valid('param')
     // Only the caller's own sessions: another user's session id answers like one that does not exist.
-    const row = await deps.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', id)
-      .where('user_id', '=', p.userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst()
+    const row = await findOwnSession(deps.db, p.userId, id)
     if (!row) throw notFound('Session')
     await revokeSession(deps, p.licenseKey, id)
     await audit(deps.db, {

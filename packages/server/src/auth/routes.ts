@@ -17,6 +17,7 @@ import type { Product } from '../platform/products.js'
 import { enforce, type LimitSpec } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { admitLogin, loginIpLimit } from './login-throttle.js'
+import { claimLicense, findUserByEmail, insertOwner } from './queries.js'
 import { LoggedOut, LoginInput, Me, RegisterInput, Session } from './schemas.js'
 
 /** Registration attempts per IP and per email; login has its own throttle (login-throttle.ts), never per email alone. */
@@ -104,18 +105,9 @@ export function authRoutes(deps: Deps) {
       .transaction()
       .execute(async (trx) => {
         // The claim is a conditional update: of two racing registrations exactly one sees a row.
-        const claimed = await trx
-          .updateTable('licenses')
-          .set({ claimed_at: new Date(deps.clock.now()) })
-          .where('id', '=', license.id)
-          .where('claimed_at', 'is', null)
-          .executeTakeFirst()
-        if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('license_already_claimed', 'This license already has an account; log in instead')
-        const u = await trx
-          .insertInto('users')
-          .values({ license_id: license.id, email: body.email.trim(), password_hash: passwordHash, role: 'customer', team_role: 'owner' })
-          .returningAll()
-          .executeTakeFirstOrThrow()
+        if (!(await claimLicense(trx, license.id, new Date(deps.clock.now()))))
+          throw new AppError('license_already_claimed', 'This license already has an account; log in instead')
+        const u = await insertOwner(trx, license.id, body.email.trim(), passwordHash)
         await audit(trx, { licenseId: license.id, actor: u.email, action: 'account.registered', target: u.id, ip })
         await emit(trx, {
           type: 'license.updated',
@@ -136,11 +128,7 @@ export function authRoutes(deps: Deps) {
     const ip = clientIp(c)
     await enforce(deps, c, [loginIpLimit(ip)])
     const attempt = await admitLogin(deps, ip, body.email)
-    const user = await deps.db
-      .selectFrom('users')
-      .selectAll()
-      .where((eb) => eb(eb.fn('lower', ['email']), '=', body.email.trim().toLowerCase()))
-      .executeTakeFirst()
+    const user = await findUserByEmail(deps.db, body.email.trim())
     const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash(deps)))
     if (!user || !valid) {
       await attempt.failed()

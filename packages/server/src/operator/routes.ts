@@ -1,7 +1,6 @@
 // /api/admin/licenses search, detail and plan changes: the operator's license console. Suspend and reactivate stay
 // on POST /api/admin/licenses/{id}/status (operator/license-admin.ts).
 import { z } from '@hono/zod-openapi'
-import { sql } from 'kysely'
 import { dropCachedSessions } from '../account/sessions.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { publicLicense } from '../licenses/queries.js'
@@ -15,9 +14,23 @@ import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { PRODUCTS, type Product } from '../platform/products.js'
 import { seatLimit } from '../platform/roles.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { listMembers, pendingInvitations } from '../team/queries.js'
+import { listMembers } from '../team/queries.js'
 import { usageReport } from '../usage/report.js'
 import { UsageSchema } from '../usage/routes.js'
+import {
+  activeApiKeyCount,
+  activeProductKeyCounts,
+  findBillingAccount,
+  findLicense,
+  keyLookups,
+  liveSessionIds,
+  lockLicense,
+  mailTotal,
+  pendingInvitationList,
+  recentMail,
+  searchLicenses,
+  setLicensePlan,
+} from './queries.js'
 
 const TAG = 'admin'
 const STATUSES = ['active', 'suspended', 'revoked'] as const
@@ -185,43 +198,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
 
   app.openapi(search, async (c) => {
     const { q, status, tier, cursor, limit } = c.req.valid('query')
-    let query = deps.db.selectFrom('licenses').selectAll()
-    if (status) query = query.where('status', '=', status)
-    if (tier) query = query.where('tier', '=', tier)
-    if (q) {
-      const like = `%${q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
-      const keyStart = `${q.toUpperCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
-      query = query.where((eb) =>
-        eb.or([
-          eb('key', 'like', keyStart),
-          eb('external_order_id', '=', q),
-          eb(eb.fn('lower', ['email']), 'like', like),
-          eb.exists(
-            eb
-              .selectFrom('users')
-              .select(sql`1`.as('one'))
-              .whereRef('users.license_id', '=', 'licenses.id')
-              .where((u) => u(u.fn('lower', ['users.email']), 'like', like)),
-          ),
-        ]),
-      )
-    }
-    if (cursor) {
-      const after = decodeCursor(cursor)
-      // Row comparison on (created_at, id) read from the row itself: no timestamp round-trips through JavaScript.
-      query = query.where(({ eb, refTuple, selectFrom }) =>
-        eb(
-          refTuple('created_at', 'id'),
-          '<',
-          selectFrom('licenses as c').select(['c.created_at', 'c.id']).where('c.id', '=', after).$asTuple('created_at', 'id'),
-        ),
-      )
-    }
-    const rows = await query
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit + 1)
-      .execute()
+    const rows = await searchLicenses(deps.db, { q, status, tier, after: cursor ? decodeCursor(cursor) : undefined }, limit + 1)
     const page = rows.slice(0, limit)
     const last = page.at(-1)
     return c.json({ licenses: page.map(summary), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }, 200)
@@ -229,42 +206,19 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
 
   app.openapi(detail, async (c) => {
     const { id } = c.req.valid('param')
-    const license = await deps.db.selectFrom('licenses').selectAll().where('id', '=', id).executeTakeFirst()
+    const license = await findLicense(deps.db, id)
     if (!license) throw notFound('License')
     const now = new Date(deps.clock.now())
     const [productKeys, apiKeys, members, invitations, entries, usage, account, mailCount, mail] = await Promise.all([
-      deps.db
-        .selectFrom('product_keys')
-        .select(['product', (eb) => eb.fn.countAll<string>().as('n')])
-        .where('license_id', '=', id)
-        .where('status', '=', 'active')
-        .groupBy('product')
-        .execute(),
-      deps.db
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('license_id', '=', id)
-        .where('status', '=', 'active')
-        .where('expires_at', '>', now)
-        .executeTakeFirstOrThrow(),
+      activeProductKeyCounts(deps.db, id),
+      activeApiKeyCount(deps.db, id, now),
       listMembers(deps.db, id),
-      pendingInvitations(deps.db, id, now).select(['id', 'email', 'role', 'expires_at']).orderBy('created_at', 'desc').execute(),
+      pendingInvitationList(deps.db, id, now),
       listAudit(deps.db, id, 20),
       usageReport(deps, license),
-      deps.db.selectFrom('billing_accounts').selectAll().where('license_id', '=', id).executeTakeFirst(),
-      deps.db
-        .selectFrom('mail_outbox')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('license_id', '=', id)
-        .executeTakeFirstOrThrow(),
-      deps.db
-        .selectFrom('mail_outbox')
-        .select(['id', 'to_email', 'template', 'subject', 'status', 'created_at', 'sent_at'])
-        .where('license_id', '=', id)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(EMAILS)
-        .execute(),
+      findBillingAccount(deps.db, id),
+      mailTotal(deps.db, id),
+      recentMail(deps.db, id, EMAILS),
     ])
     return c.json(
       {
@@ -329,7 +283,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     const result = await deps.db.transaction().execute(async (trx) => {
-      const before = await trx.selectFrom('licenses').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+      const before = await lockLicense(trx, id)
       if (!before) return undefined
       const products = body.products ? [...new Set(body.products)] : before.products
       const tier = body.tier ?? before.tier
@@ -337,12 +291,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
       if (tier !== before.tier) changes.push('tier')
       if (products.length !== before.products.length || products.some((p) => !before.products.includes(p))) changes.push('products')
       if (changes.length === 0) return { before, after: before, changes }
-      const after = await trx
-        .updateTable('licenses')
-        .set({ tier, products, updated_at: new Date(deps.clock.now()) })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const after = await setLicensePlan(trx, id, { tier, products }, new Date(deps.clock.now()))
       await emit(trx, {
         type: 'license.updated',
         licenseId: id,
@@ -368,14 +317,9 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
     if (!result) throw notFound('License')
     if (result.changes.length > 0) {
       // Resolved keys and cached sessions carry the tier and products: drop them on every instance.
-      const lookups = await deps.db
-        .selectFrom('product_keys')
-        .select('lookup')
-        .where('license_id', '=', id)
-        .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
-        .execute()
+      const lookups = await keyLookups(deps.db, id)
       await keys.invalidate(lookups.map((k) => k.lookup))
-      const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
+      const sessions = await liveSessionIds(deps.db, id)
       await dropCachedSessions(
         deps,
         result.after.key,

@@ -14,6 +14,7 @@ import { isProduct, isPublishable, type Product, productParam } from '../platfor
 import { access, declareRoute, json } from '../platform/route.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
 import { getSettings, requireSettingsFeatures, saveSettings } from '../settings/settings.js'
+import { retireKey, revokeKey, setKeyOrigins, setOriginsById } from './queries.js'
 import {
   ConfigureInputSchema,
   ConfigureResponseSchema,
@@ -157,12 +158,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     if (existing?.plaintext) {
       key = existing.plaintext
       if (body.allowedOrigins) {
-        row = await deps.db
-          .updateTable('product_keys')
-          .set({ allowed_origins: body.allowedOrigins })
-          .where('id', '=', existing.id)
-          .returningAll()
-          .executeTakeFirstOrThrow()
+        row = await setOriginsById(deps.db, existing.id, body.allowedOrigins)
         await keys.invalidate([existing.lookup])
         await audit(deps.db, {
           licenseId,
@@ -197,12 +193,11 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     const now = deps.clock.now()
     const created = await deps.db.transaction().execute(async (trx) => {
       const next = await createKey(trx, deps.config.keyPepper, licenseId, old.product as Product, old.allowed_origins)
-      await trx
-        .updateTable('product_keys')
-        .set({ expires_at: new Date(now + grace * 1000), replaced_by: next.row.id, ...(grace === 0 ? { status: 'revoked', revoked_at: new Date(now) } : {}) })
-        .where('id', '=', old.id)
-        .where('license_id', '=', licenseId)
-        .execute()
+      await retireKey(trx, licenseId, old.id, {
+        expiresAt: new Date(now + grace * 1000),
+        replacedBy: next.row.id,
+        ...(grace === 0 ? { revokedAt: new Date(now) } : {}),
+      })
       await audit(trx, {
         licenseId,
         ...actorOf(c.get('principal')),
@@ -230,13 +225,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
   app.openapi(revokeKeyRoute, async (c) => {
     const licenseId = tenantOf(c)
     const { id } = c.req.valid('param')
-    const row = await deps.db
-      .updateTable('product_keys')
-      .set({ status: 'revoked', revoked_at: new Date(deps.clock.now()) })
-      .where('id', '=', id)
-      .where('license_id', '=', licenseId)
-      .returningAll()
-      .executeTakeFirst()
+    const row = await revokeKey(deps.db, licenseId, id, new Date(deps.clock.now()))
     if (!row) throw notFound('Key')
     await keys.invalidate([row.lookup])
     await closeStreams(deps.cache, [streamTag.key(row.id)], 'key_revoked')
@@ -251,13 +240,7 @@ export function productRoutes(deps: Deps, keys: KeyResolver) {
     const existing = await findKey(deps.db, licenseId, id)
     if (!existing) throw notFound('Key')
     if (existing.kind !== 'publishable') throw new AppError('validation_failed', 'Allowed origins apply to publishable keys only')
-    const row = await deps.db
-      .updateTable('product_keys')
-      .set({ allowed_origins: allowedOrigins })
-      .where('id', '=', id)
-      .where('license_id', '=', licenseId)
-      .returningAll()
-      .executeTakeFirstOrThrow()
+    const row = await setKeyOrigins(deps.db, licenseId, id, allowedOrigins)
     await keys.invalidate([row.lookup])
     await audit(deps.db, {
       licenseId,
