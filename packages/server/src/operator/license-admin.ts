@@ -1,6 +1,6 @@
 // /api/admin: operators list licenses and suspend or reactivate one (its keys stop working within a second).
 
-import { dropCachedSessions } from '../account/sessions.js'
+import { dropLicenseCaches } from '../auth/license-caches.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { publicLicense } from '../licenses/queries.js'
 import { AdminLicenseList, AdminLicenseResult, LicenseParams, LicenseStatusInput, LimitQuery } from '../licenses/schemas.js'
@@ -10,7 +10,6 @@ import { notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { closeStreams, streamTag } from '../platform/streams.js'
 
 const listLicenses = declareRoute({
   method: 'get',
@@ -66,22 +65,9 @@ export function adminRoutes(deps: Deps, keys: KeyResolver) {
       return updated
     })
     if (!row) throw notFound('License')
-    // Keys (product keys and intl_sk_ API keys alike) and cached sessions carry the license status: drop them
-    // on every instance so the change applies at once.
-    const lookups = await deps.db
-      .selectFrom('product_keys')
-      .select('lookup')
-      .where('license_id', '=', id)
-      .unionAll(deps.db.selectFrom('api_keys').select('lookup').where('license_id', '=', id))
-      .execute()
-    await keys.invalidate(lookups.map((k) => k.lookup))
-    const sessions = await deps.db.selectFrom('sessions').select('id').where('license_id', '=', id).where('revoked_at', 'is', null).execute()
-    await dropCachedSessions(
-      deps,
-      row.key,
-      sessions.map((s) => s.id),
-    )
-    if (status !== 'active') await closeStreams(deps.cache, [streamTag.license(id)], status === 'suspended' ? 'license_suspended' : 'license_revoked')
+    // Keys (product keys and intl_sk_ API keys alike), cached sessions and open streams carry the license status:
+    // dropped on every instance so the change applies at once.
+    await dropLicenseCaches(deps, keys, id)
     await audit(deps.db, {
       licenseId: id,
       ...actorOf(c.get('principal')),

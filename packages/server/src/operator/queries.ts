@@ -102,16 +102,3 @@ export const recentMail = (db: Db, licenseId: string, limit: number) =>
 /** Sets the license's tier and products; the row after the change. */
 export const setLicensePlan = (trx: Db, id: string, plan: { tier: string; products: string[] }, now: Date) =>
   trx.updateTable('licenses').set({ tier: plan.tier, products: plan.products, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-
-/** The lookups of every product key and API key of the license, whatever their status. */
-export const keyLookups = (db: Db, licenseId: string) =>
-  db
-    .selectFrom('product_keys')
-    .select('lookup')
-    .where('license_id', '=', licenseId)
-    .unionAll(db.selectFrom('api_keys').select('lookup').where('license_id', '=', licenseId))
-    .execute()
-
-/** Ids of the license's sessions not revoked. */
-export const liveSessionIds = (db: Db, licenseId: string) =>
-  db.selectFrom('sessions').select('id').where('license_id', '=', licenseId).where('revoked_at', 'is', null).execute()

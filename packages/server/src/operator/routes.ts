@@ -1,7 +1,7 @@
 // /api/admin/licenses search, detail and plan changes: the operator's license console. Suspend and reactivate stay
 // on POST /api/admin/licenses/{id}/status (operator/license-admin.ts).
 import { z } from '@hono/zod-openapi'
-import { dropCachedSessions } from '../account/sessions.js'
+import { dropLicenseCaches } from '../auth/license-caches.js'
 import type { KeyResolver } from '../keys/resolver.js'
 import { publicLicense } from '../licenses/queries.js'
 import { actorOf, audit, listAudit } from '../platform/audit.js'
@@ -22,8 +22,6 @@ import {
   activeProductKeyCounts,
   findBillingAccount,
   findLicense,
-  keyLookups,
-  liveSessionIds,
   lockLicense,
   mailTotal,
   pendingInvitationList,
@@ -317,14 +315,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
     if (!result) throw notFound('License')
     if (result.changes.length > 0) {
       // Resolved keys and cached sessions carry the tier and products: drop them on every instance.
-      const lookups = await keyLookups(deps.db, id)
-      await keys.invalidate(lookups.map((k) => k.lookup))
-      const sessions = await liveSessionIds(deps.db, id)
-      await dropCachedSessions(
-        deps,
-        result.after.key,
-        sessions.map((s) => s.id),
-      )
+      await dropLicenseCaches(deps, keys, id)
     }
     return c.json({ license: summary(result.after) }, 200)
   })
