@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Problem, type Served, serveApp, signInDashboard } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery'
@@ -60,15 +60,7 @@ describe('analytics in the dashboard', () => {
   const h1 = (page: Page, name: string) => page.getByRole('heading', { level: 1, name, exact: true })
 
   async function signIn(context: BrowserContext) {
-    const watched = await watchedPage(context)
-    const { page } = watched
-    await page.goto(`${base}/dashboard`)
-    await visible(h1(page, 'Sign in to Intelagent'))
-    await page.getByLabel('Email').fill(owner.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await visible(h1(page, 'Products'))
-    return watched
+    return signInDashboard(context, base, owner, PASSWORD)
   }
 
   const fact = (page: Page, term: string) => page.locator('.facts dt', { hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]')

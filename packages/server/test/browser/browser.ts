@@ -112,6 +112,19 @@ export async function registerInDashboard(page: Page, base: string, license: { e
   await h1('Products').waitFor({ state: 'visible', timeout: 30_000 })
 }
 
+/** Opens the dashboard in a watched page of `context`, signs in, and resolves on the Products page. */
+export async function signInDashboard(context: BrowserContext, base: string, who: { email: string }, password: string) {
+  const watched = await watchedPage(context)
+  const h1 = (name: string) => watched.page.getByRole('heading', { level: 1, name, exact: true })
+  await watched.page.goto(`${base}/dashboard`)
+  await h1('Sign in to Intelagent').waitFor({ state: 'visible', timeout: 30_000 })
+  await watched.page.getByLabel('Email').fill(who.email)
+  await watched.page.getByLabel('Password').fill(password)
+  await watched.page.getByRole('button', { name: 'Sign in' }).click()
+  await h1('Products').waitFor({ state: 'visible', timeout: 30_000 })
+  return watched
+}
+
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 /** WCAG 2.1 A/AA and best-practice violations on the page (axe-core), as `{id, targets}`. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../fake-host.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, signInDashboard } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery'
@@ -73,14 +73,8 @@ describe('crawl progress, live in the dashboard', () => {
   }, 60_000)
 
   async function signIn(context: BrowserContext) {
-    const watched = await watchedPage(context)
+    const watched = await signInDashboard(context, base, owner, PASSWORD)
     const { page } = watched
-    await page.goto(`${base}/dashboard`)
-    await visible(page.getByRole('heading', { level: 1, name: 'Sign in to Intelagent' }))
-    await page.getByLabel('Email').fill(owner.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await visible(page.getByRole('heading', { level: 1, name: 'Products' }))
     // Survives any reload: the page must move on by itself.
     await page.evaluate(() => {
       ;(window as unknown as { notReloaded: boolean }).notReloaded = true

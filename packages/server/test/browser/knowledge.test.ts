@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../fake-host.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, signInDashboard, watchedPage } from './browser.js'
 
 const STEP = 30_000
 const PASSWORD = 'correct horse battery'
@@ -70,15 +70,7 @@ describe('knowledge sources in the dashboard and the widget', () => {
   }, 60_000)
 
   async function signIn(context: BrowserContext) {
-    const watched = await watchedPage(context)
-    const { page } = watched
-    await page.goto(`${base}/dashboard`)
-    await visible(page.getByRole('heading', { level: 1, name: 'Sign in to Intelagent' }))
-    await page.getByLabel('Email').fill(owner.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await visible(page.getByRole('heading', { level: 1, name: 'Products' }))
-    return watched
+    return signInDashboard(context, base, owner, PASSWORD)
   }
 
   it('adds a site, shows its progress and why a page was skipped; no axe violations at desktop and 390 px', { timeout: 240_000 }, async () => {
