@@ -371,6 +371,23 @@ describe('page API calls', () => {
     expect(server.bodies.find((b) => b.path === '/api/widget/conversations')).toMatchObject({ pageUrl: 'https://shop.test/' })
   })
 
+  it('keeps the page a message was sent from when it is posted later (offline, or the app moved on)', async () => {
+    const s = make()
+    s.setOpen(true)
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    server.offline = true
+    url = 'https://shop.test/orders/7'
+    s.send('sent from the order')
+    // The single-page app navigates back before the network returns.
+    url = 'https://shop.test/'
+    server.offline = false
+    await vi.advanceTimersByTimeAsync(60_000)
+    await vi.waitFor(() => expect(s.state.messages.map((m) => m.text)).toContain('sent from the order'))
+    const posted = server.bodies.filter((b) => b.text === 'sent from the order')
+    expect(posted.length).toBeGreaterThan(0)
+    for (const b of posted) expect(b).toMatchObject({ pageUrl: 'https://shop.test/orders/7' })
+  })
+
   it("identifies a user: resumes the user's conversation from the server and stores nothing of it in the browser", async () => {
     server.users.set('u1', CONV)
     const s = make()

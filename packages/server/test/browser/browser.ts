@@ -127,10 +127,19 @@ export async function signInDashboard(context: BrowserContext, base: string, who
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
-/** WCAG 2.1 A/AA and best-practice violations on the page (axe-core), as `{id, targets}`. */
+/**
+ * WCAG 2.1 A/AA and best-practice violations on the page (axe-core), as `{id, targets}`. Finite animations (a
+ * panel fading in) finish first, in the document and in shadow roots: contrast mid-fade is not what a person reads.
+ */
 export async function axe(page: Page) {
   await page.addScriptTag({ content: axeSource })
   return page.evaluate(async () => {
+    const roots: (Document | ShadowRoot)[] = [document]
+    for (const el of document.querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot)
+    const running = new Set(roots.flatMap((r) => r.getAnimations()))
+    await Promise.all(
+      [...running].filter((a) => a.effect?.getComputedTiming().iterations !== Number.POSITIVE_INFINITY).map((a) => a.finished.catch(() => undefined)),
+    )
     const run = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
       .axe
     const { violations } = await run.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })

@@ -5,7 +5,6 @@
 // (WCAG 2.1 AA + best practices) with the widget closed and open, on a desktop and a 390 px phone.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +12,7 @@ import { saveSettings } from '../../src/settings/settings.js'
 import { userHash } from '../../src/widget/identity.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, ROOT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, ROOT, type Served, serveApp, watchedPage } from './browser.js'
 
 const WIDGET = 'intelagent-widget'
 /** What fixtures.newCustomer registers with. */
@@ -421,19 +420,7 @@ describe('widget page API in a browser', () => {
   })
 
   describe('accessibility (axe-core, WCAG 2.1 AA and best practices)', () => {
-    const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-    const audit = async (p: Page) => {
-      await p.addScriptTag({ content: axeSource })
-      return p.evaluate(async () => {
-        const axe = (
-          window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }
-        ).axe
-        const { violations } = await axe.run(document, {
-          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-        })
-        return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-      })
-    }
+    const audit = (p: Page) => axe(p)
 
     for (const [name, viewport] of [
       ['desktop', { width: 1280, height: 800 }],

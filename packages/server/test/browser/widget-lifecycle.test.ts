@@ -2,14 +2,12 @@
 // accessible names, pressed state, stored on the server) and "Talk to a person" (the conversation waits for a person
 // and the widget asks for an email). axe-core (WCAG 2.1 AA and best practices) finds nothing with the widget closed,
 // open with rating buttons, and after the hand-off, on a desktop and a 390 px phone.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
 
 const WIDGET = 'intelagent-widget'
 const SOON = { timeout: 15_000 }
@@ -22,16 +20,7 @@ const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { 
 const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
 const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-async function audit(p: Page) {
-  await p.addScriptTag({ content: axeSource })
-  return p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } })
-      .axe
-    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
-  })
-}
+const audit = (p: Page) => axe(p)
 
 describe('widget: ratings and talk to a person, in a browser', () => {
   let served: Served

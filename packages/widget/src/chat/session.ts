@@ -374,7 +374,7 @@ export class Session {
   send(text: string): void {
     const clean = text.trim().slice(0, 4000)
     if (!clean) return
-    this.save({ ...this.saved, outbox: [...this.saved.outbox, { id: clientId(), text: clean }] })
+    this.save({ ...this.saved, outbox: [...this.saved.outbox, { id: clientId(), text: clean, ...this.pageUrl() }] })
     this.set({ pending: this.saved.outbox })
     if (this.token && this.saved.conversationId) void this.flush()
     else void this.start()
@@ -392,7 +392,7 @@ export class Session {
             this.deps.api<{ message: Message; replies: Message[]; handoff?: boolean }>(
               'POST',
               `${this.conversationPath}/messages`,
-              { clientMessageId: item!.id, text: item!.text, ...this.pageUrl() },
+              { clientMessageId: item!.id, text: item!.text, ...(item!.pageUrl ? { pageUrl: item!.pageUrl } : this.pageUrl()) },
               t,
             ),
           )

@@ -4,6 +4,8 @@ export interface OutboxItem {
   /** The clientMessageId the server dedups on. */
   id: string
   text: string
+  /** The page the visitor sent it from (a single-page app may have moved on before it is posted). */
+  pageUrl?: string
 }
 
 export interface Saved {
