@@ -9,7 +9,7 @@ import type { Deps } from '../platform/context.js'
 import type { ConversationRow, Database, MessageRow } from '../platform/db.js'
 import { enqueue, type JobHandler } from '../platform/jobs.js'
 import { effectiveSettings, getSettings, type ProductSettings } from '../settings/settings.js'
-import type { Engines } from './index.js'
+import type { Engines, ReplyResult } from './index.js'
 import { capUtf8, MAX_REPLY_BYTES } from './types.js'
 
 export const ENGINE_FAILED_TEXT = "Sorry, I can't answer right now. Your message is saved and someone from the team will get back to you."
@@ -54,9 +54,9 @@ export function replyJob(deps: Deps, engines: Engines): JobHandler<ReplyJob> {
 /**
  * The hot path of the offline engine: the answer is found first, then the visitor's message and the answer are
  * stored together in one statement (appendExchange). Only for a confident answer in an open conversation nobody
- * took over; resolves to null whenever that does not hold (an unsure answer moves the conversation, an engine
- * error is told, the conversation moved meanwhile), and the caller takes the general path: appendMessage, then
- * respond().
+ * took over; otherwise `exchange` is null (an unsure answer moves the conversation, an engine error is told, the
+ * conversation moved meanwhile) and the caller takes the general path: appendMessage, then respond() given the
+ * `result` found here, so the question is not ranked twice.
  */
 export async function answerInline(
   deps: Deps,
@@ -64,8 +64,8 @@ export async function answerInline(
   conv: ConversationRow,
   settings: ProductSettings,
   input: { text: string; clientMessageId: string | null; meta: Record<string, unknown> },
-): Promise<{ message: MessageRow; reply: MessageRow | null; created: boolean } | null> {
-  if (settings.engine !== 'knowledge' || conv.status === 'closed' || conv.taken_over_at) return null
+): Promise<{ exchange: { message: MessageRow; reply: MessageRow | null; created: boolean } | null; result: ReplyResult | null }> {
+  if (settings.engine !== 'knowledge' || conv.status === 'closed' || conv.taken_over_at) return { exchange: null, result: null }
   const id = randomUUID()
   const result = await engines
     .engineFor(settings)
@@ -82,13 +82,14 @@ export async function answerInline(
       QUIET,
     )
     .catch(() => null)
-  if (result?.kind !== 'answer') return null
-  return appendExchange(
+  if (result?.kind !== 'answer') return { exchange: null, result }
+  const exchange = await appendExchange(
     deps,
     conv,
     { id, text: input.text, clientMessageId: input.clientMessageId, meta: input.meta },
     { text: capUtf8(result.text, MAX_REPLY_BYTES), meta: { engine: settings.engine, outcome: result.kind, ...result.meta } },
   )
+  return { exchange, result }
 }
 
 /** The offline engine neither types nor streams. */
@@ -100,7 +101,8 @@ export async function respond(
   engines: Engines,
   conv: ConversationRow,
   message: MessageRow,
-  options: { signal?: AbortSignal; clientMessageId?: string } = {},
+  /** `result`: the engine's answer already found for this message (answerInline), so it is not asked again. */
+  options: { signal?: AbortSignal; clientMessageId?: string; result?: ReplyResult | null } = {},
 ): Promise<MessageRow | null> {
   // A person took the conversation over: the bot stays quiet until it is handed back (lifecycle.ts).
   if (conv.taken_over_at) return null
@@ -131,18 +133,20 @@ export async function respond(
   }
   sink.typing(true)
   try {
-    const result = await engines.engineFor(settings).reply(
-      {
-        licenseId: conv.license_id,
-        product: conv.product,
-        conversationId: conv.id,
-        settings,
-        history: history.reverse(),
-        message: { id: message.id, seq: message.seq, text: message.text },
-        signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000),
-      },
-      sink,
-    )
+    const result =
+      options.result ??
+      (await engines.engineFor(settings).reply(
+        {
+          licenseId: conv.license_id,
+          product: conv.product,
+          conversationId: conv.id,
+          settings,
+          history: history.reverse(),
+          message: { id: message.id, seq: message.seq, text: message.text },
+          signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000),
+        },
+        sink,
+      ))
     if (result.kind === 'deferred') return null
     // Below the confidence threshold (or the engine said it does not know): the honest answer is stored with the
     // conversation's move to "waiting for a person" and the question collected, in one transaction.

@@ -262,7 +262,9 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     const inline = settings.engine === 'knowledge' && !handoff
     const meta = { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) }
     // A confident offline answer in an open conversation: the message and its answer in one statement.
-    const exchange = inline ? await answerInline(deps, engines, conv, settings, { text: body.text, clientMessageId: body.clientMessageId ?? null, meta }) : null
+    const { exchange, result: found } = inline
+      ? await answerInline(deps, engines, conv, settings, { text: body.text, clientMessageId: body.clientMessageId ?? null, meta })
+      : { exchange: null, result: null }
     if (exchange) {
       const replies = exchange.reply ? [publicMessage(exchange.reply)] : []
       return c.json({ message: publicMessage(exchange.message), replies }, exchange.created ? 201 : 200)
@@ -305,7 +307,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     const replies = []
     if (inline) {
       // Included in the answer as well as on the stream.
-      const reply = await respond(deps, engines, conv, message)
+      const reply = await respond(deps, engines, conv, message, { result: found })
       if (reply) replies.push(publicMessage(reply))
     }
     return c.json({ message: publicMessage(message), replies }, 201)
