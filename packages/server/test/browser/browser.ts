@@ -112,6 +112,14 @@ export async function registerInDashboard(page: Page, base: string, license: { e
   await h1('Products').waitFor({ state: 'visible', timeout: 30_000 })
 }
 
+/** What the page keeps in localStorage (the widget's visitor, conversation and outbox), parsed. */
+export const stored = (page: Page) =>
+  page.evaluate(() => {
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < localStorage.length; i++) out[localStorage.key(i)!] = JSON.parse(localStorage.getItem(localStorage.key(i)!)!)
+    return out
+  })
+
 /** Opens the dashboard in a watched page of `context`, signs in, and resolves on the Products page. */
 export async function signInDashboard(context: BrowserContext, base: string, who: { email: string }, password: string) {
   const watched = await watchedPage(context)

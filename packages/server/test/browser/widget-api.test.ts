@@ -12,7 +12,7 @@ import { saveSettings } from '../../src/settings/settings.js'
 import { userHash } from '../../src/widget/identity.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, ROOT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, ROOT, type Served, serveApp, stored, watchedPage } from './browser.js'
 
 const WIDGET = 'intelagent-widget'
 /** What fixtures.newCustomer registers with. */
@@ -43,13 +43,6 @@ async function settledBox(locator: Locator): Promise<{ x: number; y: number; wid
 
 const call = (page: Page, name: string, ...args: unknown[]) =>
   page.evaluate(([n, a]) => (window as unknown as { Intelagent(...x: unknown[]): void }).Intelagent(n, ...(a as unknown[])), [name, args] as const)
-
-const stored = (page: Page) =>
-  page.evaluate(() => {
-    const out: Record<string, unknown> = {}
-    for (let i = 0; i < localStorage.length; i++) out[localStorage.key(i)!] = JSON.parse(localStorage.getItem(localStorage.key(i)!)!)
-    return out
-  })
 
 describe('widget page API in a browser', () => {
   let served: Served

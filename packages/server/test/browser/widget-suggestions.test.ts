@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { saveSettings } from '../../src/settings/settings.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, stored, watchedPage } from './browser.js'
 
 const WIDGET = 'intelagent-widget'
 const SOON = { timeout: 15_000 }
@@ -33,13 +33,6 @@ const focusedInWidget = (page: Page) =>
     const el = host.shadowRoot?.activeElement
     return el ? el.id || el.textContent || el.tagName.toLowerCase() : ''
   }, WIDGET)
-
-const stored = (page: Page) =>
-  page.evaluate(() => {
-    const out: Record<string, unknown> = {}
-    for (let i = 0; i < localStorage.length; i++) out[localStorage.key(i)!] = JSON.parse(localStorage.getItem(localStorage.key(i)!)!)
-    return out
-  })
 
 describe('widget: suggested questions, in a browser', () => {
   let served: Served
