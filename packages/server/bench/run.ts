@@ -190,6 +190,8 @@ async function main(): Promise<void> {
 async function benchServer(): Promise<void> {
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the server process there (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  // BENCH_PERF=1 lets `perf record -p <server pid>` name JIT-compiled JavaScript frames (/tmp/perf-<pid>.map).
+  if (process.env.BENCH_PERF) prof.push('--perf-basic-prof')
   const server = await forkChild<Ready>('./server.ts', ['--expose-gc', '--import', 'tsx', ...prof])
   const ready = server.ready
   console.log(`Intelagent bench: ${ready.store}, ${CONCURRENCY} connections, ${DURATION_MS / 1000}s per scenario`)
@@ -271,7 +273,12 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
     }
   await load(ready.appPort, message('w'), 1000)
   const bare = await ask<{ rps: number; p99: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
+  await ask({ op: 'countStatements' })
   const ingest = await load(ready.appPort, message('b'))
+  const counted = await ask<{ statements: number; texts: [string, number][] }>({ op: 'countStatements' })
+  const sent = ingest.rps * (DURATION_MS / 1000)
+  // BENCH_VERBOSE=1 lists the statements behind that figure, most frequent first.
+  if (process.env.BENCH_VERBOSE) for (const [text, n] of counted.texts.slice(0, 40)) console.log(`${(n / sent).toFixed(2).padStart(6)}  ${text}`)
   const ratio = ingest.rps / bare.rps
   figures.push({
     name: `message ingest (widget API + knowledge reply), ${CONCURRENCY} conns`,
@@ -281,6 +288,15 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
     target: '≥ 25 %',
     met: ratio >= 0.25 && ingest.errors === 0,
   })
+  if (ready.store.startsWith('Postgres'))
+    figures.push({
+      name: 'SQL statements per message during the load',
+      value: `${fmt(counted.statements / sent, 1)} (request and event consumers)`,
+      baseline: '',
+      ratio: '',
+      target: '(informative)',
+      met: undefined,
+    })
   figures.push({
     name: `message ingest p99 at ${CONCURRENCY} conns`,
     value: `${fmt(ingest.p99, 2)} ms`,
@@ -405,6 +421,22 @@ async function benchList(ready: Ready, ask: Ask): Promise<void> {
     if (!cursor) break
   }
   const samples = 100
+  // The same sequential loop on the lightest authenticated route: what any request costs on this machine.
+  const me: number[] = []
+  for (let i = 0; i < samples + 10; i++) {
+    const t = performance.now()
+    await send(ready.appPort, { method: 'GET', path: '/api/auth/me', headers })
+    if (i >= 10) me.push(performance.now() - t)
+  }
+  me.sort((a, b) => a - b)
+  figures.push({
+    name: 'GET /api/auth/me, same sequential loop (reference)',
+    value: `p50 ${fmt(percentile(me, 50), 2)} ms, p95 ${fmt(percentile(me, 95), 2)} ms`,
+    baseline: '',
+    ratio: '',
+    target: '(informative)',
+    met: undefined,
+  })
   for (const [name, c] of [
     ['page 1', null],
     ['page 101', cursor],

@@ -95,10 +95,13 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
 }
 
 /** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
-const statements = { n: 0 }
+const statements = { n: 0, texts: new Map<string, number>() }
 const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements.n++
+  const first = args[0] as string | { text?: string }
+  const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').slice(0, 90)
+  statements.texts.set(text, (statements.texts.get(text) ?? 0) + 1)
   return query.apply(this, args)
 } as typeof pg.Client.prototype.query
 
@@ -137,7 +140,8 @@ async function seedList(deps: Deps, licenseId: string, messages: number): Promis
     where c.license_id = $1 and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`,
     [licenseId],
   )
-  await run('analyze visitors, conversations, messages', [])
+  // A bulk load leaves every page unvacuumed: vacuum now, or autovacuum does it during the measurement.
+  await run('vacuum (analyze) visitors, conversations, messages', [])
   await admin?.end()
   return { conversations, ms: performance.now() - t }
 }
@@ -190,8 +194,9 @@ async function main(): Promise<void> {
     }
     if (msg.op === 'countStatements') {
       // Statements sent to Postgres since the last call (pg only; PGlite is not counted).
-      process.send?.({ statements: statements.n })
+      process.send?.({ statements: statements.n, texts: [...statements.texts].sort((a, b) => b[1] - a[1]) })
       statements.n = 0
+      statements.texts.clear()
       return
     }
     if (msg.op === 'bareInsert') {

@@ -3,6 +3,7 @@
 import { secureHeaders } from 'hono/secure-headers'
 import { assertKnownScope, createGuard, installGuard } from './access.js'
 import { accountRoutes } from './account/routes.js'
+import { listenForDroppedSessions } from './account/sessions.js'
 import { registerAnalyticsConsumers } from './analytics/consumers.js'
 import { analyticsRoutes } from './analytics/routes.js'
 import { auditRoutes } from './audit/routes.js'
@@ -89,6 +90,7 @@ export interface AppOptions {
 export async function createApp(deps: Deps, options: AppOptions = {}): Promise<Intelagent> {
   const keys = new KeyResolver(deps)
   await keys.start()
+  const stopSessionDrops = await listenForDroppedSessions(deps)
   const streams = new StreamHub(deps)
   await streams.start()
   const engines = createEngines(deps)
@@ -199,6 +201,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
       await jobs.stop()
       mailer.close()
       await keys.stop()
+      stopSessionDrops()
       await usage.stop()
       await deps.tasks.idle()
     },

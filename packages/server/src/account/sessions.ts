@@ -1,14 +1,24 @@
-// Sessions live in Postgres and are cached under license:{key}:session:{id}; revocation deletes both at once.
+// Sessions live in Postgres and are cached under license:{key}:session:{id} in Redis and, for a few seconds, in each
+// instance's memory; revocation deletes every copy at once (the memory ones through pub/sub).
 
 import { createHash } from 'node:crypto'
 import type { Deps, Principal } from '../platform/context.js'
 import { randomToken, safeEqual } from '../platform/crypto.js'
 import type { License, User } from '../platform/db.js'
 import { AppError } from '../platform/errors.js'
+import { boundedSet } from '../platform/memo.js'
 import { closeStreams, streamTag } from '../platform/streams.js'
 import { signSession } from './tokens.js'
 
 const CACHE_TTL_MS = 10 * 60_000
+/**
+ * How long an instance keeps a session it read in its own memory. Dropping one (logout, revocation, a license or role
+ * change) reaches every instance through pub/sub within milliseconds; this bound is only what is left of it while
+ * Redis is unreachable and the drop cannot be delivered. Under load it spares a Redis round trip per request.
+ */
+export const SESSION_LOCAL_TTL_MS = 5_000
+const SESSION_LOCAL_MAX = 10_000
+const INVALIDATE_CHANNEL = 'sessions:invalidate'
 /** The dashboard's session cookie (HttpOnly; its writes must come from the dashboard origin). */
 export const SESSION_COOKIE = 'intl_session'
 export const SESSION_REDROP_MS = 250
@@ -30,6 +40,21 @@ interface CachedSession {
   principal: Principal
   expiresAt: number
   secretHash: string
+}
+
+/** This instance's copies of sessions, by cache key. */
+const localSessions = (deps: Pick<Deps, 'memo'>) => deps.memo.slot('sessions.local', () => new Map<string, { session: CachedSession; until: number }>())
+
+function keepLocal(deps: Pick<Deps, 'memo' | 'clock'>, key: string, session: CachedSession): void {
+  boundedSet(localSessions(deps), key, { session, until: deps.clock.now() + SESSION_LOCAL_TTL_MS }, SESSION_LOCAL_MAX)
+}
+
+/** Listens for dropped sessions (from any instance) and forgets this instance's copies; resolves to the unsubscribe. */
+export function listenForDroppedSessions(deps: Pick<Deps, 'cache' | 'memo'>): Promise<() => void> {
+  return deps.cache.subscribe(INVALIDATE_CHANNEL, (raw) => {
+    const local = localSessions(deps)
+    for (const key of JSON.parse(raw) as string[]) local.delete(key)
+  })
 }
 
 export async function createSession(deps: Deps, user: User, license: License | undefined, meta: { ip: string; userAgent: string | null }) {
@@ -97,6 +122,12 @@ const wrongSecret = () => new AppError('token_invalid', 'Session token does not 
  */
 export async function loadSession(deps: Deps, licenseKey: string | null, sid: string, secret: string): Promise<Principal> {
   const key = sessionCacheKey(licenseKey, sid)
+  const now = deps.clock.now()
+  const mine = localSessions(deps).get(key)
+  if (mine && mine.until > now && mine.session.expiresAt > now) {
+    if (!secretMatches(secret, mine.session.secretHash)) throw wrongSecret()
+    return { ...mine.session.principal, scopes: null }
+  }
   const cached = await deps.cache.get(key)
   if (cached) {
     const s = JSON.parse(cached) as CachedSession
@@ -104,7 +135,10 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     // Postgres decide.
     if (typeof s.secretHash === 'string' && s.principal.teamRole !== undefined) {
       if (!secretMatches(secret, s.secretHash)) throw wrongSecret()
-      if (s.expiresAt > deps.clock.now()) return { ...s.principal, scopes: null }
+      if (s.expiresAt > deps.clock.now()) {
+        keepLocal(deps, key, s)
+        return { ...s.principal, scopes: null }
+      }
     }
   }
   const row = await deps.db
@@ -154,7 +188,9 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
     .set({ last_seen_at: new Date(deps.clock.now()) })
     .where('id', '=', sid)
     .execute()
-  await deps.cache.set(key, JSON.stringify({ principal, expiresAt, secretHash } satisfies CachedSession), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
+  const session = { principal, expiresAt, secretHash } satisfies CachedSession
+  await deps.cache.set(key, JSON.stringify(session), Math.min(CACHE_TTL_MS, expiresAt - deps.clock.now()))
+  keepLocal(deps, key, session)
   return principal
 }
 
@@ -170,17 +206,24 @@ export async function revokeSession(deps: Deps, licenseKey: string | null, sid: 
 }
 
 /**
- * Forgets cached sessions so the next request reads Postgres (after a logout or a license status change).
- * A concurrent loadSession that read the row before the change may cache it again after this delete;
- * a second delete a moment later makes sure the old state does not live on in the cache.
+ * Forgets cached sessions so the next request reads Postgres (after a logout or a license status change): the Redis
+ * copies, this instance's and, through pub/sub, every other instance's. A concurrent loadSession that read the row
+ * before the change may cache it again after this delete; a second drop a moment later makes sure the old state
+ * does not live on in any cache.
  */
 export async function dropCachedSessions(deps: Deps, licenseKey: string | null, sids: string[]): Promise<void> {
   if (sids.length === 0) return
   const keys = sids.map((sid) => sessionCacheKey(licenseKey, sid))
-  await deps.cache.del(...keys)
+  const drop = async () => {
+    const local = localSessions(deps)
+    for (const key of keys) local.delete(key)
+    await deps.cache.del(...keys)
+    await deps.cache.publish(INVALIDATE_CHANNEL, JSON.stringify(keys))
+  }
+  await drop()
   deps.tasks.run('sessions.drop', async () => {
     await new Promise((r) => setTimeout(r, SESSION_REDROP_MS))
-    await deps.cache.del(...keys)
+    await drop()
   })
 }
 

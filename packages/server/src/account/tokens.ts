@@ -2,7 +2,7 @@
 import { errors, jwtVerify, SignJWT } from 'jose'
 import type { Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { boundedSet } from '../platform/memo.js'
+import { verifiedOnce } from '../platform/memo.js'
 
 const ISSUER = 'intelagent'
 const AUDIENCE = 'intelagent:api'
@@ -32,23 +32,20 @@ export async function signSession(secret: Uint8Array, claims: SessionClaims, now
     .sign(secret)
 }
 
-// A token's signature check never changes its answer, so verified tokens are remembered until they expire
-// (per secret, bounded); revocation is the session lookup's job, which still runs on every request.
-const VERIFIED_MAX = 10_000
-
 export async function verifySession(deps: Pick<Deps, 'config' | 'clock' | 'memo'>, token: string): Promise<SessionClaims> {
-  const secret = deps.config.jwtSecret
   const nowMs = deps.clock.now()
-  const memo = deps.memo.slot('verified-sessions', () => new Map<string, { claims: SessionClaims; exp: number }>())
-  const hit = memo.get(token)
-  if (hit && hit.exp * 1000 > nowMs) return hit.claims
   try {
-    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.sst !== 'string' || typeof payload.exp !== 'number')
-      throw new AppError('token_invalid', 'Session token is missing claims')
-    const claims = payload as unknown as SessionClaims
-    boundedSet(memo, token, { claims, exp: payload.exp }, VERIFIED_MAX)
-    return claims
+    return await verifiedOnce(deps.memo, 'verified-sessions', token, nowMs, async () => {
+      const { payload } = await jwtVerify(token, deps.config.jwtSecret, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+        currentDate: new Date(nowMs),
+      })
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.sst !== 'string' || typeof payload.exp !== 'number')
+        throw new AppError('token_invalid', 'Session token is missing claims')
+      return payload as unknown as SessionClaims & { exp: number }
+    })
   } catch (err) {
     if (err instanceof AppError) throw err
     if (err instanceof errors.JWTExpired) throw new AppError('token_expired', 'Session token has expired; log in again')

@@ -3,7 +3,7 @@ import { decodeJwt, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, heldWrites, newCustomer, newLicense, recordedWrites, uniqueEmail, uniqueIp } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
-import { sessionCacheKey } from '../account/sessions.js'
+import { dropCachedSessions, sessionCacheKey } from '../account/sessions.js'
 import { generateLicenseKey } from '../licenses/license-key.js'
 
 const PASSWORD = 'correct horse battery'
@@ -273,7 +273,8 @@ describe('accounts', () => {
       }
       // A session from before hashed sessions (no hash stored) opens for nobody, not even its own token.
       await app.deps.db.updateTable('sessions').set({ secret_hash: null }).where('id', '=', sid).execute()
-      await app.deps.cache.del(sessionCacheKey(customer.licenseKey, sid))
+      // Every cached copy (Redis and this instance's memory) is forgotten, as after any change to a session.
+      await dropCachedSessions(app.deps, customer.licenseKey, [sid])
       expect((await me({ token })).status).toBe(401)
     })
 

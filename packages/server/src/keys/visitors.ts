@@ -3,6 +3,7 @@ import { jwtVerify, SignJWT } from 'jose'
 import type { Deps } from '../platform/context.js'
 import { hmacHex, randomToken, safeEqual } from '../platform/crypto.js'
 import { AppError } from '../platform/errors.js'
+import { verifiedOnce } from '../platform/memo.js'
 
 const AUDIENCE = 'intelagent:visitor'
 export const VISITOR_TOKEN_TTL_MS = 60 * 60_000
@@ -46,10 +47,15 @@ export async function signVisitorToken(deps: Deps, licenseId: string, visitorId:
 /** The visitor id in a token issued for this license; anything else is visitor_token_invalid. */
 export async function verifyVisitorToken(deps: Deps, licenseId: string, token: string | undefined): Promise<string> {
   if (!token) throw new AppError('visitor_token_invalid', 'A visitor token is required')
+  const nowMs = deps.clock.now()
   try {
-    const { payload } = await jwtVerify(token, deps.config.jwtSecret, { audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(deps.clock.now()) })
-    if (payload.lic !== licenseId || typeof payload.sub !== 'string') throw new Error('wrong license')
-    return payload.sub
+    const claims = await verifiedOnce(deps.memo, 'verified-visitors', token, nowMs, async () => {
+      const { payload } = await jwtVerify(token, deps.config.jwtSecret, { audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(nowMs) })
+      if (typeof payload.sub !== 'string' || typeof payload.lic !== 'string' || typeof payload.exp !== 'number') throw new Error('missing claims')
+      return { sub: payload.sub, lic: payload.lic, exp: payload.exp }
+    })
+    if (claims.lic !== licenseId) throw new Error('wrong license')
+    return claims.sub
   } catch {
     throw new AppError('visitor_token_invalid', 'Visitor token is invalid or expired; start the conversation again')
   }

@@ -17,3 +17,18 @@ export function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number):
   if (map.size >= max) map.delete(map.keys().next().value as K)
   map.set(key, value)
 }
+
+const VERIFIED_MAX = 10_000
+
+/**
+ * What `verify` made of a signed token, remembered until the token expires (`exp`, seconds): a signature check never
+ * changes its answer, so a token seen again skips it (bounded per slot). Revocation is the caller's own lookup.
+ */
+export async function verifiedOnce<T extends { exp: number }>(memo: Memo, slot: string, token: string, nowMs: number, verify: () => Promise<T>): Promise<T> {
+  const seen = memo.slot(slot, () => new Map<string, T>())
+  const hit = seen.get(token)
+  if (hit && hit.exp * 1000 > nowMs) return hit
+  const value = await verify()
+  boundedSet(seen, token, value, VERIFIED_MAX)
+  return value
+}
