@@ -205,7 +205,7 @@ async function benchServer(): Promise<void> {
       figures.push({ name: `${part}: failed`, value: String((err as Error)?.message ?? err), baseline: '', ratio: '', target: '', met: false })
     }
   }
-  await section('http', () => benchHotPath(ready))
+  await section('http', () => benchHotPath(ready, server.ask))
   await section('ingest', () => benchIngest(ready, server.ask))
   await section('sse', () => benchSseMemory(ready, server.ask))
   await section('list', () => benchList(ready, server.ask))
@@ -213,15 +213,20 @@ async function benchServer(): Promise<void> {
   server.child.send({ stop: true })
 }
 
-/** Throughput under CONCURRENCY connections after a warm-up, and p99 on one connection (light load). */
-async function measure(port: number, make: (w: number, i: number) => Req) {
+/**
+ * Throughput under CONCURRENCY connections after a warm-up, the server process's CPU per request during that load
+ * (µs; steadier than throughput when other processes share the cores), and p99 on one connection (light load).
+ */
+async function measure(port: number, make: (w: number, i: number) => Req, ask: Ask) {
   await load(port, make, 1000)
+  const before = await ask<{ cpuUs: number }>({ op: 'cpu' })
   const r = await load(port, make)
+  const after = await ask<{ cpuUs: number }>({ op: 'cpu' })
   const light = await load(port, make, Math.min(DURATION_MS, 2000), 1)
-  return { rps: r.rps, p99: light.p99, p99Loaded: r.p99, errors: r.errors + light.errors }
+  return { rps: r.rps, cpuPerReq: (after.cpuUs - before.cpuUs) / r.n, p99: light.p99, p99Loaded: r.p99, errors: r.errors + light.errors }
 }
 
-async function benchHotPath(ready: Ready): Promise<void> {
+async function benchHotPath(ready: Ready, ask: Ask): Promise<void> {
   const scenarios: { name: string; make: (w: number, i: number) => Req }[] = [
     { name: 'GET /api/auth/me (session)', make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.token}` } }) },
     { name: 'GET /api/auth/me (secret key)', make: () => ({ method: 'GET', path: '/api/auth/me', headers: { authorization: `Bearer ${ready.secretKey}` } }) },
@@ -231,18 +236,19 @@ async function benchHotPath(ready: Ready): Promise<void> {
     },
   ]
   // The bare route is measured before and after the app's routes; the baseline is the mean of both.
-  const bare = () => measure(ready.barePort, () => ({ method: 'GET', path: '/ping' }))
+  const bare = () => measure(ready.barePort, () => ({ method: 'GET', path: '/ping' }), ask)
   const before = await bare()
   const results = []
-  for (const s of scenarios) results.push({ s, r: await measure(ready.appPort, s.make) })
+  for (const s of scenarios) results.push({ s, r: await measure(ready.appPort, s.make, ask) })
   const after = await bare()
   const base = (before.rps + after.rps) / 2
+  const baseCpu = (before.cpuPerReq + after.cpuPerReq) / 2
   for (const { s, r } of results) {
     const ratio = r.rps / base
     figures.push({
       name: `${s.name}, ${CONCURRENCY} conns`,
-      value: `${fmt(r.rps)} req/s (p99 ${fmt(r.p99, 2)} ms 1-conn${r.errors ? `, ${r.errors} errors` : ''})`,
-      baseline: `bare Hono ${fmt(base)} req/s`,
+      value: `${fmt(r.rps)} req/s, ${fmt(r.cpuPerReq)} µs CPU/req (p99 ${fmt(r.p99, 2)} ms 1-conn${r.errors ? `, ${r.errors} errors` : ''})`,
+      baseline: `bare Hono ${fmt(base)} req/s, ${fmt(baseCpu)} µs`,
       ratio: `${fmt(ratio * 100)} %`,
       target: '≥ 60 %',
       met: ratio >= 0.6 && r.errors === 0,
@@ -272,9 +278,11 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
       }
     }
   await load(ready.appPort, message('w'), 1000)
-  const bare = await ask<{ rps: number; p99: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
+  const bare = await ask<{ rps: number; p99: number; cpuPerOp: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
   await ask({ op: 'countStatements' })
+  const cpuBefore = await ask<{ cpuUs: number }>({ op: 'cpu' })
   const ingest = await load(ready.appPort, message('b'))
+  const cpuAfter = await ask<{ cpuUs: number }>({ op: 'cpu' })
   const counted = await ask<{ statements: number; texts: [string, number][] }>({ op: 'countStatements' })
   const sent = ingest.rps * (DURATION_MS / 1000)
   // BENCH_VERBOSE=1 lists the statements behind that figure, most frequent first.
@@ -282,8 +290,8 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
   const ratio = ingest.rps / bare.rps
   figures.push({
     name: `message ingest (widget API + knowledge reply), ${CONCURRENCY} conns`,
-    value: `${fmt(ingest.rps)} msg/s${ingest.errors ? ` (${ingest.errors} errors)` : ''}`,
-    baseline: `bare one-row INSERT ${fmt(bare.rps)}/s (same pool)`,
+    value: `${fmt(ingest.rps)} msg/s, ${fmt((cpuAfter.cpuUs - cpuBefore.cpuUs) / ingest.n)} µs CPU/msg${ingest.errors ? ` (${ingest.errors} errors)` : ''}`,
+    baseline: `bare one-row INSERT ${fmt(bare.rps)}/s, ${fmt(bare.cpuPerOp)} µs (same pool)`,
     ratio: `${fmt(ratio * 100)} %`,
     target: '≥ 25 %',
     met: ratio >= 0.25 && ingest.errors === 0,

@@ -74,11 +74,12 @@ async function widgetConversations(deps: Deps, licenseId: string, n: number): Pr
 }
 
 /** The ingest baseline: one-row INSERTs through the app's own pool, closed loop, as many callers as the HTTP load. */
-async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<{ rps: number; p99: number }> {
+async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<{ rps: number; p99: number; cpuPerOp: number }> {
   await sql`create table if not exists bench_rows (id bigserial primary key, conversation_id uuid not null, body text not null, created_at timestamptz not null default now())`.execute(
     deps.db,
   )
   const latencies: number[] = []
+  const cpu = process.cpuUsage()
   const end = performance.now() + ms
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -90,8 +91,13 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
       }
     }),
   )
+  const used = process.cpuUsage(cpu)
   latencies.sort((a, b) => a - b)
-  return { rps: latencies.length / (ms / 1000), p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN }
+  return {
+    rps: latencies.length / (ms / 1000),
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
+    cpuPerOp: (used.user + used.system) / latencies.length,
+  }
 }
 
 /** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
@@ -190,6 +196,11 @@ async function main(): Promise<void> {
     }
     if (msg.op === 'seedList') {
       process.send?.(await seedList(deps, demo.license.id, msg.n ?? 0).catch((e: Error) => ({ error: e.message })))
+      return
+    }
+    if (msg.op === 'cpu') {
+      const u = process.cpuUsage()
+      process.send?.({ cpuUs: u.user + u.system })
       return
     }
     if (msg.op === 'countStatements') {

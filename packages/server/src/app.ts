@@ -37,10 +37,9 @@ import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import { planRoutes } from './plans/routes.js'
 import type { Deps } from './platform/context.js'
 import { Events, registerEventSchemas } from './platform/events.js'
-import { accessLog, createRouter, errorBody, errorHandler, limitBodyByRoute, requestId } from './platform/http.js'
-import { rejectNulInUrl } from './platform/input.js'
+import { accessLog, createRouter, edge, errorBody, errorHandler, limitBodyByRoute } from './platform/http.js'
 import { Jobs } from './platform/jobs.js'
-import { observeRequests } from './platform/metrics.js'
+import { requestObserver } from './platform/metrics.js'
 import { assertDeclared, registerSecuritySchemes } from './platform/route.js'
 import { StreamHub } from './platform/streams.js'
 import { productRoutes } from './products/routes.js'
@@ -118,14 +117,14 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   let demoKeys = options.demo
 
   const app = createRouter()
-  app.use('*', requestId({ trustProxy: deps.config.trustProxy }))
-  app.use('*', observeRequests(deps.metrics))
+  // Request id, client address, the NUL check of the URL and the request metrics: one layer (platform/http.ts).
+  const onError = errorHandler(deps.logger)
+  app.use('*', edge({ trustProxy: deps.config.trustProxy, observe: requestObserver(deps.metrics), onError }))
   // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
   if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
-  app.use('*', rejectNulInUrl())
   // Every layer costs on the hot path, so each is mounted only where it applies.
   app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBodyByRoute(deps.config.bodyLimitBytes))
-  // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (requestId sets it).
+  // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (edge sets it).
   const pageHeaders = secureHeaders({ crossOriginResourcePolicy: false, crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined })
   for (const path of ['/', '/demo', '/demo/*', '/dashboard', '/dashboard/*', '/api/docs']) app.use(path, pageHeaders)
 
@@ -178,7 +177,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
 
   for (const route of assertDeclared(app.routes, [])) assertKnownScope(route)
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route'), 404, { 'x-should-retry': 'false' }))
-  app.onError(errorHandler(deps.logger))
+  app.onError(onError)
   await jobs.start()
   // The nightly reconciliation: one queued run per day across every instance (its dedupe key is the day).
   if (billing && jobs.enabled) await billing.scheduleReconcile(deps.db)

@@ -107,6 +107,47 @@ describe('cache port', () => {
     expect((await cache.rateLimit(key, 20, 3_600_000, 1)).allowed).toBe(false)
   })
 
+  it('a granted limit never admits more than the limit across two instances, and at most a block less', async () => {
+    const key = `granted-${Date.now()}`
+    const limit = 10_000 // blocks of 10 units per instance
+    const take = (i: number) => (i % 2 ? cache : other).rateLimitAll([{ key, limit, windowMs: 3_600_000, share: 'granted' }])
+    let admitted = 0
+    let refused = 0
+    for (let sent = 0; sent < limit + 100; sent += 250) {
+      const wave = await Promise.all(Array.from({ length: Math.min(250, limit + 100 - sent) }, (_, i) => take(sent + i)))
+      admitted += wave.filter(([d]) => d?.allowed).length
+      refused += wave.filter(([d]) => !d?.allowed).length
+    }
+    expect(admitted).toBeLessThanOrEqual(limit)
+    // Only a block another instance reserved and did not use can be refused too early.
+    expect(admitted).toBeGreaterThanOrEqual(limit - (other === cache ? 0 : 10))
+    expect(admitted + refused).toBe(limit + 100)
+    // Spent on both: refused with nothing left, on either instance.
+    for (const c of [cache, other])
+      expect((await c.rateLimitAll([{ key, limit, windowMs: 3_600_000, share: 'granted' }]))[0]).toMatchObject({ allowed: false, remaining: 0 })
+  })
+
+  it('one instance alone admits exactly a granted limit, and a refused step takes nothing from its block', async () => {
+    const key = `granted-one-${Date.now()}`
+    const small = `small-${Date.now()}`
+    const limit = 5_000
+    const granted = { key, limit, windowMs: 3_600_000, share: 'granted' as const }
+    const first = await cache.rateLimitAll([granted, { key: small, limit: 1, windowMs: 3_600_000 }])
+    expect(first.map((d) => d.allowed)).toEqual([true, true])
+    const before = (first[0] as { remaining: number }).remaining
+    expect(before).toBe(limit - 1)
+    // The small limit is spent: the step is refused and the granted one is not charged.
+    const second = await cache.rateLimitAll([granted, { key: small, limit: 1, windowMs: 3_600_000 }])
+    expect(second.map((d) => d.allowed)).toEqual([true, false])
+    expect((await cache.rateLimitAll([granted]))[0]).toMatchObject({ allowed: true, remaining: limit - 2 })
+    let admitted = 2
+    for (let i = 0; i < limit; i += 500) {
+      const wave = await Promise.all(Array.from({ length: 500 }, () => cache.rateLimitAll([granted])))
+      admitted += wave.filter(([d]) => d?.allowed).length
+    }
+    expect(admitted).toBe(limit)
+  })
+
   it('admits several limits atomically: all counted when every one has room, none when any is spent', async () => {
     const a = `all-a-${Date.now()}`
     const b = `all-b-${Date.now()}`

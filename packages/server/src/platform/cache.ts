@@ -17,6 +17,20 @@ export interface RateCheck {
   limit: number
   windowMs: number
   cost?: number
+  /**
+   * 'exact' (the default): every unit is charged in Redis when taken. 'granted': for a limit of a few thousand and
+   * more, an instance reserves a block of units (a thousandth of the limit, at most 1,000) in one Redis call and
+   * admits from it in memory until it is used up; near the limit it falls back to exact charging. Never more than
+   * the limit is admitted across instances; while the block of another instance is unused, up to that block may be
+   * refused too early (≤ 0.1 % of the limit per other instance). For the per-license request budgets.
+   */
+  share?: 'exact' | 'granted'
+}
+
+/** Units an instance reserves at once for a 'granted' limit; 0 (exact charging) below 2. */
+export function grantSize(limit: number): number {
+  const g = Math.min(1000, Math.floor(limit / 1000))
+  return g >= 2 ? g : 0
 }
 
 /** One capped set of slots (e.g. the open streams of one license) and how many it may hold. */
@@ -422,6 +436,9 @@ export class RedisCache implements Cache {
   private handlers = new Map<string, Set<(message: string) => void>>()
   private fallback: LocalLimiter
   private fallbackSlots: LocalSlots
+  /** Units of 'granted' limits this instance reserved in Redis and has not used yet, per counter (see RateCheck.share). */
+  private grants = new Map<string, { left: number; total: number; limit: number; until: number }>()
+  private reserving = new Map<string, Promise<void>>()
   private degraded = false
 
   constructor(private options: RedisCacheOptions) {
@@ -549,18 +566,114 @@ export class RedisCache implements Cache {
     if (checks.length === 0) return []
     const local = (): RateDecision[] =>
       this.fallback.takeAll(checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.options.instanceCount)) })))
-    // The hot path of every request: no wrapper closures, one script call on the limiter's own connection.
+    // The hot path of every request: no wrapper closures, at most one script call on the limiter's own connection.
     if (this.degraded && this.limiter.status !== 'ready') return local()
+    // One reservation per counter at a time on this instance: a caller its block does not cover waits for the one in
+    // flight and looks again (its block may cover it), instead of reserving another block itself.
+    for (;;) {
+      const t = this.options.clock.now()
+      const busy = checks.find((c) => c.share === 'granted' && !this.covers(c, t) && this.reserving.has(this.grantKey(c)))
+      if (!busy) break
+      await this.reserving.get(this.grantKey(busy))
+    }
+    const now = this.options.clock.now()
+    // Checks that units reserved earlier cover are taken from their block at once (given back if the step is
+    // refused), the others are charged in Redis, with a block reserved for 'granted' ones: all or nothing.
+    const taken: ({ left: number; total: number; until: number } | undefined)[] = []
+    const asked: RateCheck[] = []
+    let reserved: number[] = []
+    for (const c of checks) {
+      const g = c.share === 'granted' && this.covers(c, now) ? this.liveGrant(c, now) : undefined
+      if (g) g.left -= c.cost ?? 1
+      taken.push(g)
+      if (!g) {
+        asked.push(c)
+        reserved.push(c.share === 'granted' ? grantSize(c.limit) : 0)
+      }
+    }
+    const giveBack = () => {
+      checks.forEach((c, i) => {
+        const g = taken[i]
+        if (g) g.left += c.cost ?? 1
+      })
+    }
+    let fromRedis: RateDecision[] = []
+    if (asked.length > 0) {
+      const blocks = asked.filter((_, i) => (reserved[i] ?? 0) > 0).map((c) => this.grantKey(c))
+      let done = () => {}
+      const flight = new Promise<void>((r) => {
+        done = r
+      })
+      for (const k of blocks) this.reserving.set(k, flight)
+      try {
+        fromRedis = await this.charge(asked, reserved)
+        // No room for a block: charge exactly what is asked (the last units of a window).
+        if (fromRedis.some((d) => !d.allowed) && reserved.some((m) => m > 0)) {
+          reserved = reserved.map(() => 0)
+          fromRedis = await this.charge(asked, reserved)
+        }
+      } catch (err) {
+        giveBack()
+        this.markDegraded(err)
+        return local()
+      } finally {
+        for (const k of blocks) if (this.reserving.get(k) === flight) this.reserving.delete(k)
+        done()
+      }
+    }
+    if (fromRedis.some((d) => !d.allowed)) {
+      giveBack()
+      // Refused in Redis (which took nothing back then) while a block reserved meanwhile by a concurrent call now
+      // covers what was refused: look again, from that block.
+      const later = this.options.clock.now()
+      if (asked.every((c, i) => (fromRedis[i] as RateDecision).allowed || (c.share === 'granted' && this.covers(c, later)))) return this.rateLimitAll(checks)
+      let j = 0
+      return checks.map((c, i) => (taken[i] ? this.describeGrant(c, taken[i], now) : (fromRedis[j++] as RateDecision)))
+    }
+    let j = 0
+    return checks.map((c, i) => {
+      const g = taken[i]
+      if (g) return this.describeGrant(c, g, now)
+      const d = fromRedis[j] as RateDecision
+      const added = reserved[j] ?? 0
+      j++
+      if (c.share !== 'granted') return d
+      // The block reserved by this call (if any) joins what is left of the previous one.
+      const left = (this.liveGrant(c, now)?.left ?? 0) + added
+      const total = c.limit - d.remaining
+      this.grants.set(this.grantKey(c), { left, total, limit: c.limit, until: now + d.resetMs })
+      if (this.grants.size > 50_000) for (const [k, old] of this.grants) if (old.until <= now) this.grants.delete(k)
+      return { ...d, remaining: Math.max(0, c.limit - total) + left }
+    })
+  }
+
+  private grantKey(c: RateCheck): string {
+    return `${c.key}|${c.windowMs}`
+  }
+
+  private covers(c: RateCheck, now: number): boolean {
+    return (this.liveGrant(c, now)?.left ?? 0) >= (c.cost ?? 1)
+  }
+
+  /** The check's reserved block, if it is still in its window (and for the same limit: a plan change starts afresh). */
+  private liveGrant(c: RateCheck, now: number) {
+    const g = this.grants.get(this.grantKey(c))
+    return g && g.until > now && g.limit === c.limit ? g : undefined
+  }
+
+  /** A decision for a check served from its block: what is left is what Redis has not handed out plus the block. */
+  private describeGrant(c: RateCheck, g: { left: number; total: number; until: number }, now: number): RateDecision {
+    return { allowed: true, limit: c.limit, remaining: Math.max(0, c.limit - g.total) + Math.max(0, g.left), resetMs: Math.max(0, g.until - now) }
+  }
+
+  /** One script call: each check charged its cost plus `extra` units (a reserved block), all or nothing. */
+  private async charge(checks: RateCheck[], extra: number[]): Promise<RateDecision[]> {
     const args: (string | number)[] = [checks.length]
     for (const c of checks) args.push(`${this.options.prefix}rl:${c.key}`)
-    for (const c of checks) args.push(c.limit, c.windowMs, c.cost ?? 1)
-    let out: number[]
-    try {
-      out = await this.limiter.intlRateLimit(...(args as [number, ...(string | number)[]]))
-    } catch (err) {
-      this.markDegraded(err)
-      return local()
-    }
+    checks.forEach((c, i) => {
+      args.push(c.limit, c.windowMs, (c.cost ?? 1) + (extra[i] ?? 0))
+    })
+    const out = await this.limiter.intlRateLimit(...(args as [number, ...(string | number)[]]))
     const admitted = out[0] === 1
     const decisions: RateDecision[] = []
     for (let i = 0; i < checks.length; i++)

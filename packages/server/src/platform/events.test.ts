@@ -181,14 +181,17 @@ describe('domain events', () => {
   it('hands an event whose handler throws to a job of its own, and the rest of its batch goes on', async () => {
     const heard: string[] = []
     let failures = 0
-    a.events.onEvent('license.suspended', 'test-flaky', async (event) => {
-      // The first license's event fails twice, then succeeds on its own job's retry.
-      if (event.data.licenseId === first && failures < 2) {
-        failures++
-        throw new Error('flaky consumer')
-      }
-      heard.push(event.data.licenseId)
-    })
+    // Registered on both instances, as every instance registers the same consumers: either may dispatch the events
+    // and run the jobs.
+    for (const app of [a, b])
+      app.events.onEvent('license.suspended', 'test-flaky', async (event) => {
+        // The first license's event fails twice, then succeeds on its own job's retry.
+        if (event.data.licenseId === first && failures < 2) {
+          failures++
+          throw new Error('flaky consumer')
+        }
+        heard.push(event.data.licenseId)
+      })
     const issued = await Promise.all(
       [0, 1, 2].map((i) =>
         issueLicense(a.deps.db, { source: 'cli', orderId: `flaky-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
@@ -199,7 +202,7 @@ describe('domain events', () => {
     await a.deps.db.transaction().execute(async (trx) => {
       for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
     })
-    await a.jobs.idle(30_000)
+    await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
     expect([...heard].sort()).toEqual([...ids].sort())
     expect(heard.at(-1)).toBe(first)
     const single = await a.deps.db.selectFrom('jobs').select(['status', 'attempts']).where('name', '=', 'event.test-flaky').execute()

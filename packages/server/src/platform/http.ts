@@ -8,7 +8,7 @@ import type { ZodType } from 'zod'
 import type { AppEnv } from './context.js'
 import { isDbUnavailable } from './db.js'
 import { AppError, type ErrorCode, isRetryable } from './errors.js'
-import { assertStorable } from './input.js'
+import { assertStorable, nulInUrl } from './input.js'
 import type { Logger } from './logger.js'
 import { declaredBodyLimit } from './route.js'
 
@@ -39,15 +39,40 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   })
 }
 
-export function requestId(options: { trustProxy: boolean }): MiddlewareHandler<AppEnv> {
-  return async function requestIdMiddleware(c, next) {
+const REQUEST_ID = /^[\w.-]{8,64}$/
+
+/**
+ * The first layer of every request, as one middleware (each layer costs on the hot path): the client's address and
+ * the request id (the caller's X-Request-Id when well-formed), the NUL check of the raw URL (platform/input.ts), and
+ * once answered, errors included, the request's metrics.
+ */
+export function edge(options: {
+  trustProxy: boolean
+  observe: (c: Context<AppEnv>, started: number) => void
+  onError: ErrorHandler<AppEnv>
+}): MiddlewareHandler<AppEnv> {
+  return async function edgeMiddleware(c, next) {
+    const started = performance.now()
     c.set('clientIp', resolveClientIp(c, options.trustProxy))
     const incoming = c.req.header('x-request-id')
-    const id = incoming && /^[\w.-]{8,64}$/.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`
+    const id = incoming && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll('-', '')}`
     c.set('requestId', id)
     c.header('X-Request-Id', id)
     c.header('X-Content-Type-Options', 'nosniff')
-    await next()
+    // Under @hono/node-server the request line's target as received; elsewhere (app.request) the URL.
+    const nul = nulInUrl((c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url ?? c.req.url)
+    if (nul) {
+      c.error = nul
+      const res = await options.onError(nul, c)
+      c.res = res
+      options.observe(c, started)
+      return res
+    }
+    try {
+      await next()
+    } finally {
+      options.observe(c, started)
+    }
   }
 }
 
@@ -148,5 +173,5 @@ export function resolveClientIp(c: Context, trustProxy: boolean): string {
   return forwarded?.split(',')[0]?.trim() || 'unknown'
 }
 
-/** The address requestId() resolved for this request. */
+/** The address edge() resolved for this request. */
 export const clientIp = (c: Context): string => (c as Context<AppEnv>).get('clientIp') ?? resolveClientIp(c, false)

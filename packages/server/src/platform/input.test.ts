@@ -1,6 +1,8 @@
 // Strings Postgres cannot store and integers beyond its integer columns answer a 4xx naming the field, on
 // validated routes, raw-body webhooks and hand-read queries alike; none of them reaches the database as a 500.
 import { createHmac } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, SQUARESPACE_SECRET_HEX, type TestApp } from '../../test/harness.js'
@@ -161,6 +163,29 @@ describe('integers beyond the integer columns', () => {
         'cursor',
       )
       await expectError(await app.request(`/api/products/chatbot/leads?cursor=${cursor}`, { token: customer.token }), 422, 'validation_failed', 'cursor')
+    }
+  })
+})
+
+describe('the NUL check over a real socket', () => {
+  it('refuses an encoded NUL in the request line as received, with the error envelope and a request id', async () => {
+    const app = await createTestApp()
+    const server = serve({ fetch: app.app.fetch, port: 0, hostname: '127.0.0.1' })
+    try {
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      for (const path of ['/api/conversations/abc%00', '/healthz?x=%00']) {
+        const res = await fetch(`${base}${path}`)
+        expect(res.status, path).toBe(400)
+        const body = (await res.json()) as { error: { code: string; requestId: string } }
+        expect(body.error.code).toBe('invalid_request')
+        expect(body.error.requestId).toMatch(/^req_[0-9a-f]{32}$/)
+        expect(res.headers.get('x-request-id')).toBe(body.error.requestId)
+      }
+      expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await app.shutdown()
     }
   })
 })

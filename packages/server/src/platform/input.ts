@@ -2,8 +2,6 @@
 // rather than per route: only strings Postgres can store, and integers that fit the integer columns they meet.
 
 import { z } from '@hono/zod-openapi'
-import type { MiddlewareHandler } from 'hono'
-import type { AppEnv } from './context.js'
 import { AppError } from './errors.js'
 
 /** The largest value of a Postgres `integer` column (message seq, conversation last_seq). */
@@ -54,21 +52,17 @@ export function assertStorable(value: unknown, where: string): void {
 
 /**
  * The same rule for the URL of every request, including routes that read their path or query by hand
- * (the SSE streams, static files): an encoded NUL (%00) anywhere in it is refused before any route runs.
+ * (the SSE streams, static files): an encoded NUL (%00) anywhere in it is refused before any route runs
+ * (platform/http.ts edge). Returns that refusal, or null.
  */
-export function rejectNulInUrl(): MiddlewareHandler<AppEnv> {
-  return async function rejectNulInUrlMiddleware(c, next) {
-    const url = c.req.url
-    if (url.includes('%00')) {
-      let field = 'path'
-      for (const [name, value] of new URL(url).searchParams) {
-        if (name.includes('\0') || value.includes('\0')) {
-          field = `query ${name.replaceAll('\0', '\\0')}`
-          break
-        }
-      }
-      throw new AppError('invalid_request', `${field}: must not contain NUL characters`)
+export function nulInUrl(url: string): AppError | null {
+  if (!url.includes('%00')) return null
+  let field = 'path'
+  for (const [name, value] of new URL(url, 'http://x').searchParams) {
+    if (name.includes('\0') || value.includes('\0')) {
+      field = `query ${name.replaceAll('\0', '\\0')}`
+      break
     }
-    await next()
   }
+  return new AppError('invalid_request', `${field}: must not contain NUL characters`)
 }

@@ -20,6 +20,8 @@ export interface LimitSpec {
   key: string
   limit: number
   windowMs: number
+  /** How instances share the count (platform/cache.ts RateCheck.share); exact unless said. */
+  share?: 'exact' | 'granted'
 }
 
 // q is the decision's limit, not the spec's: with Redis down the local fallback admits only limit ÷ instances.
@@ -67,6 +69,8 @@ export const licenseLimit = (licenseKey: string, tier: string, scale = 1, plans:
   key: `license:${licenseKey}:counter:api_calls`,
   limit: Math.max(1, Math.floor(tierLimit(tier, plans) * scale)),
   windowMs: 60_000,
+  // A busy license's instances reserve blocks of its budget instead of a Redis call per request (cache.ts).
+  share: 'granted',
 })
 
 /** The license's widget budget (`license:{key}:counter:widget_calls`), apart from the API budget above. */
@@ -75,4 +79,5 @@ export const widgetLimit = (licenseKey: string, tier: string, scale = 1, plans: 
   key: `license:${licenseKey}:counter:widget_calls`,
   limit: Math.max(1, Math.floor(widgetTierLimit(tier, plans) * scale)),
   windowMs: 60_000,
+  share: 'granted',
 })
