@@ -142,6 +142,25 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 export async function axe(page: Page) {
   await page.addScriptTag({ content: axeSource })
   return page.evaluate(async () => {
+    // A page still rendering (a list mounting its items, a panel filling in) is measured once it has settled: no DOM
+    // change for 300 ms (at most 5 s of waiting), in the document and in open shadow roots.
+    await new Promise<void>((resolve) => {
+      let quiet: ReturnType<typeof setTimeout>
+      const observer = new MutationObserver(() => {
+        clearTimeout(quiet)
+        quiet = setTimeout(done, 300)
+      })
+      const done = () => {
+        observer.disconnect()
+        clearTimeout(cap)
+        resolve()
+      }
+      const cap = setTimeout(done, 5_000)
+      const watched: Node[] = [document]
+      for (const el of document.querySelectorAll('*')) if (el.shadowRoot) watched.push(el.shadowRoot)
+      for (const node of watched) observer.observe(node, { subtree: true, childList: true, attributes: true, characterData: true })
+      quiet = setTimeout(done, 300)
+    })
     const roots: (Document | ShadowRoot)[] = [document]
     for (const el of document.querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot)
     const running = new Set(roots.flatMap((r) => r.getAnimations()))
