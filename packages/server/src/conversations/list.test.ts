@@ -1,6 +1,7 @@
 // Every entry of the conversation list (one statement, queries.ts listConversations) must be exactly
 // what the conversation's own route answers (publicConversation), plus its message count and last message, for every
 // state a conversation can be in, and the pages must walk the whole list once.
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
@@ -33,11 +34,20 @@ describe('conversation list', () => {
     for (let i = 0; i < 5; i++) ids.push(await start())
     const [plain, identified, closed, taken, empty] = ids as [string, string, string, string, string]
     const db = app.deps.db
-    await app.request(`/api/conversations/${plain}/messages`, { method: 'POST', token: owner.token, json: { text: 'A "quoted" reply \\ with ünïcode ✓\nand a line break' } })
-    // Microseconds past the millisecond: the list must cut them as toISOString() does.
+    await app.request(`/api/conversations/${plain}/messages`, {
+      method: 'POST',
+      token: owner.token,
+      json: { text: 'A "quoted" reply \\ with ünïcode ✓\nand a line break' },
+    })
     await db
       .updateTable('conversations')
-      .set({ user_id: 'u-42', user_email: 'ada@example.com', user_name: null, attributes: JSON.stringify({ plan: 'pro', seats: 3, trial: false }), page_url: 'https://shop.example.com/a?b=c' })
+      .set({
+        user_id: 'u-42',
+        user_email: 'ada@example.com',
+        user_name: null,
+        attributes: JSON.stringify({ plan: 'pro', seats: 3, trial: false }),
+        page_url: 'https://shop.example.com/a?b=c',
+      })
       .where('id', '=', identified)
       .execute()
     await db
@@ -45,9 +55,9 @@ describe('conversation list', () => {
       .set({ status: 'closed', closed_at: new Date('2026-11-30T12:00:00.999Z'), closed_by: 'owner' })
       .where('id', '=', closed)
       .execute()
-    await db.executeQuery(
-      // A timestamp Postgres holds to the microsecond (…999 600): JavaScript's Date sees …999.
-      (await import('kysely')).sql`update conversations set taken_over_at = '2026-11-30 12:00:00.9996+00', taken_over_by = ${owner.email}, status = 'waiting', waiting_reason = 'visitor_request' where id = ${taken}`.compile(db),
+    // A timestamp Postgres holds to the microsecond (…999 600): both answers must cut it to …999 as toISOString() does.
+    await sql`update conversations set taken_over_at = '2026-11-30 12:00:00.9996+00', taken_over_by = ${owner.email}, status = 'waiting', waiting_reason = 'visitor_request' where id = ${taken}`.execute(
+      db,
     )
     await db.updateTable('conversations').set({ last_seq: 0 }).where('id', '=', empty).execute()
     await db.deleteFrom('messages').where('conversation_id', '=', empty).execute()
@@ -73,7 +83,10 @@ describe('conversation list', () => {
       expect(lastMessage).toStrictEqual(last ? { text: last.text, role: last.role, createdAt: last.createdAt } : null)
     }
     const byId = new Map(list.conversations.map((c) => [c.id, c]))
-    expect(byId.get(ids[1] as string)).toMatchObject({ user: { id: 'u-42', email: 'ada@example.com', name: null }, attributes: { plan: 'pro', seats: 3, trial: false } })
+    expect(byId.get(ids[1] as string)).toMatchObject({
+      user: { id: 'u-42', email: 'ada@example.com', name: null },
+      attributes: { plan: 'pro', seats: 3, trial: false },
+    })
     expect(byId.get(ids[3] as string)).toMatchObject({ takenOver: { at: '2026-11-30T12:00:00.999Z', by: owner.email }, waitingReason: 'visitor_request' })
     expect(byId.get(ids[4] as string)).toMatchObject({ messageCount: 0, lastMessage: null })
   })
@@ -92,7 +105,9 @@ describe('conversation list', () => {
     const times = seen.map((c) => Date.parse(c.updatedAt as string))
     expect(times).toEqual([...times].sort((a, b) => b - a))
     // A filter by status goes through the same statement.
-    const closed = (await (await app.request('/api/products/chatbot/conversations?status=closed', { token: owner.token })).json()) as { conversations: Listed[] }
+    const closed = (await (await app.request('/api/products/chatbot/conversations?status=closed', { token: owner.token })).json()) as {
+      conversations: Listed[]
+    }
     expect(closed.conversations.map((c) => c.id)).toEqual([ids[2]])
   })
 })
