@@ -1,5 +1,6 @@
 // The app factory: builds the whole HTTP API from injected dependencies.
 
+import type { Context } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { assertKnownScope, createGuard, installGuard } from './access.js'
 import { accountRoutes } from './account/routes.js'
@@ -35,9 +36,9 @@ import { DOCUMENT, opsRoutes } from './ops/routes.js'
 import { outboundWebhookRoutes } from './outbound-webhooks/routes.js'
 import { OutboundWebhooks } from './outbound-webhooks/service.js'
 import { planRoutes } from './plans/routes.js'
-import type { Deps } from './platform/context.js'
+import type { AppEnv, Deps } from './platform/context.js'
 import { Events, registerEventSchemas } from './platform/events.js'
-import { accessLog, createRouter, edge, errorBody, errorHandler, limitBodyByRoute } from './platform/http.js'
+import { createRouter, edge, errorBody, errorHandler, limitBodyByRoute, requestLog } from './platform/http.js'
 import { Jobs } from './platform/jobs.js'
 import { requestObserver } from './platform/metrics.js'
 import { assertDeclared, registerSecuritySchemes } from './platform/route.js'
@@ -117,11 +118,17 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   let demoKeys = options.demo
 
   const app = createRouter()
-  // Request id, client address, the NUL check of the URL and the request metrics: one layer (platform/http.ts).
   const onError = errorHandler(deps.logger)
-  app.use('*', edge({ trustProxy: deps.config.trustProxy, observe: requestObserver(deps.metrics), onError }))
-  // Request lines are info-level: with a quieter LOG_LEVEL the middleware is not mounted at all.
-  if (['debug', 'info'].includes(deps.config.logLevel)) app.use('*', accessLog(deps.logger))
+  const measure = requestObserver(deps.metrics)
+  // Request lines are info-level: with a quieter LOG_LEVEL they are not even assembled.
+  const log = ['debug', 'info'].includes(deps.config.logLevel) ? requestLog(deps.logger) : undefined
+  const observe = log
+    ? (c: Context<AppEnv>, started: number) => {
+        measure(c, started)
+        log(c, started)
+      }
+    : measure
+  app.use('*', edge({ trustProxy: deps.config.trustProxy, observe, onError }))
   // Every layer costs on the hot path, so each is mounted only where it applies.
   app.on(['POST', 'PUT', 'PATCH'], '/api/*', limitBodyByRoute(deps.config.bodyLimitBytes))
   // Browser-facing pages get the full set of security headers; JSON answers carry nosniff (edge sets it).

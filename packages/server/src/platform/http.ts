@@ -44,7 +44,7 @@ const REQUEST_ID = /^[\w.-]{8,64}$/
 /**
  * The first layer of every request, as one middleware (each layer costs on the hot path): the client's address and
  * the request id (the caller's X-Request-Id when well-formed), the NUL check of the raw URL (platform/input.ts), and
- * once answered, errors included, the request's metrics.
+ * once answered, errors and refusals at this layer included, `observe` (metrics, and the request log when on).
  */
 export function edge(options: {
   trustProxy: boolean
@@ -76,10 +76,9 @@ export function edge(options: {
   }
 }
 
-export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
-  return async function accessLogMiddleware(c, next) {
-    const started = performance.now()
-    await next()
+/** The request line of the log (info level): one JSON line per answered request. */
+export function requestLog(logger: Logger): (c: Context<AppEnv>, started: number) => void {
+  return (c, started) =>
     // Path only: query strings may carry tokens (EventSource cannot send headers). The license is named by its
     // id, never its key: log readers may not hold keys.
     logger.info('request', {
@@ -91,7 +90,6 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
       ms: Math.round((performance.now() - started) * 10) / 10,
       licenseId: c.get('principal')?.licenseId ?? c.get('widget')?.licenseId ?? undefined,
     })
-  }
 }
 
 export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {

@@ -23,6 +23,12 @@ describe('logs', () => {
     expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'GET', path: '/api/products/keys', route: '/api/products/keys', status: 200 })
     // The license by id, never by key.
     expect(line?.licenseId).toBe(customer.licenseId)
+    // A request refused at the edge (an encoded NUL) is logged like any other.
+    await app.request('/api/products/keys%00', { headers: { 'x-request-id': 'req-test-nul-1234' } })
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.requestId === 'req-test-nul-1234')).toMatchObject({
+      msg: 'request',
+      status: 400,
+    })
     const all = lines.join('\n')
     for (const leaked of [secret.key, customer.token, customer.licenseKey, 'should-not-appear', 'wrong password here']) expect(all).not.toContain(leaked)
   })

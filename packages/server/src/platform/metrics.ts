@@ -90,10 +90,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return metrics
 }
 
-/** Counts and times every request by its route pattern (never the raw path: ids would explode the label set). */
 /**
- * Records one answered request: count and latency by (method, route, status), and a refusal by budget or quota.
- * prom-client hashes a label object on every call; the label objects of one (method, route, status) are made once.
+ * Records one answered request: count and latency by (method, route pattern, status) — never the raw path, ids would
+ * explode the label set — and a refusal by budget or quota. The label object of each combination is made once.
  */
 export function requestObserver(metrics: Metrics): (c: Context<AppEnv>, started: number) => void {
   const labelSets = new Map<string, { method: string; route: string; status: string }>()
