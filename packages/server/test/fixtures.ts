@@ -5,6 +5,8 @@ import type { Cache } from '../src/platform/cache.js'
 import type { Tier } from '../src/platform/config.js'
 import type { Product } from '../src/platform/products.js'
 import { signIntelagent } from '../src/platform/signature.js'
+import type { ReplyContext, ReplySink } from '../src/replies/types.js'
+import { defaultSettings, type ProductSettings } from '../src/settings/settings.js'
 import { N8N_SECRET, type TestApp } from './harness.js'
 
 export const uniqueEmail = (tag = 'user'): string => `${tag}-${randomBytes(5).toString('hex')}@example.com`
@@ -113,4 +115,20 @@ export function recordedWrites(cache: Cache) {
     },
   })
   return { cache: recording, writes }
+}
+
+/** A reply engine's sink that drops typing and streamed tokens. */
+export const silentSink: ReplySink = { typing: () => {}, token: () => {} }
+
+/** What a reply engine gets for a visitor's `text` (second message of a made-up conversation). */
+export function replyContext(licenseId: string, text: string, settings: Partial<ProductSettings> = {}, product = 'chatbot'): ReplyContext {
+  return {
+    licenseId,
+    product,
+    conversationId: '00000000-0000-4000-8000-000000000000',
+    settings: { ...defaultSettings(product), ...settings },
+    history: [{ role: 'visitor', text }],
+    message: { id: '00000000-0000-4000-8000-000000000001', seq: 2, text },
+    signal: new AbortController().signal,
+  }
 }

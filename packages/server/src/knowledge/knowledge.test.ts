@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { newLicense } from '../../test/fixtures.js'
+import { newLicense, replyContext, silentSink } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
 import type { ReplyContext, ReplyEngine, ReplySink } from '../replies/types.js'
@@ -16,20 +16,6 @@ import {
   tokenize,
   trimText,
 } from './knowledge.js'
-
-const sink: ReplySink = { typing: () => {}, token: () => {} }
-
-function ctx(licenseId: string, text: string, settings: Partial<ProductSettings> = {}, product = 'chatbot'): ReplyContext {
-  return {
-    licenseId,
-    product,
-    conversationId: '00000000-0000-4000-8000-000000000000',
-    settings: { ...defaultSettings(product), ...settings },
-    history: [{ role: 'visitor', text }],
-    message: { id: '00000000-0000-4000-8000-000000000001', seq: 2, text },
-    signal: new AbortController().signal,
-  }
-}
 
 describe('tokenize', () => {
   it('lowercases, folds accents, drops stop words and punctuation, keeps unicode letters and digits', () => {
@@ -104,7 +90,7 @@ describe('knowledge engine', () => {
   afterAll(async () => app.shutdown())
 
   it('answers the demo opening-hours question with its answer, confidence and source', async () => {
-    const result = await engine.reply(ctx(a, 'What are your opening hours?'), sink)
+    const result = await engine.reply(replyContext(a, 'What are your opening hours?'), silentSink)
     expect(result.kind).toBe('answer')
     if (result.kind !== 'answer') return
     expect(result.text).toContain('9am')
@@ -115,12 +101,12 @@ describe('knowledge engine', () => {
   })
 
   it('finds "refund" when asked about "refunds"', async () => {
-    const result = await engine.reply(ctx(a, 'refunds?'), sink)
+    const result = await engine.reply(replyContext(a, 'refunds?'), silentSink)
     expect(result).toMatchObject({ kind: 'answer', text: expect.stringMatching(/full refund/) })
   })
 
   it('answers from a document with the best passage, trimmed', async () => {
-    const result = await engine.reply(ctx(a, 'Is your stoneware dishwasher safe?'), sink)
+    const result = await engine.reply(replyContext(a, 'Is your stoneware dishwasher safe?'), silentSink)
     expect(result.kind).toBe('answer')
     if (result.kind !== 'answer') return
     expect(result.text).toMatch(/dishwasher and microwave safe/)
@@ -131,13 +117,13 @@ describe('knowledge engine', () => {
 
   it('falls back with the product’s text below the threshold', async () => {
     const settings = { fallback: 'Leave your email and we will get back to you.' }
-    const none = await engine.reply(ctx(a, 'Can I bring my pet giraffe to the quantum lab?', settings), sink)
+    const none = await engine.reply(replyContext(a, 'Can I bring my pet giraffe to the quantum lab?', settings), silentSink)
     expect(none).toEqual({ kind: 'fallback', text: 'Leave your email and we will get back to you.', meta: { confidence: 0 } })
     // A real but partial match answers at the default threshold and falls back under a strict one.
     const question = 'When are you open on Saturday?'
-    const loose = await engine.reply(ctx(a, question, { threshold: 0.35 }), sink)
+    const loose = await engine.reply(replyContext(a, question, { threshold: 0.35 }), silentSink)
     expect(loose.kind).toBe('answer')
-    const strict = await engine.reply(ctx(a, 'Are you open on public holidays in Wales?', { ...settings, threshold: 0.95 }), sink)
+    const strict = await engine.reply(replyContext(a, 'Are you open on public holidays in Wales?', { ...settings, threshold: 0.95 }), silentSink)
     expect(strict.kind).toBe('fallback')
     expect(strict.meta?.confidence as number).toBeGreaterThan(0)
     expect(strict.meta?.confidence as number).toBeLessThan(0.95)
@@ -145,18 +131,18 @@ describe('knowledge engine', () => {
 
   it('never answers one license from another license’s knowledge', async () => {
     await addKnowledge(app.deps.db, b, 'chatbot', { kind: 'qa', title: 'Do you have parking?', body: 'Yes, free parking behind the building.' })
-    const fromB = await engine.reply(ctx(b, 'What are your opening hours?'), sink)
+    const fromB = await engine.reply(replyContext(b, 'What are your opening hours?'), silentSink)
     expect(fromB.kind).toBe('fallback')
-    const fromA = await engine.reply(ctx(a, 'Do you have parking?'), sink)
+    const fromA = await engine.reply(replyContext(a, 'Do you have parking?'), silentSink)
     expect(fromA.kind === 'answer' ? fromA.text : '').not.toContain('free parking')
     // Nor across products of the same license.
-    const sales = await engine.reply(ctx(a, 'What are your opening hours?', {}, 'sales-agent'), sink)
+    const sales = await engine.reply(replyContext(a, 'What are your opening hours?', {}, 'sales-agent'), silentSink)
     expect(sales.kind).toBe('fallback')
   })
 
   it('sees added and deleted items at once, including rows written behind the cache’s back', async () => {
     const license = (await newLicense(app)).id
-    const ask = (q: string) => engine.reply(ctx(license, q), sink)
+    const ask = (q: string) => engine.reply(replyContext(license, q), silentSink)
     expect((await ask('Do you sell vinyl records?')).kind).toBe('fallback')
     const item = await addKnowledge(app.deps.db, license, 'chatbot', {
       kind: 'qa',
@@ -190,19 +176,19 @@ describe('knowledge engine', () => {
           .executeTakeFirst()
       )?.version
     const cached = () => app.deps.memo.slot<Map<string, { version: string; index: unknown }>>('knowledge-index', () => new Map()).get(`${license}\u0000chatbot`)
-    await engine.reply(ctx(license, 'Do you repair chairs?'), sink)
+    await engine.reply(replyContext(license, 'Do you repair chairs?'), silentSink)
     const first = cached()
     expect(first?.version).toBe(String(await version()))
-    await engine.reply(ctx(license, 'Do you repair tables?'), sink)
+    await engine.reply(replyContext(license, 'Do you repair tables?'), silentSink)
     // The same built index object: nothing was listed or rebuilt for the second question.
     expect(cached()?.index).toBe(first?.index)
     // Another product's write does not move this one.
     await addKnowledge(app.deps.db, license, 'sales-agent', { kind: 'qa', title: 'Any discounts?', body: 'Ten percent off.' })
-    await engine.reply(ctx(license, 'Do you repair chairs?'), sink)
+    await engine.reply(replyContext(license, 'Do you repair chairs?'), silentSink)
     expect(cached()?.index).toBe(first?.index)
     await addKnowledge(app.deps.db, license, 'chatbot', { kind: 'qa', title: 'Do you repair tables?', body: 'Tables too.' })
     expect(Number(await version())).toBe(Number(first?.version) + 1)
-    expect(await engine.reply(ctx(license, 'Do you repair tables?'), sink)).toMatchObject({ kind: 'answer', text: 'Tables too.' })
+    expect(await engine.reply(replyContext(license, 'Do you repair tables?'), silentSink)).toMatchObject({ kind: 'answer', text: 'Tables too.' })
     expect(cached()?.index).not.toBe(first?.index)
   })
 })

@@ -2,7 +2,7 @@
 // page's passages under "Manual.pdf > Page 2"; scans, locked and damaged files told apart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
-import { type Customer, newCustomer } from '../../test/fixtures.js'
+import { type Customer, newCustomer, replyContext, silentSink } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { base64, lockedPdf, makePdf, prose, restrictedPdf } from '../../test/pdfs.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
@@ -11,17 +11,6 @@ import { defaultSettings } from '../settings/settings.js'
 import { suggestQuestions } from '../setup/service.js'
 import { chunkSections } from './chunking.js'
 import { checkPdf, extractPdf, judgePdf, MAX_PDF_BYTES, PdfError, pageList } from './pdf.js'
-
-const sink = { typing: () => {}, token: () => {} }
-const ctx = (licenseId: string, text: string): ReplyContext => ({
-  licenseId,
-  product: 'chatbot',
-  conversationId: '00000000-0000-4000-8000-000000000000',
-  settings: defaultSettings('chatbot'),
-  history: [{ role: 'visitor', text }],
-  message: { id: '00000000-0000-4000-8000-000000000001', seq: 2, text },
-  signal: new AbortController().signal,
-})
 
 /** A manual whose pages each answer a different question; page 3 is a scanned picture. */
 const MANUAL = [
@@ -172,7 +161,7 @@ describe('PDF knowledge sources', () => {
     expect(chunks.map((c) => c.heading_path)).toEqual(['Manual.pdf > Page 1', 'Manual.pdf > Page 2', 'Manual.pdf > Page 4'])
     expect(chunks.every((c) => c.title === 'Kettle Manual' && c.url === '')).toBe(true)
 
-    const answer = await createKnowledgeEngine(app.deps).reply(ctx(owner.licenseId, 'How often should I descale the kettle?'), sink)
+    const answer = await createKnowledgeEngine(app.deps).reply(replyContext(owner.licenseId, 'How often should I descale the kettle?'), silentSink)
     expect(answer.kind).toBe('answer')
     if (answer.kind !== 'answer') return
     expect(answer.text).toMatch(/every four weeks with one sachet of citric acid/)
@@ -242,7 +231,7 @@ describe('PDF knowledge sources', () => {
     const mine = (await (await call('GET', '/api/knowledge/sources')).json()) as { sources: { id: string }[] }
     const id = mine.sources[0]?.id as string
     expect((await call('GET', `/api/knowledge/sources/${id}`, undefined, other.token)).status).toBe(404)
-    const foreign = await createKnowledgeEngine(app.deps).reply(ctx(other.licenseId, 'How often should I descale the kettle?'), sink)
+    const foreign = await createKnowledgeEngine(app.deps).reply(replyContext(other.licenseId, 'How often should I descale the kettle?'), silentSink)
     expect(foreign.kind).toBe('fallback')
   }, 60_000)
 
@@ -292,7 +281,7 @@ describe('PDF knowledge sources', () => {
       { url: `${manual}#page=2`, heading_path: 'Kettle Manual.pdf > Page 2' },
       { url: `${manual}#page=4`, heading_path: 'Kettle Manual.pdf > Page 4' },
     ])
-    const answer = await createKnowledgeEngine(app.deps).reply(ctx(crawler.licenseId, 'How often should I descale the kettle?'), sink)
+    const answer = await createKnowledgeEngine(app.deps).reply(replyContext(crawler.licenseId, 'How often should I descale the kettle?'), silentSink)
     expect(answer).toMatchObject({ kind: 'answer', meta: { sources: [{ url: `${manual}#page=2`, title: 'Kettle Manual' }] } })
     // The setup agent's suggested questions come from heading paths: a PDF's "Page 2" is no topic.
     const headings = (await app.deps.db.selectFrom('knowledge_chunks').select('heading_path').where('source_id', '=', source.id).execute()).map(

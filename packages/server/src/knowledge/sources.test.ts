@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeHost, fakeHost } from '../../test/fake-host.js'
-import { type Customer, newCustomer } from '../../test/fixtures.js'
+import { type Customer, newCustomer, replyContext, silentSink } from '../../test/fixtures.js'
 import { createTestApp, ManualClock, type TestApp } from '../../test/harness.js'
 import { putSecret } from '../platform/secrets.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
@@ -90,17 +90,6 @@ function serveSite(host: FakeHost, state: { version: number; removed: Set<string
   }
 }
 
-const sink = { typing: () => {}, token: () => {} }
-const ctx = (licenseId: string, text: string): ReplyContext => ({
-  licenseId,
-  product: 'chatbot',
-  conversationId: '00000000-0000-4000-8000-000000000000',
-  settings: defaultSettings('chatbot'),
-  history: [{ role: 'visitor', text }],
-  message: { id: '00000000-0000-4000-8000-000000000001', seq: 2, text },
-  signal: new AbortController().signal,
-})
-
 type SourceBody = {
   source: { id: string; status: string; pages: { found: number; fetched: number; skipped: number }; chunks: number; nextSyncAt: string | null }
 }
@@ -187,7 +176,7 @@ describe('knowledge sources: crawling a local site', () => {
 
   it('answers a question from one of the pages and cites it; the OpenAI prompt path ranks it first too', async () => {
     const engine = createKnowledgeEngine(app.deps)
-    const result = await engine.reply(ctx(owner.licenseId, 'How many days do I have to return an item for a refund?'), sink)
+    const result = await engine.reply(replyContext(owner.licenseId, 'How many days do I have to return an item for a refund?'), silentSink)
     expect(result.kind).toBe('answer')
     if (result.kind !== 'answer') return
     expect(result.text).toMatch(/45 days/)
@@ -210,8 +199,8 @@ describe('knowledge sources: crawling a local site', () => {
     const openai = { baseUrl: `${site.origin}/v1`, model: 'gpt-4o-mini', systemPrompt: 'You answer for Harbor & Pine.' }
     const question = 'How many days do I have to return an item for a refund?'
     const result = await createOpenAiEngine(app.deps).reply(
-      { ...ctx(owner.licenseId, question), settings: { ...defaultSettings('chatbot'), engine: 'openai', openai } },
-      sink,
+      { ...replyContext(owner.licenseId, question), settings: { ...defaultSettings('chatbot'), engine: 'openai', openai } },
+      silentSink,
     )
     expect(prompt).toMatch(/^You answer for Harbor & Pine\.\n\nAnswer only from the numbered passages below\. Cite each passage you use as \[n\]/)
     expect(prompt).toContain(`[1] Returns and refunds > Returns > Returning an item (${site.origin}/returns)\nYou can return any unused item within 45 days`)
@@ -318,7 +307,7 @@ describe('knowledge sources: crawling a local site', () => {
     const chunk = await app.deps.db.selectFrom('knowledge_chunks').selectAll().where('source_id', '=', source.id).executeTakeFirstOrThrow()
     expect(chunk).toMatchObject({ title: 'Opening hours', heading_path: 'Opening hours > Weekdays', url: '' })
     const engine = createKnowledgeEngine(app.deps)
-    const answer = await engine.reply(ctx(owner.licenseId, 'When is the workshop shop open on weekdays?'), sink)
+    const answer = await engine.reply(replyContext(owner.licenseId, 'When is the workshop shop open on weekdays?'), silentSink)
     expect(answer).toMatchObject({ kind: 'answer', meta: { sources: [{ url: null, title: 'Opening hours' }] } })
 
     const pdf = await call('POST', '/api/knowledge/sources', { product: 'chatbot', kind: 'file', file: { name: 'guide.pdf', content: '%PDF-1.7' } })
@@ -334,7 +323,7 @@ describe('knowledge sources: crawling a local site', () => {
     const other = await newCustomer(app)
     expect((await app.request(`/api/knowledge/sources/${sourceId}`, { token: other.token })).status).toBe(404)
     expect((await app.request(`/api/knowledge/sources/${sourceId}`, { method: 'DELETE', token: other.token })).status).toBe(404)
-    const foreign = await engine.reply(ctx(other.licenseId, 'How many days do I have to return an item for a refund?'), sink)
+    const foreign = await engine.reply(replyContext(other.licenseId, 'How many days do I have to return an item for a refund?'), silentSink)
     expect(foreign.kind).toBe('fallback')
 
     expect((await call('DELETE', `/api/knowledge/sources/${sourceId}`)).status).toBe(200)

@@ -7,7 +7,8 @@ import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ServerType, serve } from '@hono/node-server'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 import { createTestApp, type TestApp } from '../harness.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -173,3 +174,14 @@ export async function axe(page: Page) {
     return violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => JSON.stringify(n.target)) }))
   })
 }
+
+/** The widget's custom element, and what the widget tests wait for at most before a poll fails. */
+export const WIDGET = 'intelagent-widget'
+export const SOON = { timeout: 15_000 }
+/** The widget's parts, inside its shadow root. */
+export const launcher = (page: Page) => page.locator(`${WIDGET} button.l`)
+export const panel = (page: Page) => page.locator(`${WIDGET} section.p`)
+export const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
+export const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
+/** Polls until `loc` is shown (or hidden). */
+export const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)

@@ -12,21 +12,31 @@ import { saveSettings } from '../../src/settings/settings.js'
 import { userHash } from '../../src/widget/identity.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, ROOT, type Served, serveApp, stored, watchedPage } from './browser.js'
+import {
+  axe,
+  bubbles,
+  composer,
+  ensureBuilt,
+  launchChromium,
+  launcher,
+  OUT,
+  panel,
+  ROOT,
+  type Served,
+  SOON,
+  serveApp,
+  stored,
+  visible,
+  WIDGET,
+  watchedPage,
+} from './browser.js'
 
-const WIDGET = 'intelagent-widget'
 /** What fixtures.newCustomer registers with. */
 const PASSWORD = 'correct horse battery'
-const SOON = { timeout: 15_000 }
 const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:">`
 /** The documented stub, exactly as a site would put it in its own script file. */
 const STUB = 'window.Intelagent = window.Intelagent || function () { (window.Intelagent.q = window.Intelagent.q || []).push(arguments) }'
 
-const launcher = (page: Page) => page.locator(`${WIDGET} button.l`)
-const panel = (page: Page) => page.locator(`${WIDGET} section.p`)
-const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
-const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
-const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
 const count = (loc: Locator, n: number) => expect.poll(() => loc.count(), SOON).toBe(n)
 const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 

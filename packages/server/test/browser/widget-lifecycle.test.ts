@@ -7,17 +7,25 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import {
+  axe,
+  bubbles,
+  composer,
+  ensureBuilt,
+  launchChromium,
+  launcher,
+  OUT,
+  panel,
+  type Served,
+  SOON,
+  serveApp,
+  visible,
+  WIDGET,
+  watchedPage,
+} from './browser.js'
 
-const WIDGET = 'intelagent-widget'
-const SOON = { timeout: 15_000 }
 const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:">`
 
-const launcher = (page: Page) => page.locator(`${WIDGET} button.l`)
-const panel = (page: Page) => page.locator(`${WIDGET} section.p`)
-const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
-const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
-const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
 const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 
 const audit = (p: Page) => axe(p)

@@ -10,19 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { saveSettings } from '../../src/settings/settings.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
-import { axe, ensureBuilt, launchChromium, OUT, type Served, serveApp, stored, watchedPage } from './browser.js'
+import {
+  axe,
+  bubbles,
+  composer,
+  ensureBuilt,
+  launchChromium,
+  launcher,
+  OUT,
+  panel,
+  type Served,
+  SOON,
+  serveApp,
+  stored,
+  visible,
+  WIDGET,
+  watchedPage,
+} from './browser.js'
 
-const WIDGET = 'intelagent-widget'
-const SOON = { timeout: 15_000 }
 const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:">`
 const SUGGESTIONS = ['What are your opening hours?', 'Do you ship abroad?', 'Can I book a workshop class for a group of twelve people on a Saturday morning?']
 
-const launcher = (page: Page) => page.locator(`${WIDGET} button.l`)
-const panel = (page: Page) => page.locator(`${WIDGET} section.p`)
-const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
-const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
 const group = (page: Page, name = 'Suggested questions') => page.locator(WIDGET).getByRole('group', { name })
-const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
 const count = (loc: Locator, n: number) => expect.poll(() => loc.count(), SOON).toBe(n)
 
 /** The id (or class) of the focused element inside the widget's shadow root ('' if focus is elsewhere). */

@@ -9,20 +9,27 @@ import { appendMessage, publishConversation } from '../../src/conversations/serv
 import { ensureDemo } from '../../src/demo.js'
 import { createKey } from '../../src/keys/queries.js'
 import type { TestApp } from '../harness.js'
-import { ensureBuilt, freePort, launchChromium, listen, OUT, type Served, serveApp, watchedPage } from './browser.js'
+import {
+  bubbles,
+  composer,
+  ensureBuilt,
+  freePort,
+  launchChromium,
+  launcher,
+  listen,
+  OUT,
+  panel,
+  type Served,
+  SOON,
+  serveApp,
+  visible,
+  WIDGET,
+  watchedPage,
+} from './browser.js'
 
-const WIDGET = 'intelagent-widget'
-
-const SOON = { timeout: 10_000 }
-const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
 const count = (loc: Locator, n: number, timeout = SOON.timeout) => expect.poll(() => loc.count(), { timeout }).toBe(n)
 const attribute = (loc: Locator, name: string, value: string) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 const text = (loc: Locator, value: string) => expect.poll(() => loc.textContent(), SOON).toBe(value)
-
-const launcher = (page: Page) => page.locator(`${WIDGET} button.l`)
-const panel = (page: Page) => page.locator(`${WIDGET} section.p`)
-const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
-const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
 
 /** The id of the focused element inside the widget's shadow root ('' if focus is elsewhere). */
 const focusedInWidget = (page: Page) =>
