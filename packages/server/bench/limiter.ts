@@ -2,9 +2,11 @@
 // driven over IPC by bench/run.ts. Two of these run at once for the accuracy check (one limit, two processes).
 import { Redis } from 'ioredis'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
-import { RedisCache } from '../src/platform/cache.js'
-import { systemClock } from '../src/platform/clock.js'
-import { createLogger } from '../src/platform/logger.js'
+import { built } from './built.js'
+
+const { RedisCache } = await built<typeof import('../src/platform/cache.js')>('platform/cache')
+const { systemClock } = await built<typeof import('../src/platform/clock.js')>('platform/clock')
+const { createLogger } = await built<typeof import('../src/platform/logger.js')>('platform/logger')
 
 export type LimiterName = 'ours' | 'rlf'
 export type LimiterOp =

@@ -8,14 +8,16 @@ import { type ServerType, serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { CompiledQuery, sql } from 'kysely'
 import pg from 'pg'
-import { createApp } from '../src/app.js'
-import { ensureDemo } from '../src/demo.js'
-import { createKey } from '../src/keys/queries.js'
-import { signVisitorToken } from '../src/keys/visitors.js'
-import { loadConfig } from '../src/platform/config.js'
 import type { Deps } from '../src/platform/context.js'
-import { hmacHex } from '../src/platform/crypto.js'
-import { closeDeps, createDeps } from '../src/platform/deps.js'
+import { built } from './built.js'
+
+const { createApp } = await built<typeof import('../src/app.js')>('app')
+const { ensureDemo } = await built<typeof import('../src/demo.js')>('demo')
+const { createKey } = await built<typeof import('../src/keys/queries.js')>('keys/queries')
+const { signVisitorToken } = await built<typeof import('../src/keys/visitors.js')>('keys/visitors')
+const { loadConfig } = await built<typeof import('../src/platform/config.js')>('platform/config')
+const { hmacHex } = await built<typeof import('../src/platform/crypto.js')>('platform/crypto')
+const { closeDeps, createDeps } = await built<typeof import('../src/platform/deps.js')>('platform/deps')
 
 const schema = `bench_${Date.now().toString(36)}`
 const env = {
@@ -200,6 +202,8 @@ async function main(): Promise<void> {
     }
     if (msg.op === 'cpu') {
       const u = process.cpuUsage()
+      // With BENCH_CPU_PROF: the moment on the profile's clock (µs), so a profile can be cut to each measured load.
+      if (process.env.BENCH_CPU_PROF) console.error(`cpu mark ${process.hrtime.bigint() / 1000n}`)
       process.send?.({ cpuUs: u.user + u.system })
       return
     }

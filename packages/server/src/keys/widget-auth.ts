@@ -3,7 +3,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
-import { clientIp } from '../platform/http.js'
+import { clientIp, presetHeader } from '../platform/http.js'
 import { enforce, widgetLimit } from '../platform/ratelimit.js'
 import type { KeyResolver } from './resolver.js'
 import { originAllowed } from './resolver.js'
@@ -27,10 +27,10 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
       c.header('Access-Control-Max-Age', '600')
       return c.body(null, 204)
     }
-    c.header('Vary', 'Origin')
+    presetHeader(c, 'Vary', 'Origin')
     // A page may read the answer (including a refusal, so the widget can say why); whether the key serves
     // that origin is decided below.
-    if (origin) c.header('Access-Control-Allow-Origin', origin)
+    if (origin) presetHeader(c, 'Access-Control-Allow-Origin', origin)
     // Browsers send no Origin on same-origin GETs and EventSource; Sec-Fetch-Site (not settable by page
     // scripts) says the page is this server's own, e.g. /demo.
     const pageOrigin = origin ?? (c.req.header('sec-fetch-site') === 'same-origin' ? new URL(deps.config.publicUrl).origin : undefined)

@@ -6,8 +6,6 @@ import { type Customer, newCustomer, replyContext, silentSink } from '../../test
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { base64, lockedPdf, makePdf, prose, restrictedPdf } from '../../test/pdfs.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
-import type { ReplyContext } from '../replies/types.js'
-import { defaultSettings } from '../settings/settings.js'
 import { suggestQuestions } from '../setup/service.js'
 import { chunkSections } from './chunking.js'
 import { checkPdf, extractPdf, judgePdf, MAX_PDF_BYTES, PdfError, pageList } from './pdf.js'

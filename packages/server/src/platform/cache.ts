@@ -306,6 +306,8 @@ export class MemoryCache implements Cache {
   }
 }
 
+const NOTHING_RESERVED: readonly number[] = []
+
 // KEYS: one window key base per limit; ARGV: limit, window ms, cost for each. Admits only if every limit has
 // room, then counts all of them. Redis server time, so instance clocks do not matter. Returns, per key:
 // has-room flag, remaining, ms to reset; the first element says whether the request was admitted.
@@ -568,6 +570,15 @@ export class RedisCache implements Cache {
       this.fallback.takeAll(checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.options.instanceCount)) })))
     // The hot path of every request: no wrapper closures, at most one script call on the limiter's own connection.
     if (this.degraded && this.limiter.status !== 'ready') return local()
+    // Exact counts only (a visitor's or a key's limit, a small plan's budget): one script call, nothing reserved.
+    if (!checks.some((c) => c.share === 'granted')) {
+      try {
+        return await this.charge(checks, NOTHING_RESERVED)
+      } catch (err) {
+        this.markDegraded(err)
+        return local()
+      }
+    }
     // One reservation per counter at a time on this instance: a caller its block does not cover waits for the one in
     // flight and looks again (its block may cover it), instead of reserving another block itself.
     for (;;) {
@@ -667,7 +678,7 @@ export class RedisCache implements Cache {
   }
 
   /** One script call: each check charged its cost plus `extra` units (a reserved block), all or nothing. */
-  private async charge(checks: RateCheck[], extra: number[]): Promise<RateDecision[]> {
+  private async charge(checks: RateCheck[], extra: readonly number[]): Promise<RateDecision[]> {
     const args: (string | number)[] = [checks.length]
     for (const c of checks) args.push(`${this.options.prefix}rl:${c.key}`)
     checks.forEach((c, i) => {

@@ -1,10 +1,12 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import type { AppEnv } from './context.js'
 import { isDbUnavailable } from './db.js'
 import { AppError } from './errors.js'
-import { errorHandler, resolveClientIp } from './http.js'
+import { errorHandler, presetHeader, resolveClientIp } from './http.js'
 import { createLogger } from './logger.js'
 
 describe('client address', () => {
@@ -85,5 +87,45 @@ describe('database outages in the error envelope', () => {
     const res = await failing(Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' }))
     expect(res.status).toBe(500)
     expect(isDbUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false)
+  })
+})
+
+describe('headers set before the answer', () => {
+  const app = new Hono<AppEnv>()
+  app.use('*', async (c, next) => {
+    presetHeader(c, 'X-Request-Id', 'req_preset')
+    presetHeader(c, 'Cache-Control', 'private, max-age=60')
+    await next()
+  })
+  app.get('/plain', (c) => c.json({ ok: true }))
+  // The answer's own header wins over a preset one of the same name, as with c.header.
+  app.get('/own', (c) => c.json({ ok: true }, 200, { 'Cache-Control': 'no-store' }))
+  app.get('/refused', () => {
+    throw new AppError('rate_limited', 'slow down', { headers: { 'Retry-After': '7' } })
+  })
+  app.onError(errorHandler(createLogger('silent')))
+
+  const headersOf = (res: Response) => ({
+    id: res.headers.get('x-request-id'),
+    cache: res.headers.get('cache-control'),
+    retry: res.headers.get('retry-after'),
+    type: res.headers.get('content-type'),
+  })
+
+  it('reach the client through @hono/node-server (on the Node response) and in-process (app.request)', async () => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+    await new Promise((r) => server.once('listening', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      for (const ask of [(p: string) => fetch(base + p), (p: string) => app.request(p)]) {
+        expect(headersOf(await ask('/plain'))).toEqual({ id: 'req_preset', cache: 'private, max-age=60', retry: null, type: 'application/json' })
+        expect(headersOf(await ask('/own'))).toMatchObject({ id: 'req_preset', cache: 'no-store' })
+        const refused = await ask('/refused')
+        expect(refused.status).toBe(429)
+        expect(headersOf(refused)).toMatchObject({ id: 'req_preset', retry: '7', type: 'application/json' })
+      }
+    } finally {
+      server.close()
+    }
   })
 })

@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { RateDecision } from './cache.js'
 import type { Deps } from './context.js'
 import { AppError } from './errors.js'
+import { presetHeader } from './http.js'
 import { DEFAULT_PLANS, type Plans, planOf } from './plans.js'
 
 /**
@@ -26,8 +27,8 @@ export interface LimitSpec {
 
 // q is the decision's limit, not the spec's: with Redis down the local fallback admits only limit ÷ instances.
 function setHeaders(c: Context, spec: LimitSpec, d: RateDecision): void {
-  c.header('RateLimit-Policy', `"${spec.policy}";q=${d.limit};w=${Math.round(spec.windowMs / 1000)}`)
-  c.header('RateLimit', `"${spec.policy}";r=${d.remaining};t=${Math.max(0, Math.ceil(d.resetMs / 1000))}`)
+  presetHeader(c, 'RateLimit-Policy', `"${spec.policy}";q=${d.limit};w=${Math.round(spec.windowMs / 1000)}`)
+  presetHeader(c, 'RateLimit', `"${spec.policy}";r=${d.remaining};t=${Math.max(0, Math.ceil(d.resetMs / 1000))}`)
 }
 
 /** Takes one unit from every spec at once; throws rate_limited with Retry-After when any is spent. */

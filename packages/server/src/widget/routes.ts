@@ -18,7 +18,7 @@ import { widgetAuth } from '../keys/widget-auth.js'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
-import { clientIp, createRouter, jsonBody, optionalJsonBody } from '../platform/http.js'
+import { clientIp, createRouter, jsonBody, optionalJsonBody, presetHeader } from '../platform/http.js'
 import { seqSchema } from '../platform/input.js'
 import type { Product } from '../platform/products.js'
 import { enforce, tierWidgetStreams } from '../platform/ratelimit.js'
@@ -180,7 +180,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
   app.openapi(widgetConfigRoute, async (c) => {
     const w = c.get('widget')
     const s = effectiveSettings(deps.config.plans, w.tier, await getSettings(deps, w.licenseId, w.product))
-    c.header('Cache-Control', 'private, max-age=60')
+    presetHeader(c, 'Cache-Control', 'private, max-age=60')
     return c.json(
       {
         // Publishable keys, the only ones the widget accepts, belong to the widget products.
