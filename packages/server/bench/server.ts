@@ -1,5 +1,6 @@
 // Bench child process: the real server (configured Postgres/Redis or embedded defaults) and a bare Hono route,
 // both listening on loopback, plus the fixtures the load needs. Talks to bench/run.ts over IPC.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -43,7 +44,8 @@ async function withAdmin(fn: (c: pg.Client) => Promise<unknown>): Promise<void> 
   await client.end()
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<{ server: ServerType; port: number }> {
+type Fetch = (req: Request, env?: unknown) => Response | Promise<Response>
+function listen(fetch: Fetch): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve) => {
     const server = serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve({ server, port: info.port }))
   })
@@ -103,10 +105,22 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
 }
 
 /** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
-const statements = { n: 0, texts: new Map<string, number>() }
+const statements = { n: 0, inRequests: 0, texts: new Map<string, number>() }
+/**
+ * While `attributing` (the conversation list's statement count): set while the app answers a request, so the count
+ * holds the requests' own statements, not a background task's. Off otherwise: on Node 20 an AsyncLocalStorage in use
+ * hooks every promise, which would slow what is being measured.
+ */
+const inRequest = new AsyncLocalStorage<true>()
+let attributing = false
+const attributed =
+  (fetch: Fetch): Fetch =>
+  (req, env) =>
+    attributing ? inRequest.run(true, () => fetch(req, env)) : fetch(req, env)
 const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements.n++
+  if (attributing && inRequest.getStore()) statements.inRequests++
   const first = args[0] as string | { text?: string }
   const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').slice(0, 90)
   statements.texts.set(text, (statements.texts.get(text) ?? 0) + 1)
@@ -175,7 +189,7 @@ async function main(): Promise<void> {
 
   const bare = new Hono()
   bare.get('/ping', (c) => c.json({ ok: true }))
-  const a = await listen(intelagent.app.fetch)
+  const a = await listen(attributed(intelagent.app.fetch))
   const b = await listen(bare.fetch)
 
   process.send?.({
@@ -188,7 +202,7 @@ async function main(): Promise<void> {
     store: `${config.databaseUrl ? 'Postgres' : 'PGlite'} + ${config.redisUrl ? 'Redis' : 'in-process cache'}`,
   })
 
-  process.on('message', async (msg: { stop?: boolean; op?: string; n?: number; ms?: number; concurrency?: number }) => {
+  process.on('message', async (msg: { stop?: boolean; op?: string; n?: number; ms?: number; concurrency?: number; on?: boolean }) => {
     if (msg.op === 'mem') {
       // Measured after a full collection when --expose-gc is on: what is still held, not what V8 has yet to collect.
       const g = (globalThis as { gc?: () => void }).gc
@@ -207,10 +221,16 @@ async function main(): Promise<void> {
       process.send?.({ cpuUs: u.user + u.system })
       return
     }
+    if (msg.op === 'attribute') {
+      attributing = Boolean(msg.on)
+      process.send?.({ attributing })
+      return
+    }
     if (msg.op === 'countStatements') {
       // Statements sent to Postgres since the last call (pg only; PGlite is not counted).
-      process.send?.({ statements: statements.n, texts: [...statements.texts].sort((a, b) => b[1] - a[1]) })
+      process.send?.({ statements: statements.n, inRequests: statements.inRequests, texts: [...statements.texts].sort((a, b) => b[1] - a[1]) })
       statements.n = 0
+      statements.inRequests = 0
       statements.texts.clear()
       return
     }
