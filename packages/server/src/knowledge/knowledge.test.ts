@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newLicense, replyContext, silentSink } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { createKnowledgeEngine } from '../replies/knowledge-engine.js'
-import type { ReplyEngine, } from '../replies/types.js'
+import type { ReplyEngine } from '../replies/types.js'
 import {
   addKnowledge,
   buildIndex,

@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { randomBase62 } from '../platform/crypto.js'
 import { AppError, notFound } from '../platform/errors.js'
-import { type DomainEvent, EVENT_TYPES, type Events, type EventType, emit } from '../platform/events.js'
+import { type ConsumerContext, type DomainEvent, EVENT_TYPES, type Events, type EventType, emit } from '../platform/events.js'
 import { newId } from '../platform/ids.js'
 import { enqueue, type Jobs } from '../platform/jobs.js'
 import { OutboundError } from '../platform/outbound.js'
@@ -70,7 +70,7 @@ export class OutboundWebhooks {
           .execute()
       },
     })
-    for (const type of EVENT_TYPES) events.onEvent(type, `webhooks.${type}`, (event) => this.fanOut(event))
+    for (const type of EVENT_TYPES) events.onEvent(type, `webhooks.${type}`, (event, job) => this.fanOut(event, job))
   }
 
   /** Attempts a delivery gets: the first and one per scheduled retry. */
@@ -212,12 +212,14 @@ export class OutboundWebhooks {
   }
 
   /** The event consumer: one delivery and one durable job per endpoint of the event's license subscribed to its type. */
-  private async fanOut(event: DomainEvent): Promise<void> {
+  private async fanOut(event: DomainEvent, job: ConsumerContext): Promise<void> {
     const licenseId = event.licenseId
     if (!licenseId) return
-    const endpoints = (
-      await this.db.selectFrom('webhook_endpoints').selectAll().where('license_id', '=', licenseId).where('enabled', '=', true).execute()
-    ).filter((ep) => ep.events.includes(event.type))
+    // Read once per license for all the events of the batch (a busy license sends many per pass).
+    const enabled = await job.once(`endpoints:${licenseId}`, () =>
+      this.db.selectFrom('webhook_endpoints').selectAll().where('license_id', '=', licenseId).where('enabled', '=', true).execute(),
+    )
+    const endpoints = enabled.filter((ep) => ep.events.includes(event.type))
     if (endpoints.length === 0) return
     const body = OutboundWebhooks.body(event)
     const now = new Date(this.deps.clock.now())

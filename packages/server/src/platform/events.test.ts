@@ -209,6 +209,41 @@ describe('domain events', () => {
     expect(single).toEqual([{ status: 'done', attempts: 2 }])
   })
 
+  it('runs a read made with once() a single time for all the events of a batch; a failed read is made again', async () => {
+    const heard: { licenseId: string; read: number }[] = []
+    let reads = 0
+    let failedReads = 0
+    for (const app of [a, b])
+      app.events.onEvent('license.suspended', 'test-once', async (event, job) => {
+        // The first event's attempt at another read fails: that failure is not kept for the next events.
+        const retried = await job
+          .once('flaky', async () => {
+            failedReads++
+            if (failedReads === 1) throw new Error('read failed')
+            return 'read'
+          })
+          .catch(() => 'failed')
+        const read = await job.once('endpoints', async () => ++reads)
+        heard.push({ licenseId: event.data.licenseId, read })
+        if (retried === 'failed') expect(heard).toHaveLength(1)
+      })
+    const issued = await Promise.all(
+      [0, 1, 2].map((i) =>
+        issueLicense(a.deps.db, { source: 'cli', orderId: `once-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
+      ),
+    )
+    const ids = issued.map((r) => r.license.id)
+    // One transaction: the three events are committed together, so one dispatcher pass hands them out as one batch.
+    await a.deps.db.transaction().execute(async (trx) => {
+      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
+    })
+    await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
+    expect(heard.map((h) => h.licenseId).sort()).toEqual([...ids].sort())
+    expect(heard.map((h) => h.read)).toEqual([1, 1, 1])
+    expect(reads).toBe(1)
+    expect(failedReads).toBe(2)
+  })
+
   it('publishes every event schema in the OpenAPI components', async () => {
     const doc = (await (await a.request('/api/openapi.json')).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }
     const names = Object.keys(doc.components.schemas)

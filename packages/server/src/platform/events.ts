@@ -215,7 +215,30 @@ export function eventRow<T extends EventType>(event: { type: T; licenseId: strin
 export const toDomainEvent = (row: EventRow): DomainEvent =>
   ({ id: row.id, type: row.type, licenseId: row.license_id, createdAt: row.created_at.toISOString(), data: row.data }) as DomainEvent
 
-type Consumer = { type: EventType; job: string; handle: (event: DomainEvent, job: JobContext) => Promise<void> }
+/**
+ * What a consumer's handler gets beside the event: its job, and `once`, which runs a read once for all the events of
+ * the job (a dispatcher pass's batch, or the one event of a retry). Every event of a batch was committed before the
+ * batch started, so a read made once at its start sees what a read per event would have seen for each of them.
+ */
+export interface ConsumerContext extends JobContext {
+  once<T>(key: string, read: () => Promise<T>): Promise<T>
+}
+
+const onceWithin = (): ConsumerContext['once'] => {
+  const reads = new Map<string, Promise<unknown>>()
+  return <T>(key: string, read: () => Promise<T>) => {
+    let r = reads.get(key) as Promise<T> | undefined
+    if (!r) {
+      r = read()
+      reads.set(key, r)
+      // A failed read is not kept: the next event of the batch reads again.
+      r.catch(() => reads.delete(key))
+    }
+    return r
+  }
+}
+
+type Consumer = { type: EventType; job: string; handle: (event: DomainEvent, job: ConsumerContext) => Promise<void> }
 
 /** How many committed events one dispatcher pass hands out. */
 const DISPATCH_BATCH = 200
@@ -250,13 +273,13 @@ export class Events {
   }
 
   /** `name` is the consumer's stable identity (its job name): usage metering, outbound webhooks, enrichment… */
-  onEvent<T extends EventType>(type: T, name: string, handle: (event: DomainEvent<T>, job: JobContext) => Promise<void>): void {
+  onEvent<T extends EventType>(type: T, name: string, handle: (event: DomainEvent<T>, job: ConsumerContext) => Promise<void>): void {
     const consumer: Consumer = { type, job: `event.${name}`, handle: handle as Consumer['handle'] }
     // One event on its own: the retry path of an event its batch could not handle.
     this.jobs.register<{ eventId: string }>(consumer.job, {
       run: async ({ eventId }, job) => {
         const row = await this.db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst()
-        if (row) await consumer.handle(toDomainEvent(row), job)
+        if (row) await consumer.handle(toDomainEvent(row), { ...job, once: onceWithin() })
       },
     })
     this.jobs.register<BatchPayload>(batchJobOf(consumer.job), { run: (payload, job) => this.runBatch(consumer, payload, job) })
@@ -265,10 +288,11 @@ export class Events {
 
   private async runBatch(consumer: Consumer, { eventIds }: BatchPayload, job: JobContext): Promise<void> {
     const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', eventIds).orderBy('seq').execute()
+    const context: ConsumerContext = { ...job, once: onceWithin() }
     for (const row of rows) {
       if (job.signal.aborted) throw new Error('batch abandoned: the job lease was lost')
       try {
-        await consumer.handle(toDomainEvent(row), job)
+        await consumer.handle(toDomainEvent(row), context)
       } catch {
         await enqueue(this.db, consumer.job, { eventId: row.id }, { dedupeKey: `${consumer.job}:${row.id}` })
       }
