@@ -221,6 +221,13 @@ async function main(): Promise<void> {
       process.send?.({ cpuUs: u.user + u.system })
       return
     }
+    if (msg.op === 'drain') {
+      // Waits until the event consumers have handled what the load left queued (jobs idle on this instance).
+      const t = performance.now()
+      await intelagent.jobs.idle(120_000)
+      process.send?.({ ms: performance.now() - t })
+      return
+    }
     if (msg.op === 'attribute') {
       attributing = Boolean(msg.on)
       process.send?.({ attributing })

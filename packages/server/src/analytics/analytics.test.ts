@@ -282,6 +282,66 @@ describe('analytics', () => {
     }
   })
 
+  it('gives the same figures for a pass’s messages counted together as for messages counted one at a time', async () => {
+    const saved = { owner, key }
+    const figures: AnalyticsReport[] = []
+    let batchedEvents: string[] = []
+    try {
+      for (const together of [false, true]) {
+        owner = await newCustomer(app, { products: ['chatbot'] })
+        key = (await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN], settings: { greeting: 'Hi' } })).key
+        const [bot, person, unanswered] = [await start(), await start(), await start()]
+        await app.jobs.idle()
+        const t = Date.parse(`${today()}T00:00:00Z`) + 60_000
+        const script: [Started, 'visitor' | 'assistant' | 'agent', number][] = [
+          [bot, 'visitor', 0],
+          [person, 'visitor', 500],
+          [bot, 'assistant', 1_000],
+          [unanswered, 'visitor', 1_500],
+          [bot, 'visitor', 2_000],
+          [person, 'agent', 3_500],
+          [person, 'visitor', 4_000],
+        ]
+        const written: Awaited<ReturnType<typeof addMessage>>[] = []
+        for (const [conv, role, ms] of script) {
+          written.push(await addMessage(conv.conversation.id, role, new Date(t + ms), { emit: !together }))
+          if (!together) await app.jobs.idle()
+        }
+        if (together) {
+          // One transaction: one dispatcher pass hands all seven events to the consumer as one batch.
+          batchedEvents = await app.deps.db.transaction().execute(async (trx) => {
+            const ids = []
+            for (const data of written) ids.push(await emit(trx, { type: 'message.created', licenseId: owner.licenseId, data }))
+            return ids
+          })
+        }
+        figures.push(await report(owner, '?product=chatbot'))
+      }
+      const [oneByOne, together] = figures as [AnalyticsReport, AnalyticsReport]
+      expect(together.totals).toEqual(oneByOne.totals)
+      expect(together.days).toEqual(oneByOne.days)
+      expect(together.topQuestions).toEqual(oneByOne.topQuestions)
+      expect(oneByOne.totals).toMatchObject({
+        conversations: 3,
+        visitorMessages: 5,
+        botMessages: 4,
+        personMessages: 1,
+        answeredByBot: 1,
+        answeredByPerson: 1,
+        notAnswered: 1,
+      })
+      // They were one batch, and a retried job of one of them counts nothing twice.
+      const batches = await app.deps.db.selectFrom('jobs').select('payload').where('name', '=', 'batch.event.analytics.message.created').execute()
+      const ids = batches.map((b) => (typeof b.payload === 'string' ? JSON.parse(b.payload) : b.payload) as { eventIds: string[] })
+      expect(ids.some((p) => batchedEvents.every((id) => p.eventIds.includes(id)))).toBe(true)
+      await enqueue(app.deps.db, 'event.analytics.message.created', { eventId: batchedEvents[0] })
+      expect((await report(owner, '?product=chatbot')).totals).toEqual(together.totals)
+    } finally {
+      owner = saved.owner
+      key = saved.key
+    }
+  })
+
   it('counts a message’s latest rating; a late older rating changes nothing', async () => {
     const solo = await newCustomer(app, { products: ['chatbot'] })
     const c = crypto.randomUUID()

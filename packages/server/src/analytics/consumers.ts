@@ -3,7 +3,19 @@
 import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import type { DomainEvent, Events, EventType } from '../platform/events.js'
-import { type AnalyticsDb, adb, bump, countQuestion, type DailyCounter, firstTime, type Outcome, utcDay } from './store.js'
+import {
+  type AnalyticsDb,
+  adb,
+  bump,
+  countQuestion,
+  countQuestions,
+  DailyBumps,
+  type DailyCounter,
+  firstTime,
+  firstTimes,
+  type Outcome,
+  utcDay,
+} from './store.js'
 
 const OUTCOME_COUNTER: Record<Exclude<Outcome, 'none'>, DailyCounter> = {
   bot: 'answered_bot',
@@ -69,8 +81,47 @@ async function lockFacts(trx: AnalyticsDb, licenseId: string, conversationId: st
     .executeTakeFirst()
 }
 
+/**
+ * lockFacts for many conversations in two statements: the facts rows created where missing, then locked in
+ * conversation id order (the order every batch locks them in). Only rows of the license that names them are returned.
+ */
+async function lockAllFacts(trx: AnalyticsDb, conversations: { licenseId: string; conversationId: string }[]): Promise<Map<string, Facts>> {
+  const ids = [...new Set(conversations.map((c) => c.conversationId))].sort()
+  if (ids.length === 0) return new Map()
+  await sql`
+    insert into analytics_conversations (conversation_id, license_id, product, day)
+    select id, license_id, product, (created_at at time zone 'UTC')::date from conversations where id = any(${ids}::uuid[])
+    on conflict (conversation_id) do nothing`.execute(trx)
+  const rows = await trx
+    .selectFrom('analytics_conversations')
+    .select([
+      'conversation_id',
+      'license_id',
+      'product',
+      sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'),
+      'first_visitor_seq',
+      'bot_replied',
+      'person_replied',
+      'waiting',
+      'outcome',
+      'first_response_at',
+    ])
+    .where('conversation_id', 'in', ids)
+    .orderBy('conversation_id')
+    .forUpdate()
+    .execute()
+  const license = new Map(conversations.map((c) => [c.conversationId, c.licenseId]))
+  return new Map(rows.filter((r) => license.get(r.conversation_id) === r.license_id).map((r) => [r.conversation_id, r]))
+}
+
 /** Writes the facts and moves the conversation between the answered columns of its start day when its outcome changed. */
-async function saveFacts(trx: AnalyticsDb, before: Facts, after: Omit<Partial<Facts>, 'outcome'> & Record<string, unknown>, now: Date): Promise<void> {
+async function saveFacts(
+  trx: AnalyticsDb,
+  before: Facts,
+  after: Omit<Partial<Facts>, 'outcome'> & Record<string, unknown>,
+  now: Date,
+  bumps?: DailyBumps,
+): Promise<void> {
   const merged = { ...before, ...after } as Facts
   const outcome = outcomeOf(merged)
   await trx
@@ -82,7 +133,10 @@ async function saveFacts(trx: AnalyticsDb, before: Facts, after: Omit<Partial<Fa
   const amounts: Partial<Record<DailyCounter, number>> = {}
   if (before.outcome !== 'none') amounts[OUTCOME_COUNTER[before.outcome]] = -1
   if (outcome !== 'none') amounts[OUTCOME_COUNTER[outcome]] = 1
-  await bump(trx, { licenseId: before.license_id, product: before.product, day: before.day }, amounts)
+  const at = { licenseId: before.license_id, product: before.product, day: before.day }
+  // In a batch, the daily rows are written together at its end (after every facts row it locks).
+  if (bumps) bumps.add(at, amounts)
+  else await bump(trx, at, amounts)
 }
 
 /**
@@ -126,7 +180,7 @@ function mayChange(f: Facts, role: string, seq: number): boolean {
   return false
 }
 
-async function refreshReplies(trx: AnalyticsDb, f: Facts, now: Date): Promise<void> {
+async function refreshReplies(trx: AnalyticsDb, f: Facts, now: Date, bumps?: DailyBumps): Promise<void> {
   const r = await readReplies(trx, f.license_id, f.conversation_id)
   if (!r) return
   const firstAt = new Date(r.first_visitor_at)
@@ -144,6 +198,7 @@ async function refreshReplies(trx: AnalyticsDb, f: Facts, now: Date): Promise<vo
       person_replied: r.person_replied,
     },
     now,
+    bumps,
   )
 }
 
@@ -172,15 +227,39 @@ export function registerAnalyticsConsumers(deps: Deps, events: Events): void {
     await bump(trx, { licenseId, product: event.data.product, day: utcDay(event.createdAt) }, { conversations: 1 })
   })
 
-  once('message.created', async (trx, event, licenseId) => {
-    const { message, product, conversationId } = event.data
-    const counter = MESSAGE_COUNTER[message.role]
-    if (!counter) return
-    const facts = await lockFacts(trx, licenseId, conversationId)
-    if (facts && mayChange(facts, message.role, message.seq)) await refreshReplies(trx, facts, now())
-    const at = { licenseId, product, day: utcDay(message.createdAt) }
-    await bump(trx, at, { [counter]: 1 })
-    if (message.role === 'visitor') await countQuestion(trx, at, 'asked', message.text)
+  // Messages are most of the events: a dispatcher pass's are counted together, in one transaction of a few
+  // statements (facts rows of its conversations, then daily rows, then question rows, each in key order).
+  const messages = 'analytics.message.created'
+  events.onEvents('message.created', messages, async (list) => {
+    await deps.db.transaction().execute(async (t) => {
+      const trx = adb(t)
+      const fresh = await firstTimes(
+        trx,
+        list.map((e) => e.id),
+        messages,
+      )
+      const counted = list.filter((e) => fresh.has(e.id) && e.licenseId && MESSAGE_COUNTER[e.data.message.role])
+      if (counted.length === 0) return
+      const facts = await lockAllFacts(
+        trx,
+        counted.map((e) => ({ licenseId: e.licenseId as string, conversationId: e.data.conversationId })),
+      )
+      const bumps = new DailyBumps()
+      for (const [conversationId, f] of facts) {
+        // The messages themselves are read once per conversation: they say what every message of the batch changed.
+        const changes = counted.some((e) => e.data.conversationId === conversationId && mayChange(f, e.data.message.role, e.data.message.seq))
+        if (changes) await refreshReplies(trx, f, now(), bumps)
+      }
+      const asked: Parameters<typeof countQuestions>[1] = []
+      for (const e of counted) {
+        const { message, product } = e.data
+        const at = { licenseId: e.licenseId as string, product, day: utcDay(message.createdAt) }
+        bumps.add(at, { [MESSAGE_COUNTER[message.role] as DailyCounter]: 1 })
+        if (message.role === 'visitor') asked.push({ at, kind: 'asked', text: message.text })
+      }
+      await bumps.apply(trx)
+      await countQuestions(trx, asked)
+    })
   })
 
   once('conversation.waiting', async (trx, event, licenseId) => {

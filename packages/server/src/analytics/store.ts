@@ -108,6 +108,58 @@ export async function firstTime(trx: AnalyticsDb, eventId: string, consumer: str
   return row !== undefined
 }
 
+/** The event ids of `eventIds` that `consumer` had not counted yet, now recorded as counted (one statement). */
+export async function firstTimes(trx: AnalyticsDb, eventIds: string[], consumer: string): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set()
+  const rows = await trx
+    .insertInto('analytics_counted_events')
+    .values(eventIds.map((event_id) => ({ event_id, consumer })))
+    .onConflict((oc) => oc.columns(['event_id', 'consumer']).doNothing())
+    .returning('event_id')
+    .execute()
+  return new Set(rows.map((r) => r.event_id))
+}
+
+type DayKey = { licenseId: string; product: string; day: string }
+
+/**
+ * Daily counter changes gathered over a batch of events and written in one statement (`apply`), rows in key order:
+ * two batches that touch the same days lock their rows in the same order, so neither waits on the other in a circle.
+ */
+export class DailyBumps {
+  private rows = new Map<string, { at: DayKey; amounts: Partial<Record<DailyCounter, number>> }>()
+
+  add(at: DayKey, amounts: Partial<Record<DailyCounter, number>>): void {
+    const key = `${at.licenseId}|${at.product}|${at.day}`
+    const row = this.rows.get(key) ?? { at, amounts: {} }
+    for (const [k, v] of Object.entries(amounts) as [DailyCounter, number][]) row.amounts[k] = (row.amounts[k] ?? 0) + v
+    this.rows.set(key, row)
+  }
+
+  async apply(trx: AnalyticsDb): Promise<void> {
+    const rows = [...this.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
+    this.rows.clear()
+    const counters = DAILY_COUNTERS.filter((k) => rows.some((r) => (r.amounts[k] ?? 0) !== 0))
+    if (counters.length === 0) return
+    await trx
+      .insertInto('analytics_daily')
+      .values(
+        rows.map((r) => ({
+          license_id: r.at.licenseId,
+          product: r.at.product,
+          day: r.at.day,
+          ...Object.fromEntries(counters.map((k) => [k, r.amounts[k] ?? 0])),
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['license_id', 'product', 'day'])
+          .doUpdateSet(Object.fromEntries(counters.map((k) => [k, sql<number>`${sql.ref(`analytics_daily.${k}`)} + ${sql.ref(`excluded.${k}`)}`]))),
+      )
+      .execute()
+  }
+}
+
 /** Adds to (or, with negative amounts, takes from) the counters of one license, product and day. */
 export async function bump(trx: AnalyticsDb, at: { licenseId: string; product: string; day: string }, amounts: Partial<Record<DailyCounter, number>>) {
   const entries = Object.entries(amounts).filter(([k, v]) => v !== 0 && (DAILY_COUNTERS as readonly string[]).includes(k)) as [DailyCounter, number][]
@@ -140,6 +192,39 @@ export async function countQuestion(
   await trx
     .insertInto('analytics_question_texts')
     .values({ license_id: at.licenseId, product: at.product, kind, normalized, sample: sampleOf(text) })
+    .onConflict((oc) => oc.columns(['license_id', 'product', 'kind', 'normalized']).doNothing())
+    .execute()
+}
+
+/** Counts many questions at once (countQuestion's rows, gathered per normalised text): two statements, rows in key order. */
+export async function countQuestions(trx: AnalyticsDb, questions: { at: DayKey; kind: 'asked' | 'unanswered'; text: string }[]): Promise<void> {
+  const counts = new Map<string, { at: DayKey; kind: 'asked' | 'unanswered'; normalized: string; count: number; sample: string }>()
+  for (const q of questions) {
+    const normalized = normalizeQuestion(q.text)
+    if (!normalized) continue
+    const key = JSON.stringify([q.at.licenseId, q.at.product, q.kind, q.at.day, normalized])
+    const c = counts.get(key)
+    if (c) c.count++
+    else counts.set(key, { at: q.at, kind: q.kind, normalized, count: 1, sample: sampleOf(q.text) })
+  }
+  if (counts.size === 0) return
+  const rows = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c)
+  await trx
+    .insertInto('analytics_questions')
+    .values(rows.map((c) => ({ license_id: c.at.licenseId, product: c.at.product, day: c.at.day, kind: c.kind, normalized: c.normalized, count: c.count })))
+    .onConflict((oc) =>
+      oc.columns(['license_id', 'product', 'kind', 'day', 'normalized']).doUpdateSet({ count: sql<number>`analytics_questions.count + excluded.count` }),
+    )
+    .execute()
+  // One sample per text (the first seen of the batch, as countQuestion keeps the first ever).
+  const samples = new Map<string, (typeof rows)[number]>()
+  for (const c of rows) {
+    const key = JSON.stringify([c.at.licenseId, c.at.product, c.kind, c.normalized])
+    if (!samples.has(key)) samples.set(key, c)
+  }
+  await trx
+    .insertInto('analytics_question_texts')
+    .values([...samples.values()].map((c) => ({ license_id: c.at.licenseId, product: c.at.product, kind: c.kind, normalized: c.normalized, sample: c.sample })))
     .onConflict((oc) => oc.columns(['license_id', 'product', 'kind', 'normalized']).doNothing())
     .execute()
 }

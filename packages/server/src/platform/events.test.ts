@@ -244,6 +244,33 @@ describe('domain events', () => {
     expect(failedReads).toBe(2)
   })
 
+  it('hands a pass’s events to an onEvents consumer together, and each on its own when the batch throws', async () => {
+    const calls: number[] = []
+    const heard: string[] = []
+    let thrown = false
+    for (const app of [a, b])
+      app.events.onEvents('license.suspended', 'test-all', async (list) => {
+        calls.push(list.length)
+        if (list.length > 1 && !thrown) {
+          thrown = true
+          throw new Error('the batch fails once')
+        }
+        heard.push(...list.map((e) => e.data.licenseId))
+      })
+    const issued = await Promise.all(
+      [0, 1, 2].map((i) =>
+        issueLicense(a.deps.db, { source: 'cli', orderId: `all-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
+      ),
+    )
+    const ids = issued.map((r) => r.license.id)
+    await a.deps.db.transaction().execute(async (trx) => {
+      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
+    })
+    await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
+    expect(calls).toEqual([3, 1, 1, 1])
+    expect([...heard].sort()).toEqual([...ids].sort())
+  })
+
   it('publishes every event schema in the OpenAPI components', async () => {
     const doc = (await (await a.request('/api/openapi.json')).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }
     const names = Object.keys(doc.components.schemas)

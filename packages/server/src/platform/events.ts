@@ -238,7 +238,13 @@ const onceWithin = (): ConsumerContext['once'] => {
   }
 }
 
-type Consumer = { type: EventType; job: string; handle: (event: DomainEvent, job: ConsumerContext) => Promise<void> }
+type Consumer = {
+  type: EventType
+  job: string
+  handle: (event: DomainEvent, job: ConsumerContext) => Promise<void>
+  /** A consumer registered with onEvents: the pass's events together. */
+  handleAll?: (events: DomainEvent[], job: ConsumerContext) => Promise<void>
+}
 
 /** How many committed events one dispatcher pass hands out. */
 const DISPATCH_BATCH = 200
@@ -286,9 +292,29 @@ export class Events {
     this.consumers.set(type, [...(this.consumers.get(type) ?? []), consumer])
   }
 
+  /**
+   * A consumer that handles a pass's events of its type all at once, in seq order (aggregating them in a few
+   * statements instead of a transaction per event). When it throws, each event of the batch gets a job of its own
+   * that hands it over alone, with that job's retries: the handler must be all or nothing (one transaction).
+   */
+  onEvents<T extends EventType>(type: T, name: string, handleAll: (events: DomainEvent<T>[], job: ConsumerContext) => Promise<void>): void {
+    this.onEvent(type, name, (event, job) => handleAll([event], job))
+    const consumer = this.consumers.get(type)?.at(-1) as Consumer
+    consumer.handleAll = handleAll as Consumer['handleAll']
+  }
+
   private async runBatch(consumer: Consumer, { eventIds }: BatchPayload, job: JobContext): Promise<void> {
     const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', eventIds).orderBy('seq').execute()
     const context: ConsumerContext = { ...job, once: onceWithin() }
+    if (consumer.handleAll) {
+      try {
+        await consumer.handleAll(rows.map(toDomainEvent), context)
+      } catch {
+        if (job.signal.aborted) throw new Error('batch abandoned: the job lease was lost')
+        for (const row of rows) await enqueue(this.db, consumer.job, { eventId: row.id }, { dedupeKey: `${consumer.job}:${row.id}` })
+      }
+      return
+    }
     for (const row of rows) {
       if (job.signal.aborted) throw new Error('batch abandoned: the job lease was lost')
       try {
