@@ -43,7 +43,9 @@ interface CachedSession {
 }
 
 /** This instance's copies of sessions, by cache key. */
-const localSessions = (deps: Pick<Deps, 'memo'>) => deps.memo.slot('sessions.local', () => new Map<string, { session: CachedSession; until: number }>())
+/** `secret`: the session secret this copy has verified once against its hash; later requests compare it instead. */
+const localSessions = (deps: Pick<Deps, 'memo'>) =>
+  deps.memo.slot('sessions.local', () => new Map<string, { session: CachedSession; until: number; secret?: string }>())
 
 function keepLocal(deps: Pick<Deps, 'memo' | 'clock'>, key: string, session: CachedSession): void {
   boundedSet(localSessions(deps), key, { session, until: deps.clock.now() + SESSION_LOCAL_TTL_MS }, SESSION_LOCAL_MAX)
@@ -125,7 +127,10 @@ export async function loadSession(deps: Deps, licenseKey: string | null, sid: st
   const now = deps.clock.now()
   const mine = localSessions(deps).get(key)
   if (mine && mine.until > now && mine.session.expiresAt > now) {
-    if (!secretMatches(secret, mine.session.secretHash)) throw wrongSecret()
+    if (mine.secret === undefined) {
+      if (!secretMatches(secret, mine.session.secretHash)) throw wrongSecret()
+      mine.secret = secret
+    } else if (!safeEqual(secret, mine.secret)) throw wrongSecret()
     return { ...mine.session.principal, scopes: null }
   }
   const cached = await deps.cache.get(key)

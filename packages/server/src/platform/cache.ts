@@ -454,7 +454,6 @@ export class RedisCache implements Cache {
     }
     // Concurrent requests' commands share one write: fewer syscalls on the hot path.
     const client = new Redis(options.url, { ...common, enableAutoPipelining: true })
-    client.defineCommand('intlMeter', { lua: METER_LUA })
     client.defineCommand('intlAcquireSlots', { lua: ACQUIRE_SLOTS_LUA })
     client.defineCommand('intlRenewSlots', { lua: RENEW_SLOTS_LUA })
     client.on('error', (err) => this.markDegraded(err))
@@ -469,6 +468,8 @@ export class RedisCache implements Cache {
     // No keyPrefix either (keys are prefixed here), which spares ioredis a pass over every command's arguments.
     const limiter = new Redis(options.url, { ...common, keyPrefix: undefined, enableAutoPipelining: false })
     limiter.defineCommand('intlRateLimit', { lua: RATE_LIMIT_LUA })
+    // Usage metering (a secret key's every call counts against its plan) is on the same hot path: same connection.
+    limiter.defineCommand('intlMeter', { lua: METER_LUA })
     limiter.on('error', (err) => this.markDegraded(err))
     this.limiter = limiter as RedisWithLimit
     this.fallback = new LocalLimiter(options.clock)
@@ -537,27 +538,30 @@ export class RedisCache implements Cache {
     )
   }
 
-  meter(checks: MeterCheck[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult> {
+  async meter(checks: MeterCheck[], dedupe?: { key: string; ttlMs: number }): Promise<MeterResult> {
     const args = checks.flatMap((c) => [c.cost, c.limit ?? -1, Math.max(1, Math.round(c.ttlMs)), c.seed === undefined ? '' : c.seed])
     // Without Redis there is no shared count: counting locally would be lost and refusing would stop every
     // tenant, so the step admits and counts nothing (the caller logs it).
-    return this.call<MeterResult>(
-      async () => {
-        const out = await this.client.intlMeter(
-          checks.length + 1,
-          dedupe?.key ?? 'meter:none',
-          ...checks.map((c) => c.key),
-          dedupe ? Math.max(1, Math.round(dedupe.ttlMs)) : 0,
-          ...args,
-        )
-        const code = out[0]
-        if (code === -1) return { outcome: 'duplicate' }
-        if (code === -2) return { outcome: 'missing', index: out[1] as number }
-        if (code === -3) return { outcome: 'over', index: out[1] as number, total: out[2] as number }
-        return { outcome: 'counted', totals: out.slice(1) }
-      },
-      () => ({ outcome: 'unavailable' }),
-    )
+    if (this.degraded && this.limiter.status !== 'ready') return { outcome: 'unavailable' }
+    const p = this.options.prefix
+    let out: number[]
+    try {
+      out = await this.limiter.intlMeter(
+        checks.length + 1,
+        `${p}${dedupe?.key ?? 'meter:none'}`,
+        ...checks.map((c) => `${p}${c.key}`),
+        dedupe ? Math.max(1, Math.round(dedupe.ttlMs)) : 0,
+        ...args,
+      )
+    } catch (err) {
+      this.markDegraded(err)
+      return { outcome: 'unavailable' }
+    }
+    const code = out[0]
+    if (code === -1) return { outcome: 'duplicate' }
+    if (code === -2) return { outcome: 'missing', index: out[1] as number }
+    if (code === -3) return { outcome: 'over', index: out[1] as number, total: out[2] as number }
+    return { outcome: 'counted', totals: out.slice(1) }
   }
 
   async rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateDecision> {
