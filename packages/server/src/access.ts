@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { apiBudget, authenticate } from './auth/middleware.js'
 import type { KeyResolver } from './keys/resolver.js'
 import { requireScope, SCOPES, type Scope } from './keys/scopes.js'
-import { visitorAuth, widgetAuth, widgetBudget } from './keys/widget-auth.js'
+import { chargeAddress, visitorAuth, widgetAuth, widgetBudget } from './keys/widget-auth.js'
 import type { AppEnv, Deps } from './platform/context.js'
 import { AppError } from './platform/errors.js'
 import { idempotency } from './platform/idempotency.js'
@@ -39,9 +39,14 @@ export function createGuard(deps: Deps, keys: KeyResolver, usage: Usage): Guard 
         case 'signature':
           break
         case 'widget':
-          // Key and origin, then the visitor token, all before the license's widget budget is charged.
+          // Key and origin, then the visitor token, all before the license's widget budget is charged. A caller
+          // refused here after its key checked out still pays its address (an attacker guessing visitor tokens).
           await step(widgetKey, c)
-          if (a.visitor) await step(a.queryToken ? visitor.stream : a.visitor === 'optional' ? visitor.optional : visitor.required, c)
+          if (a.visitor)
+            await step(a.queryToken ? visitor.stream : a.visitor === 'optional' ? visitor.optional : visitor.required, c).catch(async (err) => {
+              await chargeAddress(deps, c)
+              throw err
+            })
           break
         case 'session':
         case 'customer':
@@ -65,6 +70,7 @@ export function createGuard(deps: Deps, keys: KeyResolver, usage: Usage): Guard 
           await chargeApiCall(usage, p, c.req.header('idempotency-key'), () => deps.clock.now())
         }
       } else if (route.budget === 'widget' && c.get('widget')) await step(widgetCharge, c)
+      else await chargeAddress(deps, c)
       const p = c.get('principal')
       // A use is a call the key was allowed to make.
       if (p?.kind === 'api_key' && p.keyId) keys.recordUse(p.keyId)

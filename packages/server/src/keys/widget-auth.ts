@@ -1,10 +1,10 @@
 // Widget calls: publishable key (header, or ?key= for EventSource), Origin against the key's allow-list,
 // CORS answered for that origin only, the visitor token, and the visitor-IP, key and license widget limits.
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv, Deps } from '../platform/context.js'
 import { AppError } from '../platform/errors.js'
 import { clientIp, presetHeader } from '../platform/http.js'
-import { enforce, widgetLimit } from '../platform/ratelimit.js'
+import { enforce, type LimitSpec, widgetLimit } from '../platform/ratelimit.js'
 import type { KeyResolver } from './resolver.js'
 import { originAllowed } from './resolver.js'
 import { verifyVisitorToken } from './visitors.js'
@@ -37,12 +37,16 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
     const key = await keys.resolve(c.req.header('x-product-key') ?? c.req.query('key'))
     if (key.kind !== 'publishable') throw new AppError('invalid_key', 'Secret keys must never be used in a web page; use a chat_ or sale_ key')
     if (!originAllowed(key.allowedOrigins, pageOrigin)) throw new AppError('origin_not_allowed', `Origin ${pageOrigin ?? '(none)'} is not allowed for this key`)
-    // The caller's own address pays for every attempt, failed ones included; the license pays in widgetBudget,
-    // once the visitor is authenticated too.
-    await enforce(deps, c, [
-      { policy: 'visitor-ip', key: `ip:${key.id}:${clientIp(c)}`, limit: VISITOR_IP_LIMIT_PER_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
-    ])
-    c.set('widget', { keyId: key.id, licenseId: key.licenseId, licenseKey: key.licenseKey, product: key.product, tier: key.tier })
+    // The caller's own address pays for every attempt past this point, failed ones included (chargeAddress); the
+    // license pays too once the visitor is authenticated, both in one step (widgetBudget).
+    const addressLimit: LimitSpec = {
+      policy: 'visitor-ip',
+      key: `ip:${key.id}:${clientIp(c)}`,
+      limit: VISITOR_IP_LIMIT_PER_MINUTE * deps.config.rateLimitScale,
+      windowMs: 60_000,
+      undescribed: true,
+    }
+    c.set('widget', { keyId: key.id, licenseId: key.licenseId, licenseKey: key.licenseKey, product: key.product, tier: key.tier, addressLimit })
     await next()
   }
 }
@@ -64,15 +68,25 @@ export function visitorAuth(deps: Deps, options: VisitorAuthOptions = {}): Middl
   }
 }
 
-/** The license's widget budget and the key's, charged only for a caller that passed every check above. */
+/**
+ * The caller's address, the license's widget budget and the key's, charged in one step (one Redis call) for a caller
+ * that passed every check above; a caller refused on the way pays its address alone (chargeAddress).
+ */
 export function widgetBudget(deps: Deps): MiddlewareHandler<AppEnv> {
   const scale = deps.config.rateLimitScale
   return async function widgetBudgetMiddleware(c, next) {
     const w = c.get('widget')
     await enforce(deps, c, [
+      w.addressLimit,
       widgetLimit(w.licenseKey, w.tier, scale, deps.config.plans),
       { policy: 'key', key: `key:${w.keyId}`, limit: KEY_LIMIT_PER_MINUTE * scale, windowMs: 60_000 },
     ])
     await next()
   }
+}
+
+/** Charges the caller's address alone: an attempt refused after the key checked out (a bad visitor token). */
+export async function chargeAddress(deps: Deps, c: Context<AppEnv>): Promise<void> {
+  const w = c.get('widget')
+  if (w) await enforce(deps, c, [w.addressLimit])
 }

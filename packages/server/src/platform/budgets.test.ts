@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { signSession } from '../account/tokens.js'
+import { VISITOR_IP_LIMIT_PER_MINUTE } from '../keys/widget-auth.js'
 import { DEFAULT_PLANS } from './plans.js'
 
 const ORIGIN = 'https://shop.example.com'
@@ -160,5 +161,23 @@ describe('API and widget budgets', () => {
     // The real visitor still reads their conversation, and the license paid for exactly the two valid calls.
     expect((await widget(key, messages, { token: visitorToken })).status).toBe(200)
     expect(remaining(await widget(key, '/api/widget/config'))).toEqual({ policy: 'widget', r: before.r - 2 })
+  })
+
+  it('a caller refused at the visitor check still pays its address: past its limit even a valid call is refused', async () => {
+    const { key } = await tenant()
+    const started = await widget(key, '/api/widget/conversations', { method: 'POST', json: {} })
+    const { conversation, visitorToken } = (await started.json()) as { conversation: { id: string }; visitorToken: string }
+    const messages = `/api/widget/conversations/${conversation.id}/messages`
+    const address = uniqueIp()
+    const perAddress = Math.floor(VISITOR_IP_LIMIT_PER_MINUTE * SCALE)
+    await awayFromWindowEdge()
+    for (let i = 0; i < perAddress; i++) expect((await widget(key, messages, { token: 'not-a-visitor-token', ip: address })).status).toBe(401)
+    const refused = await widget(key, messages, { token: visitorToken, ip: address })
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('ratelimit-policy')).toBe(`"visitor-ip";q=${perAddress};w=60`)
+    // Another address of the same visitor is served, and its answers describe the license's budget.
+    const served = await widget(key, messages, { token: visitorToken })
+    expect(served.status).toBe(200)
+    expect(remaining(served).policy).toBe('widget')
   })
 })

@@ -10,6 +10,7 @@ import type { Logger } from './logger.js'
 import type { Memo } from './memo.js'
 import type { Metrics } from './metrics.js'
 import type { Outbound } from './outbound.js'
+import type { LimitSpec } from './ratelimit.js'
 import type { Guard } from './route.js'
 import type { Tasks } from './tasks.js'
 
@@ -60,6 +61,8 @@ export interface WidgetCaller {
   licenseKey: string
   product: string
   tier: string
+  /** The caller's address's limit on this key: charged with the widget budget, or alone when the caller is refused. */
+  addressLimit: LimitSpec
 }
 
 export interface AppEnv {

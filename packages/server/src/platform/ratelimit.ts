@@ -23,6 +23,12 @@ export interface LimitSpec {
   windowMs: number
   /** How instances share the count (platform/cache.ts RateCheck.share); exact unless said. */
   share?: 'exact' | 'granted'
+  /**
+   * Counted with the others but not what the RateLimit headers describe when another limit of the step is (the
+   * caller's address beside the license's widget budget: the headers keep describing the budget). A refusal always
+   * names the limit that refused.
+   */
+  undescribed?: true
 }
 
 // q is the decision's limit, not the spec's: with Redis down the local fallback admits only limit ÷ instances.
@@ -51,13 +57,15 @@ export function applyDecisions(c: Context, specs: LimitSpec[], decisions: RateDe
       },
     })
   }
-  // The headers describe the limit closest to running out.
-  let tightest = 0
+  // The headers describe the limit closest to running out (of those described, when any is).
+  const described = specs.some((s) => !s.undescribed)
+  let tightest = -1
   decisions.forEach((d, i) => {
-    const t = decisions[tightest] as RateDecision
-    if (d.remaining / d.limit < t.remaining / t.limit) tightest = i
+    if (described && specs[i]?.undescribed) return
+    const t = decisions[tightest]
+    if (!t || d.remaining / d.limit < t.remaining / t.limit) tightest = i
   })
-  if (specs.length > 0) setHeaders(c, specs[tightest] as LimitSpec, decisions[tightest] as RateDecision)
+  if (tightest >= 0) setHeaders(c, specs[tightest] as LimitSpec, decisions[tightest] as RateDecision)
 }
 
 /**
