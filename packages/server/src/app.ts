@@ -151,7 +151,7 @@ export async function createApp(deps: Deps, options: AppOptions = {}): Promise<I
   app.route('/', replyRoutes(deps))
   app.route('/', auditRoutes(deps))
   app.route('/', apiKeyRoutes(deps, keys))
-  app.route('/', operatorRoutes(deps, keys))
+  app.route('/', operatorRoutes(deps, keys, usage))
   app.route('/', adminRoutes(deps, keys))
   app.route('/', jobAdminRoutes(deps))
   app.route('/', mailRoutes(deps))

@@ -15,6 +15,7 @@ import { PRODUCTS, type Product } from '../platform/products.js'
 import { seatLimit } from '../platform/roles.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { listMembers } from '../team/queries.js'
+import type { Usage } from '../usage/meter.js'
 import { usageReport } from '../usage/report.js'
 import { UsageSchema } from '../usage/routes.js'
 import {
@@ -191,7 +192,7 @@ const update = declareRoute({
   responses: { 200: json(z.object({ license: LicenseSummary }), 'The license after the change') },
 })
 
-export function operatorRoutes(deps: Deps, keys: KeyResolver) {
+export function operatorRoutes(deps: Deps, keys: KeyResolver, usage: Usage) {
   const app = createRouter()
 
   app.openapi(search, async (c) => {
@@ -207,7 +208,9 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
     const license = await findLicense(deps.db, id)
     if (!license) throw notFound('License')
     const now = new Date(deps.clock.now())
-    const [productKeys, apiKeys, members, invitations, entries, usage, account, mailCount, mail] = await Promise.all([
+    // The calls this instance counted in memory are written first (src/usage/meter.ts, Behind).
+    await usage.writeAllBehind(id)
+    const [productKeys, apiKeys, members, invitations, entries, usageNow, account, mailCount, mail] = await Promise.all([
       activeProductKeyCounts(deps.db, id),
       activeApiKeyCount(deps.db, id, now),
       listMembers(deps.db, id),
@@ -223,7 +226,7 @@ export function operatorRoutes(deps: Deps, keys: KeyResolver) {
         license: summary(license),
         keys: { byProduct: Object.fromEntries(productKeys.map((k) => [k.product, Number(k.n)])), apiKeys: Number(apiKeys.n) },
         seats: { used: members.length + invitations.length, limit: seatLimit(deps.config.plans, license.tier) },
-        usage: { periodStart: usage.periodStart, periodEnd: usage.periodEnd, quotas: usage.quotas },
+        usage: { periodStart: usageNow.periodStart, periodEnd: usageNow.periodEnd, quotas: usageNow.quotas },
         subscription: account
           ? {
               status: account.status,

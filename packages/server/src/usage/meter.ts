@@ -18,6 +18,10 @@ export const FLUSH_MS = 5_000
 const DEDUPE_TTL_MS = DAY_MS
 /** Counters stay in the cache this long past their period or day, for the dashboard's figures. */
 const KEEP_MS = 40 * DAY_MS
+/** The longest a call counted in memory (see Behind) waits before it is written to the cache. */
+export const WRITE_BEHIND_MS = 100
+/** Within this many blocks of its quota, a call is counted in the cache at once again (exact). */
+const EXACT_BLOCKS = 4
 
 /** Whose usage: the license, its tier (from the caller's cached principal or key, so a tier change applies at once). */
 export interface Subject extends PeriodSource {
@@ -81,6 +85,36 @@ export function quotaExceeded(o: Extract<CountOutcome, { ok: false }>, tier: str
 
 type Dirty = Bucket & { tier: string; period: Period | null }
 
+/**
+ * A license's secret-key calls of one period, counted in this instance's memory and written to the cache in one step
+ * every WRITE_BEHIND_MS or each `block` calls (at most a block is held unwritten; more calls wait for the write):
+ * a call then costs no Redis round trip. Only for an apiCalls quota
+ * of 2,000 and more (`block`, a thousandth of it, at most 1,000, is then 2 or more), only for calls without an
+ * Idempotency-Key (those are deduplicated in the cache), and never within EXACT_BLOCKS blocks of the quota, where each
+ * call is counted in the cache at once. What that costs (docs/usage.md): another instance's unwritten calls (at most
+ * a block each) may take the count past the quota by that much; a crash loses at most WRITE_BEHIND_MS of counting,
+ * never counting a call that was not made.
+ */
+interface Behind {
+  licenseId: string
+  tier: string
+  period: Period
+  limit: number
+  block: number
+  /** Admitted here, not yet written to the cache. */
+  pending: number
+  /** Admitted here and being written to the cache (not yet in `known`). */
+  writingCalls: number
+  /** The period's count in the cache as of this instance's last step there (other instances' writes included). */
+  known: number
+  writing: Promise<void> | null
+}
+
+const blockOf = (limit: number): number => {
+  const b = Math.min(1000, Math.floor(limit / 1000))
+  return b >= 2 ? b : 0
+}
+
 /** One per app instance: counts, gives back, flushes, warns and reports. */
 export class Usage {
   private dirty = new Map<string, Dirty>()
@@ -88,6 +122,8 @@ export class Usage {
   private warned = new Set<string>()
   private timer: ReturnType<typeof setInterval> | undefined
   private flushing: Promise<void> = Promise.resolve()
+  private behind = new Map<string, Behind>()
+  private behindTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(private deps: Deps) {}
 
@@ -96,9 +132,10 @@ export class Usage {
     this.timer.unref()
   }
 
-  /** Stops the timer and writes what is left (shutdown). */
+  /** Stops the timers and writes what is left (shutdown). */
   async stop(): Promise<void> {
     clearInterval(this.timer)
+    clearTimeout(this.behindTimer)
     await this.flush()
   }
 
@@ -112,6 +149,27 @@ export class Usage {
     const plan = this.plan(subject.tier)
     const period = periodOf(subject, now)
     const cost = input.cost ?? 1
+    const behindKey = this.countsBehind(input, cost) ? `${subject.licenseId}:${period.start.getTime()}` : undefined
+    if (behindKey) {
+      const b = this.behind.get(behindKey)
+      if (b) {
+        b.limit = plan.quotas.apiCalls
+        b.block = blockOf(b.limit)
+        b.tier = subject.tier
+        const held = b.pending + b.writingCalls
+        const far = b.block > 0 && b.known + held + cost <= b.limit - EXACT_BLOCKS * b.block
+        if (far && held + cost <= b.block) {
+          b.pending += cost
+          if (b.pending >= b.block) void this.writeBehind(b)
+          else this.scheduleWriteBehind()
+          return { ok: true }
+        }
+        // A full block waits for its write (which also learns what the other instances wrote), then looks again;
+        // near the quota, what this instance holds goes to the cache first and the call is counted there.
+        await this.writeBehind(b)
+        if (far) return this.count(subject, input)
+      }
+    }
     const buckets: (Bucket | null)[] = []
     const checks: MeterCheck[] = []
     for (const metric of input.metrics) {
@@ -143,8 +201,90 @@ export class Usage {
     }
     if (r.outcome === 'unavailable')
       this.deps.logger.warn('usage not counted: the cache is unreachable', { licenseId: subject.licenseId, metrics: input.metrics })
-    if (r.outcome === 'counted') this.touch(buckets, subject.tier, period)
+    if (r.outcome === 'counted') {
+      this.touch(buckets, subject.tier, period)
+      // The first call of a period on this instance (or one near the quota) learns the count; the next are counted here.
+      if (behindKey && blockOf(plan.quotas.apiCalls) > 0) {
+        const b = this.behind.get(behindKey)
+        const total = r.totals[0] ?? 0
+        if (b) b.known = Math.max(b.known, total)
+        else {
+          if (this.behind.size >= 50_000) this.forgetIdleBehind()
+          const limit = plan.quotas.apiCalls
+          this.behind.set(behindKey, {
+            licenseId: subject.licenseId,
+            tier: subject.tier,
+            period,
+            limit,
+            block: blockOf(limit),
+            pending: 0,
+            writingCalls: 0,
+            known: total,
+            writing: null,
+          })
+        }
+      }
+    }
     return { ok: true }
+  }
+
+  private countsBehind(input: CountInput, cost: number): boolean {
+    return input.metrics.length === 1 && input.metrics[0] === 'apiCalls' && !input.dedupeId && !input.visitor && cost > 0
+  }
+
+  private scheduleWriteBehind(): void {
+    if (this.behindTimer) return
+    this.behindTimer = setTimeout(() => {
+      this.behindTimer = undefined
+      this.deps.tasks.run('usage.writeBehind', () => this.writeAllBehind())
+    }, WRITE_BEHIND_MS)
+    this.behindTimer.unref()
+  }
+
+  /** Writes every call counted in memory to the cache (the timer, a flush, the usage report). */
+  async writeAllBehind(licenseId?: string): Promise<void> {
+    for (const b of this.behind.values()) if (b.pending > 0 && (licenseId === undefined || b.licenseId === licenseId)) await this.writeBehind(b)
+  }
+
+  /** One cache step for what `b` holds; when the cache is unreachable the calls stay held for the next write. */
+  private async writeBehind(b: Behind): Promise<void> {
+    while (b.writing) await b.writing
+    const n = b.pending
+    if (n === 0) return
+    b.pending = 0
+    b.writingCalls = n
+    const write = async () => {
+      const now = this.deps.clock.now()
+      const pb: Bucket = { licenseId: b.licenseId, metric: 'apiCalls', kind: 'period', startsAt: b.period.start }
+      const db: Bucket = { licenseId: b.licenseId, metric: 'apiCalls', kind: 'day', startsAt: dayStart(now) }
+      const checks: MeterCheck[] = [
+        { key: bucketKey(pb), cost: n, limit: null, ttlMs: b.period.end.getTime() - now + KEEP_MS },
+        { key: bucketKey(db), cost: n, limit: null, ttlMs: DAY_MS + KEEP_MS },
+      ]
+      let r: MeterResult | undefined
+      try {
+        r = await this.meter(checks, [pb, db])
+      } catch {
+        r = undefined
+      }
+      if (r?.outcome === 'counted') {
+        b.known = r.totals[0] ?? b.known + n
+        this.touch([pb, db], b.tier, b.period)
+      } else {
+        b.pending += n
+        this.scheduleWriteBehind()
+        this.deps.logger.warn('usage not written yet: the cache is unreachable; retrying', { licenseId: b.licenseId, metric: 'apiCalls', calls: n })
+      }
+    }
+    b.writing = write().finally(() => {
+      b.writing = null
+      b.writingCalls = 0
+    })
+    await b.writing
+  }
+
+  private forgetIdleBehind(): void {
+    for (const [key, b] of this.behind) if (b.pending === 0 && !b.writing) this.behind.delete(key)
   }
 
   /**
@@ -197,9 +337,15 @@ export class Usage {
     for (const b of buckets) if (b) this.dirty.set(bucketKey(b), { ...b, tier, period: b.kind === 'period' ? period : null })
   }
 
-  /** Writes the counters this instance touched to Postgres and sends the warnings they call for. One pass at a time. */
+  /**
+   * Writes the calls counted in memory to the cache, then the counters this instance touched to Postgres, and sends
+   * the warnings they call for. One pass at a time.
+   */
   flush(): Promise<void> {
-    const pass = this.flushing.then(() => this.flushOnce())
+    const pass = this.flushing.then(async () => {
+      await this.writeAllBehind()
+      await this.flushOnce()
+    })
     this.flushing = pass.catch(() => undefined)
     return pass
   }

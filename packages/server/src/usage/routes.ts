@@ -84,6 +84,8 @@ export function usageRoutes(deps: Deps, usage: Usage) {
   app.openapi(getUsage, async (c) => {
     const license = await deps.db.selectFrom('licenses').select(['id', 'tier', 'products']).where('id', '=', tenantOf(c)).executeTakeFirst()
     if (!license) throw notFound('License')
+    // Calls this instance counted in memory are written first (other instances' within WRITE_BEHIND_MS).
+    await usage.writeAllBehind(license.id)
     return c.json(await usageReport(deps, license), 200)
   })
 

@@ -1,12 +1,12 @@
 // Usage metering end to end: the quota is checked and counted in one step (no overshoot under concurrency), retries
 // count once, counters survive a cache restart through Postgres, API calls get quota_exceeded at the quota, the
 // widget never drops a visitor, flagged conversations give their usage back, and an upgrade lifts the limit at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Customer, configure, newCustomer } from '../../test/fixtures.js'
 import { createStore, createTestApp, ManualClock, type TestApp, type TestStore } from '../../test/harness.js'
 import { dropCachedSessions } from '../account/sessions.js'
 import { DEFAULT_PLANS } from '../platform/plans.js'
-import type { Subject } from './meter.js'
+import { type Subject, WRITE_BEHIND_MS } from './meter.js'
 import { forecastOf, ordinalDay, periodOf } from './period.js'
 import type { UsageReport } from './report.js'
 
@@ -348,5 +348,83 @@ describe('forecast and warnings', () => {
     expect(await app.usage.count(subject, { metrics: ['conversations'] })).toEqual({ ok: true })
     const next = (await (await app.request('/api/usage', { token: owner.token })).json()) as UsageReport
     expect(next.quotas[0]).toMatchObject({ used: 1, periodStart: new Date(Date.UTC(2026, 11, 1)).toISOString() })
+  })
+})
+
+describe('API calls counted in memory on a large quota', () => {
+  // business: 2,000 API calls (a block of 2, counted in the cache at once in the last 8); enterprise keeps 25 million.
+  const BEHIND = JSON.stringify({ business: { quotas: { apiCalls: 2_000 }, rates: { apiPerMinute: 100_000 } } })
+  let store: TestStore
+  let a: TestApp
+  let b: TestApp
+
+  beforeAll(async () => {
+    store = await createStore()
+    a = await createTestApp({ store, env: { PLANS: BEHIND } })
+    b = await createTestApp({ store, sharedDeps: a.deps, env: { PLANS: BEHIND } })
+  })
+  afterAll(async () => {
+    await b.shutdown()
+    await a.shutdown()
+    await store.drop()
+  })
+
+  const periodCount = async (app: TestApp, licenseId: string) =>
+    Number((await app.deps.cache.get(`usage:${licenseId}:apiCalls:p:${periodOf({}, Date.now()).start.toISOString()}`)) ?? 0)
+  /** `n` calls with `key`, `at` a time at once, alternating between the instances given; the statuses answered. */
+  const calls = async (apps: TestApp[], key: string, n: number, at = 50) => {
+    const statuses: number[] = []
+    for (let i = 0; i < n; i += at) {
+      const app = apps[(i / at) % apps.length] as TestApp
+      const batch = await Promise.all(Array.from({ length: Math.min(at, n - i) }, () => app.request('/api/auth/me', { token: key })))
+      statuses.push(...batch.map((r) => r.status))
+    }
+    return statuses
+  }
+
+  it('writes them to the cache within WRITE_BEHIND_MS, every one, in far fewer cache steps than calls', async () => {
+    const owner = await newCustomer(a, { tier: 'enterprise' })
+    const key = await apiKey(a, owner, ['usage:read'])
+    // The first call of the period is counted in the cache (it learns the count), the next ones in memory.
+    expect(await calls([a], key, 1)).toEqual([200])
+    const meter = vi.spyOn(a.deps.cache, 'meter')
+    try {
+      const t = Date.now()
+      expect(await calls([a], key, 59, 10)).toEqual(Array(59).fill(200))
+      const writes = Math.ceil((Date.now() - t) / WRITE_BEHIND_MS) + 1
+      await new Promise((r) => setTimeout(r, WRITE_BEHIND_MS * 3))
+      expect(await periodCount(a, owner.licenseId)).toBe(60)
+      // One cache step per WRITE_BEHIND_MS at most (each may seed its day's counter once: two calls), not one per call.
+      expect(meter.mock.calls.length).toBeLessThanOrEqual(Math.min(2 * writes, 20))
+    } finally {
+      meter.mockRestore()
+    }
+    // The owner's figures count them all, and so does Postgres after a flush.
+    expect(used(await report(a, owner), 'apiCalls')).toBe(60)
+    await a.usage.flush()
+    const row = await a.deps.db
+      .selectFrom('usage')
+      .select('used')
+      .where('license_id', '=', owner.licenseId)
+      .where('metric', '=', 'apiCalls')
+      .where('kind', '=', 'period')
+      .executeTakeFirstOrThrow()
+    expect(row.used).toBe(60)
+  })
+
+  it('near the quota counts each call in the cache at once: exactly the quota on one instance, at most a block more on two', async () => {
+    const one = await newCustomer(a, { tier: 'business' })
+    const alone = await calls([a], await apiKey(a, one, ['usage:read']), 2_020)
+    expect(alone.filter((s) => s === 200)).toHaveLength(2_000)
+    expect(alone.filter((s) => s === 429)).toHaveLength(20)
+    expect(await periodCount(a, one.licenseId)).toBe(2_000)
+
+    const two = await newCustomer(a, { tier: 'business' })
+    const both = await calls([a, b], await apiKey(a, two, ['usage:read']), 2_020)
+    const admitted = both.filter((s) => s === 200).length
+    expect(admitted).toBeGreaterThanOrEqual(2_000)
+    expect(admitted).toBeLessThanOrEqual(2_002)
+    await Promise.all([a.usage.flush(), b.usage.flush()])
+    expect(await periodCount(a, two.licenseId)).toBe(admitted)
   })
 })
