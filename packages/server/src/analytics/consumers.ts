@@ -46,51 +46,23 @@ interface Facts {
 
 /**
  * The conversation's facts row, created if missing and locked for this transaction (the outcome moves between
- * rollup columns, so two jobs of one conversation must take turns). The start day is the conversation's own.
+ * rollup columns, so two jobs of one conversation must take turns). The start day is the conversation's own; a
+ * conversation of another license has none.
  */
 async function lockFacts(trx: AnalyticsDb, licenseId: string, conversationId: string): Promise<Facts | undefined> {
-  const conv = await trx
-    .selectFrom('conversations')
-    .select(['product', 'created_at'])
-    .where('id', '=', conversationId)
-    .where('license_id', '=', licenseId)
-    .executeTakeFirst()
-  if (!conv) return undefined
-  await trx
-    .insertInto('analytics_conversations')
-    .values({ conversation_id: conversationId, license_id: licenseId, product: conv.product, day: utcDay(conv.created_at) })
-    .onConflict((oc) => oc.column('conversation_id').doNothing())
-    .execute()
-  return trx
-    .selectFrom('analytics_conversations')
-    .select([
-      'conversation_id',
-      'license_id',
-      'product',
-      sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'),
-      'first_visitor_seq',
-      'bot_replied',
-      'person_replied',
-      'waiting',
-      'outcome',
-      'first_response_at',
-    ])
-    .where('conversation_id', '=', conversationId)
-    .where('license_id', '=', licenseId)
-    .forUpdate()
-    .executeTakeFirst()
+  return (await lockAllFacts(trx, [{ licenseId, conversationId }])).get(conversationId)
 }
 
-/**
- * lockFacts for many conversations in two statements: the facts rows created where missing, then locked in
- * conversation id order (the order every batch locks them in). Only rows of the license that names them are returned.
- */
+/** lockFacts for many conversations in two statements, the rows locked in conversation id order (as every batch does). */
 async function lockAllFacts(trx: AnalyticsDb, conversations: { licenseId: string; conversationId: string }[]): Promise<Map<string, Facts>> {
-  const ids = [...new Set(conversations.map((c) => c.conversationId))].sort()
+  const license = new Map(conversations.map((c) => [c.conversationId, c.licenseId]))
+  const ids = [...license.keys()].sort()
   if (ids.length === 0) return new Map()
+  const licenses = ids.map((id) => license.get(id) as string)
   await sql`
     insert into analytics_conversations (conversation_id, license_id, product, day)
-    select id, license_id, product, (created_at at time zone 'UTC')::date from conversations where id = any(${ids}::uuid[])
+    select c.id, c.license_id, c.product, (c.created_at at time zone 'UTC')::date
+    from conversations c join unnest(${ids}::uuid[], ${licenses}::uuid[]) as n(id, license_id) on c.id = n.id and c.license_id = n.license_id
     on conflict (conversation_id) do nothing`.execute(trx)
   const rows = await trx
     .selectFrom('analytics_conversations')
@@ -110,7 +82,6 @@ async function lockAllFacts(trx: AnalyticsDb, conversations: { licenseId: string
     .orderBy('conversation_id')
     .forUpdate()
     .execute()
-  const license = new Map(conversations.map((c) => [c.conversationId, c.licenseId]))
   return new Map(rows.filter((r) => license.get(r.conversation_id) === r.license_id).map((r) => [r.conversation_id, r]))
 }
 

@@ -46,6 +46,21 @@ describe('domain events', () => {
     return started.conversation.id
   }
 
+  /** Three new licenses' suspension events, emitted in one transaction: one dispatcher pass hands them out as one batch. */
+  const suspendThree = async (tag: string, beforeEmit: (ids: string[]) => void = () => {}) => {
+    const issued = await Promise.all(
+      [0, 1, 2].map((i) =>
+        issueLicense(a.deps.db, { source: 'cli', orderId: `${tag}-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
+      ),
+    )
+    const ids = issued.map((r) => r.license.id)
+    beforeEmit(ids)
+    await a.deps.db.transaction().execute(async (trx) => {
+      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
+    })
+    return ids
+  }
+
   beforeAll(async () => {
     store = await createStore()
     a = await createTestApp({ store })
@@ -181,6 +196,7 @@ describe('domain events', () => {
   it('hands an event whose handler throws to a job of its own, and the rest of its batch goes on', async () => {
     const heard: string[] = []
     let failures = 0
+    let first = ''
     // Registered on both instances, as every instance registers the same consumers: either may dispatch the events
     // and run the jobs.
     for (const app of [a, b])
@@ -192,15 +208,8 @@ describe('domain events', () => {
         }
         heard.push(event.data.licenseId)
       })
-    const issued = await Promise.all(
-      [0, 1, 2].map((i) =>
-        issueLicense(a.deps.db, { source: 'cli', orderId: `flaky-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
-      ),
-    )
-    const ids = issued.map((r) => r.license.id)
-    const first = ids[0] as string
-    await a.deps.db.transaction().execute(async (trx) => {
-      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
+    const ids = await suspendThree('flaky', (issued) => {
+      first = issued[0] as string
     })
     await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
     expect([...heard].sort()).toEqual([...ids].sort())
@@ -227,16 +236,7 @@ describe('domain events', () => {
         heard.push({ licenseId: event.data.licenseId, read })
         if (retried === 'failed') expect(heard).toHaveLength(1)
       })
-    const issued = await Promise.all(
-      [0, 1, 2].map((i) =>
-        issueLicense(a.deps.db, { source: 'cli', orderId: `once-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
-      ),
-    )
-    const ids = issued.map((r) => r.license.id)
-    // One transaction: the three events are committed together, so one dispatcher pass hands them out as one batch.
-    await a.deps.db.transaction().execute(async (trx) => {
-      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
-    })
+    const ids = await suspendThree('once')
     await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
     expect(heard.map((h) => h.licenseId).sort()).toEqual([...ids].sort())
     expect(heard.map((h) => h.read)).toEqual([1, 1, 1])
@@ -257,15 +257,7 @@ describe('domain events', () => {
         }
         heard.push(...list.map((e) => e.data.licenseId))
       })
-    const issued = await Promise.all(
-      [0, 1, 2].map((i) =>
-        issueLicense(a.deps.db, { source: 'cli', orderId: `all-${i}-${Date.now()}`, email: uniqueEmail(), products: ['chatbot'], tier: 'starter' }),
-      ),
-    )
-    const ids = issued.map((r) => r.license.id)
-    await a.deps.db.transaction().execute(async (trx) => {
-      for (const licenseId of ids) await emit(trx, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } })
-    })
+    const ids = await suspendThree('all')
     await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
     expect(calls).toEqual([3, 1, 1, 1])
     expect([...heard].sort()).toEqual([...ids].sort())

@@ -29,6 +29,19 @@ const report = async (app: TestApp, owner: Customer): Promise<UsageReport> => {
   return (await res.json()) as UsageReport
 }
 const used = (r: UsageReport, quota: string) => r.quotas.find((q) => q.quota === quota)?.used
+/** What Postgres holds for the license's metric this period (after a flush). */
+const storedPeriod = async (app: TestApp, licenseId: string, metric: string) =>
+  Number(
+    (
+      await app.deps.db
+        .selectFrom('usage')
+        .select('used')
+        .where('license_id', '=', licenseId)
+        .where('metric', '=', metric)
+        .where('kind', '=', 'period')
+        .executeTakeFirstOrThrow()
+    ).used,
+  )
 
 describe('usage metering', () => {
   let store: TestStore
@@ -112,14 +125,7 @@ describe('usage metering', () => {
     expect(used(r, 'conversations')).toBe(4)
     expect(r.daily.at(-1)?.conversations).toBe(4)
     await app.usage.flush()
-    const period4 = await app.deps.db
-      .selectFrom('usage')
-      .select('used')
-      .where('license_id', '=', owner.licenseId)
-      .where('metric', '=', 'conversations')
-      .where('kind', '=', 'period')
-      .executeTakeFirstOrThrow()
-    expect(period4.used).toBe(4)
+    expect(await storedPeriod(app, owner.licenseId, 'conversations')).toBe(4)
   })
 
   it('an instance shutting down flushes what it counted', async () => {
@@ -402,14 +408,7 @@ describe('API calls counted in memory on a large quota', () => {
     // The owner's figures count them all, and so does Postgres after a flush.
     expect(used(await report(a, owner), 'apiCalls')).toBe(60)
     await a.usage.flush()
-    const row = await a.deps.db
-      .selectFrom('usage')
-      .select('used')
-      .where('license_id', '=', owner.licenseId)
-      .where('metric', '=', 'apiCalls')
-      .where('kind', '=', 'period')
-      .executeTakeFirstOrThrow()
-    expect(row.used).toBe(60)
+    expect(await storedPeriod(a, owner.licenseId, 'apiCalls')).toBe(60)
   })
 
   it('near the quota counts each call in the cache at once: exactly the quota on one instance, at most a block more on two', async () => {
