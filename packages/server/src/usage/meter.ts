@@ -108,6 +108,8 @@ interface Behind {
   /** The period's count in the cache as of this instance's last step there (other instances' writes included). */
   known: number
   writing: Promise<void> | null
+  /** The last write failed (logged once until one goes through). */
+  failing: boolean
 }
 
 const blockOf = (limit: number): number => {
@@ -167,7 +169,8 @@ export class Usage {
         // A full block waits for its write (which also learns what the other instances wrote), then looks again;
         // near the quota, what this instance holds goes to the cache first and the call is counted there.
         await this.writeBehind(b)
-        if (far) return this.count(subject, input)
+        // Room again once the write went through; when it did not (cache unreachable), the call is counted below.
+        if (far && b.pending + b.writingCalls + cost <= b.block) return this.count(subject, input)
       }
     }
     const buckets: (Bucket | null)[] = []
@@ -221,6 +224,7 @@ export class Usage {
             writingCalls: 0,
             known: total,
             writing: null,
+            failing: false,
           })
         }
       }
@@ -269,11 +273,14 @@ export class Usage {
       }
       if (r?.outcome === 'counted') {
         b.known = r.totals[0] ?? b.known + n
+        b.failing = false
         this.touch([pb, db], b.tier, b.period)
       } else {
         b.pending += n
         this.scheduleWriteBehind()
-        this.deps.logger.warn('usage not written yet: the cache is unreachable; retrying', { licenseId: b.licenseId, metric: 'apiCalls', calls: n })
+        if (!b.failing)
+          this.deps.logger.warn('usage not written yet: the cache is unreachable; retrying', { licenseId: b.licenseId, metric: 'apiCalls', calls: n })
+        b.failing = true
       }
     }
     b.writing = write().finally(() => {

@@ -411,6 +411,22 @@ describe('API calls counted in memory on a large quota', () => {
     expect(await storedPeriod(a, owner.licenseId, 'apiCalls')).toBe(60)
   })
 
+  it('keeps answering while the cache is unreachable, and writes the calls it held once it is back', async () => {
+    const owner = await newCustomer(a, { tier: 'business' })
+    const key = await apiKey(a, owner, ['usage:read'])
+    expect(await calls([a], key, 1)).toEqual([200])
+    const down = vi.spyOn(a.deps.cache, 'meter').mockResolvedValue({ outcome: 'unavailable' })
+    try {
+      // One at a time: the first two are held (a block), the next find the block full and unwritable and are
+      // answered like any call while the cache is away (admitted, not counted).
+      expect(await calls([a], key, 10, 1)).toEqual(Array(10).fill(200))
+    } finally {
+      down.mockRestore()
+    }
+    await a.usage.writeAllBehind(owner.licenseId)
+    expect(await periodCount(a, owner.licenseId)).toBe(3)
+  })
+
   it('near the quota counts each call in the cache at once: exactly the quota on one instance, at most a block more on two', async () => {
     const one = await newCustomer(a, { tier: 'business' })
     const alone = await calls([a], await apiKey(a, one, ['usage:read']), 2_020)
