@@ -88,10 +88,9 @@ type Dirty = Bucket & { tier: string; period: Period | null }
 /**
  * A license's secret-key calls of one period, counted in this instance's memory and written to the cache in one step
  * every WRITE_BEHIND_MS or each `block` calls (at most a block is held unwritten; more calls wait for the write):
- * a call then costs no Redis round trip. Only for an apiCalls quota
- * of 2,000 and more (`block`, a thousandth of it, at most 1,000, is then 2 or more), only for calls without an
- * Idempotency-Key (those are deduplicated in the cache), and never within EXACT_BLOCKS blocks of the quota, where each
- * call is counted in the cache at once. What that costs (docs/usage.md): another instance's unwritten calls (at most
+ * a call then costs no Redis round trip. Only for an apiCalls quota of 2,000 and more (`block`, a thousandth of it,
+ * at most 1,000, is then 2 or more), only for calls without an Idempotency-Key (those are deduplicated in the
+ * cache), and never within EXACT_BLOCKS blocks of the quota, where each call is counted in the cache at once. What that costs (docs/usage.md): another instance's unwritten calls (at most
  * a block each) may take the count past the quota by that much; a crash loses at most WRITE_BEHIND_MS of counting,
  * never counting a call that was not made.
  */
