@@ -185,3 +185,7 @@ export const composer = (page: Page) => page.locator(`${WIDGET} textarea#ia-in`)
 export const bubbles = (page: Page, text: string) => page.locator(`${WIDGET} .m .b`, { hasText: text })
 /** Polls until `loc` is shown (or hidden). */
 export const visible = (loc: Locator, want: boolean) => expect.poll(() => loc.isVisible(), SOON).toBe(want)
+/** Waits until the locator matches `n` elements. */
+export const count = (loc: Locator, n: number, timeout = SOON.timeout) => expect.poll(() => loc.count(), { timeout }).toBe(n)
+/** Waits until the attribute has `value` (null: absent). */
+export const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)

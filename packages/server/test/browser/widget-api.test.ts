@@ -13,9 +13,11 @@ import { userHash } from '../../src/widget/identity.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
 import {
+  attribute,
   axe,
   bubbles,
   composer,
+  count,
   ensureBuilt,
   launchChromium,
   launcher,
@@ -36,9 +38,6 @@ const PASSWORD = 'correct horse battery'
 const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:">`
 /** The documented stub, exactly as a site would put it in its own script file. */
 const STUB = 'window.Intelagent = window.Intelagent || function () { (window.Intelagent.q = window.Intelagent.q || []).push(arguments) }'
-
-const count = (loc: Locator, n: number) => expect.poll(() => loc.count(), SOON).toBe(n)
-const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 
 /** `Intelagent(name, …args)` in the page. */
 /** The element's box once it is laid out: a bubble re-rendered as the reply arrives has none for a moment. */

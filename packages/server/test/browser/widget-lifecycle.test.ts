@@ -3,11 +3,12 @@
 // and the widget asks for an email). axe-core (WCAG 2.1 AA and best practices) finds nothing with the widget closed,
 // open with rating buttons, and after the hand-off, on a desktop and a 390 px phone.
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
 import type { TestApp } from '../harness.js'
 import {
+  attribute,
   axe,
   bubbles,
   composer,
@@ -25,8 +26,6 @@ import {
 } from './browser.js'
 
 const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:">`
-
-const attribute = (loc: Locator, name: string, value: string | null) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 
 const audit = (p: Page) => axe(p)
 

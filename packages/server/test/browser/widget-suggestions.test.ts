@@ -5,7 +5,7 @@
 // widget open and the buttons showing, on a desktop and a 390 px phone. The owner edits them on the dashboard's
 // Products page (axe-clean too).
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { saveSettings } from '../../src/settings/settings.js'
 import { type Customer, configure, newCustomer } from '../fixtures.js'
@@ -14,6 +14,7 @@ import {
   axe,
   bubbles,
   composer,
+  count,
   ensureBuilt,
   launchChromium,
   launcher,
@@ -32,7 +33,6 @@ const CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'se
 const SUGGESTIONS = ['What are your opening hours?', 'Do you ship abroad?', 'Can I book a workshop class for a group of twelve people on a Saturday morning?']
 
 const group = (page: Page, name = 'Suggested questions') => page.locator(WIDGET).getByRole('group', { name })
-const count = (loc: Locator, n: number) => expect.poll(() => loc.count(), SOON).toBe(n)
 
 /** The id (or class) of the focused element inside the widget's shadow root ('' if focus is elsewhere). */
 const focusedInWidget = (page: Page) =>

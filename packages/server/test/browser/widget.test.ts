@@ -10,8 +10,10 @@ import { ensureDemo } from '../../src/demo.js'
 import { createKey } from '../../src/keys/queries.js'
 import type { TestApp } from '../harness.js'
 import {
+  attribute,
   bubbles,
   composer,
+  count,
   ensureBuilt,
   freePort,
   launchChromium,
@@ -27,8 +29,6 @@ import {
   watchedPage,
 } from './browser.js'
 
-const count = (loc: Locator, n: number, timeout = SOON.timeout) => expect.poll(() => loc.count(), { timeout }).toBe(n)
-const attribute = (loc: Locator, name: string, value: string) => expect.poll(() => loc.getAttribute(name), SOON).toBe(value)
 const text = (loc: Locator, value: string) => expect.poll(() => loc.textContent(), SOON).toBe(value)
 
 /** The id of the focused element inside the widget's shadow root ('' if focus is elsewhere). */
