@@ -246,7 +246,8 @@ export class Usage {
 
   /** Writes every call counted in memory to the cache (the timer, a flush, the usage report). */
   async writeAllBehind(licenseId?: string): Promise<void> {
-    for (const b of this.behind.values()) if (b.pending > 0 && (licenseId === undefined || b.licenseId === licenseId)) await this.writeBehind(b)
+    // A write already in flight is waited for too: a flush or a report must see it landed.
+    for (const b of this.behind.values()) if ((b.pending > 0 || b.writing) && (licenseId === undefined || b.licenseId === licenseId)) await this.writeBehind(b)
   }
 
   /** One cache step for what `b` holds; when the cache is unreachable the calls stay held for the next write. */
