@@ -139,7 +139,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       draining: new AbortController().signal,
     }
   } else {
-    const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: store.schema, memory: true, poolSize: 20 })
+    const db = await createDb({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: store.schema,
+      memory: true,
+      poolSize: 20,
+      preparedStatements: config.dbPreparedStatements,
+    })
     await migrateToLatest(db)
     const cache = options.cache ? options.cache(config, clock) : createCache(config, clock, logger)
     deps = {

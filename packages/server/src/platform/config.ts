@@ -80,6 +80,7 @@ const envSchema = z.object({
   OUTBOUND_ALLOW_HOSTS: z.string().optional(),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  DB_PREPARED_STATEMENTS: z.coerce.number().int().min(0).max(100_000).default(1000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   JOBS_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(16),
   JOBS_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
@@ -132,6 +133,8 @@ export interface Config {
   dbConnectTimeoutMs: number
   /** Postgres: how long one query may take (client and server side) before answering 503 unavailable. */
   dbQueryTimeoutMs: number
+  /** Postgres: distinct parameterised statements each connection prepares (0: none, e.g. behind a transaction-mode pooler). */
+  dbPreparedStatements: number
   /** SIGTERM: how long in-flight requests and background tasks get before they are cut. */
   shutdownGraceMs: number
   /** Durable job worker (platform/jobs.ts); concurrency 0 makes an API-only instance. */
@@ -304,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboundAllowHosts,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     jobs: { concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_MS, retryBaseMs: e.JOBS_RETRY_BASE_MS, retryMaxMs: e.JOBS_RETRY_MAX_MS },
     plans,

@@ -36,12 +36,13 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     dataDir: config.dataDir,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
+    preparedStatements: config.dbPreparedStatements,
     onConnectionError: (err) => logger.warn('postgres connection lost', { error: err.message }),
     ...options.db,
   }
   if (options.migrate !== false && dbOptions.databaseUrl) {
     // A migration may rightly run longer than any request should: it gets its own pool without the query timeout.
-    const migrations = await createDb({ ...dbOptions, queryTimeoutMs: 0, poolSize: 1 })
+    const migrations = await createDb({ ...dbOptions, queryTimeoutMs: 0, poolSize: 1, preparedStatements: 0 })
     try {
       await migrateToLatest(migrations)
     } finally {
