@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { apiBudget, authenticate } from './auth/middleware.js'
 import type { KeyResolver } from './keys/resolver.js'
 import { requireScope, SCOPES, type Scope } from './keys/scopes.js'
-import { chargeAddress, visitorAuth, widgetAuth, widgetBudget } from './keys/widget-auth.js'
+import { chargeAddress, chargeWidget, visitorAuth, widgetAuth } from './keys/widget-auth.js'
 import type { AppEnv, Deps } from './platform/context.js'
 import { AppError } from './platform/errors.js'
 import { idempotency } from './platform/idempotency.js'
@@ -26,7 +26,6 @@ export function createGuard(deps: Deps, keys: KeyResolver, usage: Usage): Guard 
     optional: visitorAuth(deps, { optional: true }),
     stream: visitorAuth(deps, { queryToken: true }),
   }
-  const widgetCharge = widgetBudget(deps)
   const replay = idempotency(deps)
   const replayPublic = idempotency(deps, { public: true })
 
@@ -69,7 +68,7 @@ export function createGuard(deps: Deps, keys: KeyResolver, usage: Usage): Guard 
           // A secret key's call counts against the plan's apiCalls quota (src/usage/), once per Idempotency-Key.
           await chargeApiCall(usage, p, c.req.header('idempotency-key'), () => deps.clock.now())
         }
-      } else if (route.budget === 'widget' && c.get('widget')) await step(widgetCharge, c)
+      } else if (route.budget === 'widget' && c.get('widget')) await chargeWidget(deps, c, route.visitorLimit)
       else await chargeAddress(deps, c)
       const p = c.get('principal')
       // A use is a call the key was allowed to make.

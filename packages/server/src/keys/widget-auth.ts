@@ -38,7 +38,7 @@ export function widgetAuth(deps: Deps, keys: KeyResolver): MiddlewareHandler<App
     if (key.kind !== 'publishable') throw new AppError('invalid_key', 'Secret keys must never be used in a web page; use a chat_ or sale_ key')
     if (!originAllowed(key.allowedOrigins, pageOrigin)) throw new AppError('origin_not_allowed', `Origin ${pageOrigin ?? '(none)'} is not allowed for this key`)
     // The caller's own address pays for every attempt past this point, failed ones included (chargeAddress); the
-    // license pays too once the visitor is authenticated, both in one step (widgetBudget).
+    // license pays too once the visitor is authenticated, both in one step (chargeWidget).
     const addressLimit: LimitSpec = {
       policy: 'visitor-ip',
       key: `ip:${key.id}:${clientIp(c)}`,
@@ -58,7 +58,7 @@ export interface VisitorAuthOptions {
   optional?: boolean
 }
 
-/** The visitor token, checked before widgetBudget so a forged or expired one charges the license nothing. */
+/** The visitor token, checked before chargeWidget so a forged or expired one charges the license nothing. */
 export function visitorAuth(deps: Deps, options: VisitorAuthOptions = {}): MiddlewareHandler<AppEnv> {
   return async function visitorAuthMiddleware(c, next) {
     const header = c.req.header('authorization')
@@ -69,20 +69,27 @@ export function visitorAuth(deps: Deps, options: VisitorAuthOptions = {}): Middl
 }
 
 /**
- * The caller's address, the license's widget budget and the key's, charged in one step (one Redis call) for a caller
- * that passed every check above; a caller refused on the way pays its address alone (chargeAddress).
+ * The caller's address, the license's widget budget, the key's and (routes that declare one) the visitor's own limit,
+ * charged in one step (one Redis call) for a caller that passed every check above; a caller refused on the way pays
+ * its address alone (chargeAddress).
  */
-export function widgetBudget(deps: Deps): MiddlewareHandler<AppEnv> {
+export async function chargeWidget(deps: Deps, c: Context<AppEnv>, visitorLimit?: { policy: string; perMinute: number }): Promise<void> {
   const scale = deps.config.rateLimitScale
-  return async function widgetBudgetMiddleware(c, next) {
-    const w = c.get('widget')
-    await enforce(deps, c, [
-      w.addressLimit,
-      widgetLimit(w.licenseKey, w.tier, scale, deps.config.plans),
-      { policy: 'key', key: `key:${w.keyId}`, limit: KEY_LIMIT_PER_MINUTE * scale, windowMs: 60_000 },
-    ])
-    await next()
-  }
+  const w = c.get('widget')
+  const visitorId = c.get('visitorId')
+  const specs: LimitSpec[] = [
+    w.addressLimit,
+    widgetLimit(w.licenseKey, w.tier, scale, deps.config.plans),
+    { policy: 'key', key: `key:${w.keyId}`, limit: KEY_LIMIT_PER_MINUTE * scale, windowMs: 60_000 },
+  ]
+  if (visitorLimit && visitorId)
+    specs.push({
+      policy: visitorLimit.policy,
+      key: `${visitorLimit.policy}:${visitorId}`,
+      limit: Math.max(1, Math.floor(visitorLimit.perMinute * scale)),
+      windowMs: 60_000,
+    })
+  await enforce(deps, c, specs)
 }
 
 /** Charges the caller's address alone: an attempt refused after the key checked out (a bad visitor token). */

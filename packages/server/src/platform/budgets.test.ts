@@ -1,11 +1,13 @@
 // Two budgets per license: the widget's visitors cannot 429 the owner's API and the owner cannot 429 the widget;
 // and a request that fails authentication charges neither.
+import { randomUUID } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { signSession } from '../account/tokens.js'
 import { VISITOR_IP_LIMIT_PER_MINUTE } from '../keys/widget-auth.js'
+import { MESSAGE_LIMIT_PER_VISITOR_MINUTE } from '../widget/routes.js'
 import { DEFAULT_PLANS } from './plans.js'
 
 const ORIGIN = 'https://shop.example.com'
@@ -179,5 +181,33 @@ describe('API and widget budgets', () => {
     const served = await widget(key, messages, { token: visitorToken })
     expect(served.status).toBe(200)
     expect(remaining(served).policy).toBe('widget')
+  })
+
+  it('a visitor sends at most their per-minute messages, from any address; the next is refused unstored, others go on', async () => {
+    const { key } = await tenant()
+    const start = async () => {
+      const res = await widget(key, '/api/widget/conversations', { method: 'POST', json: {} })
+      return (await res.json()) as { conversation: { id: string }; visitorToken: string }
+    }
+    const [a, b] = [await start(), await start()]
+    const send = (v: typeof a, text: string) =>
+      widget(key, `/api/widget/conversations/${v.conversation.id}/messages`, {
+        method: 'POST',
+        token: v.visitorToken,
+        json: { clientMessageId: randomUUID(), text },
+      })
+    const perVisitor = Math.floor(MESSAGE_LIMIT_PER_VISITOR_MINUTE * SCALE)
+    await awayFromWindowEdge()
+    for (let i = 1; i <= perVisitor; i++) expect((await send(a, `question ${i}`)).status, `message ${i}`).toBe(201)
+    const refused = await send(a, 'one too many')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('ratelimit-policy')).toBe(`"visitor-messages";q=${perVisitor};w=60`)
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited')
+    const listed = await widget(key, `/api/widget/conversations/${a.conversation.id}/messages`, { token: a.visitorToken })
+    const texts = ((await listed.json()) as { messages: { role: string; text: string }[] }).messages.filter((m) => m.role === 'visitor').map((m) => m.text)
+    expect(texts).toHaveLength(perVisitor)
+    expect(texts).not.toContain('one too many')
+    // Another visitor of the same page is not held back by the first.
+    expect((await send(b, 'hello')).status).toBe(201)
   })
 })

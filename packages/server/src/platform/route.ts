@@ -59,6 +59,11 @@ export interface Declaration extends Omit<RouteConfig, 'security' | 'middleware'
   teamRole?: 'admin' | 'owner'
   /** A larger request body than the app's BODY_LIMIT_BYTES allows (an uploaded file); never a smaller one. */
   bodyLimitBytes?: number
+  /**
+   * Widget routes with a visitor: a limit per verified visitor (times RATE_LIMIT_SCALE), charged in the same step as
+   * the widget budget (one Redis call), before the handler reads anything.
+   */
+  visitorLimit?: { policy: string; perMinute: number }
 }
 
 export interface Declared extends Declaration {
@@ -213,7 +218,9 @@ export const isDeclared = (c: Context): boolean => matchedRoutes(c).some((r) => 
 export function declareRoute<const D extends Declaration>(declaration: D) {
   if (!declaration.access?.kind) throw new Error(`${declaration.method.toUpperCase()} ${declaration.path} declares no access: it will not mount`)
   const route = withDefaults(declaration)
-  const { access: _a, budget: _b, idempotent: _i, errors: _e, teamRole: _t, bodyLimitBytes: _l, tag, ...openapi } = route
+  const { access: _a, budget: _b, idempotent: _i, errors: _e, teamRole: _t, bodyLimitBytes: _l, visitorLimit, tag, ...openapi } = route
+  if (visitorLimit && (route.access.kind !== 'widget' || !route.access.visitor || route.budget !== 'widget'))
+    throw new Error(`${route.method.toUpperCase()} ${route.path} declares a visitor limit without a visitor and the widget budget`)
   const guard = Object.assign(
     async function declaredRoute(c: Context<AppEnv>, next: Next) {
       const guards = c.get('guard')
@@ -231,6 +238,7 @@ export function declareRoute<const D extends Declaration>(declaration: D) {
     middleware: guard,
     'x-access': route.access,
     'x-budget': route.budget,
+    ...(visitorLimit ? { 'x-visitor-limit': visitorLimit } : {}),
     ...(route.idempotent ? { 'x-idempotent': true } : {}),
   }
   const created = createRoute(config as unknown as Omit<D, 'access' | 'budget' | 'idempotent' | 'errors' | 'tag'> & { middleware: MiddlewareHandler<AppEnv> })

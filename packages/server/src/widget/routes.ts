@@ -86,6 +86,7 @@ export const sendMessageRoute = declareRoute({
   summary: 'Send a visitor message; the knowledge engine’s reply comes in the answer, others on the stream',
   tag: TAG,
   access: access.visitor,
+  visitorLimit: { policy: 'visitor-messages', perMinute: MESSAGE_LIMIT_PER_VISITOR_MINUTE },
   errors: ['not_found'],
   request: { params: conversationIdParam, body: jsonBody(SendMessageInputSchema) },
   responses: {
@@ -251,9 +252,6 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     const conv = await ownConversation(c, id, bearer(c))
-    await enforce(deps, c, [
-      { policy: 'visitor-messages', key: `msg:${conv.visitor_id}`, limit: MESSAGE_LIMIT_PER_VISITOR_MINUTE * deps.config.rateLimitScale, windowMs: 60_000 },
-    ])
     const settings = effectiveSettings(deps.config.plans, c.get('widget').tier, await getSettings(deps, conv.license_id, conv.product))
     // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
     const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
