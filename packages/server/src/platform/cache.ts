@@ -442,6 +442,9 @@ export class RedisCache implements Cache {
   private grants = new Map<string, { left: number; total: number; limit: number; until: number }>()
   private reserving = new Map<string, Promise<void>>()
   private degraded = false
+  /** Script calls on the limiter's connection not yet answered, and whether its socket holds writes for this turn. */
+  private limiterInFlight = 0
+  private limiterCorked = false
 
   constructor(private options: RedisCacheOptions) {
     const common = {
@@ -462,7 +465,8 @@ export class RedisCache implements Cache {
       this.degraded = false
     })
     this.client = client as RedisWithLimit
-    // The limiter runs on its own connection without auto-pipelining: one EVALSHA per request, written at once.
+    // The limiter runs on its own connection without auto-pipelining: one EVALSHA per request, written at once when
+    // the connection is idle, else with the turn's other calls (coalesceLimiterWrites).
     // Auto-pipelining defers every command to the next tick and batches it with unrelated traffic, which cost the
     // limiter ~40 % of its throughput and tripled its p99 (measured by `pnpm bench` against rate-limiter-flexible).
     // No keyPrefix either (keys are prefixed here), which spares ioredis a pass over every command's arguments.
@@ -546,6 +550,8 @@ export class RedisCache implements Cache {
     const p = this.options.prefix
     let out: number[]
     try {
+      this.coalesceLimiterWrites()
+      this.limiterInFlight++
       out = await this.limiter.intlMeter(
         checks.length + 1,
         `${p}${dedupe?.key ?? 'meter:none'}`,
@@ -556,6 +562,8 @@ export class RedisCache implements Cache {
     } catch (err) {
       this.markDegraded(err)
       return { outcome: 'unavailable' }
+    } finally {
+      this.limiterInFlight--
     }
     const code = out[0]
     if (code === -1) return { outcome: 'duplicate' }
@@ -681,6 +689,23 @@ export class RedisCache implements Cache {
     return { allowed: true, limit: c.limit, remaining: Math.max(0, c.limit - g.total) + Math.max(0, g.left), resetMs: Math.max(0, g.until - now) }
   }
 
+  /**
+   * Under load, the limiter's script calls of one event-loop turn leave in one write: while a call is unanswered the
+   * socket is corked until the turn's end (setImmediate runs after every socket callback of the turn), so the
+   * requests a turn parses share a syscall instead of one each. An idle connection writes at once: no added wait.
+   */
+  private coalesceLimiterWrites(): void {
+    if (this.limiterCorked || this.limiterInFlight === 0) return
+    const socket = (this.limiter as unknown as { stream?: { cork(): void; uncork(): void; writable?: boolean } }).stream
+    if (!socket?.writable) return
+    socket.cork()
+    this.limiterCorked = true
+    setImmediate(() => {
+      this.limiterCorked = false
+      socket.uncork()
+    })
+  }
+
   /** One script call: each check charged its cost plus `extra` units (a reserved block), all or nothing. */
   private async charge(checks: RateCheck[], extra: readonly number[]): Promise<RateDecision[]> {
     const args: (string | number)[] = [checks.length]
@@ -688,7 +713,14 @@ export class RedisCache implements Cache {
     checks.forEach((c, i) => {
       args.push(c.limit, c.windowMs, (c.cost ?? 1) + (extra[i] ?? 0))
     })
-    const out = await this.limiter.intlRateLimit(...(args as [number, ...(string | number)[]]))
+    this.coalesceLimiterWrites()
+    this.limiterInFlight++
+    let out: number[]
+    try {
+      out = await this.limiter.intlRateLimit(...(args as [number, ...(string | number)[]]))
+    } finally {
+      this.limiterInFlight--
+    }
     const admitted = out[0] === 1
     const decisions: RateDecision[] = []
     for (let i = 0; i < checks.length; i++)
