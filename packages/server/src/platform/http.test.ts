@@ -1,12 +1,13 @@
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { serve } from '@hono/node-server'
+import { createRoute, z } from '@hono/zod-openapi'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import type { AppEnv } from './context.js'
 import { isDbUnavailable } from './db.js'
 import { AppError } from './errors.js'
-import { errorHandler, presetHeader, resolveClientIp } from './http.js'
+import { createRouter, errorHandler, jsonBody, limitBody, presetHeader, resolveClientIp } from './http.js'
 import { createLogger } from './logger.js'
 
 describe('client address', () => {
@@ -124,6 +125,77 @@ describe('headers set before the answer', () => {
         expect(refused.status).toBe(429)
         expect(headersOf(refused)).toMatchObject({ id: 'req_preset', retry: '7', type: 'application/json' })
       }
+    } finally {
+      server.close()
+    }
+  })
+})
+
+describe('request bodies over a real socket', () => {
+  // The app's body limit in front of a JSON-validated route and a raw-text one (a signed webhook reads its bytes).
+  const app = createRouter()
+  app.use('*', limitBody(64))
+  app.onError(errorHandler(createLogger('silent')))
+  app.post('/text', async (c) => c.json({ text: await c.req.text(), json: await c.req.json().catch(() => 'malformed') }))
+  app.openapi(
+    createRoute({ method: 'post', path: '/validated', request: { body: jsonBody(z.object({ name: z.string() })) }, responses: { 200: { description: 'ok' } } }),
+    (c) => c.json({ name: c.req.valid('json').name }, 200),
+  )
+
+  /** Sends raw bytes in the given pieces (a slow client splits a character across packets) and reads the answer. */
+  const send = (port: number, path: string, pieces: Buffer[], headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', async () => {
+        const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
+        socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n${head.join('')}\r\n`)
+        for (const p of pieces) {
+          socket.write(p)
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      })
+      let raw = ''
+      socket.on('data', (d) => {
+        raw += d.toString('utf8')
+      })
+      socket.on('error', reject)
+      socket.on('end', () => {
+        const [head = '', ...rest] = raw.split('\r\n\r\n')
+        resolve({ status: Number(head.split(' ')[1]), body: rest.join('\r\n\r\n') })
+      })
+    })
+
+  it('reads a JSON body of declared length exactly (multibyte split across packets, BOM), refuses malformed and oversized', async () => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+    await new Promise((r) => server.once('listening', r))
+    const port = (server.address() as AddressInfo).port
+    const json = (body: Buffer, pieces = [body]) =>
+      send(port, '/text', pieces, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) })
+    try {
+      const text = '{"name":"Zoë 👋 Ünïcödé"}'
+      const bytes = Buffer.from(text)
+      const cut = bytes.indexOf(0xf0) + 2 // inside the emoji's four bytes
+      const split = await json(bytes, [bytes.subarray(0, cut), bytes.subarray(cut)])
+      expect(split.status).toBe(200)
+      expect(JSON.parse(split.body)).toEqual({ text, json: { name: 'Zoë 👋 Ünïcödé' } })
+
+      const bom = await json(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"x"}')]))
+      expect(JSON.parse(bom.body)).toEqual({ text: '{"name":"x"}', json: { name: 'x' } })
+
+      const validated = await send(port, '/validated', [Buffer.from('{"name":"ok"}')], { 'content-type': 'application/json', 'content-length': '13' })
+      expect(validated).toEqual({ status: 200, body: '{"name":"ok"}' })
+      const malformed = await send(port, '/validated', [Buffer.from('{"name":')], { 'content-type': 'application/json', 'content-length': '8' })
+      expect(malformed.status).toBe(400)
+      const tooLarge = Buffer.from(JSON.stringify({ name: 'x'.repeat(80) }))
+      const refused = await send(port, '/validated', [tooLarge], { 'content-type': 'application/json', 'content-length': String(tooLarge.length) })
+      expect(refused.status).toBe(413)
+      expect(JSON.parse(refused.body).error.code).toBe('payload_too_large')
+      // A chunked body (no Content-Length) takes the general path, limit included.
+      const chunk = (s: string) => Buffer.from(`${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`)
+      const chunked = await send(port, '/validated', [chunk('{"name":'), chunk('"chunked"}'), Buffer.from('0\r\n\r\n')], {
+        'content-type': 'application/json',
+        'transfer-encoding': 'chunked',
+      })
+      expect(chunked).toEqual({ status: 200, body: '{"name":"chunked"}' })
     } finally {
       server.close()
     }
