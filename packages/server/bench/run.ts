@@ -279,7 +279,7 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
         body: JSON.stringify({ clientMessageId: `${tag}${run}-${w}-${i}`, text: i % 2 ? 'What are your opening hours?' : 'Do you offer refunds?' }),
       }
     }
-  await load(ready.appPort, message('w'), 1000)
+  await load(ready.appPort, message('w'), 3000)
   const bare = await ask<{ rps: number; p99: number; cpuPerOp: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
   await ask({ op: 'countStatements' })
   const cpuBefore = await ask<{ cpuUs: number }>({ op: 'cpu' })
