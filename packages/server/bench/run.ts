@@ -32,7 +32,9 @@ function send(port: number, r: Req): Promise<{ status: number; body: string }> {
 
 function sendOnce(port: number, r: Req): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent }, (res) => {
+    // With Content-Length, as a browser's fetch() sends a string body (a write() without it would go chunked).
+    const headers = r.body ? { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) } : r.headers
+    const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d) => {
@@ -41,8 +43,7 @@ function sendOnce(port: number, r: Req): Promise<{ status: number; body: string 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
     })
     req.on('error', reject)
-    if (r.body) req.write(r.body)
-    req.end()
+    req.end(r.body)
   })
 }
 
