@@ -2,6 +2,7 @@
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { perTurn } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
@@ -240,5 +241,26 @@ export const messagesAfter = (deps: Deps, licenseId: string, conversationId: str
     .limit(limit)
     .execute()
 
-export const findConversation = (deps: Deps, licenseId: string, id: string) =>
-  deps.db.selectFrom('conversations').selectAll().where('license_id', '=', licenseId).where('id', '=', id).executeTakeFirst()
+/**
+ * A conversation of the license, or undefined. Lookups of one event-loop turn on the same database share one
+ * statement (platform/batch.ts): the message route reads its conversation on every message.
+ */
+export async function findConversation(deps: Pick<Deps, 'db' | 'memo'>, licenseId: string, id: string): Promise<ConversationRow | undefined> {
+  // Per database object: a caller's transaction never shares a statement with reads outside it.
+  const loaders = deps.memo.slot('conversation-lookups', () => new WeakMap<Kysely<Database>, (id: string) => Promise<ConversationRow | undefined>>())
+  let load = loaders.get(deps.db)
+  if (!load) {
+    const db = deps.db
+    load = perTurn(async (ids: string[]) => {
+      // Only well-formed ids reach the uuid[] cast: a malformed one finds nothing, as `id = $1` would have failed it.
+      const valid = ids.filter((i) => UUID.test(i))
+      const rows = valid.length ? await db.selectFrom('conversations').selectAll().where('id', '=', sql<string>`any(${valid}::uuid[])`).execute() : []
+      return new Map(rows.map((r) => [r.id, r]))
+    })
+    loaders.set(db, load)
+  }
+  const row = await load(id.toLowerCase())
+  return row?.license_id === licenseId ? row : undefined
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

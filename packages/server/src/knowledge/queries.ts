@@ -2,6 +2,7 @@
 // its GIN index; the same SQL on PGlite) fused with the owner's Q&A index (BM25, knowledge.ts) by reciprocal rank
 // fusion. Each candidate carries a confidence in [0,1] (how much of the question it covers) for the threshold.
 import { sql } from 'kysely'
+import { perTurn } from '../platform/batch.js'
 import type { Db } from '../platform/db.js'
 import type { Memo } from '../platform/memo.js'
 import { loadIndex, search, splitPassages, tokenize, trimText } from './knowledge.js'
@@ -41,19 +42,43 @@ export interface Candidate {
   score: number
 }
 
+interface ChunkSearch {
+  licenseId: string
+  product: string
+  question: string
+}
+
 /**
  * Chunks matching any of the question's words, best first (ts_rank_cd, normalised by length), and the product's
- * knowledge version (for the Q&A index cache) read in the same statement: retrieval costs one round trip.
+ * knowledge version (for the Q&A index cache) read in the same statement: retrieval costs one round trip, and the
+ * questions of one event-loop turn share it (platform/batch.ts), each searched on its own (a lateral join).
  */
 export async function searchChunks(
-  db: Db,
+  deps: { db: Db; memo: Memo },
   licenseId: string,
   product: string,
   question: string,
-  limit = CHUNK_CANDIDATES,
 ): Promise<{ version: string; hits: ChunkHit[] }> {
+  // Per database object: a caller's transaction never shares a statement with reads outside it.
+  const loaders = deps.memo.slot('chunk-searches', () => new WeakMap<Db, (key: string) => Promise<{ version: string; hits: ChunkHit[] } | undefined>>())
+  let load = loaders.get(deps.db)
+  if (!load) {
+    const db = deps.db
+    load = perTurn((keys: string[]) =>
+      searchMany(
+        db,
+        keys.map((k) => JSON.parse(k) as ChunkSearch),
+      ).then((found) => new Map(keys.map((k, i) => [k, found[i]]))),
+    )
+    loaders.set(db, load)
+  }
+  return (await load(JSON.stringify({ licenseId, product, question } satisfies ChunkSearch))) ?? { version: '0', hits: [] }
+}
+
+async function searchMany(db: Db, searches: ChunkSearch[]): Promise<{ version: string; hits: ChunkHit[] }[]> {
   // plainto_tsquery ANDs the words; a question rarely holds only words the page has, so OR them instead.
   const { rows } = await sql<{
+    n: string
     version: string
     id: string | null
     url: string
@@ -64,37 +89,41 @@ export async function searchChunks(
     lexemes: string[]
     query_lexemes: string[]
   }>`
-    with q as (
-      select nullif(replace(replace(plainto_tsquery('english', ${question})::text, ' & ', ' | '), ' <-> ', ' | '), '')::tsquery as query,
-             tsvector_to_array(to_tsvector('english', ${question})) as query_lexemes
-    ),
-    top as (
-      select c.id, ts_rank_cd(c.tsv, q.query, 1) as rank
-      from knowledge_chunks c, q
-      where q.query is not null and c.license_id = ${licenseId} and c.product = ${product} and c.tsv @@ q.query
-      order by rank desc, c.id
-      limit ${limit}
-    ),
-    hits as (
-      select c.id::text as id, c.url, c.title, c.heading_path, c.text, top.rank::float8 as rank,
-             tsvector_to_array(c.tsv) as lexemes, q.query_lexemes
-      from top join knowledge_chunks c on c.id = top.id, q
-    ),
-    v as (
-      select coalesce((select version::text from knowledge_versions where license_id = ${licenseId} and product = ${product}), '0') as version
+    with s as (
+      select s.n, s.license_id, s.product,
+             nullif(replace(replace(plainto_tsquery('english', s.question)::text, ' & ', ' | '), ' <-> ', ' | '), '')::tsquery as query,
+             tsvector_to_array(to_tsvector('english', s.question)) as query_lexemes
+      from unnest(${searches.map((q) => q.licenseId)}::uuid[], ${searches.map((q) => q.product)}::text[], ${searches.map((q) => q.question)}::text[])
+        with ordinality as s(license_id, product, question, n)
     )
-    select v.version, hits.* from v left join hits on true
-    order by hits.rank desc nulls last, hits.id`.execute(db)
-  const version = rows[0]?.version ?? '0'
-  const hits = rows
-    .filter((r) => r.id !== null)
-    .map((r) => {
-      const have = new Set(r.lexemes)
-      const query = r.query_lexemes ?? []
-      const coverage = query.length ? query.filter((l) => have.has(l)).length / query.length : 0
-      return { id: r.id as string, url: r.url, title: r.title, headingPath: r.heading_path, text: r.text, rank: Number(r.rank), coverage }
-    })
-  return { version, hits }
+    select s.n::text as n,
+           coalesce((select version::text from knowledge_versions v where v.license_id = s.license_id and v.product = s.product), '0') as version,
+           hits.*
+    from s
+    left join lateral (
+      select c.id::text as id, c.url, c.title, c.heading_path, c.text, top.rank::float8 as rank,
+             tsvector_to_array(c.tsv) as lexemes, s.query_lexemes
+      from (
+        select c.id, ts_rank_cd(c.tsv, s.query, 1) as rank
+        from knowledge_chunks c
+        where s.query is not null and c.license_id = s.license_id and c.product = s.product and c.tsv @@ s.query
+        order by rank desc, c.id
+        limit ${CHUNK_CANDIDATES}
+      ) top join knowledge_chunks c on c.id = top.id
+    ) hits on true
+    order by s.n, hits.rank desc nulls last, hits.id`.execute(db)
+  const out = searches.map(() => ({ version: '0', hits: [] as ChunkHit[] }))
+  for (const r of rows) {
+    const one = out[Number(r.n) - 1]
+    if (!one) continue
+    one.version = r.version
+    if (r.id === null) continue
+    const have = new Set(r.lexemes)
+    const query = r.query_lexemes ?? []
+    const coverage = query.length ? query.filter((l) => have.has(l)).length / query.length : 0
+    one.hits.push({ id: r.id, url: r.url, title: r.title, headingPath: r.heading_path, text: r.text, rank: Number(r.rank), coverage })
+  }
+  return out
 }
 
 /** The passage of a chunk that covers most of the question (ties: the earlier one), trimmed to an answer's length. */
@@ -120,7 +149,7 @@ export function bestPassage(text: string, question: string, max = 500): string {
  * the higher confidence.
  */
 export async function retrieve(deps: { db: Db; memo: Memo }, licenseId: string, product: string, question: string, limit = 5): Promise<Candidate[]> {
-  const { version, hits: chunks } = await searchChunks(deps.db, licenseId, product, question)
+  const { version, hits: chunks } = await searchChunks(deps, licenseId, product, question)
   const index = await loadIndex(deps, licenseId, product, version)
   const fused: Candidate[] = []
   search(index, question, CHUNK_CANDIDATES).forEach((m, i) => {
