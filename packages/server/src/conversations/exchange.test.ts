@@ -108,4 +108,33 @@ describe('message and answer in one statement', () => {
     expect(((await res.json()) as { replies: (Msg & { unanswered?: boolean })[] }).replies[0]).toMatchObject({ unanswered: true })
     expect((await findConversation(app.deps, licenseId, v.id))?.status).toBe('waiting')
   })
+
+  it('writes the exchanges of one turn together: each conversation its own seqs and events, a retry answered alone', async () => {
+    const vs = [await visitor(), await visitor(), await visitor()]
+    // A message stored earlier: sent again in the same turn as the others, it must not take them down with it.
+    const first = (await (await vs[0]!.send('Do you offer refunds?', 'retry-1')).json()) as { message: Msg }
+    const convs = await Promise.all(vs.map((v) => findConversation(app.deps, licenseId, v.id)))
+    const one = (i: number, text: string, clientMessageId: string | null) =>
+      appendExchange(app.deps, convs[i]!, { id: crypto.randomUUID(), text, clientMessageId, meta: {} }, { text: `answer to ${text}`, meta: {} })
+    const [retried, b, c, sameConversationTwice] = await Promise.all([
+      one(0, 'Do you offer refunds?', 'retry-1'),
+      one(1, 'question b', 'b-1'),
+      one(2, 'question c', null),
+      // The same conversation twice in a turn: the second finds it moved, as it would one at a time.
+      one(1, 'question b again', 'b-2'),
+    ])
+    expect(retried).toMatchObject({ created: false, reply: null, message: { id: first.message.id } })
+    expect(b).toMatchObject({ created: true, message: { seq: 2, text: 'question b' }, reply: { seq: 3, text: 'answer to question b' } })
+    expect(c).toMatchObject({ created: true, message: { seq: 2, text: 'question c' }, reply: { seq: 3 } })
+    expect(sameConversationTwice).toBeNull()
+    for (const [v, texts] of [
+      [vs[1]!, ['question b', 'answer to question b']],
+      [vs[2]!, ['question c', 'answer to question c']],
+    ] as const) {
+      expect((await stored(v.id)).slice(1).map((r) => r.text)).toEqual(texts)
+      expect((await events(v.id)).slice(1).map((e) => (e.data as { message: { text: string } }).message.text)).toEqual(texts)
+      expect((await findConversation(app.deps, licenseId, v.id))?.last_seq).toBe(3)
+    }
+    expect((await stored(vs[0]!.id)).filter((r) => r.text === 'Do you offer refunds?')).toHaveLength(1)
+  })
 })

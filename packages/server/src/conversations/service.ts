@@ -2,7 +2,7 @@
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
-import { perTurn } from '../platform/batch.js'
+import { perTurn, perTurnAll } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
@@ -155,8 +155,9 @@ export async function appendMessage(
 
 /**
  * A visitor's message and the bot's answer to it in one statement: one round trip, atomic without an explicit
- * transaction. Both rows get consecutive seqs and their message.created events. The conversation must still be
- * as the caller read it (same last seq, not closed, not taken over); resolves to null when it moved, and the
+ * transaction, and shared with the other exchanges of the same event-loop turn (one statement for all of them,
+ * platform/batch.ts). Both rows get consecutive seqs and their message.created events. The conversation must still
+ * be as the caller read it (same last seq, not closed, not taken over); resolves to null when it moved, and the
  * caller takes the general path (appendMessage). A clientMessageId already stored answers with that message.
  */
 export async function appendExchange(
@@ -178,35 +179,10 @@ export async function appendExchange(
       data: { conversationId: conv.id, product: conv.product as Product, message: publicMessage(m) },
     }),
   )
-  const messageValues = sql.join(
-    rows.map(
-      (m) =>
-        sql`(${m.id}::uuid, ${m.license_id}::uuid, ${m.conversation_id}::uuid, ${m.seq}::int, ${m.role}, ${m.text}, ${m.client_message_id}, ${JSON.stringify(m.meta)}::jsonb, ${at}::timestamptz)`,
-    ),
-  )
-  const eventValues = sql.join(events.map((e) => sql`(${e.id}, ${e.type}, ${e.license_id}::uuid, ${e.data}::jsonb)`))
-  try {
-    const { rows: stored } = await sql<{ n: number }>`
-      with c as (
-        update conversations set last_seq = last_seq + 2, updated_at = ${new Date(deps.clock.now())}
-        where id = ${conv.id} and license_id = ${conv.license_id} and last_seq = ${conv.last_seq}
-          and status <> 'closed' and taken_over_at is null
-        returning id
-      ),
-      m as (
-        insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
-        select v.* from c, (values ${messageValues}) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
-        returning id
-      ),
-      e as (
-        insert into events (id, type, license_id, data)
-        select v.* from c, (values ${eventValues}) as v(id, type, license_id, data)
-        returning id
-      )
-      select (select count(*) from m)::int as n`.execute(deps.db)
-    if (stored[0]?.n !== 2) return null
-  } catch (err) {
-    if (!isUniqueViolation(err) || visitor.clientMessageId === null) throw err
+  const written = await exchangeWriter(deps)({ conv, rows, events, updatedAt: new Date(deps.clock.now()) })
+  if (typeof written === 'object') {
+    // Written alone, this exchange met a unique violation: its clientMessageId is stored already (a retry).
+    if (!isUniqueViolation(written.failed) || visitor.clientMessageId === null) throw written.failed
     const raced = await deps.db
       .selectFrom('messages')
       .selectAll()
@@ -214,9 +190,11 @@ export async function appendExchange(
       .where('license_id', '=', conv.license_id)
       .where('client_message_id', '=', visitor.clientMessageId)
       .executeTakeFirst()
-    if (!raced) throw err
+    if (!raced) throw written.failed
     return { message: raced, reply: null, created: false }
   }
+  const stored = written
+  if (!stored) return null
   const [message, answer] = rows as [MessageRow, MessageRow]
   await Promise.all(
     rows.flatMap((m) => {
@@ -228,6 +206,102 @@ export async function appendExchange(
     }),
   )
   return { message, reply: answer, created: true }
+}
+
+interface Exchange {
+  conv: Pick<ConversationRow, 'id' | 'license_id' | 'last_seq'>
+  rows: MessageRow[]
+  events: ReturnType<typeof eventRow>[]
+  updatedAt: Date
+}
+
+const isDeadlock = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === '40P01'
+
+/** True: stored; false: the conversation moved; `failed`: written alone, the exchange's own error. */
+type Written = boolean | { failed: unknown }
+
+/** The turn's exchanges on this database object, one statement (a transaction's never mix with others). */
+function exchangeWriter(deps: Pick<Deps, 'db' | 'memo'>): (exchange: Exchange) => Promise<Written> {
+  const writers = deps.memo.slot('exchange-writes', () => new WeakMap<Kysely<Database>, (exchange: Exchange) => Promise<Written>>())
+  let write = writers.get(deps.db)
+  if (!write) {
+    const db = deps.db
+    write = perTurnAll(async (exchanges: Exchange[]) => {
+      // Two exchanges of one conversation in a turn: the first goes with the others, the rest after it (they find
+      // the conversation moved, as they would have one at a time).
+      const seen = new Set<string>()
+      const first = exchanges.filter((x) => !seen.has(x.conv.id) && seen.add(x.conv.id))
+      const later = exchanges.filter((x) => !first.includes(x))
+      const written = new Map<Exchange, Written>()
+      for (const round of [first, later]) {
+        if (round.length === 0) continue
+        try {
+          const done = await writeExchanges(db, round)
+          for (const [i, x] of round.entries()) written.set(x, done[i] === true)
+        } catch (err) {
+          // A clientMessageId stored before (a retry) or a deadlock with another turn's statement fails the whole
+          // statement: its exchanges are then written one at a time, in order, and only the retry meets its error.
+          if (!isUniqueViolation(err) && !isDeadlock(err)) throw err
+          for (const x of round) {
+            try {
+              written.set(x, (await writeExchanges(db, [x]))[0] === true)
+            } catch (alone) {
+              written.set(x, { failed: alone })
+            }
+          }
+        }
+      }
+      return exchanges.map((x) => written.get(x) ?? false)
+    })
+    writers.set(db, write)
+  }
+  return write
+}
+
+/**
+ * Exchanges of distinct conversations in one statement: each conversation still as its caller read it moves on by
+ * two seqs and gets its two messages and events; true per exchange stored. Rows go in conversation id order.
+ */
+async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Promise<boolean[]> {
+  const sorted = [...exchanges].sort((a, b) => (a.conv.id < b.conv.id ? -1 : a.conv.id > b.conv.id ? 1 : 0))
+  const messages = sorted.flatMap((x) => x.rows)
+  const events = sorted.flatMap((x) => x.events.map((e) => ({ ...e, conversationId: x.conv.id })))
+  const updatedAt = new Date(Math.max(...sorted.map((x) => x.updatedAt.getTime())))
+  const { rows } = await sql<{ id: string }>`
+    with i as (
+      select * from unnest(${sorted.map((x) => x.conv.id)}::uuid[], ${sorted.map((x) => x.conv.license_id)}::uuid[], ${sorted.map((x) => x.conv.last_seq)}::int[])
+        as i(id, license_id, last_seq)
+    ),
+    c as (
+      update conversations set last_seq = conversations.last_seq + 2, updated_at = ${updatedAt}
+      from i
+      where conversations.id = i.id and conversations.license_id = i.license_id and conversations.last_seq = i.last_seq
+        and conversations.status <> 'closed' and conversations.taken_over_at is null
+      returning conversations.id
+    ),
+    m as (
+      insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
+      select v.id, v.license_id, v.conversation_id, v.seq, v.role, v.text, v.client_message_id, v.meta, v.created_at
+      from unnest(
+        ${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.license_id)}::uuid[], ${messages.map((m) => m.conversation_id)}::uuid[],
+        ${messages.map((m) => m.seq)}::int[], ${messages.map((m) => m.role)}::text[], ${messages.map((m) => m.text)}::text[],
+        ${messages.map((m) => m.client_message_id)}::text[], ${messages.map((m) => JSON.stringify(m.meta))}::jsonb[],
+        ${messages.map((m) => m.created_at)}::timestamptz[]
+      ) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
+      where v.conversation_id in (select id from c)
+      returning conversation_id
+    ),
+    e as (
+      insert into events (id, type, license_id, data)
+      select v.id, v.type, v.license_id, v.data
+      from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.license_id)}::uuid[],
+        ${events.map((e) => e.data)}::jsonb[], ${events.map((e) => e.conversationId)}::uuid[]) as v(id, type, license_id, data, conversation_id)
+      where v.conversation_id in (select id from c)
+      returning id
+    )
+    select distinct conversation_id::text as id from m`.execute(db)
+  const stored = new Set(rows.map((r) => r.id))
+  return exchanges.map((x) => stored.has(x.conv.id))
 }
 
 export const messagesAfter = (deps: Deps, licenseId: string, conversationId: string, after: number, limit = 200) =>

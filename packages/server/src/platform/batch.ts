@@ -32,3 +32,32 @@ export function perTurn<K, V>(load: (keys: K[]) => Promise<Map<K, V>>): (key: K)
       else pending.set(key, [{ resolve, reject }])
     })
 }
+
+/**
+ * Like perTurn, for writes: the items of one turn go to `run` together (in the order given) and each caller gets
+ * the answer at its item's index. When `run` fails, every item of that turn fails with its error.
+ */
+export function perTurnAll<I, R>(run: (items: I[]) => Promise<R[]>): (item: I) => Promise<R> {
+  type Waiting = { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }
+  let pending: Waiting[] | undefined
+  const flush = async (batch: Waiting[]) => {
+    try {
+      const results = await run(batch.map((b) => b.item))
+      for (const [i, b] of batch.entries()) b.resolve(results[i] as R)
+    } catch (err) {
+      for (const b of batch) b.reject(err)
+    }
+  }
+  return (item) =>
+    new Promise<R>((resolve, reject) => {
+      if (!pending) {
+        const batch: Waiting[] = []
+        pending = batch
+        setImmediate(() => {
+          pending = undefined
+          void flush(batch)
+        })
+      }
+      pending.push({ item, resolve, reject })
+    })
+}
