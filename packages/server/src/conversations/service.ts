@@ -2,7 +2,7 @@
 // and is announced on the conversation's and the license's event channels (Redis pub/sub across instances).
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
-import { perTurn, perTurnAll } from '../platform/batch.js'
+import { perDatabase, perTurn, perTurnAll } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
@@ -222,11 +222,8 @@ type Written = boolean | { failed: unknown }
 
 /** The turn's exchanges on this database object, one statement (a transaction's never mix with others). */
 function exchangeWriter(deps: Pick<Deps, 'db' | 'memo'>): (exchange: Exchange) => Promise<Written> {
-  const writers = deps.memo.slot('exchange-writes', () => new WeakMap<Kysely<Database>, (exchange: Exchange) => Promise<Written>>())
-  let write = writers.get(deps.db)
-  if (!write) {
-    const db = deps.db
-    write = perTurnAll(async (exchanges: Exchange[]) => {
+  return perDatabase(deps.memo, 'exchange-writes', deps.db, (db) =>
+    perTurnAll(async (exchanges: Exchange[]): Promise<Written[]> => {
       // Two exchanges of one conversation in a turn: the first goes with the others, the rest after it (they find
       // the conversation moved, as they would have one at a time).
       const seen = new Set<string>()
@@ -252,10 +249,8 @@ function exchangeWriter(deps: Pick<Deps, 'db' | 'memo'>): (exchange: Exchange) =
         }
       }
       return exchanges.map((x) => written.get(x) ?? false)
-    })
-    writers.set(db, write)
-  }
-  return write
+    }),
+  )
 }
 
 /**
@@ -320,19 +315,14 @@ export const messagesAfter = (deps: Deps, licenseId: string, conversationId: str
  * statement (platform/batch.ts): the message route reads its conversation on every message.
  */
 export async function findConversation(deps: Pick<Deps, 'db' | 'memo'>, licenseId: string, id: string): Promise<ConversationRow | undefined> {
-  // Per database object: a caller's transaction never shares a statement with reads outside it.
-  const loaders = deps.memo.slot('conversation-lookups', () => new WeakMap<Kysely<Database>, (id: string) => Promise<ConversationRow | undefined>>())
-  let load = loaders.get(deps.db)
-  if (!load) {
-    const db = deps.db
-    load = perTurn(async (ids: string[]) => {
+  const load = perDatabase(deps.memo, 'conversation-lookups', deps.db, (db) =>
+    perTurn(async (ids: string[]) => {
       // Only well-formed ids reach the uuid[] cast: a malformed one finds nothing, as `id = $1` would have failed it.
       const valid = ids.filter((i) => UUID.test(i))
       const rows = valid.length ? await db.selectFrom('conversations').selectAll().where('id', '=', sql<string>`any(${valid}::uuid[])`).execute() : []
       return new Map(rows.map((r) => [r.id, r]))
-    })
-    loaders.set(db, load)
-  }
+    }),
+  )
   const row = await load(id.toLowerCase())
   return row?.license_id === licenseId ? row : undefined
 }

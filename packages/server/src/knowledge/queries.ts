@@ -2,7 +2,7 @@
 // its GIN index; the same SQL on PGlite) fused with the owner's Q&A index (BM25, knowledge.ts) by reciprocal rank
 // fusion. Each candidate carries a confidence in [0,1] (how much of the question it covers) for the threshold.
 import { sql } from 'kysely'
-import { perTurn } from '../platform/batch.js'
+import { perDatabase, perTurn } from '../platform/batch.js'
 import type { Db } from '../platform/db.js'
 import type { Memo } from '../platform/memo.js'
 import { loadIndex, search, splitPassages, tokenize, trimText } from './knowledge.js'
@@ -59,19 +59,14 @@ export async function searchChunks(
   product: string,
   question: string,
 ): Promise<{ version: string; hits: ChunkHit[] }> {
-  // Per database object: a caller's transaction never shares a statement with reads outside it.
-  const loaders = deps.memo.slot('chunk-searches', () => new WeakMap<Db, (key: string) => Promise<{ version: string; hits: ChunkHit[] } | undefined>>())
-  let load = loaders.get(deps.db)
-  if (!load) {
-    const db = deps.db
-    load = perTurn((keys: string[]) =>
+  const load = perDatabase(deps.memo, 'chunk-searches', deps.db, (db) =>
+    perTurn((keys: string[]) =>
       searchMany(
         db,
         keys.map((k) => JSON.parse(k) as ChunkSearch),
       ).then((found) => new Map(keys.map((k, i) => [k, found[i]]))),
-    )
-    loaders.set(db, load)
-  }
+    ),
+  )
   return (await load(JSON.stringify({ licenseId, product, question } satisfies ChunkSearch))) ?? { version: '0', hits: [] }
 }
 

@@ -1,6 +1,21 @@
 // Lookups of one event-loop turn answered by one statement: under load the requests a turn handles (a socket read
 // holds several) each want a row by key, and one `= any($1)` read costs Postgres and this process one round trip
 // instead of one each. A lone lookup waits only for the turn's end (setImmediate), not for a timer.
+import type { Memo } from './memo.js'
+
+/**
+ * The batcher `make` builds for this database object, kept in the memo slot: one per database object, so a caller's
+ * transaction never shares a statement with reads or writes outside it.
+ */
+export function perDatabase<D extends object, F>(memo: Memo, slot: string, db: D, make: (db: D) => F): F {
+  const made = memo.slot(slot, () => new WeakMap<D, F>())
+  let f = made.get(db)
+  if (f === undefined) {
+    f = make(db)
+    made.set(db, f)
+  }
+  return f
+}
 
 /**
  * Returns a function that queues `key` and resolves with its value once `load` has answered the turn's keys.
@@ -8,34 +23,15 @@
  * fails, every lookup of that turn fails with its error.
  */
 export function perTurn<K, V>(load: (keys: K[]) => Promise<Map<K, V>>): (key: K) => Promise<V | undefined> {
-  let pending: Map<K, { resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[]> | undefined
-  const flush = async (batch: NonNullable<typeof pending>) => {
-    try {
-      const found = await load([...batch.keys()])
-      for (const [key, waiters] of batch) for (const w of waiters) w.resolve(found.get(key))
-    } catch (err) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(err)
-    }
-  }
-  return (key) =>
-    new Promise<V | undefined>((resolve, reject) => {
-      if (!pending) {
-        const batch = new Map<K, { resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[]>()
-        pending = batch
-        setImmediate(() => {
-          pending = undefined
-          void flush(batch)
-        })
-      }
-      const waiters = pending.get(key)
-      if (waiters) waiters.push({ resolve, reject })
-      else pending.set(key, [{ resolve, reject }])
-    })
+  return perTurnAll(async (keys: K[]) => {
+    const found = await load([...new Set(keys)])
+    return keys.map((k) => found.get(k))
+  })
 }
 
 /**
- * Like perTurn, for writes: the items of one turn go to `run` together (in the order given) and each caller gets
- * the answer at its item's index. When `run` fails, every item of that turn fails with its error.
+ * The items of one turn go to `run` together (in the order given) and each caller gets the answer at its item's
+ * index (writes: perTurn is this for keyed reads). When `run` fails, every item of that turn fails with its error.
  */
 export function perTurnAll<I, R>(run: (items: I[]) => Promise<R[]>): (item: I) => Promise<R> {
   type Waiting = { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }
