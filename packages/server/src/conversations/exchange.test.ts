@@ -116,25 +116,35 @@ describe('message and answer in one statement', () => {
     const convs = await Promise.all(vs.map((v) => findConversation(app.deps, licenseId, v.id)))
     const one = (i: number, text: string, clientMessageId: string | null) =>
       appendExchange(app.deps, convs[i]!, { id: crypto.randomUUID(), text, clientMessageId, meta: {} }, { text: `answer to ${text}`, meta: {} })
+    // Text that an array literal would mangle if the values were not passed as proper arrays.
+    const awkward = 'She said "hi", {a,b} \\ NULL 👋 \u00e9'
     const [retried, b, c, sameConversationTwice] = await Promise.all([
       one(0, 'Do you offer refunds?', 'retry-1'),
       one(1, 'question b', 'b-1'),
-      one(2, 'question c', null),
+      appendExchange(
+        app.deps,
+        convs[2]!,
+        { id: crypto.randomUUID(), text: awkward, clientMessageId: null, meta: { pageUrl: 'https://x.example/?q="a"' } },
+        { text: 'answer to question c', meta: { sources: [{ title: '"quoted"', url: null }] } },
+      ),
       // The same conversation twice in a turn: the second finds it moved, as it would one at a time.
       one(1, 'question b again', 'b-2'),
     ])
     expect(retried).toMatchObject({ created: false, reply: null, message: { id: first.message.id } })
     expect(b).toMatchObject({ created: true, message: { seq: 2, text: 'question b' }, reply: { seq: 3, text: 'answer to question b' } })
-    expect(c).toMatchObject({ created: true, message: { seq: 2, text: 'question c' }, reply: { seq: 3 } })
+    expect(c).toMatchObject({ created: true, message: { seq: 2, text: awkward }, reply: { seq: 3 } })
     expect(sameConversationTwice).toBeNull()
     for (const [v, texts] of [
       [vs[1]!, ['question b', 'answer to question b']],
-      [vs[2]!, ['question c', 'answer to question c']],
+      [vs[2]!, [awkward, 'answer to question c']],
     ] as const) {
       expect((await stored(v.id)).slice(1).map((r) => r.text)).toEqual(texts)
       expect((await events(v.id)).slice(1).map((e) => (e.data as { message: { text: string } }).message.text)).toEqual(texts)
       expect((await findConversation(app.deps, licenseId, v.id))?.last_seq).toBe(3)
     }
     expect((await stored(vs[0]!.id)).filter((r) => r.text === 'Do you offer refunds?')).toHaveLength(1)
+    const [cMessage, cAnswer] = (await stored(vs[2]!.id)).slice(1)
+    expect(cMessage?.meta).toEqual({ pageUrl: 'https://x.example/?q="a"' })
+    expect(cAnswer?.meta).toEqual({ sources: [{ title: '"quoted"', url: null }] })
   })
 })
