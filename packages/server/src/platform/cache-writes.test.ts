@@ -21,9 +21,10 @@ afterAll(async () => {
   await own?.stop()
 })
 
-/** Counts the writes the limiter's socket hands to the OS (one per _write or _writev, i.e. per syscall). */
-function countWrites(): { writes: () => number } {
-  const socket = (cache as unknown as { limiter: { stream: { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void } } }).limiter.stream
+/** Counts the writes a connection's socket hands to the OS (one per _write or _writev, i.e. per syscall). */
+function countWrites(connection: 'limiter' | 'client' = 'limiter'): { writes: () => number } {
+  type Socket = { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void }
+  const socket = (cache as unknown as Record<string, { stream: Socket }>)[connection]?.stream as Socket
   let n = 0
   for (const name of ['_write', '_writev'] as const) {
     const original = socket[name]
