@@ -272,7 +272,7 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
       from i
       where conversations.id = i.id and conversations.license_id = i.license_id and conversations.last_seq = i.last_seq
         and conversations.status <> 'closed' and conversations.taken_over_at is null
-      returning conversations.id
+      returning conversations.id, conversations.license_id
     ),
     m as (
       insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
@@ -283,7 +283,7 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
         ${messages.map((m) => m.client_message_id)}::text[], ${messages.map((m) => JSON.stringify(m.meta))}::jsonb[],
         ${messages.map((m) => m.created_at)}::timestamptz[]
       ) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
-      where v.conversation_id in (select id from c)
+      where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning conversation_id
     ),
     e as (
@@ -291,7 +291,7 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
       select v.id, v.type, v.license_id, v.data
       from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.license_id)}::uuid[],
         ${events.map((e) => e.data)}::jsonb[], ${events.map((e) => e.conversationId)}::uuid[]) as v(id, type, license_id, data, conversation_id)
-      where v.conversation_id in (select id from c)
+      where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning id
     )
     select distinct conversation_id::text as id from m`.execute(db)

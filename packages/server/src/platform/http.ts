@@ -139,7 +139,10 @@ function readText(incoming: IncomingMessage): Promise<string> {
       resolve(s.charCodeAt(0) === 0xfeff ? s.slice(1) : s)
     })
     incoming.once('error', reject)
-    incoming.once('aborted', () => reject(new Error('request aborted')))
+    // The client went away before the whole body arrived.
+    incoming.once('close', () => {
+      if (!incoming.complete) reject(new Error('request body incomplete'))
+    })
   })
   // Read only if a handler asks: a request answered without its body must not leave a rejection unheard.
   text.catch(() => undefined)
