@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { perDatabase, perTurn, perTurnAll } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
-import { type ConversationRow, type Database, isUniqueViolation, type MessageRow } from '../platform/db.js'
+import { type ConversationRow, type Database, isDeadlock, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
 import { licenseChannel } from '../platform/live.js'
 import type { Product } from '../platform/products.js'
@@ -214,8 +214,6 @@ interface Exchange {
   events: ReturnType<typeof eventRow>[]
   updatedAt: Date
 }
-
-const isDeadlock = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === '40P01'
 
 /** True: stored; false: the conversation moved; `failed`: written alone, the exchange's own error. */
 type Written = boolean | { failed: unknown }

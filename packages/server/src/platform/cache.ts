@@ -467,7 +467,8 @@ export class RedisCache implements Cache {
     // Holding a turn's calls for one write (corking the socket while a call was unanswered) made widget calls
     // cheaper but cost the limiter 5–15 % of its throughput against rate-limiter-flexible: not kept.
     // Auto-pipelining defers every command to the end of the turn (setImmediate), idle or not, and batches it with
-    // unrelated traffic, which cost the limiter ~40 % of its throughput and tripled its p99 (measured by `pnpm bench` against rate-limiter-flexible).
+    // unrelated traffic, which cost the limiter ~40 % of its throughput and tripled its p99 (measured by `pnpm bench`
+    // against rate-limiter-flexible).
     // No keyPrefix either (keys are prefixed here), which spares ioredis a pass over every command's arguments.
     const limiter = new Redis(options.url, { ...common, keyPrefix: undefined, enableAutoPipelining: false })
     limiter.defineCommand('intlRateLimit', { lua: RATE_LIMIT_LUA })

@@ -692,3 +692,6 @@ export function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database
 
 /** Postgres unique violation, the signal that an idempotent insert lost a race. */
 export const isUniqueViolation = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'
+
+/** Postgres chose this statement's transaction as a deadlock's victim (rolled back; the work may be tried again). */
+export const isDeadlock = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01'

@@ -90,16 +90,14 @@ type Dirty = Bucket & { tier: string; period: Period | null }
  * every WRITE_BEHIND_MS or each `block` calls (at most a block is held unwritten; more calls wait for the write):
  * a call then costs no Redis round trip. Only for an apiCalls quota of 2,000 and more (`block`, a thousandth of it,
  * at most 1,000, is then 2 or more), only for calls without an Idempotency-Key (those are deduplicated in the
- * cache), and never within EXACT_BLOCKS blocks of the quota, where each call is counted in the cache at once. What that costs (docs/usage.md): another instance's unwritten calls (at most
- * a block each) may take the count past the quota by that much; a crash loses at most WRITE_BEHIND_MS of counting,
- * never counting a call that was not made.
+ * cache), and never within EXACT_BLOCKS blocks of the quota, where each call is counted in the cache at once.
+ * What that costs (docs/usage.md): another instance's unwritten calls (at most a block each) may take the count past
+ * the quota by that much; a crash loses at most WRITE_BEHIND_MS of counting, never counting a call that was not made.
  */
 interface Behind {
   licenseId: string
   tier: string
   period: Period
-  limit: number
-  block: number
   /** Admitted here, not yet written to the cache. */
   pending: number
   /** Admitted here and being written to the cache (not yet in `known`). */
@@ -154,14 +152,15 @@ export class Usage {
     if (behindKey) {
       const b = this.behind.get(behindKey)
       if (b) {
-        b.limit = plan.quotas.apiCalls
-        b.block = blockOf(b.limit)
+        // From the plan as it is now: a tier change applies at once.
+        const limit = plan.quotas.apiCalls
+        const block = blockOf(limit)
         b.tier = subject.tier
         const held = b.pending + b.writingCalls
-        const far = b.block > 0 && b.known + held + cost <= b.limit - EXACT_BLOCKS * b.block
-        if (far && held + cost <= b.block) {
+        const far = block > 0 && b.known + held + cost <= limit - EXACT_BLOCKS * block
+        if (far && held + cost <= block) {
           b.pending += cost
-          if (b.pending >= b.block) void this.writeBehind(b)
+          if (b.pending >= block) void this.writeBehind(b)
           else this.scheduleWriteBehind()
           return { ok: true }
         }
@@ -169,7 +168,7 @@ export class Usage {
         // near the quota, what this instance holds goes to the cache first and the call is counted there.
         await this.writeBehind(b)
         // Room again once the write went through; when it did not (cache unreachable), the call is counted below.
-        if (far && b.pending + b.writingCalls + cost <= b.block) return this.count(subject, input)
+        if (far && b.pending + b.writingCalls + cost <= block) return this.count(subject, input)
       }
     }
     const buckets: (Bucket | null)[] = []
@@ -212,13 +211,10 @@ export class Usage {
         if (b) b.known = Math.max(b.known, total)
         else {
           if (this.behind.size >= 50_000) this.forgetIdleBehind()
-          const limit = plan.quotas.apiCalls
           this.behind.set(behindKey, {
             licenseId: subject.licenseId,
             tier: subject.tier,
             period,
-            limit,
-            block: blockOf(limit),
             pending: 0,
             writingCalls: 0,
             known: total,
