@@ -4,7 +4,9 @@
 import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testEnv } from '../../test/harness.js'
 import { type PostgresServer, startPostgres } from '../../test/services.js'
+import { loadConfig } from './config.js'
 import { createDb, type Database, isDbUnavailable } from './db.js'
 
 const schema = `prep_${Date.now().toString(36)}`
@@ -67,6 +69,26 @@ describe('prepared statements', () => {
       }
       // The statement listing prepared statements is itself a new text past the limit.
       expect(await prepared(db)).toHaveLength(2)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('DB_PREPARED_STATEMENTS sets the bound (1,000 unset), and 0 prepares nothing (a transaction-mode pooler)', async () => {
+    expect(loadConfig(testEnv({})).dbPreparedStatements).toBe(1000)
+    const off = loadConfig(testEnv({ DB_PREPARED_STATEMENTS: '0' })).dbPreparedStatements
+    expect(off).toBe(0)
+    const db = await open(off)
+    try {
+      for (const id of [1, 2])
+        expect(
+          await db
+            .selectFrom('things' as never)
+            .select('name' as never)
+            .where('id' as never, '=', id as never)
+            .executeTakeFirst(),
+        ).toBeTruthy()
+      expect(await prepared(db)).toEqual([])
     } finally {
       await db.destroy()
     }
