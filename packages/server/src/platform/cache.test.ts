@@ -10,6 +10,25 @@ import { createLogger } from './logger.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** With Redis, the number of keys of each call of one of the limiter connection's scripts (nothing counted in process). */
+function countScriptCalls(cache: Cache, script: 'intlRateLimit' | 'intlMeter') {
+  const keys: number[] = []
+  const limiter = cache.kind === 'redis' ? (cache as unknown as { limiter: Record<string, (...a: unknown[]) => Promise<unknown>> }).limiter : undefined
+  const original = limiter?.[script]
+  if (limiter && original)
+    limiter[script] = (...args: unknown[]) => {
+      keys.push(args[0] as number)
+      return original.apply(limiter, args)
+    }
+  return {
+    keys,
+    counted: original !== undefined,
+    restore: () => {
+      if (limiter && original) limiter[script] = original
+    },
+  }
+}
+
 describe('cache port', () => {
   let store: TestStore
   let cache: Cache
@@ -92,6 +111,35 @@ describe('cache port', () => {
     expect(await cache.meter([{ key, cost: 1, limit: null, ttlMs: 60_000, seed: 0 }])).toEqual({ outcome: 'counted', totals: [43] })
   })
 
+  it('meter steps of one turn share one script call, each with its own outcome, in order', async () => {
+    const key = `meter-t-${Date.now()}`
+    const fresh = `meter-t-fresh-${Date.now()}`
+    const dedupe = { key: `dedupe-${key}`, ttlMs: 60_000 }
+    const one = (cost: number) => [{ key, cost, limit: 3, ttlMs: 60_000, seed: 0 }]
+    const calls = countScriptCalls(cache, 'intlMeter')
+    try {
+      const results = await Promise.all([
+        cache.meter(one(1), dedupe),
+        cache.meter(one(1), dedupe),
+        cache.meter([{ key: fresh, cost: 1, limit: null, ttlMs: 60_000 }]),
+        cache.meter(one(3)),
+        cache.meter([...one(2), { key: fresh, cost: 1, limit: null, ttlMs: 60_000, seed: 7 }]),
+      ])
+      expect(results).toEqual([
+        { outcome: 'counted', totals: [1] },
+        { outcome: 'duplicate' },
+        { outcome: 'missing', index: 0 },
+        { outcome: 'over', index: 0, total: 1 },
+        { outcome: 'counted', totals: [3, 8] },
+      ])
+      // Five dedupe keys (one per step, used or not) and six counters.
+      if (calls.counted) expect(calls.keys).toEqual([11])
+    } finally {
+      calls.restore()
+    }
+    expect(await cache.get(key)).toBe('3')
+  })
+
   it('admits exactly the limit per window, even under concurrent calls from two instances', async () => {
     // An hour-long window, so the burst cannot straddle two windows.
     const key = `rl-${Date.now()}`
@@ -165,6 +213,38 @@ describe('cache port', () => {
     // The refused call did not spend a's budget: two more fit.
     expect((await cache.rateLimit(a, 3, 3_600_000)).remaining).toBe(1)
     expect((await cache.rateLimit(a, 3, 3_600_000)).remaining).toBe(0)
+    expect((await cache.rateLimit(a, 3, 3_600_000)).allowed).toBe(false)
+  })
+
+  it('steps asked in one turn share one script call and are still charged in order, each all or nothing', async () => {
+    const a = `turn-a-${Date.now()}`
+    const b = `turn-b-${Date.now()}`
+    const both = [
+      { key: a, limit: 3, windowMs: 3_600_000 },
+      { key: b, limit: 1, windowMs: 3_600_000 },
+    ]
+    const alone = [{ key: a, limit: 3, windowMs: 3_600_000 }]
+    const calls = countScriptCalls(cache, 'intlRateLimit')
+    try {
+      const steps = await Promise.all([cache.rateLimitAll(both), cache.rateLimitAll(both), cache.rateLimitAll(alone), cache.rateLimitAll(alone)])
+      // The second step found b spent and took nothing from a, so the last two still fit.
+      expect(steps.map((s) => s.map((d) => [d.allowed, d.remaining]))).toEqual([
+        [
+          [true, 2],
+          [true, 0],
+        ],
+        [
+          [true, 2],
+          [false, 0],
+        ],
+        [[true, 1]],
+        [[true, 0]],
+      ])
+      // One call holding the six keys of the four steps.
+      if (calls.counted) expect(calls.keys).toEqual([6])
+    } finally {
+      calls.restore()
+    }
     expect((await cache.rateLimit(a, 3, 3_600_000)).allowed).toBe(false)
   })
 
