@@ -52,22 +52,44 @@ export function replyJob(deps: Deps, engines: Engines): JobHandler<ReplyJob> {
 }
 
 /**
- * The hot path of the offline engine: the answer is found first, then the visitor's message and the answer are
- * stored together in one statement (appendExchange). Only for a confident answer in an open conversation nobody
+ * The hot path of the offline engine: the answer is found first (findInline), then the visitor's message and the
+ * answer are stored together in one statement (appendExchange). Only for a confident answer in an open conversation nobody
  * took over; otherwise `exchange` is null (an unsure answer moves the conversation, an engine error is told, the
  * conversation moved meanwhile) and the caller takes the general path: appendMessage, then respond() given the
  * `result` found here, so the question is not ranked twice.
  */
 export async function answerInline(
   deps: Deps,
-  engines: Engines,
   conv: ConversationRow,
   settings: ProductSettings,
+  found: InlineFound | null,
   input: { text: string; clientMessageId: string | null; meta: Record<string, unknown> },
 ): Promise<{ exchange: { message: MessageRow; reply: MessageRow | null; created: boolean } | null; result: ReplyResult | null }> {
-  if (settings.engine !== 'knowledge' || conv.status === 'closed' || conv.taken_over_at) return { exchange: null, result: null }
+  if (found?.result?.kind !== 'answer') return { exchange: null, result: found?.result ?? null }
+  const exchange = await appendExchange(
+    deps,
+    conv,
+    { id: found.id, text: input.text, clientMessageId: input.clientMessageId, meta: input.meta },
+    { text: capUtf8(found.result.text, MAX_REPLY_BYTES), meta: { engine: settings.engine, outcome: found.result.kind, ...found.result.meta } },
+  )
+  return { exchange, result: found.result }
+}
+
+/** What the offline engine found for a message not stored yet, and the id the message will be stored under. */
+export interface InlineFound {
+  id: string
+  result: ReplyResult | null
+}
+
+/**
+ * Asks the offline engine about `text` before the message is stored, so the route can check the message's quota
+ * meanwhile (one wait instead of two); null when no inline answer is wanted (another engine, a closed conversation,
+ * one a person took over). Never rejects: an engine error is a null result, told on the general path.
+ */
+export function findInline(engines: Engines, conv: ConversationRow, settings: ProductSettings, text: string): Promise<InlineFound> | null {
+  if (settings.engine !== 'knowledge' || conv.status === 'closed' || conv.taken_over_at) return null
   const id = randomUUID()
-  const result = await engines
+  return engines
     .engineFor(settings)
     .reply(
       {
@@ -75,21 +97,16 @@ export async function answerInline(
         product: conv.product,
         conversationId: conv.id,
         settings,
-        history: [{ role: 'visitor', text: input.text }],
-        message: { id, seq: conv.last_seq + 1, text: input.text },
+        history: [{ role: 'visitor', text }],
+        message: { id, seq: conv.last_seq + 1, text },
         signal: AbortSignal.timeout(60_000),
       },
       QUIET,
     )
-    .catch(() => null)
-  if (result?.kind !== 'answer') return { exchange: null, result }
-  const exchange = await appendExchange(
-    deps,
-    conv,
-    { id, text: input.text, clientMessageId: input.clientMessageId, meta: input.meta },
-    { text: capUtf8(result.text, MAX_REPLY_BYTES), meta: { engine: settings.engine, outcome: result.kind, ...result.meta } },
-  )
-  return { exchange, result }
+    .then(
+      (result) => ({ id, result }),
+      () => ({ id, result: null }),
+    )
 }
 
 /** The offline engine neither types nor streams. */

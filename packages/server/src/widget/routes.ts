@@ -26,7 +26,7 @@ import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import type { Engines } from '../replies/index.js'
-import { answerInline, enqueueReply, respond } from '../replies/respond.js'
+import { answerInline, enqueueReply, findInline, respond } from '../replies/respond.js'
 import { effectiveSettings, getSettings } from '../settings/settings.js'
 import { gateMessage, type Usage } from '../usage/meter.js'
 import { identityRoutes } from './identity.js'
@@ -253,15 +253,17 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
     const body = c.req.valid('json')
     const conv = await ownConversation(c, id, bearer(c))
     const settings = effectiveSettings(deps.config.plans, c.get('widget').tier, await getSettings(deps, conv.license_id, conv.product))
+    // Offline retrieval answers in milliseconds, inside the request (looked up while the quota is checked); engines
+    // that call out answer from a durable job committed with the message, so a crash after this answer still
+    // produces the reply.
+    const finding = findInline(engines, conv, settings, body.text)
     // Past a quota or cap the message is still stored and the owner told (usage.limited); a person answers it.
     const handoff = await gateMessage(usage, c.get('widget').tier, conv, body.clientMessageId)
-    // Offline retrieval answers in milliseconds, inside the request; engines that call out answer from a
-    // durable job committed with the message, so a crash after this answer still produces the reply.
     const inline = settings.engine === 'knowledge' && !handoff
     const meta = { ...(body.pageUrl ? { pageUrl: body.pageUrl } : {}), ...(handoff ? { handoff } : {}) }
     // A confident offline answer in an open conversation: the message and its answer in one statement.
     const { exchange, result: found } = inline
-      ? await answerInline(deps, engines, conv, settings, { text: body.text, clientMessageId: body.clientMessageId ?? null, meta })
+      ? await answerInline(deps, conv, settings, await finding, { text: body.text, clientMessageId: body.clientMessageId ?? null, meta })
       : { exchange: null, result: null }
     if (exchange) {
       const replies = exchange.reply ? [publicMessage(exchange.reply)] : []
