@@ -1,6 +1,7 @@
 // pnpm bench: load from this process against the server in a child process, every figure printed as a ratio
 // to a bare Hono route measured in the same run.
 import { type ChildProcess, fork, type Serializable } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 
@@ -45,6 +46,21 @@ function sendOnce(port: number, r: Req): Promise<{ status: number; body: string 
     req.on('error', reject)
     req.end(r.body)
   })
+}
+
+/**
+ * CPU time the whole machine spent busy (every process: this one, the server, Postgres, Redis), in µs, from
+ * /proc/stat (user, nice, system, irq, softirq; not idle, I/O wait or a hypervisor's steal); undefined off Linux.
+ * Per operation it is steadier than throughput on a shared machine, whose speed varies from minute to minute.
+ */
+function machineBusyUs(): number | undefined {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f
+    return (user + nice + system + irq + softirq) * 10_000 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -281,13 +297,17 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
       }
     }
   await load(ready.appPort, message('w'), 3000)
-  const bare = await ask<{ rps: number; p99: number; cpuPerOp: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
+  const bareBusy = machineBusyUs()
+  const bare = await ask<{ rps: number; p99: number; cpuPerOp: number; n: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
+  const bareBusyUs = (machineBusyUs() ?? 0) - (bareBusy ?? 0)
   await ask({ op: 'countStatements' })
+  const ingestBusy = machineBusyUs()
   const cpuBefore = await ask<{ cpuUs: number }>({ op: 'cpu' })
   const ingest = await load(ready.appPort, message('b'))
   const cpuAfter = await ask<{ cpuUs: number }>({ op: 'cpu' })
   // The consumers' work the load left queued counts too: the figure is per message, handled to the end.
   const drained = await ask<{ ms: number }>({ op: 'drain' })
+  const ingestBusyUs = (machineBusyUs() ?? 0) - (ingestBusy ?? 0)
   const counted = await ask<{ statements: number; texts: [string, number][] }>({ op: 'countStatements' })
   const sent = ingest.rps * (DURATION_MS / 1000)
   // BENCH_VERBOSE=1 lists the statements behind that figure, most frequent first.
@@ -307,6 +327,15 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
       value: `${fmt(counted.statements / sent, 1)} (request and event consumers, their backlog drained in ${fmt(drained.ms / 1000, 1)} s)`,
       baseline: '',
       ratio: '',
+      target: '(informative)',
+      met: undefined,
+    })
+  if (bareBusy !== undefined && bare.n > 0)
+    figures.push({
+      name: 'machine CPU per message (every process, consumers included)',
+      value: `${fmt(ingestBusyUs / ingest.n)} µs`,
+      baseline: `bare INSERT ${fmt(bareBusyUs / bare.n)} µs`,
+      ratio: `${fmt((bareBusyUs / bare.n / (ingestBusyUs / ingest.n)) * 100)} %`,
       target: '(informative)',
       met: undefined,
     })

@@ -78,7 +78,7 @@ async function widgetConversations(deps: Deps, licenseId: string, n: number): Pr
 }
 
 /** The ingest baseline: one-row INSERTs through the app's own pool, closed loop, as many callers as the HTTP load. */
-async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<{ rps: number; p99: number; cpuPerOp: number }> {
+async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<{ rps: number; p99: number; cpuPerOp: number; n: number }> {
   await sql`create table if not exists bench_rows (id bigserial primary key, conversation_id uuid not null, body text not null, created_at timestamptz not null default now())`.execute(
     deps.db,
   )
@@ -101,6 +101,7 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
     rps: latencies.length / (ms / 1000),
     p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
     cpuPerOp: (used.user + used.system) / latencies.length,
+    n: latencies.length,
   }
 }
 
