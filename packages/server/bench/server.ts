@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     if (msg.op === 'drain') {
       // Waits until the event consumers have handled what the load left queued (jobs idle on this instance).
       const t = performance.now()
-      await intelagent.jobs.idle(120_000)
+      if (intelagent.jobs.enabled) await intelagent.jobs.idle(120_000)
       process.send?.({ ms: performance.now() - t })
       return
     }

@@ -275,7 +275,7 @@ export class Events {
     private db: Db,
     private jobs: Jobs,
   ) {
-    jobs.addTick(() => this.dispatch())
+    jobs.addTick(() => this.dispatch(), { batch: DISPATCH_BATCH })
   }
 
   /** `name` is the consumer's stable identity (its job name): usage metering, outbound webhooks, enrichment… */

@@ -250,4 +250,47 @@ describe('durable jobs', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect((await jobRow(later)).status).toBe('queued')
   })
+
+  it('paces passes while work trickles in (what arrives meanwhile goes in one pass), not while a backlog is waiting', async () => {
+    // A steady stream: an item every 5 ms, each waking the loop as an event's NOTIFY does.
+    const queue: number[] = []
+    const passes: number[] = []
+    const take = (batch: number) => async () => {
+      const got = queue.splice(0, batch)
+      if (got.length) passes.push(got.length)
+      return got.length
+    }
+    const streamed = worker(a, {})
+    streamed.addTick(take(100), { batch: 100 })
+    await streamed.start()
+    for (let i = 0; i < 40; i++) {
+      queue.push(i)
+      streamed.wake()
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    await streamed.idle()
+    expect(passes.reduce((x, y) => x + y, 0)).toBe(40)
+    // A pass per item or two without the pace.
+    expect(passes.length).toBeLessThanOrEqual(12)
+    await streamed.stop()
+
+    // A backlog: full passes go again at once; only the last, partial one is followed by a pause.
+    passes.length = 0
+    queue.push(...Array.from({ length: 95 }, (_, i) => i))
+    const backlogged = worker(a, {})
+    backlogged.addTick(take(10), { batch: 10 })
+    let pauses = 0
+    const loop = backlogged as unknown as { pause: (ms: number) => Promise<void> }
+    const pause = loop.pause.bind(backlogged)
+    loop.pause = (ms) => {
+      pauses++
+      return pause(ms)
+    }
+    await backlogged.start()
+    // The loop alone (idle() would run passes of its own).
+    await expect.poll(() => queue.length, { timeout: 10_000, interval: 5 }).toBe(0)
+    expect(passes).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 5])
+    expect(pauses).toBeLessThanOrEqual(1)
+    await backlogged.stop()
+  })
 })

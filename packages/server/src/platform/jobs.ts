@@ -14,6 +14,13 @@ export const DEFAULT_MAX_ATTEMPTS = 5
 /** The longest a worker with nothing to do waits before looking again (scheduled retries, expired leases). */
 const MAX_POLL_MS = 1000
 const MIN_POLL_MS = 20
+/**
+ * After a pass that found work but not a full load (the queue is drained and more is arriving as it is made), the
+ * loop waits this long before the next pass, so that what arrives meanwhile goes in one pass: under a steady
+ * stream of events a pass per few messages cost the machine more than the messages themselves. A pass that finds a
+ * full load goes again at once.
+ */
+const BUSY_PACE_MS = 50
 /** Finished jobs are kept this long for the operator, then pruned (at most once an hour per worker). */
 const KEEP_DONE_MS = 7 * 24 * 3600_000
 const PRUNE_EVERY_MS = 3600_000
@@ -104,7 +111,10 @@ async function relaxed<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Pr
 export class Jobs {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
   private handlers = new Map<string, JobHandler<never>>()
-  private ticks: (() => Promise<number>)[] = []
+  private ticks: { run: () => Promise<number>; batch: number }[] = []
+  /** A tick filled its batch or the claim every free slot in the last pass: more is waiting now. */
+  private backlog = false
+  private endPause: (() => void) | undefined
   /** The ticks run one pass at a time, so idle() never counts while the loop's dispatch is still uncommitted. */
   private tickChain: Promise<unknown> = Promise.resolve()
   private running = new Map<string, Running>()
@@ -129,9 +139,12 @@ export class Jobs {
     this.handlers.set(name, handler as JobHandler<never>)
   }
 
-  /** Work the loop does before claiming jobs (the event dispatcher); resolves to how much it found. */
-  addTick(tick: () => Promise<number>): void {
-    this.ticks.push(tick)
+  /**
+   * Work the loop does before claiming jobs (the event dispatcher); resolves to how much it found. `batch`: the most
+   * one call takes, so a call that found that many left more behind (looked at again without the pace).
+   */
+  addTick(tick: () => Promise<number>, options: { batch?: number } = {}): void {
+    this.ticks.push({ run: tick, batch: options.batch ?? Number.POSITIVE_INFINITY })
   }
 
   get enabled(): boolean {
@@ -167,6 +180,7 @@ export class Jobs {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true
     this.wake()
+    this.endPause?.()
     await this.loopDone
     this.loopDone = undefined
     const all = Promise.allSettled([...this.running.values()].map((r) => r.promise))
@@ -223,6 +237,19 @@ export class Jobs {
     }
   }
 
+  /** Resolves after `ms` whatever wakes the loop meanwhile, or at once when it stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer)
+        this.endPause = undefined
+        resolve()
+      }
+      const timer = setTimeout(finish, ms)
+      this.endPause = finish
+    })
+  }
+
   /** Resolves after `ms`, or at once on wake(); true when woken. */
   private sleep(ms: number): Promise<boolean> {
     if (this.woken) {
@@ -258,8 +285,12 @@ export class Jobs {
       if (this.stopping) break
       if (found > 0) {
         delay = MIN_POLL_MS
-        // More may be waiting: look again at once if a slot is free, else when a running job finishes.
-        if (this.running.size < this.options.concurrency) continue
+        // More is waiting: look again at once if a slot is free, else when a running job finishes. Drained with more
+        // arriving: look again after the pace, for all of it at once.
+        if (this.running.size < this.options.concurrency) {
+          if (!this.backlog) await this.pause(BUSY_PACE_MS)
+          continue
+        }
         await this.sleep(MAX_POLL_MS)
         continue
       }
@@ -272,7 +303,12 @@ export class Jobs {
   private runTicks(): Promise<number> {
     const pass = this.tickChain.then(async () => {
       let found = 0
-      for (const tick of this.ticks) found += await tick()
+      this.backlog = false
+      for (const tick of this.ticks) {
+        const n = await tick.run()
+        found += n
+        if (n >= tick.batch) this.backlog = true
+      }
       return found
     })
     this.tickChain = pass.catch(() => undefined)
@@ -284,6 +320,7 @@ export class Jobs {
     const free = this.options.concurrency - this.running.size
     if (free > 0 && this.handlers.size > 0) {
       const jobs = await this.claim(free)
+      if (jobs.length === free) this.backlog = true
       for (const job of jobs) this.execute(job)
       found += jobs.length
     }
