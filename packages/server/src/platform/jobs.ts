@@ -20,7 +20,7 @@ const MIN_POLL_MS = 20
  * stream of events a pass per few messages cost the machine more than the messages themselves. A pass that finds a
  * full load goes again at once.
  */
-const BUSY_PACE_MS = 50
+export const BUSY_PACE_MS = 50
 /** Finished jobs are kept this long for the operator, then pruned (at most once an hour per worker). */
 const KEEP_DONE_MS = 7 * 24 * 3600_000
 const PRUNE_EVERY_MS = 3600_000
