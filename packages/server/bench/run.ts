@@ -84,7 +84,8 @@ async function load(port: number, make: (worker: number, i: number) => Req, dura
     }),
   )
   latencies.sort((a, b) => a - b)
-  return { rps: latencies.length / (durationMs / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, n: latencies.length }
+  const spread = [10, 25, 50, 75, 90, 95, 99, 99.9].map((q) => `p${q} ${percentile(latencies, q).toFixed(1)}`).join(', ')
+  return { rps: latencies.length / (durationMs / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, n: latencies.length, spread }
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
@@ -211,6 +212,8 @@ async function benchServer(): Promise<void> {
   // BENCH_PERF=1 lets `perf record -p <server pid>` name JIT-compiled JavaScript frames (/tmp/perf-<pid>.map).
   if (process.env.BENCH_PERF) prof.push('--perf-basic-prof')
   if (process.env.BENCH_SEMI) prof.push(`--max-semi-space-size=${process.env.BENCH_SEMI}`)
+  // BENCH_NODE_ARGS='--trace-gc …': more flags for the server process.
+  if (process.env.BENCH_NODE_ARGS) prof.push(...process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean))
   const server = await forkChild<Ready>('./server.ts', ['--expose-gc', '--import', 'tsx', ...prof])
   const ready = server.ready
   console.log(`Intelagent bench: ${ready.store}, ${CONCURRENCY} connections, ${DURATION_MS / 1000}s per scenario`)
@@ -326,6 +329,8 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
   const counted = await ask<{ statements: number; texts: [string, number][] }>({ op: 'countStatements' })
   const sent = ingest.rps * (DURATION_MS / 1000)
   // BENCH_VERBOSE=1 lists the statements behind that figure, most frequent first.
+  // …and the loaded latencies' spread (ms).
+  if (process.env.BENCH_VERBOSE) console.log(`ingest latency: ${ingest.spread}`)
   if (process.env.BENCH_VERBOSE) for (const [text, n] of counted.texts.slice(0, 40)) console.log(`${(n / sent).toFixed(2).padStart(6)}  ${text}`)
   const ratio = ingest.rps / bare.rps
   figures.push({
