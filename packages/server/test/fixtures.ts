@@ -132,3 +132,22 @@ export function replyContext(licenseId: string, text: string, settings: Partial<
     signal: new AbortController().signal,
   }
 }
+
+/** With Redis, the number of keys of each call of one of the limiter connection's scripts (nothing counted in process). */
+export function countScriptCalls(cache: Cache, script: 'intlRateLimit' | 'intlMeter') {
+  const keys: number[] = []
+  const limiter = cache.kind === 'redis' ? (cache as unknown as { limiter: Record<string, (...a: unknown[]) => Promise<unknown>> }).limiter : undefined
+  const original = limiter?.[script]
+  if (limiter && original)
+    limiter[script] = (...args: unknown[]) => {
+      keys.push(args[0] as number)
+      return original.apply(limiter, args)
+    }
+  return {
+    keys,
+    counted: original !== undefined,
+    restore: () => {
+      if (limiter && original) limiter[script] = original
+    },
+  }
+}

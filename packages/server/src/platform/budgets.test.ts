@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Customer, configure, newCustomer, uniqueIp } from '../../test/fixtures.js'
+import { type Customer, configure, countScriptCalls, newCustomer, uniqueIp } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { signSession } from '../account/tokens.js'
-import { VISITOR_IP_LIMIT_PER_MINUTE } from '../keys/widget-auth.js'
+import { KEY_LIMIT_PER_MINUTE, VISITOR_IP_LIMIT_PER_MINUTE } from '../keys/widget-auth.js'
 import { MESSAGE_LIMIT_PER_VISITOR_MINUTE } from '../widget/routes.js'
 import { DEFAULT_PLANS } from './plans.js'
 
@@ -209,5 +209,52 @@ describe('API and widget budgets', () => {
     expect(texts).not.toContain('one too many')
     // Another visitor of the same page is not held back by the first.
     expect((await send(b, 'hello')).status).toBe(201)
+  })
+
+  it('a publishable key takes at most its per-minute calls, from any address; the next is refused naming the key', async () => {
+    // Business: a widget budget (6,000 a minute) above the key's limit (1,200), so the key's limit is what runs out.
+    const owner = await newCustomer(app, { tier: 'business', products: ['chatbot'] })
+    const { key } = await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })
+    const perKey = Math.floor(KEY_LIMIT_PER_MINUTE * SCALE)
+    await awayFromWindowEdge()
+    let served = 0
+    for (let sent = 0; sent < perKey; sent += 40) {
+      const wave = await Promise.all(Array.from({ length: Math.min(40, perKey - sent) }, () => widget(key, '/api/widget/config')))
+      served += wave.filter((r) => r.status === 200).length
+    }
+    expect(served).toBe(perKey)
+    const refused = await widget(key, '/api/widget/config')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('ratelimit-policy')).toBe(`"key";q=${perKey};w=60`)
+  })
+})
+
+describe('widget limits in reserved blocks', () => {
+  let app: TestApp
+
+  beforeAll(async () => {
+    // Limits large enough for blocks: the address 12,000 a minute, the key 120,000, a business widget budget 600,000.
+    app = await createTestApp({ env: { TRUST_PROXY: '1', RATE_LIMIT_SCALE: '100' } })
+  })
+  afterAll(async () => app.shutdown())
+
+  it('calls from one address are admitted from blocks this instance reserved: one Redis call, not one each', async () => {
+    const owner = await newCustomer(app, { tier: 'business', products: ['chatbot'] })
+    const { key } = await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })
+    const config = () => app.request('/api/widget/config', { headers: { 'x-product-key': key, origin: ORIGIN, 'x-forwarded-for': '203.0.113.9' } })
+    await awayFromWindowEdge()
+    const calls = countScriptCalls(app.deps.cache, 'intlRateLimit')
+    const answers = []
+    try {
+      for (let i = 0; i < 20; i++) answers.push(await config())
+    } finally {
+      calls.restore()
+    }
+    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 200))
+    // The widget budget counts down by one per call either way (blocks or not).
+    const left = answers.map((r) => remaining(r).r)
+    expect(left.slice(1).every((r, i) => r === (left[i] as number) - 1)).toBe(true)
+    // With Redis: the first call reserves a block of each limit, the other 19 take from them (20 calls without).
+    if (calls.counted) expect(calls.keys).toHaveLength(1)
   })
 })

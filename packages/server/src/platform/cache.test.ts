@@ -1,33 +1,16 @@
 // The cache port's contract, run against whatever the environment gives: Redis when REDIS_URL is set,
 // the in-process cache otherwise. Plus the local fixed-window limiter on a manual clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { countScriptCalls } from '../../test/fixtures.js'
 import { createStore, type TestStore, testEnv } from '../../test/harness.js'
-import { type Cache, LocalLimiter, LocalSlots } from './cache.js'
+import { type RedisServer, startRedis } from '../../test/services.js'
+import { type Cache, LocalLimiter, LocalSlots, type RateCheck, type RateDecision, RedisCache, sharedBlock } from './cache.js'
 import { ManualClock, systemClock } from './clock.js'
 import { loadConfig } from './config.js'
 import { createCache } from './deps.js'
 import { createLogger } from './logger.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** With Redis, the number of keys of each call of one of the limiter connection's scripts (nothing counted in process). */
-function countScriptCalls(cache: Cache, script: 'intlRateLimit' | 'intlMeter') {
-  const keys: number[] = []
-  const limiter = cache.kind === 'redis' ? (cache as unknown as { limiter: Record<string, (...a: unknown[]) => Promise<unknown>> }).limiter : undefined
-  const original = limiter?.[script]
-  if (limiter && original)
-    limiter[script] = (...args: unknown[]) => {
-      keys.push(args[0] as number)
-      return original.apply(limiter, args)
-    }
-  return {
-    keys,
-    counted: original !== undefined,
-    restore: () => {
-      if (limiter && original) limiter[script] = original
-    },
-  }
-}
 
 describe('cache port', () => {
   let store: TestStore
@@ -306,6 +289,78 @@ describe('cache port', () => {
     await cache.publish('chan', 'two')
     await sleep(50)
     expect(got).toEqual(['one'])
+  })
+})
+
+// Small limits in reserved blocks (the widget's address and key limits): always on a real Redis, the CI's or one
+// this file starts, since the in-process cache has no blocks to reserve.
+describe('small limits in shared blocks (Redis)', () => {
+  let redis: RedisServer | undefined
+  let url: string
+  const opened: RedisCache[] = []
+  const prefix = `blocks-${Date.now()}:`
+  const open = (instanceCount: number, maxGrants?: number) => {
+    const c = new RedisCache({ url, prefix, clock: systemClock, logger: createLogger('silent'), instanceCount, ...(maxGrants ? { maxGrants } : {}) })
+    opened.push(c)
+    return c
+  }
+  const small = (key: string, instances: number): RateCheck => ({ key, limit: 120, windowMs: 3_600_000, share: 'granted', block: sharedBlock(120, instances) })
+
+  beforeAll(async () => {
+    if (!process.env.REDIS_URL) redis = await startRedis()
+    url = process.env.REDIS_URL ?? (redis as RedisServer).url
+  })
+  afterAll(async () => {
+    for (const c of opened) await c.close()
+    await redis?.stop()
+  })
+
+  it('sizes a block as a tenth of the limit split between the instances, exact below two units', () => {
+    expect([sharedBlock(120, 1), sharedBlock(120, 2), sharedBlock(120, 6), sharedBlock(120, 7), sharedBlock(1_200, 2)]).toEqual([12, 6, 2, 0, 60])
+    expect(sharedBlock(12_000_000, 1)).toBe(1000)
+  })
+
+  it('one instance admits exactly the limit, counting down by one, with a Redis call per block', async () => {
+    const cache = open(1)
+    const check = small(`one-${Date.now()}`, 1)
+    const calls = countScriptCalls(cache, 'intlRateLimit')
+    const decisions = []
+    try {
+      for (let i = 0; i < 130; i++) decisions.push(((await cache.rateLimitAll([check])) as [RateDecision])[0])
+    } finally {
+      calls.restore()
+    }
+    expect(decisions.filter((d) => d.allowed).map((d) => d.remaining)).toEqual(Array.from({ length: 120 }, (_, i) => 119 - i))
+    expect(decisions.slice(120).every((d) => !d.allowed && d.remaining === 0)).toBe(true)
+    // Nine calls each charging one unit and reserving 12 (117), two for each of the last three units (the block
+    // refused, then charged exactly) and one per refusal: 25 calls for 130 requests, not one each.
+    expect(calls.counted).toBe(true)
+    expect(calls.keys.length).toBe(9 + 2 * 3 + 10)
+  })
+
+  it('two instances never admit more than the limit, and at most a block less each', async () => {
+    const [a, b] = [open(2), open(2)]
+    const check = small(`two-${Date.now()}`, 2)
+    let admitted = 0
+    for (let sent = 0; sent < 250; sent += 10) {
+      const wave = await Promise.all(Array.from({ length: 10 }, (_, i) => ((sent + i) % 2 ? a : b).rateLimitAll([check])))
+      admitted += wave.filter(([d]) => d?.allowed).length
+    }
+    expect(admitted).toBeLessThanOrEqual(120)
+    expect(admitted).toBeGreaterThanOrEqual(120 - 6)
+  })
+
+  it('keeps at most maxGrants blocks, and a block dropped early never lets a limit be passed', async () => {
+    const cache = open(1, 100)
+    const first = small(`evicted-${Date.now()}`, 1)
+    expect((await cache.rateLimitAll([first]))[0]?.allowed).toBe(true)
+    for (let i = 0; i < 150; i++) await cache.rateLimitAll([small(`flood-${Date.now()}-${i}`, 1)])
+    expect(cache.heldBlocks).toBeLessThanOrEqual(100)
+    // The first counter's block (its 12 reserved units, unused) went with the oldest: those units are lost to this
+    // window, none is admitted twice.
+    let admitted = 1
+    for (let i = 0; i < 130; i++) if ((await cache.rateLimitAll([first]))[0]?.allowed) admitted++
+    expect(admitted).toBe(120 - 12)
   })
 })
 

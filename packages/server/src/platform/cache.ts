@@ -23,14 +23,32 @@ export interface RateCheck {
    * more, an instance reserves a block of units (a thousandth of the limit, at most 1,000) in one Redis call and
    * admits from it in memory until it is used up; near the limit it falls back to exact charging. Never more than
    * the limit is admitted across instances; while the block of another instance is unused, up to that block may be
-   * refused too early (≤ 0.1 % of the limit per other instance). For the per-license request budgets.
+   * refused too early (≤ 0.1 % of the limit per other instance). For the per-license request budgets; with `block`
+   * for the widget's per-address and per-key limits too.
    */
   share?: 'exact' | 'granted'
+  /** For a 'granted' check: the units reserved at once instead of grantSize(limit); below 2, exact charging. */
+  block?: number
 }
 
 /** Units an instance reserves at once for a 'granted' limit; 0 (exact charging) below 2. */
 export function grantSize(limit: number): number {
   const g = Math.min(1000, Math.floor(limit / 1000))
+  return g >= 2 ? g : 0
+}
+
+/**
+ * A block for a small limit shared by `instances`: a tenth of the limit split between them (at most 1,000 units), so
+ * the blocks other instances hold unused, all that can be refused too early, stay under a tenth of the limit in all.
+ * 0 (exact charging) below 2: a limit of 120 on one instance reserves 12 at a time, on seven or more it stays exact.
+ */
+export function sharedBlock(limit: number, instances: number): number {
+  const g = Math.min(1000, Math.floor(limit / (10 * Math.max(1, instances))))
+  return g >= 2 ? g : 0
+}
+
+const blockOf = (c: RateCheck): number => {
+  const g = c.block ?? grantSize(c.limit)
   return g >= 2 ? g : 0
 }
 
@@ -442,6 +460,8 @@ export interface RedisCacheOptions {
   logger: Logger
   /** Instances sharing the limit; the local fallback admits limit ÷ instances. */
   instanceCount: number
+  /** Reserved blocks kept in memory at most (one per counter in its window; 50,000 unless said). */
+  maxGrants?: number
 }
 
 /** One rate-limit step: its checks and the extra units (a block to reserve) each is charged. */
@@ -635,6 +655,9 @@ export class RedisCache implements Cache {
         return local()
       }
     }
+    // Every check served by a block this instance holds (the common case under load): answered from memory.
+    const held = this.fromBlocks(checks)
+    if (held) return held
     // One reservation per counter at a time on this instance: a caller its block does not cover waits for the one in
     // flight and looks again (its block may cover it), instead of reserving another block itself.
     for (;;) {
@@ -655,7 +678,7 @@ export class RedisCache implements Cache {
       taken.push(g)
       if (!g) {
         asked.push(c)
-        reserved.push(c.share === 'granted' ? grantSize(c.limit) : 0)
+        reserved.push(c.share === 'granted' ? blockOf(c) : 0)
       }
     }
     const giveBack = () => {
@@ -674,10 +697,15 @@ export class RedisCache implements Cache {
       for (const k of blocks) this.reserving.set(k, flight)
       try {
         fromRedis = await this.charge(asked, reserved)
-        // No room for a block: charge exactly what is asked (the last units of a window).
+        // No room for a block: charge exactly what is asked (the last units of a window). A refused step reports
+        // each counter's units left; when one has not even its own cost left, charging exactly would be refused
+        // too, and is answered as it would be without asking again (one call per refusal past a limit, not two).
         if (fromRedis.some((d) => !d.allowed) && reserved.some((m) => m > 0)) {
-          reserved = reserved.map(() => 0)
-          fromRedis = await this.charge(asked, reserved)
+          const decided = fromRedis
+          if (asked.every((c, i) => (decided[i] as RateDecision).remaining >= (c.cost ?? 1))) {
+            reserved = reserved.map(() => 0)
+            fromRedis = await this.charge(asked, reserved)
+          } else fromRedis = decided.map((d, i) => ({ ...d, allowed: d.remaining >= ((asked[i] as RateCheck).cost ?? 1) }))
         }
       } catch (err) {
         giveBack()
@@ -708,14 +736,52 @@ export class RedisCache implements Cache {
       // The block reserved by this call (if any) joins what is left of the previous one.
       const left = (this.liveGrant(c, now)?.left ?? 0) + added
       const total = c.limit - d.remaining
-      this.grants.set(this.grantKey(c), { left, total, limit: c.limit, until: now + d.resetMs })
-      if (this.grants.size > 50_000) for (const [k, old] of this.grants) if (old.until <= now) this.grants.delete(k)
+      this.keepGrant(this.grantKey(c), { left, total, limit: c.limit, until: now + d.resetMs }, now)
       return { ...d, remaining: Math.max(0, c.limit - total) + left }
     })
   }
 
+  /**
+   * Keeps a counter's block, at most maxGrants of them: past that, the blocks whose window is over go, then the oldest
+   * kept (a Map iterates in insertion order) down to nine tenths, so a flood of new counters (addresses) costs one pass
+   * per tenth of the bound, not one per counter. A block dropped early only makes its unused units unusable here:
+   * refused too early, never admitted twice.
+   */
+  private keepGrant(key: string, grant: { left: number; total: number; limit: number; until: number }, now: number): void {
+    this.grants.delete(key)
+    this.grants.set(key, grant)
+    const max = this.options.maxGrants ?? 50_000
+    if (this.grants.size <= max) return
+    for (const [k, old] of this.grants) if (old.until <= now) this.grants.delete(k)
+    for (const k of this.grants.keys()) {
+      if (this.grants.size <= Math.floor(max * 0.9)) break
+      this.grants.delete(k)
+    }
+  }
+
+  /** Blocks this instance holds (tests: the bound above). */
+  get heldBlocks(): number {
+    return this.grants.size
+  }
+
   private grantKey(c: RateCheck): string {
     return `${c.key}|${c.windowMs}`
+  }
+
+  /** Decisions for checks that are all 'granted' and all covered by their blocks, units taken; else undefined. */
+  private fromBlocks(checks: RateCheck[]): RateDecision[] | undefined {
+    const now = this.options.clock.now()
+    const blocks: { left: number; total: number; limit: number; until: number }[] = []
+    for (const c of checks) {
+      const g = c.share === 'granted' ? this.grants.get(this.grantKey(c)) : undefined
+      if (!g || g.until <= now || g.limit !== c.limit || g.left < (c.cost ?? 1)) return undefined
+      blocks.push(g)
+    }
+    return checks.map((c, i) => {
+      const g = blocks[i] as (typeof blocks)[number]
+      g.left -= c.cost ?? 1
+      return this.describeGrant(c, g, now)
+    })
   }
 
   private covers(c: RateCheck, now: number): boolean {

@@ -23,6 +23,8 @@ export interface LimitSpec {
   windowMs: number
   /** How instances share the count (platform/cache.ts RateCheck.share); exact unless said. */
   share?: 'exact' | 'granted'
+  /** With share 'granted': the units reserved at once (cache.ts RateCheck.block). */
+  block?: number
   /**
    * Counted with the others but not what the RateLimit headers describe when another limit of the step is (the
    * caller's address beside the license's widget budget: the headers keep describing the budget). A refusal always
