@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configure, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
+import { StreamReader } from '../../test/sse.js'
 import { addKnowledge, DEMO_KNOWLEDGE } from '../knowledge/knowledge.js'
 import { appendExchange, findConversation } from './service.js'
 
@@ -13,9 +14,11 @@ describe('message and answer in one statement', () => {
   let app: TestApp
   let headers: Record<string, string>
   let licenseId: string
+  let ownerToken: string
   beforeAll(async () => {
     app = await createTestApp()
     const owner = await newCustomer(app)
+    ownerToken = owner.token
     licenseId = owner.licenseId
     for (const item of DEMO_KNOWLEDGE) await addKnowledge(app.deps.db, licenseId, 'chatbot', item)
     headers = { 'x-product-key': (await configure(app, owner, 'chatbot', { allowedOrigins: [ORIGIN] })).key, origin: ORIGIN }
@@ -25,6 +28,7 @@ describe('message and answer in one statement', () => {
   async function visitor() {
     const res = await app.request('/api/widget/conversations', { method: 'POST', headers, json: {} })
     const body = (await res.json()) as { conversation: { id: string }; visitorToken: string }
+    const token = body.visitorToken
     const send = (text: string, clientMessageId = `m-${crypto.randomUUID()}`) =>
       app.request(`/api/widget/conversations/${body.conversation.id}/messages`, {
         method: 'POST',
@@ -32,7 +36,7 @@ describe('message and answer in one statement', () => {
         token: body.visitorToken,
         json: { text, clientMessageId },
       })
-    return { id: body.conversation.id, send }
+    return { id: body.conversation.id, token, send }
   }
   const stored = (conversationId: string) =>
     app.deps.db
@@ -78,6 +82,45 @@ describe('message and answer in one statement', () => {
     expect(((await again.json()) as { message: Msg; replies: Msg[] }).message.id).toBe(body.message.id)
     expect(await stored(v.id)).toHaveLength(3)
     expect((await events(v.id)).length).toBe(told.length)
+  })
+
+  it('announces the message and its answer in one publish per channel, and each stream gets both as events', async () => {
+    const v = await visitor()
+    const visitorStream = new StreamReader(await app.request(`/api/widget/conversations/${v.id}/events?token=${v.token}`, { headers }))
+    const dashboard = new StreamReader(await app.request('/api/events', { token: ownerToken }))
+    await visitorStream.until((t) => t.includes('id: 1\n'))
+    await dashboard.until((t) => t.includes('event: ready'))
+    const published: [string, string][] = []
+    const publish = app.deps.cache.publish.bind(app.deps.cache)
+    app.deps.cache.publish = (channel, message) => {
+      published.push([channel, message])
+      return publish(channel, message)
+    }
+    try {
+      expect((await v.send('What are your opening hours?')).status).toBe(201)
+    } finally {
+      app.deps.cache.publish = publish
+    }
+    // One message per channel, each carrying the two events as JSON lines.
+    expect(published.map(([channel, message]) => [channel.split(':').slice(0, 2).join(':'), message.split('\n').length])).toEqual([
+      ['events:conv', 2],
+      ['events:license', 2],
+    ])
+    // The visitor's stream: the greeting (replayed), then the message and its answer as two events.
+    const seen = await visitorStream.until((t) => t.includes('id: 3\n'))
+    expect([...seen.matchAll(/event: message\ndata: (.*)\nid: (\d+)\n/g)].map((m) => [m[2], (JSON.parse(m[1] as string) as Msg).role])).toEqual([
+      ['1', 'assistant'],
+      ['2', 'visitor'],
+      ['3', 'assistant'],
+    ])
+    // The dashboard's: two message.created events.
+    const told = await dashboard.until((t) => (t.match(/event: message.created/g) ?? []).length >= 2)
+    expect([...told.matchAll(/event: message.created\ndata: (.*)\n/g)].map((m) => (JSON.parse(m[1] as string) as { message: Msg }).message.role)).toEqual([
+      'visitor',
+      'assistant',
+    ])
+    await visitorStream.close()
+    await dashboard.close()
   })
 
   it('stores nothing when the conversation moved since it was read, so the general path can take over', async () => {

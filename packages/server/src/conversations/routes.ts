@@ -220,9 +220,12 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
       draining: deps.draining,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
-        const { type, ...data } = JSON.parse(raw) as { type: string }
-        if (hideKnowledge && type === KNOWLEDGE_PROGRESS) return
-        await stream.writeSSE({ event: type, data: JSON.stringify(data) })
+        // A publish may carry several events, one JSON document per line (publishLicense).
+        for (const line of raw.split('\n')) {
+          const { type, ...data } = JSON.parse(line) as { type: string }
+          if (hideKnowledge && type === KNOWLEDGE_PROGRESS) continue
+          await stream.writeSSE({ event: type, data: JSON.stringify(data) })
+        }
       },
     })
   })

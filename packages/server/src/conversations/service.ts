@@ -77,12 +77,17 @@ export type LicenseEvent =
 export const conversationChannel = (id: string): string => `events:conv:${id}`
 export { licenseChannel }
 
-export async function publishConversation(deps: Deps, conversationId: string, event: ConversationEvent): Promise<void> {
-  await deps.cache.publish(conversationChannel(conversationId), JSON.stringify(event))
+/**
+ * Events go out as JSON, several at once as one message of JSON lines (JSON.stringify writes no raw line break, so
+ * the lines split back unambiguously: platform/sse.ts); a visitor's message and its answer are one publish per
+ * channel, not one per message.
+ */
+export async function publishConversation(deps: Deps, conversationId: string, ...events: ConversationEvent[]): Promise<void> {
+  await deps.cache.publish(conversationChannel(conversationId), events.map((e) => JSON.stringify(e)).join('\n'))
 }
 
-export async function publishLicense(deps: Deps, licenseId: string, event: LicenseEvent): Promise<void> {
-  await deps.cache.publish(licenseChannel(licenseId), JSON.stringify(event))
+export async function publishLicense(deps: Deps, licenseId: string, ...events: LicenseEvent[]): Promise<void> {
+  await deps.cache.publish(licenseChannel(licenseId), events.map((e) => JSON.stringify(e)).join('\n'))
 }
 
 export interface AppendInput {
@@ -196,15 +201,15 @@ export async function appendExchange(
   const stored = written
   if (!stored) return null
   const [message, answer] = rows as [MessageRow, MessageRow]
-  await Promise.all(
-    rows.flatMap((m) => {
-      const pub = publicMessage(m)
-      return [
-        publishConversation(deps, conv.id, { type: 'message', message: pub }),
-        publishLicense(deps, conv.license_id, { type: 'message.created', conversationId: conv.id, product: conv.product, message: pub }),
-      ]
-    }),
-  )
+  const pubs = rows.map(publicMessage)
+  await Promise.all([
+    publishConversation(deps, conv.id, ...pubs.map((message) => ({ type: 'message' as const, message }))),
+    publishLicense(
+      deps,
+      conv.license_id,
+      ...pubs.map((message) => ({ type: 'message.created' as const, conversationId: conv.id, product: conv.product, message })),
+    ),
+  ])
   return { message, reply: answer, created: true }
 }
 

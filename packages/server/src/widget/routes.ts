@@ -23,7 +23,7 @@ import { seqSchema } from '../platform/input.js'
 import type { Product } from '../platform/products.js'
 import { enforce, tierWidgetStreams } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
-import { streamChannel } from '../platform/sse.js'
+import { type SSEWriter, streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import type { Engines } from '../replies/index.js'
 import { answerInline, enqueueReply, findInline, respond } from '../replies/respond.js'
@@ -379,6 +379,17 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         { name: 'key', key: `widget:key:${w.keyId}`, limit: tierWidgetStreams(w.tier, deps.config.plans) },
       ],
     )
+    const writeEvent = async (stream: SSEWriter, event: ConversationEvent) => {
+      if (event.type === 'message') {
+        if (event.message.seq <= lastSeq) return
+        lastSeq = event.message.seq
+        await stream.writeSSE({ event: 'message', id: String(event.message.seq), data: JSON.stringify(event.message) })
+      } else if (event.type === 'typing') {
+        await stream.writeSSE({ event: 'typing', data: JSON.stringify({ typing: event.typing }) })
+      } else {
+        await stream.writeSSE({ event: 'token', data: JSON.stringify({ delta: event.delta }) })
+      }
+    }
     return streamChannel(c, deps.cache, conversationChannel(conv.id), {
       lease,
       draining: deps.draining,
@@ -389,16 +400,8 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         }
       },
       async write(stream, raw) {
-        const event = JSON.parse(raw) as ConversationEvent
-        if (event.type === 'message') {
-          if (event.message.seq <= lastSeq) return
-          lastSeq = event.message.seq
-          await stream.writeSSE({ event: 'message', id: String(event.message.seq), data: JSON.stringify(event.message) })
-        } else if (event.type === 'typing') {
-          await stream.writeSSE({ event: 'typing', data: JSON.stringify({ typing: event.typing }) })
-        } else {
-          await stream.writeSSE({ event: 'token', data: JSON.stringify({ delta: event.delta }) })
-        }
+        // A publish may carry several events, one JSON document per line (publishConversation).
+        for (const line of raw.split('\n')) await writeEvent(stream, JSON.parse(line) as ConversationEvent)
       },
     })
   })

@@ -207,8 +207,9 @@ describe('widget page API in a browser', () => {
     const view = await ownerView(msg.conversation_id)
     expect(view.conversation.user).toEqual({ id: user.userId, email: user.email, name: user.name })
     expect(view.conversation.attributes).toEqual({ plan: 'pro', accountId: '42' })
-    // Nothing that opens the user's conversation is left in this browser's storage.
-    expect(await stored(first.page)).toEqual({})
+    // Nothing that opens the user's conversation is left in this browser's storage (the outbox keeps the message
+    // until the answer to its POST arrives, which can come after the row is visible in the database).
+    await expect.poll(() => stored(first.page), SOON).toEqual({})
 
     // A phone: a fresh browser, only the site's word for who the user is.
     const phone = await newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
