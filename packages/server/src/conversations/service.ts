@@ -83,10 +83,12 @@ export { licenseChannel }
  * channel, not one per message.
  */
 export async function publishConversation(deps: Deps, conversationId: string, ...events: ConversationEvent[]): Promise<void> {
+  if (events.length === 0) return
   await deps.cache.publish(conversationChannel(conversationId), events.map((e) => JSON.stringify(e)).join('\n'))
 }
 
 export async function publishLicense(deps: Deps, licenseId: string, ...events: LicenseEvent[]): Promise<void> {
+  if (events.length === 0) return
   await deps.cache.publish(licenseChannel(licenseId), events.map((e) => JSON.stringify(e)).join('\n'))
 }
 
