@@ -339,7 +339,11 @@ export class Events {
       const { rows } = await claim(trx)
       const batches = new Map<string, string[]>()
       for (const row of rows) {
-        for (const c of this.consumers.get(row.type) ?? []) batches.set(c.job, [...(batches.get(c.job) ?? []), row.id])
+        for (const c of this.consumers.get(row.type) ?? []) {
+          const ids = batches.get(c.job)
+          if (ids) ids.push(row.id)
+          else batches.set(c.job, [row.id])
+        }
       }
       for (const [consumer, eventIds] of batches) await enqueue(trx, batchJobOf(consumer), { eventIds } satisfies BatchPayload)
       return rows.length
