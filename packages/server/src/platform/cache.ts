@@ -646,7 +646,7 @@ export class RedisCache implements Cache {
       this.fallback.takeAll(checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.options.instanceCount)) })))
     // The hot path of every request: no wrapper closures, at most one script call on the limiter's own connection.
     if (this.degraded && this.limiter.status !== 'ready') return local()
-    // Exact counts only (a visitor's or a key's limit, a small plan's budget): one script call, nothing reserved.
+    // Exact counts only (no check 'granted', e.g. the login throttle): one script call, nothing reserved.
     if (!checks.some((c) => c.share === 'granted')) {
       try {
         return await this.charge(checks, NOTHING_RESERVED)
