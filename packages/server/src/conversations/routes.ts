@@ -5,7 +5,7 @@ import type { Deps } from '../platform/context.js'
 import { tenantOf } from '../platform/context.js'
 import { notFound } from '../platform/errors.js'
 import { clientIp, createRouter, jsonBody } from '../platform/http.js'
-import { KNOWLEDGE_PROGRESS } from '../platform/live.js'
+import { KNOWLEDGE_PROGRESS, liveEvents } from '../platform/live.js'
 import { decodeCursor, encodeCursor } from '../platform/pagination.js'
 import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
@@ -220,9 +220,7 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
       draining: deps.draining,
       replay: (stream) => stream.writeSSE({ event: 'ready', data: '{}' }),
       async write(stream, raw) {
-        // A publish may carry several events, one JSON document per line (publishLicense).
-        for (const line of raw.split('\n')) {
-          const { type, ...data } = JSON.parse(line) as { type: string }
+        for (const { type, ...data } of liveEvents<{ type: string }>(raw)) {
           if (hideKnowledge && type === KNOWLEDGE_PROGRESS) continue
           await stream.writeSSE({ event: type, data: JSON.stringify(data) })
         }

@@ -6,7 +6,7 @@ import { perDatabase, perTurn, perTurnAll } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
 import { type ConversationRow, type Database, isDeadlock, isUniqueViolation, type MessageRow } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
-import { licenseChannel } from '../platform/live.js'
+import { licenseChannel, liveMessage } from '../platform/live.js'
 import type { Product } from '../platform/products.js'
 
 export type Role = MessageRow['role']
@@ -77,19 +77,15 @@ export type LicenseEvent =
 export const conversationChannel = (id: string): string => `events:conv:${id}`
 export { licenseChannel }
 
-/**
- * Events go out as JSON, several at once as one message of JSON lines (JSON.stringify writes no raw line break, so
- * the lines split back unambiguously: platform/sse.ts); a visitor's message and its answer are one publish per
- * channel, not one per message.
- */
+/** Events of one conversation, several at once as one publish (platform/live.ts liveMessage). */
 export async function publishConversation(deps: Deps, conversationId: string, ...events: ConversationEvent[]): Promise<void> {
   if (events.length === 0) return
-  await deps.cache.publish(conversationChannel(conversationId), events.map((e) => JSON.stringify(e)).join('\n'))
+  await deps.cache.publish(conversationChannel(conversationId), liveMessage(events))
 }
 
 export async function publishLicense(deps: Deps, licenseId: string, ...events: LicenseEvent[]): Promise<void> {
   if (events.length === 0) return
-  await deps.cache.publish(licenseChannel(licenseId), events.map((e) => JSON.stringify(e)).join('\n'))
+  await deps.cache.publish(licenseChannel(licenseId), liveMessage(events))
 }
 
 export interface AppendInput {

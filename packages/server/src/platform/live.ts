@@ -6,6 +6,15 @@ import { WidgetProductSchema } from './products.js'
 
 export const licenseChannel = (id: string): string => `events:license:${id}`
 
+/**
+ * One pub/sub message for several live events: a JSON document per line (JSON.stringify writes no raw line break,
+ * so the lines split back unambiguously). A visitor's message and its answer go as one publish per channel.
+ */
+export const liveMessage = (events: readonly unknown[]): string => events.map((e) => JSON.stringify(e)).join('\n')
+
+/** The events of one pub/sub message (liveMessage), in order. */
+export const liveEvents = <T>(raw: string): T[] => raw.split('\n').map((line) => JSON.parse(line) as T)
+
 /** The SSE event name of a crawl's progress. */
 export const KNOWLEDGE_PROGRESS = 'knowledge.source.progress'
 

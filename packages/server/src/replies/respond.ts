@@ -53,8 +53,8 @@ export function replyJob(deps: Deps, engines: Engines): JobHandler<ReplyJob> {
 
 /**
  * The hot path of the offline engine: the answer is found first (findInline), then the visitor's message and the
- * answer are stored together in one statement (appendExchange). Only for a confident answer in an open conversation nobody
- * took over; otherwise `exchange` is null (an unsure answer moves the conversation, an engine error is told, the
+ * answer are stored together in one statement (appendExchange). Only for a confident answer in an open conversation
+ * nobody took over; otherwise `exchange` is null (an unsure answer moves the conversation, an engine error is told, the
  * conversation moved meanwhile) and the caller takes the general path: appendMessage, then respond() given the
  * `result` found here, so the question is not ranked twice.
  */

@@ -20,6 +20,7 @@ import { AppError, notFound } from '../platform/errors.js'
 import { emit } from '../platform/events.js'
 import { clientIp, createRouter, jsonBody, optionalJsonBody, presetHeader } from '../platform/http.js'
 import { seqSchema } from '../platform/input.js'
+import { liveEvents } from '../platform/live.js'
 import type { Product } from '../platform/products.js'
 import { enforce, tierWidgetStreams } from '../platform/ratelimit.js'
 import { access, declareRoute, json } from '../platform/route.js'
@@ -400,8 +401,7 @@ export function widgetRoutes(deps: Deps, keys: KeyResolver, engines: Engines, st
         }
       },
       async write(stream, raw) {
-        // A publish may carry several events, one JSON document per line (publishConversation).
-        for (const line of raw.split('\n')) await writeEvent(stream, JSON.parse(line) as ConversationEvent)
+        for (const event of liveEvents<ConversationEvent>(raw)) await writeEvent(stream, event)
       },
     })
   })
