@@ -2,7 +2,8 @@
 // both listening on loopback, plus the fixtures the load needs. Talks to bench/run.ts over IPC.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServerType, serve } from '@hono/node-server'
@@ -106,6 +107,28 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
 }
 
 /** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
+/**
+ * BENCH_HEAP_PROF=dir: a sampling profile of what each measured load allocated, collected objects included (what the
+ * garbage collector had to work through, not what was left), started and ended by the 'cpu' marks around the load.
+ * Open heap-<n>.heapprofile in Chrome DevTools (Memory, "Allocation sampling").
+ */
+let heapSession: Session | undefined
+let heapProfiles = 0
+async function heapSampling(dir: string): Promise<void> {
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => heapSession?.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))))
+  if (!heapSession) {
+    heapSession = new Session()
+    heapSession.connect()
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+    return
+  }
+  const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown }
+  writeFileSync(join(dir, `heap-${++heapProfiles}.heapprofile`), JSON.stringify(profile))
+  heapSession.disconnect()
+  heapSession = undefined
+}
+
 const statements = { n: 0, inRequests: 0, texts: new Map<string, number>() }
 /**
  * While `attributing` (the conversation list's statement count): set while the app answers a request, so the count
@@ -219,6 +242,7 @@ async function main(): Promise<void> {
       const u = process.cpuUsage()
       // With BENCH_CPU_PROF: the moment on the profile's clock (µs), so a profile can be cut to each measured load.
       if (process.env.BENCH_CPU_PROF) console.error(`cpu mark ${process.hrtime.bigint() / 1000n}`)
+      if (process.env.BENCH_HEAP_PROF) await heapSampling(process.env.BENCH_HEAP_PROF)
       process.send?.({ cpuUs: u.user + u.system })
       return
     }
@@ -226,6 +250,11 @@ async function main(): Promise<void> {
       // Waits until the event consumers have handled what the load left queued (jobs idle on this instance).
       const t = performance.now()
       if (intelagent.jobs.enabled) await intelagent.jobs.idle(120_000)
+      if (process.env.BENCH_VERBOSE) {
+        const { rows } = await sql<{ name: string; status: string; n: number; attempts: number }>`
+          select name, status, count(*)::int as n, sum(attempts)::int as attempts from jobs group by 1, 2 order by 3 desc`.execute(deps.db)
+        for (const r of rows) console.error(`jobs ${r.name} ${r.status}: ${r.n} (${r.attempts} attempts)`)
+      }
       process.send?.({ ms: performance.now() - t })
       return
     }
