@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configure, newCustomer, uniqueEmail } from '../../test/fixtures.js'
 import { createStore, createTestApp, type TestApp, type TestStore } from '../../test/harness.js'
 import { hashPassword } from '../account/password.js'
+import { adb } from '../analytics/store.js'
 import { appendMessage } from '../conversations/service.js'
 import { issueLicense } from '../licenses/queries.js'
 import { type DomainEvent, EVENT_TYPES, emit, eventEnvelope, toDomainEvent } from './events.js'
@@ -290,5 +291,37 @@ describe('domain events', () => {
     )
     expect(EVENT_TYPES).toHaveLength(18)
     expect(Object.keys(doc.components.schemas.MessageCreatedEvent?.properties ?? {})).toEqual(['id', 'type', 'licenseId', 'createdAt', 'data'])
+  })
+
+  it('prunes dispatched events past the retention, with the records consumers kept of them, and nothing else', async () => {
+    const issued = await issueLicense(a.deps.db, {
+      source: 'cli',
+      orderId: `prune-${Date.now()}`,
+      email: uniqueEmail(),
+      products: ['chatbot'],
+      tier: 'starter',
+    })
+    const licenseId = issued.license.id
+    const old = new Date(Date.now() - 31 * 86_400_000)
+    const event = (dispatched: boolean, createdAt: Date) =>
+      emit(a.deps.db, { type: 'license.suspended', licenseId, data: { licenseId, previousStatus: 'active' } }).then(async (id) => {
+        await a.deps.db
+          .updateTable('events')
+          .set({ created_at: createdAt, dispatched_at: dispatched ? createdAt : null })
+          .where('id', '=', id)
+          .execute()
+        return id
+      })
+    const gone = await event(true, old)
+    const waiting = await event(false, old)
+    const young = await event(true, new Date())
+    const counted = adb(a.deps.db).insertInto('analytics_counted_events')
+    await counted.values([gone, young].map((event_id) => ({ event_id, consumer: 'analytics.test' }))).execute()
+
+    expect(await a.events.pruneDispatched()).toBeGreaterThanOrEqual(1)
+    const left = await a.deps.db.selectFrom('events').select('id').where('id', 'in', [gone, waiting, young]).execute()
+    expect(left.map((r) => r.id).sort()).toEqual([waiting, young].sort())
+    const records = await adb(a.deps.db).selectFrom('analytics_counted_events').select('event_id').where('consumer', '=', 'analytics.test').execute()
+    expect(records.map((r) => r.event_id)).toEqual([young])
   })
 })

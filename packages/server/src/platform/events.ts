@@ -354,10 +354,19 @@ export class Events {
     const now = performance.now()
     if (now - this.prunedAt < PRUNE_EVERY_MS) return
     this.prunedAt = now
-    await sql`
+    await this.pruneDispatched()
+  }
+
+  /**
+   * Deletes up to 1,000 events dispatched and older than the retention (the records consumers keep of them go too, by
+   * trigger); resolves to how many. Runs hourly from the dispatcher.
+   */
+  async pruneDispatched(): Promise<number> {
+    const { numAffectedRows } = await sql`
       delete from events where id in (
         select id from events
         where created_at < now() - ${KEEP_DISPATCHED_MS} * interval '1 millisecond' and dispatched_at is not null limit 1000
       )`.execute(this.db)
+    return Number(numAffectedRows ?? 0)
   }
 }

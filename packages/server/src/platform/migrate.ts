@@ -23,6 +23,7 @@ import * as eventSequence from './migrations/2026-12-01T04-00_event_sequence.js'
 import * as knowledgeVersions from './migrations/2026-12-01T05-00_knowledge_versions.js'
 import * as knowledgeFileBytes from './migrations/2026-12-01T06-00_knowledge_file_bytes.js'
 import * as eventIndexes from './migrations/2026-12-01T07-00_event_indexes.js'
+import * as cheaperEventWrites from './migrations/2026-12-01T08-00_cheaper_event_writes.js'
 
 const migrations: Record<string, Migration> = {
   '2026-11-24T00-00_foundation': foundation,
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T05-00_knowledge_versions': knowledgeVersions,
   '2026-12-01T06-00_knowledge_file_bytes': knowledgeFileBytes,
   '2026-12-01T07-00_event_indexes': eventIndexes,
+  '2026-12-01T08-00_cheaper_event_writes': cheaperEventWrites,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
