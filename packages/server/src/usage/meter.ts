@@ -57,7 +57,20 @@ interface Bucket {
   startsAt: Date
 }
 
-const bucketKey = (b: Bucket): string => `usage:${b.licenseId}:${b.metric}:${b.kind === 'period' ? 'p' : 'd'}:${b.startsAt.toISOString()}`
+const bucketKey = (b: Bucket): string => `usage:${b.licenseId}:${b.metric}:${b.kind === 'period' ? 'p' : 'd'}:${isoOf(b.startsAt)}`
+
+/** A bucket start's ISO form, made once: every metered message names its two buckets twice. Starts are few. */
+const isoStarts = new Map<number, string>()
+function isoOf(at: Date): string {
+  const ms = at.getTime()
+  let iso = isoStarts.get(ms)
+  if (iso === undefined) {
+    if (isoStarts.size >= 1000) isoStarts.clear()
+    iso = at.toISOString()
+    isoStarts.set(ms, iso)
+  }
+  return iso
+}
 const dayStart = (t: number): Date => new Date(Math.floor(t / DAY_MS) * DAY_MS)
 
 export const QUOTA_LABEL: Record<Quota | 'visitorCap', string> = {
@@ -203,7 +216,7 @@ export class Usage {
     if (r.outcome === 'unavailable')
       this.deps.logger.warn('usage not counted: the cache is unreachable', { licenseId: subject.licenseId, metrics: input.metrics })
     if (r.outcome === 'counted') {
-      this.touch(buckets, subject.tier, period)
+      this.touch(buckets, checks, subject.tier, period)
       // The first call of a period on this instance (or one near the quota) learns the count; the next are counted here.
       if (behindKey && blockOf(plan.quotas.apiCalls) > 0) {
         const b = this.behind.get(behindKey)
@@ -270,7 +283,7 @@ export class Usage {
       if (r?.outcome === 'counted') {
         b.known = r.totals[0] ?? b.known + n
         b.failing = false
-        this.touch([pb, db], b.tier, b.period)
+        this.touch([pb, db], checks, b.tier, b.period)
       } else {
         b.pending += n
         this.scheduleWriteBehind()
@@ -309,7 +322,7 @@ export class Usage {
     }
     if (checks.length === 0) return false
     const r = await this.meter(checks, buckets, { key: `usage:dedupe:${subject.licenseId}:${dedupeId}`, ttlMs: DEDUPE_TTL_MS })
-    if (r.outcome === 'counted') this.touch(buckets, subject.tier, period)
+    if (r.outcome === 'counted') this.touch(buckets, checks, subject.tier, period)
     return r.outcome === 'counted'
   }
 
@@ -336,8 +349,11 @@ export class Usage {
     return row ? Number(row.used) : 0
   }
 
-  private touch(buckets: (Bucket | null)[], tier: string, period: Period): void {
-    for (const b of buckets) if (b) this.dirty.set(bucketKey(b), { ...b, tier, period: b.kind === 'period' ? period : null })
+  /** Marks the buckets to flush; `checks[i]` is the cache step of `buckets[i]` (its key made once). */
+  private touch(buckets: (Bucket | null)[], checks: MeterCheck[], tier: string, period: Period): void {
+    for (const [i, b] of buckets.entries()) {
+      if (b) this.dirty.set(checks[i]?.key ?? bucketKey(b), { ...b, tier, period: b.kind === 'period' ? period : null })
+    }
   }
 
   /**
