@@ -111,12 +111,10 @@ export async function firstTime(trx: AnalyticsDb, eventId: string, consumer: str
 /** The event ids of `eventIds` that `consumer` had not counted yet, now recorded as counted (one statement). */
 export async function firstTimes(trx: AnalyticsDb, eventIds: string[], consumer: string): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set()
-  const rows = await trx
-    .insertInto('analytics_counted_events')
-    .values(eventIds.map((event_id) => ({ event_id, consumer })))
-    .onConflict((oc) => oc.columns(['event_id', 'consumer']).doNothing())
-    .returning('event_id')
-    .execute()
+  // One statement text whatever the batch's size (a values list of n rows is a text, and a plan, per n).
+  const { rows } = await sql<{ event_id: string }>`
+    insert into analytics_counted_events (event_id, consumer) select unnest(${eventIds}::text[]), ${consumer}::text
+    on conflict (event_id, consumer) do nothing returning event_id`.execute(trx)
   return new Set(rows.map((r) => r.event_id))
 }
 

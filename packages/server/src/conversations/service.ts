@@ -175,12 +175,10 @@ export async function appendExchange(
     { ...base, id: visitor.id, seq: conv.last_seq + 1, role: 'visitor', text: visitor.text, client_message_id: visitor.clientMessageId, meta: visitor.meta },
     { ...base, id: randomUUID(), seq: conv.last_seq + 2, role: 'assistant', text: reply.text, client_message_id: null, meta: reply.meta },
   ]
-  const events = rows.map((m) =>
-    eventRow({
-      type: 'message.created',
-      licenseId: conv.license_id,
-      data: { conversationId: conv.id, product: conv.product as Product, message: publicMessage(m) },
-    }),
+  // The public form of each message, made once: its event, the visitor's live stream and the dashboard's carry it.
+  const pubs = rows.map(publicMessage)
+  const events = pubs.map((message) =>
+    eventRow({ type: 'message.created', licenseId: conv.license_id, data: { conversationId: conv.id, product: conv.product as Product, message } }),
   )
   const written = await exchangeWriter(deps)({ conv, rows, events, updatedAt: new Date(deps.clock.now()) })
   if (typeof written === 'object') {
@@ -199,7 +197,6 @@ export async function appendExchange(
   const stored = written
   if (!stored) return null
   const [message, answer] = rows as [MessageRow, MessageRow]
-  const pubs = rows.map(publicMessage)
   await Promise.all([
     publishConversation(deps, conv.id, ...pubs.map((message) => ({ type: 'message' as const, message }))),
     publishLicense(

@@ -304,7 +304,8 @@ export class Events {
   }
 
   private async runBatch(consumer: Consumer, { eventIds }: BatchPayload, job: JobContext): Promise<void> {
-    const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', eventIds).orderBy('seq').execute()
+    // One statement text whatever the batch's size (an `in` list of n parameters is a text, and a plan, per n).
+    const rows = await this.db.selectFrom('events').selectAll().where(sql<boolean>`id = any(${eventIds}::text[])`).orderBy('seq').execute()
     const context: ConsumerContext = { ...job, once: onceWithin() }
     if (consumer.handleAll) {
       try {
