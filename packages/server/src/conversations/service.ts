@@ -257,22 +257,13 @@ function exchangeWriter(deps: Pick<Deps, 'db' | 'memo'>): (exchange: Exchange) =
  */
 async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Promise<boolean[]> {
   const sorted = [...exchanges].sort((a, b) => (a.conv.id < b.conv.id ? -1 : a.conv.id > b.conv.id ? 1 : 0))
+  const messages = sorted.flatMap((x) => x.rows)
+  const events = sorted.flatMap((x) => x.events.map((e) => ({ ...e, conversationId: x.conv.id })))
   const updatedAt = new Date(Math.max(...sorted.map((x) => x.updatedAt.getTime())))
-  // The rows go as three JSON documents (json_to_recordset): one JSON.stringify each instead of pg's escaping of a
-  // text array per column in JavaScript; an event's data is JSON already and goes in as it is.
-  const conversations = JSON.stringify(sorted.map((x) => ({ id: x.conv.id, license_id: x.conv.license_id, last_seq: x.conv.last_seq })))
-  const messages = JSON.stringify(sorted.flatMap((x) => x.rows))
-  const events = `[${sorted
-    .flatMap((x) =>
-      x.events.map(
-        (e) =>
-          `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"license_id":${JSON.stringify(e.license_id)},"conversation_id":${JSON.stringify(x.conv.id)},"data":${e.data}}`,
-      ),
-    )
-    .join(',')}]`
   const { rows } = await sql<{ id: string }>`
     with i as (
-      select * from json_to_recordset(${conversations}::json) as i(id uuid, license_id uuid, last_seq int)
+      select * from unnest(${sorted.map((x) => x.conv.id)}::uuid[], ${sorted.map((x) => x.conv.license_id)}::uuid[], ${sorted.map((x) => x.conv.last_seq)}::int[])
+        as i(id, license_id, last_seq)
     ),
     c as (
       update conversations set last_seq = conversations.last_seq + 2, updated_at = ${updatedAt}
@@ -284,15 +275,20 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
     m as (
       insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
       select v.id, v.license_id, v.conversation_id, v.seq, v.role, v.text, v.client_message_id, v.meta, v.created_at
-      from json_to_recordset(${messages}::json)
-        as v(id uuid, license_id uuid, conversation_id uuid, seq int, role text, text text, client_message_id text, meta jsonb, created_at timestamptz)
+      from unnest(
+        ${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.license_id)}::uuid[], ${messages.map((m) => m.conversation_id)}::uuid[],
+        ${messages.map((m) => m.seq)}::int[], ${messages.map((m) => m.role)}::text[], ${messages.map((m) => m.text)}::text[],
+        ${messages.map((m) => m.client_message_id)}::text[], ${messages.map((m) => JSON.stringify(m.meta))}::jsonb[],
+        ${messages.map((m) => m.created_at)}::timestamptz[]
+      ) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
       where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning conversation_id
     ),
     e as (
       insert into events (id, type, license_id, data)
       select v.id, v.type, v.license_id, v.data
-      from json_to_recordset(${events}::json) as v(id text, type text, license_id uuid, data jsonb, conversation_id uuid)
+      from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.license_id)}::uuid[],
+        ${events.map((e) => e.data)}::jsonb[], ${events.map((e) => e.conversationId)}::uuid[]) as v(id, type, license_id, data, conversation_id)
       where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning id
     )
