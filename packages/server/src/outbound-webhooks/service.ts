@@ -70,7 +70,18 @@ export class OutboundWebhooks {
           .execute()
       },
     })
-    for (const type of EVENT_TYPES) events.onEvent(type, `webhooks.${type}`, (event, job) => this.fanOut(event, job))
+    // A batch of events whose licenses have no enabled endpoint (most licenses, most of the time) is not even read.
+    const interestedIn = async (licenseIds: string[]) => {
+      const rows = await this.db
+        .selectFrom('webhook_endpoints')
+        .select('license_id')
+        .distinct()
+        .where(sql<boolean>`license_id = any(${licenseIds}::uuid[])`)
+        .where('enabled', '=', true)
+        .execute()
+      return new Set(rows.map((r) => r.license_id))
+    }
+    for (const type of EVENT_TYPES) events.onEvent(type, `webhooks.${type}`, (event, job) => this.fanOut(event, job), { interestedIn })
   }
 
   /** Attempts a delivery gets: the first and one per scheduled retry. */

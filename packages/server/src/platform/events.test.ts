@@ -264,6 +264,32 @@ describe('domain events', () => {
     expect([...heard].sort()).toEqual([...ids].sort())
   })
 
+  it('does not read a batch’s events of licenses its consumer says it has no work for', async () => {
+    const asked: string[][] = []
+    const heard: string[] = []
+    let wanted = ''
+    for (const app of [a, b])
+      app.events.onEvent(
+        'license.suspended',
+        'test-interested',
+        async (event) => {
+          heard.push(event.data.licenseId)
+        },
+        {
+          interestedIn: async (licenseIds) => {
+            asked.push([...licenseIds].sort())
+            return new Set(licenseIds.filter((id) => id === wanted))
+          },
+        },
+      )
+    const ids = await suspendThree('interested', (ids) => {
+      wanted = ids[1] as string
+    })
+    await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
+    expect(asked).toEqual([[...ids].sort()])
+    expect(heard).toEqual([wanted])
+  })
+
   it('publishes every event schema in the OpenAPI components', async () => {
     const doc = (await (await a.request('/api/openapi.json')).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }
     const names = Object.keys(doc.components.schemas)

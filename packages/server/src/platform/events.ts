@@ -242,6 +242,8 @@ type Consumer = {
   type: EventType
   job: string
   handle: (event: DomainEvent, job: ConsumerContext) => Promise<void>
+  /** The licenses among these the consumer has work for (ConsumerOptions). */
+  interestedIn?: ConsumerOptions['interestedIn']
   /** A consumer registered with onEvents: the pass's events together. */
   handleAll?: (events: DomainEvent[], job: ConsumerContext) => Promise<void>
 }
@@ -256,6 +258,17 @@ const PRUNE_EVERY_MS = 3600_000
 export const batchJobOf = (consumerJob: string): string => `batch.${consumerJob}`
 interface BatchPayload {
   eventIds: string[]
+  /** Each event's license (null: none), for a consumer that says which licenses it has work for. */
+  licenseIds?: (string | null)[]
+}
+
+export interface ConsumerOptions {
+  /**
+   * The licenses among `licenseIds` this consumer has any work for right now (outbound webhooks: those with an
+   * enabled endpoint). A batch's events of other licenses are not even read; events without a license always are.
+   * Asked when the batch runs, so it sees what holds then, as the handler would.
+   */
+  interestedIn?: (licenseIds: string[]) => Promise<ReadonlySet<string>>
 }
 
 /**
@@ -279,8 +292,13 @@ export class Events {
   }
 
   /** `name` is the consumer's stable identity (its job name): usage metering, outbound webhooks, enrichment… */
-  onEvent<T extends EventType>(type: T, name: string, handle: (event: DomainEvent<T>, job: ConsumerContext) => Promise<void>): void {
-    const consumer: Consumer = { type, job: `event.${name}`, handle: handle as Consumer['handle'] }
+  onEvent<T extends EventType>(
+    type: T,
+    name: string,
+    handle: (event: DomainEvent<T>, job: ConsumerContext) => Promise<void>,
+    options: ConsumerOptions = {},
+  ): void {
+    const consumer: Consumer = { type, job: `event.${name}`, handle: handle as Consumer['handle'], ...options }
     // One event on its own: the retry path of an event its batch could not handle.
     this.jobs.register<{ eventId: string }>(consumer.job, {
       run: async ({ eventId }, job) => {
@@ -297,13 +315,27 @@ export class Events {
    * statements instead of a transaction per event). When it throws, each event of the batch gets a job of its own
    * that hands it over alone, with that job's retries: the handler must be all or nothing (one transaction).
    */
-  onEvents<T extends EventType>(type: T, name: string, handleAll: (events: DomainEvent<T>[], job: ConsumerContext) => Promise<void>): void {
-    this.onEvent(type, name, (event, job) => handleAll([event], job))
+  onEvents<T extends EventType>(
+    type: T,
+    name: string,
+    handleAll: (events: DomainEvent<T>[], job: ConsumerContext) => Promise<void>,
+    options: ConsumerOptions = {},
+  ): void {
+    this.onEvent(type, name, (event, job) => handleAll([event], job), options)
     const consumer = this.consumers.get(type)?.at(-1) as Consumer
     consumer.handleAll = handleAll as Consumer['handleAll']
   }
 
-  private async runBatch(consumer: Consumer, { eventIds }: BatchPayload, job: JobContext): Promise<void> {
+  private async runBatch(consumer: Consumer, { eventIds: all, licenseIds }: BatchPayload, job: JobContext): Promise<void> {
+    let eventIds = all
+    if (consumer.interestedIn && licenseIds?.length === all.length) {
+      const wanted = await consumer.interestedIn([...new Set(licenseIds.filter((l): l is string => l !== null))])
+      eventIds = all.filter((_, i) => {
+        const license = licenseIds[i]
+        return license === null || license === undefined || wanted.has(license)
+      })
+      if (eventIds.length === 0) return
+    }
     // One statement text whatever the batch's size (an `in` list of n parameters is a text, and a plan, per n).
     const rows = await this.db.selectFrom('events').selectAll().where(sql<boolean>`id = any(${eventIds}::text[])`).orderBy('seq').execute()
     const context: ConsumerContext = { ...job, once: onceWithin() }
@@ -330,23 +362,27 @@ export class Events {
   async dispatch(): Promise<number> {
     await this.prune()
     const claim = (db: Kysely<Database>) =>
-      sql<{ id: string; type: EventType }>`
+      sql<{ id: string; type: EventType; license_id: string | null }>`
         update events set dispatched_at = now()
         where id in (select id from events where dispatched_at is null order by created_at limit ${DISPATCH_BATCH} for update skip locked)
-        returning id, type`.execute(db)
+        returning id, type, license_id`.execute(db)
     // Nobody listens yet: one statement marks the batch, no transaction needed.
     if (this.consumers.size === 0) return (await claim(this.db)).rows.length
     return this.db.transaction().execute(async (trx) => {
       const { rows } = await claim(trx)
-      const batches = new Map<string, string[]>()
+      const batches = new Map<string, BatchPayload>()
       for (const row of rows) {
         for (const c of this.consumers.get(row.type) ?? []) {
-          const ids = batches.get(c.job)
-          if (ids) ids.push(row.id)
-          else batches.set(c.job, [row.id])
+          let batch = batches.get(c.job)
+          if (!batch) {
+            batch = c.interestedIn ? { eventIds: [], licenseIds: [] } : { eventIds: [] }
+            batches.set(c.job, batch)
+          }
+          batch.eventIds.push(row.id)
+          batch.licenseIds?.push(row.license_id)
         }
       }
-      for (const [consumer, eventIds] of batches) await enqueue(trx, batchJobOf(consumer), { eventIds } satisfies BatchPayload)
+      for (const [consumer, payload] of batches) await enqueue(trx, batchJobOf(consumer), payload)
       return rows.length
     })
   }

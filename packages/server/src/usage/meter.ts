@@ -351,8 +351,14 @@ export class Usage {
 
   /** Marks the buckets to flush; `checks[i]` is the cache step of `buckets[i]` (its key made once). */
   private touch(buckets: (Bucket | null)[], checks: MeterCheck[], tier: string, period: Period): void {
-    for (const [i, b] of buckets.entries()) {
-      if (b) this.dirty.set(checks[i]?.key ?? bucketKey(b), { ...b, tier, period: b.kind === 'period' ? period : null })
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i]
+      if (!b) continue
+      const key = checks[i]?.key ?? bucketKey(b)
+      const d = this.dirty.get(key)
+      // A bucket already waiting for the flush only learns the latest tier (every message of a busy license lands here).
+      if (d) d.tier = tier
+      else this.dirty.set(key, { ...b, tier, period: b.kind === 'period' ? period : null })
     }
   }
 
