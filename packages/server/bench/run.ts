@@ -10,6 +10,8 @@ const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 
 interface Ready {
+  /** What a second instance needs to join this one (schema and secrets, JSON). */
+  shared: string
   appPort: number
   barePort: number
   token: string
@@ -62,14 +64,16 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Closed-loop load: CONCURRENCY workers, each sending the next request when the last one answers. */
-async function load(port: number, make: (worker: number, i: number) => Req, durationMs = DURATION_MS, concurrency = CONCURRENCY) {
+/** `port`: one server, or several (instances of one deployment), worker w on port[w % n]. */
+async function load(port: number | number[], make: (worker: number, i: number) => Req, durationMs = DURATION_MS, concurrency = CONCURRENCY) {
+  const ports = Array.isArray(port) ? port : [port]
   const latencies: number[] = []
   let errors = 0
   const end = performance.now() + durationMs
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
       // A connection of its own (bench/client.ts: lighter than http.request on the cores the server needs).
-      const connection = new Connection(port)
+      const connection = new Connection(ports[w % ports.length] as number)
       for (let i = 0; performance.now() < end; i++) {
         const request = encodeRequest(make(w, i))
         const t = performance.now()
@@ -115,8 +119,12 @@ function printTable(): void {
   for (const f of figures) console.log(line(cols.map((k) => cell(f, k))))
 }
 
-function forkChild<T>(script: string, execArgv: string[] = ['--import', 'tsx']): Promise<{ child: ChildProcess; ready: T; ask<R>(m: unknown): Promise<R> }> {
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, stdio: 'inherit' })
+function forkChild<T>(
+  script: string,
+  execArgv: string[] = ['--import', 'tsx'],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; ready: T; ask<R>(m: unknown): Promise<R> }> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv, stdio: 'inherit', env })
   const ask = <R>(m: unknown) =>
     new Promise<R>((resolve) => {
       child.once('message', (r) => resolve(r as R))
@@ -212,8 +220,16 @@ async function benchServer(): Promise<void> {
   if (process.env.BENCH_SEMI) prof.push(`--max-semi-space-size=${process.env.BENCH_SEMI}`)
   // BENCH_NODE_ARGS='--trace-gc …': more flags for the server process.
   if (process.env.BENCH_NODE_ARGS) prof.push(...process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean))
-  const server = await forkChild<Ready>('./server.ts', ['--expose-gc', '--import', 'tsx', ...prof])
+  const execArgv = ['--expose-gc', '--import', 'tsx', ...prof]
+  // BENCH_INSTANCES=2: the ingest line on two instances, as compose.yaml deploys them (INSTANCE_COUNT=2); the others
+  // always on the first.
+  const instances = process.env.DATABASE_URL && process.env.REDIS_URL ? Math.max(1, Number(process.env.BENCH_INSTANCES ?? 1)) : 1
+  const instanceEnv = { ...process.env, INSTANCE_COUNT: String(instances) }
+  const server = await forkChild<Ready>('./server.ts', execArgv, instanceEnv)
   const ready = server.ready
+  const others = runs('ingest')
+    ? await Promise.all(Array.from({ length: instances - 1 }, () => forkChild<Ready>('./server.ts', execArgv, { ...instanceEnv, BENCH_SHARED: ready.shared })))
+    : []
   console.log(`Intelagent bench: ${ready.store}, ${CONCURRENCY} connections, ${DURATION_MS / 1000}s per scenario`)
 
   // A section that fails is reported as a line of the table; the others still run.
@@ -226,11 +242,11 @@ async function benchServer(): Promise<void> {
     }
   }
   await section('http', () => benchHotPath(ready, server.ask))
-  await section('ingest', () => benchIngest(ready, server.ask))
+  await section('ingest', () => benchIngest([server, ...others]))
   await section('sse', () => benchSseMemory(ready, server.ask))
   await section('list', () => benchList(ready, server.ask))
 
-  server.child.send({ stop: true })
+  for (const s of [...others, server]) s.child.send({ stop: true })
 }
 
 /**
@@ -291,8 +307,16 @@ async function benchHotPath(ready: Ready, ask: Ask): Promise<void> {
 
 type Ask = <R>(m: unknown) => Promise<R>
 
-async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
-  // Message ingest: one conversation per worker (the knowledge engine answers inside the request).
+type Instance = { ready: Ready; ask: Ask }
+
+/** Every instance's answer to `m`, at once. */
+const askAll = <R>(instances: Instance[], m: unknown): Promise<R[]> => Promise.all(instances.map((i) => i.ask<R>(m)))
+
+async function benchIngest(instances: Instance[]): Promise<void> {
+  // Message ingest: one conversation per worker (the knowledge engine answers inside the request), the workers spread
+  // over the instances; the baseline's callers too, each instance inserting through its own pool.
+  const { ready, ask } = instances[0] as Instance
+  const ports = instances.map((i) => i.ready.appPort)
   const widgetHeaders = { 'x-product-key': ready.chatbotKey, origin: 'http://127.0.0.1', 'content-type': 'application/json' }
   const convs = (await ask<{ id: string; token: string }[]>({ op: 'conversations', n: CONCURRENCY + 1 })).map((c) => ({
     conversation: { id: c.id },
@@ -310,21 +334,34 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
         body: JSON.stringify({ clientMessageId: `${tag}${run}-${w}-${i}`, text: i % 2 ? 'What are your opening hours?' : 'Do you offer refunds?' }),
       }
     }
-  await load(ready.appPort, message('w'), 3000)
-  // The baseline warmed up too (its statement prepared on every connection, its code compiled), as the app's route is.
-  await ask({ op: 'bareInsert', ms: 1000, concurrency: CONCURRENCY })
+  await load(ports, message('w'), 3000)
+  // The baseline warmed up too (its statement prepared on every connection, its code compiled), as the app's route is;
+  // the first instance creates its table before the others insert.
+  const callers = Math.ceil(CONCURRENCY / instances.length)
+  for (const i of instances) await i.ask({ op: 'bareInsert', ms: 1000, concurrency: callers })
   const bareBusy = machineBusyUs()
-  const bare = await ask<{ rps: number; p99: number; cpuPerOp: number; n: number }>({ op: 'bareInsert', ms: DURATION_MS, concurrency: CONCURRENCY })
+  const bares = await askAll<{ rps: number; p99: number; cpuPerOp: number; n: number }>(instances, { op: 'bareInsert', ms: DURATION_MS, concurrency: callers })
   const bareBusyUs = (machineBusyUs() ?? 0) - (bareBusy ?? 0)
-  await ask({ op: 'countStatements' })
+  const bareN = bares.reduce((n, b) => n + b.n, 0)
+  const bare = {
+    n: bareN,
+    rps: bares.reduce((r, b) => r + b.rps, 0),
+    p99: Math.max(...bares.map((b) => b.p99)),
+    cpuPerOp: bares.reduce((c, b) => c + b.cpuPerOp * b.n, 0) / bareN,
+  }
+  await askAll(instances, { op: 'countStatements' })
   const ingestBusy = machineBusyUs()
-  const cpuBefore = await ask<{ cpuUs: number }>({ op: 'cpu' })
-  const ingest = await load(ready.appPort, message('b'))
-  const cpuAfter = await ask<{ cpuUs: number }>({ op: 'cpu' })
+  const cpuUs = async () => (await askAll<{ cpuUs: number }>(instances, { op: 'cpu' })).reduce((c, r) => c + r.cpuUs, 0)
+  const cpuBefore = await cpuUs()
+  const ingest = await load(ports, message('b'))
+  const cpuAfter = await cpuUs()
   // The consumers' work the load left queued counts too: the figure is per message, handled to the end.
-  const drained = await ask<{ ms: number }>({ op: 'drain' })
+  const drained = { ms: Math.max(...(await askAll<{ ms: number }>(instances, { op: 'drain' })).map((d) => d.ms)) }
   const ingestBusyUs = (machineBusyUs() ?? 0) - (ingestBusy ?? 0)
-  const counted = await ask<{ statements: number; texts: [string, number][] }>({ op: 'countStatements' })
+  const counts = await askAll<{ statements: number; texts: [string, number][] }>(instances, { op: 'countStatements' })
+  const texts = new Map<string, number>()
+  for (const c of counts) for (const [text, n] of c.texts) texts.set(text, (texts.get(text) ?? 0) + n)
+  const counted = { statements: counts.reduce((n, c) => n + c.statements, 0), texts: [...texts].sort((a, b) => b[1] - a[1]) }
   const sent = ingest.rps * (DURATION_MS / 1000)
   // BENCH_VERBOSE=1 lists the statements behind that figure, most frequent first.
   // …and the loaded latencies' spread (ms).
@@ -332,9 +369,9 @@ async function benchIngest(ready: Ready, ask: Ask): Promise<void> {
   if (process.env.BENCH_VERBOSE) for (const [text, n] of counted.texts.slice(0, 40)) console.log(`${(n / sent).toFixed(2).padStart(6)}  ${text}`)
   const ratio = ingest.rps / bare.rps
   figures.push({
-    name: `message ingest (widget API + knowledge reply), ${CONCURRENCY} conns`,
-    value: `${fmt(ingest.rps)} msg/s, ${fmt((cpuAfter.cpuUs - cpuBefore.cpuUs) / ingest.n)} µs CPU/msg${ingest.errors ? ` (${ingest.errors} errors)` : ''}`,
-    baseline: `bare one-row INSERT ${fmt(bare.rps)}/s, ${fmt(bare.cpuPerOp)} µs (same pool)`,
+    name: `message ingest (widget API + knowledge reply), ${CONCURRENCY} conns, ${instances.length} instance${instances.length > 1 ? 's' : ''}`,
+    value: `${fmt(ingest.rps)} msg/s, ${fmt((cpuAfter - cpuBefore) / ingest.n)} µs CPU/msg${ingest.errors ? ` (${ingest.errors} errors)` : ''}`,
+    baseline: `bare one-row INSERT ${fmt(bare.rps)}/s, ${fmt(bare.cpuPerOp)} µs (same pools)`,
     ratio: `${fmt(ratio * 100)} %`,
     target: '≥ 25 %',
     met: ratio >= 0.25 && ingest.errors === 0,

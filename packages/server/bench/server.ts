@@ -21,7 +21,19 @@ const { loadConfig } = await built<typeof import('../src/platform/config.js')>('
 const { hmacHex } = await built<typeof import('../src/platform/crypto.js')>('platform/crypto')
 const { closeDeps, createDeps } = await built<typeof import('../src/platform/deps.js')>('platform/deps')
 
-const schema = `bench_${Date.now().toString(36)}`
+/**
+ * BENCH_SHARED (JSON, set by run.ts for the ingest line's second instance): the schema and secrets of the instance it
+ * joins, as two instances of a deployment share one database, one Redis and their secrets (compose.yaml).
+ */
+const shared = process.env.BENCH_SHARED
+  ? (JSON.parse(process.env.BENCH_SHARED) as { schema: string; jwtSecret: string; keyPepper: string; encryptionKeys: string })
+  : undefined
+const schema = shared?.schema ?? `bench_${Date.now().toString(36)}`
+const secrets = shared ?? {
+  jwtSecret: randomBytes(32).toString('base64url'),
+  keyPepper: randomBytes(32).toString('base64url'),
+  encryptionKeys: randomBytes(32).toString('base64'),
+}
 const env = {
   ...process.env,
   NODE_ENV: 'test',
@@ -33,9 +45,9 @@ const env = {
   REDIS_PREFIX: `bench:${schema}:`,
   PUBLIC_URL: 'http://127.0.0.1',
   DATA_DIR: mkdtempSync(join(tmpdir(), 'intl-bench-')),
-  JWT_SECRET: randomBytes(32).toString('base64url'),
-  KEY_PEPPER: randomBytes(32).toString('base64url'),
-  ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+  JWT_SECRET: secrets.jwtSecret,
+  KEY_PEPPER: secrets.keyPepper,
+  ENCRYPTION_KEYS: secrets.encryptionKeys,
 }
 
 async function withAdmin(fn: (c: pg.Client) => Promise<unknown>): Promise<void> {
@@ -193,7 +205,7 @@ async function seedList(deps: Deps, licenseId: string, messages: number): Promis
 }
 
 async function main(): Promise<void> {
-  if (process.env.DATABASE_URL) await withAdmin((c) => c.query(`create schema ${schema}`))
+  if (process.env.DATABASE_URL && !shared) await withAdmin((c) => c.query(`create schema ${schema}`))
   const config = loadConfig(env)
   const deps = await createDeps(config, { db: { schema, poolSize: 20 } })
   const demo = await ensureDemo(deps)
@@ -209,6 +221,7 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: 'bench-password-123', license_key: demo.license.key }),
   })
+  // A joining instance finds the customer registered already; it has no session to offer (the ingest line needs none).
   const { token } = (await reg.json()) as { token: string }
 
   const bare = new Hono()
@@ -223,6 +236,7 @@ async function main(): Promise<void> {
     token,
     secretKey: secret.key,
     chatbotKey: demo.chatbotKey,
+    shared: JSON.stringify({ schema, ...secrets }),
     store: `${config.databaseUrl ? 'Postgres' : 'PGlite'} + ${config.redisUrl ? 'Redis' : 'in-process cache'}`,
   })
 
@@ -284,7 +298,7 @@ async function main(): Promise<void> {
     b.server.close()
     await intelagent.close()
     await closeDeps(deps)
-    if (process.env.DATABASE_URL) await withAdmin((c) => c.query(`drop schema if exists ${schema} cascade`))
+    if (process.env.DATABASE_URL && !shared) await withAdmin((c) => c.query(`drop schema if exists ${schema} cascade`))
     process.exit(0)
   })
 }

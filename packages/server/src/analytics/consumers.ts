@@ -63,6 +63,7 @@ async function lockAllFacts(trx: AnalyticsDb, conversations: { licenseId: string
     insert into analytics_conversations (conversation_id, license_id, product, day)
     select c.id, c.license_id, c.product, (c.created_at at time zone 'UTC')::date
     from conversations c join unnest(${ids}::uuid[], ${licenses}::uuid[]) as n(id, license_id) on c.id = n.id and c.license_id = n.license_id
+    order by c.id
     on conflict (conversation_id) do nothing`.execute(trx)
   const rows = await trx
     .selectFrom('analytics_conversations')

@@ -264,6 +264,25 @@ describe('domain events', () => {
     expect([...heard].sort()).toEqual([...ids].sort())
   })
 
+  it('runs a batch chosen as a deadlock’s victim again whole, not event by event', async () => {
+    const calls: number[] = []
+    const heard: string[] = []
+    let thrown = false
+    for (const app of [a, b])
+      app.events.onEvents('license.suspended', 'test-deadlock', async (list) => {
+        calls.push(list.length)
+        if (!thrown) {
+          thrown = true
+          throw Object.assign(new Error('deadlock detected'), { code: '40P01' })
+        }
+        heard.push(...list.map((e) => e.data.licenseId))
+      })
+    const ids = await suspendThree('deadlock')
+    await Promise.all([a.jobs.idle(30_000), b.jobs.idle(30_000)])
+    expect(calls).toEqual([3, 3])
+    expect([...heard].sort()).toEqual([...ids].sort())
+  })
+
   it('does not read a batch’s events of licenses its consumer says it has no work for', async () => {
     const asked: string[][] = []
     const heard: string[] = []

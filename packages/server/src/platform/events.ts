@@ -3,7 +3,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import { type Kysely, sql } from 'kysely'
-import type { Database, Db, EventRow } from './db.js'
+import { type Database, type Db, type EventRow, isDeadlock } from './db.js'
 import { newId } from './ids.js'
 import { enqueue, type JobContext, type Jobs } from './jobs.js'
 import { PRODUCTS } from './products.js'
@@ -342,8 +342,11 @@ export class Events {
     if (consumer.handleAll) {
       try {
         await consumer.handleAll(rows.map(toDomainEvent), context)
-      } catch {
+      } catch (err) {
         if (job.signal.aborted) throw new Error('batch abandoned: the job lease was lost')
+        // Chosen as a deadlock's victim, the batch did nothing wrong (and, all or nothing, did nothing at all): it runs
+        // again whole, with the job's retries. Split, it would cost a job and a transaction per event.
+        if (isDeadlock(err) && job.attempt < job.maxAttempts) throw err
         for (const row of rows) await enqueue(this.db, consumer.job, { eventId: row.id }, { dedupeKey: `${consumer.job}:${row.id}` })
       }
       return
