@@ -4,10 +4,16 @@ import { type ChildProcess, fork, type Serializable } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { Connection, encodeRequest, type Req } from './client.js'
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+
+interface Req {
+  method: string
+  path: string
+  headers?: Record<string, string>
+  body?: string
+}
 
 interface Ready {
   /** What a second instance needs to join this one (schema and secrets, JSON). */
@@ -63,8 +69,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number) : Number.NaN
 }
 
-/** Closed-loop load: CONCURRENCY workers, each sending the next request when the last one answers. */
-/** `port`: one server, or several (instances of one deployment), worker w on port[w % n]. */
+/**
+ * Closed-loop load: CONCURRENCY workers, each sending the next request when the last one answers. `port`: one server,
+ * or several (instances of one deployment), worker w on port[w % n].
+ */
 async function load(port: number | number[], make: (worker: number, i: number) => Req, durationMs = DURATION_MS, concurrency = CONCURRENCY) {
   const ports = Array.isArray(port) ? port : [port]
   const latencies: number[] = []
@@ -72,17 +80,14 @@ async function load(port: number | number[], make: (worker: number, i: number) =
   const end = performance.now() + durationMs
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
-      // A connection of its own (bench/client.ts: lighter than http.request on the cores the server needs).
-      const connection = new Connection(ports[w % ports.length] as number)
+      const to = ports[w % ports.length] as number
       for (let i = 0; performance.now() < end; i++) {
-        const request = encodeRequest(make(w, i))
         const t = performance.now()
-        // A reset (a keep-alive socket the server closed as it was reused) counts as an error (599), not a crash.
-        const status = await connection.send(request)
+        // A reset (a keep-alive socket the server closed as it was reused) counts as an error, not a crash.
+        const res = await send(to, make(w, i)).catch(() => ({ status: 599, body: '' }))
         latencies.push(performance.now() - t)
-        if (status >= 400) errors++
+        if (res.status >= 400) errors++
       }
-      connection.close()
     }),
   )
   latencies.sort((a, b) => a - b)
