@@ -118,7 +118,6 @@ async function bareInsert(deps: Deps, ms: number, concurrency: number): Promise<
   }
 }
 
-/** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
 /**
  * BENCH_HEAP_PROF=dir: a sampling profile of what each measured load allocated, collected objects included (what the
  * garbage collector had to work through, not what was left), started and ended by the 'cpu' marks around the load.
@@ -141,6 +140,7 @@ async function heapSampling(dir: string): Promise<void> {
   heapSession = undefined
 }
 
+/** Every statement the pg pool sends, counted for the conversation list's statements-per-page figure. */
 const statements = { n: 0, inRequests: 0, texts: new Map<string, number>() }
 /**
  * While `attributing` (the conversation list's statement count): set while the app answers a request, so the count
