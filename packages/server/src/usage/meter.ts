@@ -354,7 +354,7 @@ export class Usage {
     for (let i = 0; i < buckets.length; i++) {
       const b = buckets[i]
       if (!b) continue
-      const key = checks[i]?.key ?? bucketKey(b)
+      const key = (checks[i] as MeterCheck).key
       const d = this.dirty.get(key)
       // A bucket already waiting for the flush only learns the latest tier (every message of a busy license lands here).
       if (d) d.tier = tier
