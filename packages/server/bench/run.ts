@@ -362,6 +362,7 @@ async function benchIngest(instances: Instance[]): Promise<void> {
   // The consumers' work the load left queued counts too: the figure is per message, handled to the end.
   const drained = { ms: Math.max(...(await askAll<{ ms: number }>(instances, { op: 'drain' })).map((d) => d.ms)) }
   const ingestBusyUs = (machineBusyUs() ?? 0) - (ingestBusy ?? 0)
+  const handoffs = (await ask<{ handoffs: number }>({ op: 'handoffs' })).handoffs
   const counts = await askAll<{ statements: number; texts: [string, number][] }>(instances, { op: 'countStatements' })
   const texts = new Map<string, number>()
   for (const c of counts) for (const [text, n] of c.texts) texts.set(text, (texts.get(text) ?? 0) + n)
@@ -374,11 +375,11 @@ async function benchIngest(instances: Instance[]): Promise<void> {
   const ratio = ingest.rps / bare.rps
   figures.push({
     name: `message ingest (widget API + knowledge reply), ${CONCURRENCY} conns, ${instances.length} instance${instances.length > 1 ? 's' : ''}`,
-    value: `${fmt(ingest.rps)} msg/s, ${fmt((cpuAfter - cpuBefore) / ingest.n)} µs CPU/msg${ingest.errors ? ` (${ingest.errors} errors)` : ''}`,
+    value: `${fmt(ingest.rps)} msg/s, ${fmt((cpuAfter - cpuBefore) / ingest.n)} µs CPU/msg${ingest.errors ? ` (${ingest.errors} errors)` : ''}${handoffs ? ` (${handoffs} handed off unanswered)` : ''}`,
     baseline: `bare one-row INSERT ${fmt(bare.rps)}/s, ${fmt(bare.cpuPerOp)} µs (same pools)`,
     ratio: `${fmt(ratio * 100)} %`,
     target: '≥ 25 %',
-    met: ratio >= 0.25 && ingest.errors === 0,
+    met: ratio >= 0.25 && ingest.errors === 0 && handoffs === 0,
   })
   if (ready.store.startsWith('Postgres'))
     figures.push({
