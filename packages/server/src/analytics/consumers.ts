@@ -2,6 +2,7 @@
 // transaction that counts it), per license, product and UTC day. docs/analytics.md defines every figure.
 import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
+import { pgArray } from '../platform/db.js'
 import type { DomainEvent, Events, EventType } from '../platform/events.js'
 import {
   type AnalyticsDb,
@@ -62,7 +63,7 @@ async function lockAllFacts(trx: AnalyticsDb, conversations: { licenseId: string
   await sql`
     insert into analytics_conversations (conversation_id, license_id, product, day)
     select c.id, c.license_id, c.product, (c.created_at at time zone 'UTC')::date
-    from conversations c join unnest(${ids}::uuid[], ${licenses}::uuid[]) as n(id, license_id) on c.id = n.id and c.license_id = n.license_id
+    from conversations c join unnest(${pgArray(ids)}::uuid[], ${pgArray(licenses)}::uuid[]) as n(id, license_id) on c.id = n.id and c.license_id = n.license_id
     order by c.id
     on conflict (conversation_id) do nothing`.execute(trx)
   const rows = await trx

@@ -1,7 +1,7 @@
 // Analytics' tables and the writes the consumers make to them. The tables are typed here, beside the only code that
 // touches them, rather than in platform/db.ts.
 import { type ColumnType, type Kysely, sql } from 'kysely'
-import type { Database, Db } from '../platform/db.js'
+import { type Database, type Db, pgArray } from '../platform/db.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -113,7 +113,7 @@ export async function firstTimes(trx: AnalyticsDb, eventIds: string[], consumer:
   if (eventIds.length === 0) return new Set()
   // One statement text whatever the batch's size (a values list of n rows is a text, and a plan, per n).
   const { rows } = await sql<{ event_id: string }>`
-    insert into analytics_counted_events (event_id, consumer) select unnest(${eventIds}::text[]), ${consumer}::text
+    insert into analytics_counted_events (event_id, consumer) select unnest(${pgArray(eventIds)}::text[]), ${consumer}::text
     on conflict (event_id, consumer) do nothing returning event_id`.execute(trx)
   return new Set(rows.map((r) => r.event_id))
 }

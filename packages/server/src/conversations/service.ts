@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { perDatabase, perTurn, perTurnAll } from '../platform/batch.js'
 import type { Deps } from '../platform/context.js'
-import { type ConversationRow, type Database, isDeadlock, isUniqueViolation, type MessageRow } from '../platform/db.js'
+import { type ConversationRow, type Database, isDeadlock, isUniqueViolation, type MessageRow, pgArray } from '../platform/db.js'
 import { emit, eventRow } from '../platform/events.js'
 import { licenseChannel, liveMessage } from '../platform/live.js'
 import type { Product } from '../platform/products.js'
@@ -252,6 +252,12 @@ function exchangeWriter(deps: Pick<Deps, 'db' | 'memo'>): (exchange: Exchange) =
 }
 
 /**
+ * A jsonb[] of JSON documents, sent as one JSON array: joined as they are, where an array literal (pgArray) would
+ * escape every quote of every document first. In order (the position each document had).
+ */
+const jsonbArray = (docs: string[]) => sql`array(select d from jsonb_array_elements(${`[${docs.join(',')}]`}::jsonb) with ordinality as j(d, i) order by i)`
+
+/**
  * Exchanges of distinct conversations in one statement: each conversation still as its caller read it moves on by
  * two seqs and gets its two messages and events; true per exchange stored. Rows go in conversation id order.
  */
@@ -262,7 +268,7 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
   const updatedAt = new Date(Math.max(...sorted.map((x) => x.updatedAt.getTime())))
   const { rows } = await sql<{ id: string }>`
     with i as (
-      select * from unnest(${sorted.map((x) => x.conv.id)}::uuid[], ${sorted.map((x) => x.conv.license_id)}::uuid[], ${sorted.map((x) => x.conv.last_seq)}::int[])
+      select * from unnest(${pgArray(sorted.map((x) => x.conv.id))}::uuid[], ${pgArray(sorted.map((x) => x.conv.license_id))}::uuid[], ${pgArray(sorted.map((x) => x.conv.last_seq))}::int[])
         as i(id, license_id, last_seq)
     ),
     c as (
@@ -276,10 +282,10 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
       insert into messages (id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
       select v.id, v.license_id, v.conversation_id, v.seq, v.role, v.text, v.client_message_id, v.meta, v.created_at
       from unnest(
-        ${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.license_id)}::uuid[], ${messages.map((m) => m.conversation_id)}::uuid[],
-        ${messages.map((m) => m.seq)}::int[], ${messages.map((m) => m.role)}::text[], ${messages.map((m) => m.text)}::text[],
-        ${messages.map((m) => m.client_message_id)}::text[], ${messages.map((m) => JSON.stringify(m.meta))}::jsonb[],
-        ${messages.map((m) => m.created_at)}::timestamptz[]
+        ${pgArray(messages.map((m) => m.id))}::uuid[], ${pgArray(messages.map((m) => m.license_id))}::uuid[], ${pgArray(messages.map((m) => m.conversation_id))}::uuid[],
+        ${pgArray(messages.map((m) => m.seq))}::int[], ${pgArray(messages.map((m) => m.role))}::text[], ${pgArray(messages.map((m) => m.text))}::text[],
+        ${pgArray(messages.map((m) => m.client_message_id))}::text[], ${jsonbArray(messages.map((m) => JSON.stringify(m.meta)))},
+        ${pgArray(messages.map((m) => m.created_at))}::timestamptz[]
       ) as v(id, license_id, conversation_id, seq, role, text, client_message_id, meta, created_at)
       where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning conversation_id
@@ -287,8 +293,8 @@ async function writeExchanges(db: Kysely<Database>, exchanges: Exchange[]): Prom
     e as (
       insert into events (id, type, license_id, data)
       select v.id, v.type, v.license_id, v.data
-      from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.license_id)}::uuid[],
-        ${events.map((e) => e.data)}::jsonb[], ${events.map((e) => e.conversationId)}::uuid[]) as v(id, type, license_id, data, conversation_id)
+      from unnest(${pgArray(events.map((e) => e.id))}::text[], ${pgArray(events.map((e) => e.type))}::text[], ${pgArray(events.map((e) => e.license_id))}::uuid[],
+        ${jsonbArray(events.map((e) => e.data))}, ${pgArray(events.map((e) => e.conversationId))}::uuid[]) as v(id, type, license_id, data, conversation_id)
       where (v.conversation_id, v.license_id) in (select id, license_id from c)
       returning id
     )
@@ -317,7 +323,13 @@ export async function findConversation(deps: Pick<Deps, 'db' | 'memo'>, licenseI
     perTurn(async (ids: string[]) => {
       // Only well-formed ids reach the uuid[] cast: a malformed one finds nothing, as `id = $1` would have failed it.
       const valid = ids.filter((i) => UUID.test(i))
-      const rows = valid.length ? await db.selectFrom('conversations').selectAll().where('id', '=', sql<string>`any(${valid}::uuid[])`).execute() : []
+      const rows = valid.length
+        ? await db
+            .selectFrom('conversations')
+            .selectAll()
+            .where('id', '=', sql<string>`any(${pgArray(valid)}::uuid[])`)
+            .execute()
+        : []
       return new Map(rows.map((r) => [r.id, r]))
     }),
   )

@@ -3,7 +3,7 @@
 // fusion. Each candidate carries a confidence in [0,1] (how much of the question it covers) for the threshold.
 import { sql } from 'kysely'
 import { perDatabase, perTurn } from '../platform/batch.js'
-import type { Db } from '../platform/db.js'
+import { type Db, pgArray } from '../platform/db.js'
 import type { Memo } from '../platform/memo.js'
 import { loadIndex, search, splitPassages, tokenize, trimText } from './knowledge.js'
 
@@ -88,7 +88,7 @@ async function searchMany(db: Db, searches: ChunkSearch[]): Promise<{ version: s
       select s.n, s.license_id, s.product,
              nullif(replace(replace(plainto_tsquery('english', s.question)::text, ' & ', ' | '), ' <-> ', ' | '), '')::tsquery as query,
              tsvector_to_array(to_tsvector('english', s.question)) as query_lexemes
-      from unnest(${searches.map((q) => q.licenseId)}::uuid[], ${searches.map((q) => q.product)}::text[], ${searches.map((q) => q.question)}::text[])
+      from unnest(${pgArray(searches.map((q) => q.licenseId))}::uuid[], ${pgArray(searches.map((q) => q.product))}::text[], ${pgArray(searches.map((q) => q.question))}::text[])
         with ordinality as s(license_id, product, question, n)
     )
     select s.n::text as n,

@@ -4,6 +4,7 @@
 import { sql } from 'kysely'
 import type { Deps } from '../platform/context.js'
 import { randomBase62 } from '../platform/crypto.js'
+import { pgArray } from '../platform/db.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { type ConsumerContext, type DomainEvent, EVENT_TYPES, type Events, type EventType, emit } from '../platform/events.js'
 import { newId } from '../platform/ids.js'
@@ -76,7 +77,7 @@ export class OutboundWebhooks {
         .selectFrom('webhook_endpoints')
         .select('license_id')
         .distinct()
-        .where(sql<boolean>`license_id = any(${licenseIds}::uuid[])`)
+        .where(sql<boolean>`license_id = any(${pgArray(licenseIds)}::uuid[])`)
         .where('enabled', '=', true)
         .execute()
       return new Set(rows.map((r) => r.license_id))

@@ -339,6 +339,9 @@ describe('domain events', () => {
   })
 
   it('prunes dispatched events past the retention, with the records consumers kept of them, and nothing else', async () => {
+    // No dispatcher runs meanwhile: the old undispatched event would be dispatched between its insert and the prune
+    // (and then pruned). The last test of the file.
+    await Promise.all([a.jobs.stop(), b.jobs.stop()])
     const issued = await issueLicense(a.deps.db, {
       source: 'cli',
       orderId: `prune-${Date.now()}`,

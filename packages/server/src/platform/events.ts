@@ -3,7 +3,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import { type Kysely, sql } from 'kysely'
-import { type Database, type Db, type EventRow, isDeadlock } from './db.js'
+import { type Database, type Db, type EventRow, isDeadlock, pgArray } from './db.js'
 import { newId } from './ids.js'
 import { enqueue, type JobContext, type Jobs } from './jobs.js'
 import { PRODUCTS } from './products.js'
@@ -337,7 +337,12 @@ export class Events {
       if (eventIds.length === 0) return
     }
     // One statement text whatever the batch's size (an `in` list of n parameters is a text, and a plan, per n).
-    const rows = await this.db.selectFrom('events').selectAll().where(sql<boolean>`id = any(${eventIds}::text[])`).orderBy('seq').execute()
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where(sql<boolean>`id = any(${pgArray(eventIds)}::text[])`)
+      .orderBy('seq')
+      .execute()
     const context: ConsumerContext = { ...job, once: onceWithin() }
     if (consumer.handleAll) {
       try {
