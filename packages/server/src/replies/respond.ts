@@ -111,8 +111,7 @@ export function findInline(engines: Engines, conv: ConversationRow, settings: Pr
 
 /**
  * The offline engine calls nothing out, so its answer needs no deadline: an AbortSignal.timeout(60 s) per message
- * held a timer and its signal for a minute each (≈ 120,000 at 2,000 messages a second), all promoted to the old
- * generation for the collector to trace.
+ * kept a timer and its signal alive for a minute each (≈ 120,000 at 2,000 messages a second) for nothing.
  */
 const NO_DEADLINE = new AbortController().signal
 
