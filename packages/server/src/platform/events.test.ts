@@ -340,8 +340,16 @@ describe('domain events', () => {
 
   it('prunes dispatched events past the retention, with the records consumers kept of them, and nothing else', async () => {
     // No dispatcher runs meanwhile: the old undispatched event would be dispatched between its insert and the prune
-    // (and then pruned). The last test of the file.
+    // (and then pruned). They start again after it, for whatever test comes next.
     await Promise.all([a.jobs.stop(), b.jobs.stop()])
+    try {
+      await pruneWithoutDispatchers()
+    } finally {
+      await Promise.all([a.jobs.start(), b.jobs.start()])
+    }
+  })
+
+  async function pruneWithoutDispatchers(): Promise<void> {
     const issued = await issueLicense(a.deps.db, {
       source: 'cli',
       orderId: `prune-${Date.now()}`,
@@ -371,5 +379,5 @@ describe('domain events', () => {
     expect(left.map((r) => r.id).sort()).toEqual([waiting, young].sort())
     const records = await adb(a.deps.db).selectFrom('analytics_counted_events').select('event_id').where('consumer', '=', 'analytics.test').execute()
     expect(records.map((r) => r.event_id)).toEqual([young])
-  })
+  }
 })
