@@ -257,15 +257,15 @@ async function benchServer(): Promise<void> {
  * `make` on the app and `bareMake` on the bare route in alternating one-second slices (DURATION_MS of each), after a
  * warm-up of both: throughput, server CPU per request; the app's p99 on one connection too.
  */
-async function measureBeside(ready: Ready, make: (w: number, i: number) => Req, bareMake: (w: number, i: number) => Req, ask: Ask) {
+async function measureBeside(ready: Ready, make: (w: number, i: number) => Req, bareMake: (w: number, i: number) => Req, ask: Ask, appPort = ready.appPort) {
   await load(ready.barePort, bareMake, 500)
-  await load(ready.appPort, make, 1000)
+  await load(appPort, make, 1000)
   const sum = { app: { n: 0, ms: 0, cpu: 0, errors: 0 }, bare: { n: 0, ms: 0, cpu: 0, errors: 0 } }
   const slices = Math.max(1, Math.round(DURATION_MS / 1000))
   for (let i = 0; i < slices; i++)
     for (const [which, port, m] of [
       ['bare', ready.barePort, bareMake],
-      ['app', ready.appPort, make],
+      ['app', appPort, make],
     ] as const) {
       const before = await ask<{ cpuUs: number }>({ op: 'cpu' })
       const r = await load(port, m, DURATION_MS / slices)
@@ -276,7 +276,7 @@ async function measureBeside(ready: Ready, make: (w: number, i: number) => Req, 
       t.cpu += after.cpuUs - before.cpuUs
       t.errors += r.errors
     }
-  const light = await load(ready.appPort, make, Math.min(DURATION_MS, 2000), 1)
+  const light = await load(appPort, make, Math.min(DURATION_MS, 2000), 1)
   const figure = (t: typeof sum.app) => ({ rps: t.n / (t.ms / 1000), cpuPerReq: t.cpu / t.n })
   return { r: { ...figure(sum.app), p99: light.p99, errors: sum.app.errors + light.errors }, base: figure(sum.bare) }
 }
@@ -296,6 +296,8 @@ async function benchHotPath(ready: Ready, ask: Ask): Promise<void> {
   const bareMake = () => ({ method: 'GET', path: '/ping' })
   const results = []
   for (const s of scenarios) results.push({ s, ...(await measureBeside(ready, s.make, bareMake, ask)) })
+  // The ceiling: bare Hono giving the secret key's /api/auth/me answer (its headers and JSON) with none of the work.
+  const ceiling = await measureBeside(ready, () => ({ method: 'GET', path: '/ceiling' }), bareMake, ask, ready.barePort)
   for (const { s, r, base } of results) {
     const ratio = r.rps / base.rps
     figures.push({
@@ -307,6 +309,14 @@ async function benchHotPath(ready: Ready, ask: Ask): Promise<void> {
       met: ratio >= 0.6 && r.errors === 0,
     })
   }
+  figures.push({
+    name: `ceiling: bare Hono giving /api/auth/me's answer, no work, ${CONCURRENCY} conns`,
+    value: `${fmt(ceiling.r.rps)} req/s, ${fmt(ceiling.r.cpuPerReq)} µs CPU/req${ceiling.r.errors ? ` (${ceiling.r.errors} errors)` : ''}`,
+    baseline: `bare Hono ${fmt(ceiling.base.rps)} req/s, ${fmt(ceiling.base.cpuPerReq)} µs`,
+    ratio: `${fmt((ceiling.r.rps / ceiling.base.rps) * 100)} %`,
+    target: '(informative)',
+    met: undefined,
+  })
 }
 
 type Ask = <R>(m: unknown) => Promise<R>
@@ -338,7 +348,7 @@ async function benchIngest(instances: Instance[]): Promise<void> {
         body: JSON.stringify({ clientMessageId: `${tag}${run}-${w}-${i}`, text: i % 2 ? 'What are your opening hours?' : 'Do you offer refunds?' }),
       }
     }
-  await load(ports, message('w'), 3000)
+  await load(ports, message('w'), Number(process.env.BENCH_INGEST_WARMUP_MS ?? 3000))
   // The baseline warmed up too (its statement prepared on every connection, its code compiled), as the app's route is;
   // the first instance creates its table before the others insert.
   const callers = Math.ceil(CONCURRENCY / instances.length)
