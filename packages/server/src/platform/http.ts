@@ -116,11 +116,13 @@ export function limitBody(maxSize: number): MiddlewareHandler<AppEnv> {
     // On Node, a body of declared length is checked from the header and a JSON one read straight off the socket:
     // through the WHATWG Request the adapter would otherwise build (a ReadableStream over the socket, an
     // AbortSignal, a header list), a small POST cost more than the rest of its request. Other bodies, and
-    // chunked ones, take Hono's general path.
+    // chunked ones, take Hono's general path. A route with a tighter limit of its own (n8n replies) runs a second
+    // limitBody after the app's: it checks its size and keeps the first read, since the socket's bytes are gone.
     if (incoming && length !== undefined && incoming.headers['transfer-encoding'] === undefined) {
       const bytes = Number(length)
       if (!(bytes <= maxSize)) return tooLarge()
-      if (bytes > 0 && JSON_TYPE.test(incoming.headers['content-type'] ?? '')) (c.req.bodyCache as { text?: Promise<string> }).text = readText(incoming)
+      const cache = c.req.bodyCache as { text?: Promise<string> }
+      if (bytes > 0 && !cache.text && JSON_TYPE.test(incoming.headers['content-type'] ?? '')) cache.text = readText(incoming)
       return next()
     }
     return general(c, next)

@@ -2,6 +2,8 @@
 // tenant's conversation, and the platform's N8N_WEBHOOK_SECRET opens nothing here.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Customer, configure, n8nSigned, newCustomer } from '../../test/fixtures.js'
 import { createTestApp, N8N_SECRET, type TestApp } from '../../test/harness.js'
@@ -155,6 +157,28 @@ describe('POST /api/webhooks/n8n/replies', () => {
     expect((await send(sign(N8N_SECRET, 'ex-0'))).status).toBe(401)
     expect((await send(sign(SECRET_A, 'ex-1'))).status).toBe(201)
     expect((await texts(convA)).filter((t) => t === 'From the example flow')).toHaveLength(1)
+  })
+
+  // Over a real socket (app.request has no Node request): the route's own body limit runs after the app's, and a
+  // second read of a JSON body the first had already taken off the socket found nothing (400 invalid_json), so no
+  // deferred reply from n8n could land. pnpm test:n8n found it.
+  it('stores a reply posted over a real socket with Content-Length, as n8n sends it', async () => {
+    const server = serve({ fetch: app.app.fetch, port: 0, hostname: '127.0.0.1' })
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+    try {
+      const { port } = server.address() as AddressInfo
+      const signed = n8nSigned({ conversationId: convA, text: 'Over the wire', replyId: 'wire-1' }, Date.now(), SECRET_A)
+      const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/n8n/replies`, {
+        method: 'POST',
+        body: signed.raw,
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(signed.raw)), [SIGNATURE_HEADER]: signed.signature },
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(res.status, await res.clone().text()).toBe(201)
+      expect(await texts(convA)).toContain('Over the wire')
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 
   it('caps the body well below the general limit (a reply is at most 4,000 characters)', async () => {
