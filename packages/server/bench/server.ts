@@ -208,6 +208,14 @@ async function seedList(deps: Deps, licenseId: string, messages: number): Promis
     where c.license_id = $1 and c.last_seq = 20 and not exists (select 1 from messages m where m.conversation_id = c.id)`,
     [licenseId],
   )
+  // As a live tenant's data is: a conversation idle for a day was closed by the inactivity sweep (the default
+  // autoCloseHours, conversations/lifecycle.ts). Seeded open, the sweep would close ~48,000 of them one transaction
+  // each the next time its 15-minute slot came round, sometimes in the middle of the timed list requests.
+  await run(
+    `update conversations set status = 'closed', closed_by = 'inactivity', closed_at = updated_at + interval '24 hours'
+    where license_id = $1 and product = 'chatbot' and status <> 'closed' and updated_at < now() - interval '24 hours'`,
+    [licenseId],
+  )
   // A bulk load leaves every page unvacuumed: vacuum now, or autovacuum does it during the measurement.
   await run('vacuum (analyze) visitors, conversations, messages', [])
   await admin?.end()

@@ -11,7 +11,7 @@ import { access, declareRoute, json } from '../platform/route.js'
 import { streamChannel } from '../platform/sse.js'
 import { type StreamHub, streamTag } from '../platform/streams.js'
 import { changeConversation, closeConversation, handBack, reopenConversation, takeOver } from './lifecycle.js'
-import { listConversations } from './queries.js'
+import { listConversationsPage } from './queries.js'
 import {
   ConversationDetailSchema,
   ConversationPageSchema,
@@ -126,23 +126,12 @@ export function conversationRoutes(deps: Deps, streams: StreamHub) {
     const licenseId = tenantOf(c)
     const { product } = c.req.valid('param')
     const { limit, cursor, status } = c.req.valid('query')
-    const rows = await listConversations(deps.db, licenseId, product, limit + 1, decodeCursor(cursor), status)
-    const pageRows = rows.slice(0, limit)
-    const tail = pageRows[pageRows.length - 1]
-    return c.json(
-      {
-        conversations: pageRows.map((r) => ({
-          ...publicConversation(r),
-          messageCount: r.last_seq,
-          lastMessage:
-            r.last_text !== null && r.last_role !== null && r.last_created_at !== null
-              ? { text: r.last_text, role: r.last_role, createdAt: r.last_created_at.toISOString() }
-              : null,
-        })),
-        nextCursor: rows.length > limit && tail ? encodeCursor({ t: tail.updated_at.toISOString(), id: tail.id }) : null,
-      },
-      200,
-    )
+    // The entries come as Postgres wrote them (queries.ts): passed through, not parsed and serialized again.
+    const page = await listConversationsPage(deps.db, licenseId, product, limit, decodeCursor(cursor), status)
+    const nextCursor = page.next ? JSON.stringify(encodeCursor(page.next)) : 'null'
+    return c.body(`{"conversations":${page.conversations},"nextCursor":${nextCursor}}`, 200, {
+      'Content-Type': 'application/json',
+    }) as never
   })
 
   app.openapi(getConversationRoute, async (c) => {
