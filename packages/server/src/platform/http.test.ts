@@ -3,12 +3,77 @@ import { serve } from '@hono/node-server'
 import { createRoute, z } from '@hono/zod-openapi'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { describe, expect, it } from 'vitest'
+import { TrieRouter } from 'hono/router/trie-router'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AppEnv } from './context.js'
 import { isDbUnavailable } from './db.js'
 import { AppError } from './errors.js'
-import { createRouter, errorHandler, jsonBody, limitBody, presetHeader, resolveClientIp } from './http.js'
+import { AppRouter, createRouter, errorHandler, jsonBody, limitBody, presetHeader, resolveClientIp } from './http.js'
 import { createLogger } from './logger.js'
+
+describe('AppRouter', () => {
+  afterEach(() => vi.restoreAllMocks())
+  const router = () => {
+    const r = new AppRouter<string>()
+    for (const [method, path, name] of [
+      ['ALL', '*', 'edge'],
+      ['POST', '/api/*', 'body-limit'],
+      ['GET', '/api/auth/me', 'me'],
+      ['GET', '/api/products/keys', 'keys'],
+      ['POST', '/api/products/keys/:id/rotate', 'rotate'],
+      ['GET', '/api/products/:product/settings', 'settings'],
+    ])
+      r.add(method as string, path as string, name as string)
+    return r
+  }
+  const names = (r: ReturnType<AppRouter<string>['match']>) => r[0].map(([name]) => name)
+
+  it('searches a path no route parameterises once, and gives what the trie gives', () => {
+    const r = router()
+    const search = vi.spyOn(TrieRouter.prototype, 'match')
+    const first = r.match('GET', '/api/auth/me')
+    expect(names(first)).toEqual(['edge', 'me'])
+    expect(r.match('GET', '/api/auth/me')).toBe(first)
+    expect(search).toHaveBeenCalledTimes(1)
+    // Per method: a POST to the same path is its own search, with its own handlers.
+    expect(names(r.match('POST', '/api/auth/me'))).toEqual(['edge', 'body-limit'])
+    expect(search).toHaveBeenCalledTimes(2)
+  })
+
+  it('searches parameterised and unknown paths every time, so neither is kept', () => {
+    const r = router()
+    const search = vi.spyOn(TrieRouter.prototype, 'match')
+    for (const product of ['chatbot', 'sales-agent']) {
+      const [handlers] = r.match('GET', `/api/products/${product}/settings`) as [[string, Record<string, string>][]]
+      expect(handlers.map(([name, params]) => [name, { ...params }])).toEqual([
+        ['edge', {}],
+        ['settings', { product }],
+      ])
+    }
+    expect(names(r.match('POST', '/api/products/keys/k1/rotate'))).toEqual(['edge', 'body-limit', 'rotate'])
+    r.match('GET', '/nowhere')
+    r.match('GET', '/nowhere')
+    expect(search).toHaveBeenCalledTimes(5)
+  })
+
+  it('forgets what it kept when a route is added after a match', () => {
+    const r = router()
+    expect(names(r.match('GET', '/api/auth/me'))).toEqual(['edge', 'me'])
+    r.add('GET', '/api/auth/me', 'late')
+    expect(names(r.match('GET', '/api/auth/me'))).toEqual(['edge', 'me', 'late'])
+  })
+
+  it('routes the app: createRouter uses it', async () => {
+    const app = createRouter()
+      .get('/fixed', (c) => c.text('fixed'))
+      .get('/items/:id', (c) => c.text(c.req.param('id')))
+    expect(app.router.name).toBe('AppRouter')
+    expect(await (await app.request('/fixed')).text()).toBe('fixed')
+    expect(await (await app.request('/fixed')).text()).toBe('fixed')
+    expect(await (await app.request('/items/a')).text()).toBe('a')
+    expect(await (await app.request('/items/b')).text()).toBe('b')
+  })
+})
 
 describe('client address', () => {
   const app = (trustProxy: boolean) => new Hono().get('/', (c) => c.text(resolveClientIp(c, trustProxy)))
