@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServerType, serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { Redis } from 'ioredis'
 import { CompiledQuery, sql } from 'kysely'
 import pg from 'pg'
 import type { Deps } from '../src/platform/context.js'
@@ -58,6 +59,16 @@ const env = {
   JWT_SECRET: secrets.jwtSecret,
   KEY_PEPPER: secrets.keyPepper,
   ENCRYPTION_KEYS: secrets.encryptionKeys,
+}
+
+/** Deletes the run's Redis keys, as its schema is dropped: a run leaves nothing behind on the shared Redis. */
+async function dropKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url)
+  try {
+    for await (const keys of redis.scanStream({ match: pattern, count: 1000 })) if ((keys as string[]).length) await redis.unlink(...(keys as string[]))
+  } finally {
+    redis.disconnect()
+  }
 }
 
 async function withAdmin(fn: (c: pg.Client) => Promise<unknown>): Promise<void> {
@@ -336,6 +347,7 @@ async function main(): Promise<void> {
     await intelagent.close()
     await closeDeps(deps)
     if (process.env.DATABASE_URL && !shared) await withAdmin((c) => c.query(`drop schema if exists ${schema} cascade`))
+    if (process.env.REDIS_URL && !shared) await dropKeys(process.env.REDIS_URL, `bench:${schema}:*`)
     process.exit(0)
   })
 }
